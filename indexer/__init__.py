@@ -1,0 +1,1 @@
+"""Files and the search index: readers, the Whoosh index, reindex jobs, the CLI."""

@@ -1,0 +1,257 @@
+"""The `kb` command line: one click group, thin commands.
+
+Exit codes: 0 success; 1 some files failed or `kb check` found errors;
+2 usage or configuration error (bad option, missing index or content folder);
+3 the index is locked by another writer.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import re
+import sys
+from typing import Any, Callable, TextIO
+
+import click
+
+from kb.errors import KbError, QueryError
+from kb.search import FACETS, SORTS, SearchRequest, hit_to_dict, result_to_dict
+from kb.settings import Settings
+
+EPILOG = "Exit codes: 0 ok, 1 some files failed or problems found, 2 usage or configuration error, 3 index locked."
+
+
+def item_url(item_id: str) -> str:
+    return f"/items/{item_id}"
+
+
+def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Print kb errors as 'Error: ...' with their exit code instead of a traceback."""
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except KbError as exc:
+            error = click.ClickException(str(exc))
+            error.exit_code = exc.exit_code
+            raise error from None
+        except OSError as exc:
+            error = click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+            error.exit_code = 2
+            raise error from None
+    return wrapper
+
+
+@click.group(epilog=EPILOG)
+@click.option("--content", envvar="KB_CONTENT", default="content", show_default=True,
+              help="Content folder (env KB_CONTENT).")
+@click.option("--index", envvar="KB_INDEX", default=".kb-index", show_default=True,
+              help="Index folder (env KB_INDEX).")
+@click.version_option(package_name="kb", message="kb %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, content: str, index: str) -> None:
+    """kb: search and map a community of practice's knowledge.
+
+    \b
+    Examples:
+      kb reindex
+      kb search "budget flexibility" --limit 5
+      kb --content ~/community check
+    """
+    ctx.obj = Settings(content=content, index=index)
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="Seconds to wait for another writer to finish.")
+@click.pass_obj
+@handle_errors
+def reindex(settings: Settings, as_json: bool, wait: float) -> None:
+    """Rebuild the search index from the content folder.
+
+    The new index is built beside the old one and replaces it in one step,
+    so searches keep working during the job. Files that cannot be read are
+    listed with the reason; every other file is indexed.
+
+    \b
+    Example:
+      kb reindex --json
+    """
+    from indexer.build import reindex as run
+
+    summary = run(settings.content, settings.index, max_bytes=settings.max_file_bytes, wait=wait)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"Indexed {summary.indexed} items from {settings.content} in {summary.seconds:.1f} s "
+                   f"(generation {summary.generation}).")
+        for failure in summary.failed:
+            click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
+        if summary.failed:
+            click.echo(f"{len(summary.failed)} files failed; the other files were indexed.", err=True)
+        if summary.warnings:
+            click.echo(f"{len(summary.warnings)} warnings; run 'kb check' to list them.", err=True)
+    if summary.failed:
+        sys.exit(1)
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("query", required=False, default="")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Number of results.")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--filter", "filters", multiple=True, metavar="FIELD=VALUE",
+              help=f"Facet filter, repeatable; FIELD is one of {', '.join(FACETS)}.")
+@click.option("--json", "as_json", is_flag=True, help="Print results and facet counts as JSON.")
+@click.option("--batch", type=click.File("r", encoding="utf-8"),
+              help='Run one query per line, each JSON {"id": ..., "text": ...}; print one JSON line each.')
+@click.pass_obj
+@handle_errors
+def search(settings: Settings, query: str, limit: int, sort: str, filters: tuple[str, ...],
+           as_json: bool, batch: TextIO | None) -> None:
+    """Search the index.
+
+    Words are OR-ed and ranked; use "quotes" for phrases, -word to exclude,
+    and topic:, type:, activity:, kind:, country:, person:, lang:, year:,
+    before:, after:, in:title to filter.
+
+    \b
+    Examples:
+      kb search "budget flexibility"
+      kb search "provider payment topic:covid-19-response after:2020-06" --json
+      kb search --batch queries.jsonl --limit 100
+    """
+    from indexer.searching import search as run
+    from indexer.store import IndexStore
+
+    store = IndexStore(settings.index)
+    if batch is not None:
+        sys.exit(run_batch(store, batch, limit, sort, settings.max_query_length))
+    if not query.strip() and not filters:
+        raise click.UsageError("give a QUERY, --filter or --batch FILE")
+    request = SearchRequest(q=query, filters=parse_filters(filters), sort=sort, page=1, page_size=limit)
+    request.validate(max_query_length=settings.max_query_length, max_page_size=1000)
+    result = run(store, request)
+    if as_json:
+        click.echo(json.dumps(result_to_dict(result, item_url), indent=2, ensure_ascii=False))
+        return
+    for message in result.messages:
+        click.echo(f"note: {message}", err=True)
+    shown = len(result.hits)
+    click.echo(f"{result.total} results for {query!r}" + (f", showing {shown}" if shown < result.total else "")
+               + f" ({result.seconds:.3f} s)")
+    for rank, hit in enumerate(result.hits, 1):
+        item = hit.item
+        date = item.date.isoformat() if item.date else "no date"
+        click.echo("")
+        click.echo(f"{rank:>2}. " + click.style(item.title, bold=True) + f"  [{item.type}, {date}]")
+        click.echo(f"    id: {item.id}" + (f"   score: {hit.score:.2f}" if hit.score else ""))
+        if item.topics:
+            click.echo(f"    topics: {', '.join(item.topics)}")
+        click.echo("    " + snippet_text(hit.snippet or html.escape(item.summary)))
+
+
+def parse_filters(pairs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Turn FIELD=VALUE options into a filters mapping; reject unknown fields."""
+    filters: dict[str, tuple[str, ...]] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not value:
+            raise QueryError(f"--filter {pair!r}: expected FIELD=VALUE")
+        if name not in FACETS:
+            raise QueryError(f"--filter {pair!r}: {name!r} is not one of {', '.join(FACETS)}")
+        filters[name] = filters.get(name, ()) + (value,)
+    return filters
+
+
+def snippet_text(snippet: str) -> str:
+    """Turn an HTML snippet into terminal text with matched words in bold."""
+    marked = re.sub(r"<mark[^>]*>(.*?)</mark>", lambda m: click.style(m[1], bold=True), snippet)
+    return html.unescape(re.sub(r"<[^>]+>", "", marked))
+
+
+def run_batch(store: Any, lines: TextIO, limit: int, sort: str, max_query_length: int) -> int:
+    """Run each JSON line as a query; a bad line prints an error object and sets exit code 1."""
+    from indexer.searching import search as run
+
+    status = 0
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict) or not isinstance(entry.get("text"), str):
+                raise ValueError('expected an object with a "text" string')
+            request = SearchRequest(q=entry["text"], sort=sort, page=1, page_size=limit)
+            request.validate(max_query_length=max_query_length, max_page_size=1000)
+            result = run(store, request)
+        except (ValueError, KbError) as exc:
+            click.echo(json.dumps({"id": _entry_id(line), "line": number, "error": str(exc)}))
+            status = 1
+            continue
+        hits = [hit_to_dict(h, item_url(h.item.id)) for h in result.hits]
+        click.echo(json.dumps({"id": entry.get("id"), "total": result.total, "hits": hits}, ensure_ascii=False))
+    return status
+
+
+def _entry_id(line: str) -> Any:
+    try:
+        return json.loads(line).get("id")
+    except (ValueError, AttributeError):
+        return None
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.pass_obj
+@handle_errors
+def check(settings: Settings, strict: bool) -> None:
+    """Check the content folder: front matter, unknown topics, broken links.
+
+    Prints one line per problem as PATH: SEVERITY: MESSAGE and exits 1 when
+    there are errors (or warnings, with --strict).
+
+    \b
+    Example:
+      kb check --strict
+    """
+    from indexer.content import load_content
+    from kb.checks import check_items
+
+    content = load_content(settings.content, max_bytes=settings.max_file_bytes)
+    lines = [f"{f.path}: error: {f.reason}" for f in content.failed]
+    lines += [f"{w.path}: warning: {w.reason}" for w in content.warnings]
+    problems = check_items(content.items, content.vocabulary)
+    lines += [str(p) for p in problems]
+    for line in sorted(lines):
+        click.echo(line)
+    errors = len(content.failed) + sum(p.severity == "error" for p in problems)
+    warnings = len(lines) - errors
+    click.echo(f"{len(content.items)} items checked: {errors} errors, {warnings} warnings.", err=True)
+    if errors or (strict and warnings):
+        sys.exit(1)
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@click.option("--debug", is_flag=True, help="Reload on code changes and show debug pages.")
+@click.pass_obj
+@handle_errors
+def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
+    """Serve the web UI.
+
+    \b
+    Example:
+      kb serve --port 8000
+    """
+    from webui import create_app
+
+    app = create_app({"KB_CONTENT": settings.content, "KB_INDEX": settings.index})
+    app.run(host=host, port=port, debug=debug, threaded=True)
+
+
+def main() -> None:
+    cli(prog_name="kb")

@@ -1,0 +1,54 @@
+"""Typed errors; the CLI and the web app translate them at their edges."""
+
+
+class KbError(Exception):
+    """Base class of every error kb reports to a user."""
+
+    exit_code = 2
+
+
+class ConfigError(KbError):
+    """A setting, option or path is missing or invalid."""
+
+    exit_code = 2
+
+
+class ContentError(KbError):
+    """A content file cannot be read as an item."""
+
+    exit_code = 1
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class VocabularyError(KbError):
+    """The vocabulary file is malformed."""
+
+    exit_code = 2
+
+
+class QueryError(KbError):
+    """A search request has a parameter that cannot be used."""
+
+    exit_code = 2
+
+
+class IndexMissingError(KbError):
+    """No index has been built yet at the configured location."""
+
+    exit_code = 2
+
+
+class IndexLockedError(KbError):
+    """Another process is writing the index."""
+
+    exit_code = 3
+
+
+class NotFoundError(KbError):
+    """An item, topic or activity id does not exist."""
+
+    exit_code = 2

@@ -1,0 +1,107 @@
+"""Search requests and results as plain data, shared by every backend and front end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb.errors import QueryError
+from kb.item import Item
+from kb.query import ParsedQuery
+
+# Facets shown beside results, in display order; each is a multi-valued field.
+FACETS = ("topic", "type", "kind", "country", "year", "lang")
+SORTS = ("relevance", "newest", "oldest")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One search: query text, selected facet values, sort and page."""
+
+    q: str = ""
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = 10
+
+    def validate(self, max_page: int = 100, max_query_length: int = 500, max_page_size: int = 100) -> None:
+        """Raise QueryError naming the parameter that cannot be used."""
+        if len(self.q) > max_query_length:
+            raise QueryError(f"q: the query is {len(self.q)} characters long; the limit is {max_query_length}")
+        if self.sort not in SORTS:
+            raise QueryError(f"sort: {self.sort!r} is not one of {', '.join(SORTS)}")
+        if not 1 <= self.page <= max_page:
+            raise QueryError(f"page: must be between 1 and {max_page}, got {self.page}")
+        if not 1 <= self.page_size <= max_page_size:
+            raise QueryError(f"page_size: must be between 1 and {max_page_size}, got {self.page_size}")
+        for name in self.filters:
+            if name not in FACETS:
+                raise QueryError(f"{name}: is not a filter; use one of {', '.join(FACETS)}")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: the item, its score, a highlighted snippet (safe HTML) and where it matched."""
+
+    item: Item
+    score: float
+    snippet: str
+    matched_in: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Everything a results page or the JSON API shows."""
+
+    request: SearchRequest
+    parsed: ParsedQuery
+    total: int
+    hits: tuple[Hit, ...]
+    facets: dict[str, tuple[FacetCount, ...]]
+    messages: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.request.page_size))
+
+
+def hit_to_dict(hit: Hit, url: str) -> dict[str, Any]:
+    """The JSON shape of one hit."""
+    item = hit.item
+    return {
+        "id": item.id,
+        "title": item.title,
+        "type": item.type,
+        "date": item.date.isoformat() if item.date else None,
+        "score": round(hit.score, 4),
+        "snippet": hit.snippet,
+        "matched_in": list(hit.matched_in),
+        "topics": list(item.topics),
+        "activities": list(item.activities),
+        "countries": list(item.countries),
+        "lang": item.lang,
+        "url": url,
+    }
+
+
+def result_to_dict(result: SearchResult, url_for_item: Any) -> dict[str, Any]:
+    """The JSON shape of a search result; `url_for_item(id)` builds item links."""
+    return {
+        "query": result.request.q,
+        "filters": {k: list(v) for k, v in result.request.filters.items()},
+        "sort": result.request.sort,
+        "page": result.request.page,
+        "page_size": result.request.page_size,
+        "total": result.total,
+        "hits": [hit_to_dict(h, url_for_item(h.item.id)) for h in result.hits],
+        "facets": {name: {f.value: f.count for f in counts} for name, counts in result.facets.items()},
+        "messages": list(result.messages),
+        "seconds": round(result.seconds, 4),
+    }

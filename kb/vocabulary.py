@@ -1,0 +1,266 @@
+"""The controlled vocabulary: topics in a hierarchy, activity kinds and item types."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cached_property
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb.errors import VocabularyError
+
+PRIORITIES = ("high", "medium", "low")
+_TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def normalise_label(text: str) -> str:
+    """Lower-case, strip accents and punctuation, so labels compare as users type them."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(re.findall(r"\w+", plain))
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One vocabulary topic."""
+
+    id: str
+    label: str
+    alt_labels: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    broader: str = ""
+    scope_note: str = ""
+    deprecated: bool = False
+    replaced_by: str = ""
+    priority: str = ""
+
+    def all_labels(self) -> list[str]:
+        """Return the preferred label and every alternative label."""
+        labels = [self.label]
+        for names in self.alt_labels.values():
+            labels.extend(names)
+        return labels
+
+    def label_in(self, lang: str) -> str:
+        """Return the label to show in `lang`: the first alternative label in it, else the label."""
+        names = self.alt_labels.get(lang)
+        if lang != "en" and names:
+            return names[0]
+        return self.label
+
+
+@dataclass(frozen=True)
+class Term:
+    """A simple (id, label) entry: an activity kind or an item type."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Topics, activity kinds and item types of one community."""
+
+    topics: dict[str, Topic] = field(default_factory=dict)
+    kinds: dict[str, Term] = field(default_factory=dict)
+    types: dict[str, Term] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "vocabulary") -> Vocabulary:
+        """Build and validate a vocabulary from parsed YAML."""
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise VocabularyError(f"{source}: expected a mapping with 'topics', got {type(data).__name__}")
+        topics: dict[str, Topic] = {}
+        for index, entry in enumerate(_as_list(data.get("topics"), f"{source}: topics")):
+            topic = _topic_from(entry, f"{source}: topics[{index}]")
+            if topic.id in topics:
+                raise VocabularyError(f"{source}: topics[{index}]: duplicate topic id {topic.id!r}")
+            topics[topic.id] = topic
+        vocab = cls(
+            topics=topics,
+            kinds=_terms_from(data.get("activity_kinds"), f"{source}: activity_kinds"),
+            types=_terms_from(data.get("types"), f"{source}: types"),
+        )
+        vocab._check_links(source)
+        return vocab
+
+    def _check_links(self, source: str) -> None:
+        for topic in self.topics.values():
+            for key in ("broader", "replaced_by"):
+                target = getattr(topic, key)
+                if target and target not in self.topics:
+                    raise VocabularyError(f"{source}: topic {topic.id!r}: {key} {target!r} is not a topic id")
+            seen = {topic.id}
+            parent = topic.broader
+            while parent:
+                if parent in seen:
+                    raise VocabularyError(f"{source}: topic {topic.id!r}: broader topics form a cycle")
+                seen.add(parent)
+                parent = self.topics[parent].broader
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the vocabulary in the shape of the vocabulary file."""
+        topics = []
+        for t in self.topics.values():
+            entry: dict[str, Any] = {"id": t.id, "label": t.label}
+            if t.alt_labels:
+                entry["alt_labels"] = {lang: list(names) for lang, names in t.alt_labels.items()}
+            for key in ("broader", "scope_note", "replaced_by", "priority"):
+                if getattr(t, key):
+                    entry[key] = getattr(t, key)
+            if t.deprecated:
+                entry["deprecated"] = True
+            topics.append(entry)
+        return {
+            "topics": topics,
+            "activity_kinds": [{"id": k.id, "label": k.label} for k in self.kinds.values()],
+            "types": [{"id": k.id, "label": k.label} for k in self.types.values()],
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self.topics or self.kinds or self.types)
+
+    def ancestors(self, topic_id: str) -> list[str]:
+        """Return the broader topics of `topic_id`, nearest first."""
+        chain: list[str] = []
+        topic = self.topics.get(topic_id)
+        while topic and topic.broader:
+            chain.append(topic.broader)
+            topic = self.topics.get(topic.broader)
+        return chain
+
+    def narrower(self, topic_id: str) -> list[str]:
+        """Return every topic below `topic_id` in the hierarchy (children, grandchildren ...)."""
+        found: list[str] = []
+        frontier = [topic_id]
+        while frontier:
+            current = frontier.pop()
+            children = [t.id for t in self.topics.values() if t.broader == current]
+            found.extend(children)
+            frontier.extend(children)
+        return found
+
+    def children(self, topic_id: str) -> list[str]:
+        """Return the direct narrower topics of `topic_id`."""
+        return [t.id for t in self.topics.values() if t.broader == topic_id]
+
+    def with_ancestors(self, topic_ids: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+        """Return the topics plus all their broader topics, without duplicates."""
+        seen: dict[str, None] = {}
+        for topic_id in topic_ids:
+            seen.setdefault(topic_id, None)
+            for parent in self.ancestors(topic_id):
+                seen.setdefault(parent, None)
+        return tuple(seen)
+
+    def label(self, topic_id: str) -> str:
+        topic = self.topics.get(topic_id)
+        return topic.label if topic else topic_id
+
+    def kind_label(self, kind_id: str) -> str:
+        term = self.kinds.get(kind_id)
+        return term.label if term else kind_id
+
+    def type_label(self, type_id: str) -> str:
+        term = self.types.get(type_id)
+        return term.label if term else type_id.replace("-", " ").capitalize()
+
+    @cached_property
+    def label_index(self) -> dict[str, tuple[str, ...]]:
+        """Map every normalised label and alternative label to the topic ids that carry it."""
+        index: dict[str, list[str]] = {}
+        for topic in self.topics.values():
+            target = topic.replaced_by or topic.id
+            for name in topic.all_labels() + [topic.id.replace("-", " ")]:
+                key = normalise_label(name)
+                if key and target not in index.setdefault(key, []):
+                    index[key].append(target)
+        return {k: tuple(v) for k, v in index.items()}
+
+    def match_labels(self, text: str, max_words: int = 6) -> list[tuple[str, str]]:
+        """Find topic labels inside free text; return (matched words, topic id) pairs."""
+        index = self.label_index
+        words = normalise_label(text).split()
+        found: list[tuple[str, str]] = []
+        start = 0
+        while start < len(words):
+            for size in range(min(max_words, len(words) - start), 0, -1):
+                phrase = " ".join(words[start:start + size])
+                if phrase in index:
+                    found.extend((phrase, topic_id) for topic_id in index[phrase])
+                    start += size
+                    break
+            else:
+                start += 1
+        return found
+
+
+def _as_list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise VocabularyError(f"{where}: expected a list, got {type(value).__name__}")
+    return value
+
+
+def _text(entry: dict[str, Any], key: str) -> str:
+    value = entry.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def _topic_from(entry: Any, where: str) -> Topic:
+    if not isinstance(entry, dict):
+        raise VocabularyError(f"{where}: expected a mapping with id and label")
+    topic_id = _text(entry, "id")
+    if not topic_id:
+        raise VocabularyError(f"{where}: missing 'id'")
+    if not _TOPIC_ID.match(topic_id):
+        raise VocabularyError(f"{where}: id {topic_id!r} must be lower-case letters, digits and hyphens")
+    label = _text(entry, "label")
+    if not label:
+        raise VocabularyError(f"{where} ({topic_id}): missing 'label'")
+    priority = _text(entry, "priority").lower()
+    if priority and priority not in PRIORITIES:
+        raise VocabularyError(f"{where} ({topic_id}): priority {priority!r} is not one of {', '.join(PRIORITIES)}")
+    return Topic(
+        id=topic_id,
+        label=label,
+        alt_labels=_alt_labels(entry.get("alt_labels"), f"{where} ({topic_id}): alt_labels"),
+        broader=_text(entry, "broader"),
+        scope_note=_text(entry, "scope_note"),
+        deprecated=bool(entry.get("deprecated", False)),
+        replaced_by=_text(entry, "replaced_by"),
+        priority=priority,
+    )
+
+
+def _alt_labels(value: Any, where: str) -> dict[str, tuple[str, ...]]:
+    """Accept {lang: [labels]} or a plain list (taken as English)."""
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        value = {"en": value}
+    if not isinstance(value, dict):
+        raise VocabularyError(f"{where}: expected a mapping of language to labels")
+    labels: dict[str, tuple[str, ...]] = {}
+    for lang, names in value.items():
+        if isinstance(names, str):
+            names = [names]
+        if not isinstance(names, list):
+            raise VocabularyError(f"{where}.{lang}: expected a list of labels")
+        labels[str(lang)] = tuple(str(n).strip() for n in names if n is not None and str(n).strip())
+    return labels
+
+
+def _terms_from(value: Any, where: str) -> dict[str, Term]:
+    terms: dict[str, Term] = {}
+    for index, entry in enumerate(_as_list(value, where)):
+        if isinstance(entry, str):
+            entry = {"id": entry, "label": entry.replace("-", " ").capitalize()}
+        if not isinstance(entry, dict) or not _text(entry, "id"):
+            raise VocabularyError(f"{where}[{index}]: expected an id and a label")
+        term_id = _text(entry, "id")
+        terms[term_id] = Term(term_id, _text(entry, "label") or term_id)
+    return terms
