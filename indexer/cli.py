@@ -23,10 +23,6 @@ from kb.settings import Settings
 EPILOG = "Exit codes: 0 ok, 1 some files failed or problems found, 2 usage or configuration error, 3 index locked."
 
 
-def item_url(item_id: str) -> str:
-    return f"/items/{item_id}"
-
-
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Print kb errors as 'Error: ...' with their exit code instead of a traceback."""
     @functools.wraps(command)
@@ -135,7 +131,7 @@ def search(settings: Settings, query: str, limit: int, sort: str, filters: tuple
     request.validate(max_query_length=settings.max_query_length, max_page_size=1000)
     result = run(store, request)
     if as_json:
-        click.echo(json.dumps(result_to_dict(result, item_url), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(result_to_dict(result), indent=2, ensure_ascii=False))
         return
     for message in result.messages:
         click.echo(f"note: {message}", err=True)
@@ -191,7 +187,7 @@ def run_batch(store: Any, lines: TextIO, limit: int, sort: str, max_query_length
             click.echo(json.dumps({"id": _entry_id(line), "line": number, "error": str(exc)}))
             status = 1
             continue
-        hits = [hit_to_dict(h, item_url(h.item.id)) for h in result.hits]
+        hits = [hit_to_dict(h) for h in result.hits]
         click.echo(json.dumps({"id": entry.get("id"), "total": result.total, "hits": hits}, ensure_ascii=False))
     return status
 

@@ -28,6 +28,7 @@ COORDINATION = 0.9
 # An item tagged with a topic named in the query outranks one that only mentions the words.
 TOPIC_BOOST = 3.0
 SNIPPET_CHARS = 220
+SIBLINGS_MAX = 15
 
 
 def search(store: IndexStore, request: SearchRequest, today: dt.date | None = None) -> SearchResult:
@@ -207,8 +208,12 @@ def related_items(store: IndexStore, item: Item, limit: int = 8) -> list[Related
 
         linked = [unpack(d["data"]) for d in (searcher.document(id=a) for a in item.activities) if d]
         linking = fetch(wq.Term("activity", item.id), 50)
-        siblings = [(other, activity) for activity in linked
-                    for other in fetch(wq.Term("activity", activity.id), 12)]
+        siblings = []
+        for activity in linked:
+            members = searcher.search(wq.Term("activity", activity.id), limit=SIBLINGS_MAX)
+            # An activity with many items (a whole forum) says little about any two of them.
+            if len(members) <= SIBLINGS_MAX:
+                siblings.extend((unpack(h["data"]), activity) for h in members if h["id"] != activity.id)
         sharing = fetch(wq.Or([wq.Term("topics", t) for t in item.topics]), 30) if item.topics else []
         similar: list[tuple[Item, float]] = []
         docnum = searcher.document_number(id=item.id)

@@ -72,7 +72,12 @@ class SearchResult:
         return max(1, -(-self.total // self.request.page_size))
 
 
-def hit_to_dict(hit: Hit, url: str) -> dict[str, Any]:
+def item_url(item: Item) -> str:
+    """The web path of an item's page; activities have their own pages."""
+    return f"/activities/{item.id}" if item.is_activity else f"/items/{item.id}"
+
+
+def hit_to_dict(hit: Hit) -> dict[str, Any]:
     """The JSON shape of one hit."""
     item = hit.item
     return {
@@ -87,12 +92,12 @@ def hit_to_dict(hit: Hit, url: str) -> dict[str, Any]:
         "activities": list(item.activities),
         "countries": list(item.countries),
         "lang": item.lang,
-        "url": url,
+        "url": item_url(item),
     }
 
 
-def result_to_dict(result: SearchResult, url_for_item: Any) -> dict[str, Any]:
-    """The JSON shape of a search result; `url_for_item(id)` builds item links."""
+def result_to_dict(result: SearchResult) -> dict[str, Any]:
+    """The JSON shape of a search result."""
     return {
         "query": result.request.q,
         "filters": {k: list(v) for k, v in result.request.filters.items()},
@@ -100,7 +105,7 @@ def result_to_dict(result: SearchResult, url_for_item: Any) -> dict[str, Any]:
         "page": result.request.page,
         "page_size": result.request.page_size,
         "total": result.total,
-        "hits": [hit_to_dict(h, url_for_item(h.item.id)) for h in result.hits],
+        "hits": [hit_to_dict(h) for h in result.hits],
         "facets": {name: {f.value: f.count for f in counts} for name, counts in result.facets.items()},
         "messages": list(result.messages),
         "seconds": round(result.seconds, 4),

@@ -1,0 +1,36 @@
+"""The web UI: a Flask app factory with one blueprint per feature."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any, Mapping
+
+from flask import Flask
+
+from indexer.store import IndexStore
+from kb.settings import Settings
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the app; settings come from `test_config` (KB_* keys) or the environment."""
+    app = Flask(__name__)
+    source = dict(os.environ) if test_config is None else {**os.environ, **test_config}
+    settings = Settings.from_mapping(source)
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        JSON_SORT_KEYS=False,
+    )
+    if test_config is not None:
+        app.config.update({k: v for k, v in test_config.items() if not k.startswith("KB_")})
+    app.extensions["kb"] = {"settings": settings, "store": IndexStore(settings.index)}
+
+    from kb.search import item_url
+    from webui import errors, items, search
+
+    app.jinja_env.globals.update(item_url=item_url)
+
+    app.register_blueprint(search.bp)
+    app.register_blueprint(items.bp)
+    errors.register(app)
+    return app

@@ -1,0 +1,45 @@
+"""Map errors to HTTP status codes in one table and render one error page."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from kb.errors import IndexLockedError, IndexMissingError, KbError, NotFoundError, QueryError
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    QueryError: (400, "Bad request"),
+    NotFoundError: (404, "Not found"),
+    IndexMissingError: (503, "Search is not ready"),
+    IndexLockedError: (503, "Search is busy"),
+}
+
+
+def wants_json() -> bool:
+    return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
+
+
+def render_error(status: int, title: str, message: str):
+    if wants_json():
+        return jsonify({"error": title, "message": message, "status": status}), status
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(KbError)
+    def kb_error(exc: KbError):
+        status, title = next((v for k, v in STATUS.items() if isinstance(exc, k)), (500, "Error"))
+        return render_error(status, title, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return render_error(exc.code or 500, exc.name, exc.description or "")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s", request.path)
+        return render_error(500, "Internal error", "Something went wrong; the error was logged.")

@@ -1,0 +1,94 @@
+"""Item, topic and activity pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template
+
+from indexer import searching
+from kb.errors import NotFoundError
+from kb.item import Item
+from kb.search import item_url
+from webui.context import settings, store
+
+bp = Blueprint("items", __name__)
+
+
+def split_related(item: Item) -> tuple[list, list]:
+    """Related items as (activities, other content), each with its reasons."""
+    related = searching.related_items(store(), item, limit=settings().related_limit * 2)
+    activities = [r for r in related if r.item.is_activity][: settings().related_limit]
+    others = [r for r in related if not r.item.is_activity][: settings().related_limit]
+    return activities, others
+
+
+@bp.get("/items/<path:item_id>")
+def item_page(item_id: str):
+    item = searching.get_item(store(), item_id)
+    if item.is_activity:
+        return redirect(item_url(item))
+    activities, others = split_related(item)
+    return render_template("item.html", item=item, related_activities=activities, related_content=others,
+                           vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities))
+
+
+def titles_of(item_ids: tuple[str, ...]) -> dict[str, str]:
+    """Titles of linked items, for showing links by name; missing ids keep their id."""
+    titles = {}
+    for item_id in item_ids:
+        try:
+            titles[item_id] = searching.get_item(store(), item_id).title
+        except NotFoundError:
+            titles[item_id] = item_id
+    return titles
+
+
+@bp.get("/activities/<path:activity_id>")
+def activity_page(activity_id: str):
+    item = searching.get_item(store(), activity_id)
+    if not item.is_activity:
+        raise NotFoundError(f"{activity_id!r} is a {item.type}, not an activity")
+    members = [i for i in searching.items_where(store(), "activity", item.id) if i.id != item.id]
+    parts = [i for i in members if i.is_activity]
+    content = [i for i in members if not i.is_activity]
+    activities, others = split_related(item)
+    member_ids = {i.id for i in members}
+    return render_template(
+        "activity.html", item=item, parts=parts, content=content,
+        related_activities=[r for r in activities if r.item.id not in member_ids],
+        related_content=[r for r in others if r.item.id not in member_ids],
+        vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities),
+    )
+
+
+@bp.get("/activities/")
+def activity_list():
+    vocabulary = searching.vocabulary(store())
+    activities = searching.items_where(store(), "type", "activity")
+    by_kind: dict[str, list[Item]] = {}
+    for activity in sorted(activities, key=lambda a: (a.date is None, a.date)):
+        by_kind.setdefault(activity.kind or "other", []).append(activity)
+    groups = [(vocabulary.kind_label(kind), items) for kind, items in
+              sorted(by_kind.items(), key=lambda kv: list(vocabulary.kinds).index(kv[0]) if kv[0] in vocabulary.kinds else 99)]
+    return render_template("activities.html", groups=groups)
+
+
+@bp.get("/topics/")
+def topic_list():
+    vocabulary = searching.vocabulary(store())
+    roots = [t for t in vocabulary.topics.values() if not t.broader and not t.deprecated]
+    return render_template("topics.html", roots=roots, vocabulary=vocabulary,
+                           deprecated=[t for t in vocabulary.topics.values() if t.deprecated])
+
+
+@bp.get("/topics/<topic_id>")
+def topic_page(topic_id: str):
+    vocabulary = searching.vocabulary(store())
+    topic = vocabulary.topics.get(topic_id)
+    items = searching.items_where(store(), "topic", topic_id)
+    if topic is None and not items:
+        abort(404, description=f"There is no topic {topic_id!r}.")
+    return render_template(
+        "topic.html", topic=topic, topic_id=topic_id, items=items, vocabulary=vocabulary,
+        broader=[vocabulary.topics[t] for t in vocabulary.ancestors(topic_id)][::-1],
+        narrower=[vocabulary.topics[t] for t in vocabulary.children(topic_id)],
+    )

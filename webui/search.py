@@ -1,0 +1,72 @@
+"""The search page and its JSON twin."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, redirect, render_template, request
+
+from indexer import searching
+from kb.errors import QueryError
+from kb.search import FACETS, SORTS, SearchRequest, result_to_dict
+from webui import viewmodels
+from webui.context import settings, store
+from webui.errors import wants_json
+
+bp = Blueprint("search", __name__)
+
+
+def request_from_args() -> SearchRequest:
+    """Read a SearchRequest from the query string; QueryError (400) names a bad parameter."""
+    args = request.args
+    page_text = args.get("page", "1")
+    try:
+        page = int(page_text)
+    except ValueError:
+        raise QueryError(f"page: {page_text!r} is not a number") from None
+    sort = args.get("sort", "relevance") or "relevance"
+    filters = {name: tuple(dict.fromkeys(v.strip() for v in args.getlist(name) if v.strip())) for name in FACETS}
+    search_request = SearchRequest(
+        q=args.get("q", "").strip(),
+        filters={k: v for k, v in filters.items() if v},
+        sort=sort,
+        page=page,
+        page_size=settings().page_size,
+    )
+    search_request.validate(max_page=settings().max_page, max_query_length=settings().max_query_length)
+    return search_request
+
+
+@bp.get("/")
+def home():
+    return redirect("/search")
+
+
+@bp.get("/search")
+def search_page():
+    search_request = request_from_args()
+    result = searching.search(store(), search_request)
+    if wants_json():
+        return jsonify(result_to_dict(result))
+    vocabulary = searching.vocabulary(store())
+    return render_template(
+        "search.html",
+        result=result,
+        facets=viewmodels.facets(result, vocabulary),
+        pages=viewmodels.pages(result, settings().max_page),
+        sorts=[(s, viewmodels.search_url(search_request, sort=s, page=1)) for s in SORTS],
+        vocabulary=vocabulary,
+        clear_url=viewmodels.search_url(search_request, filters={}, page=1),
+    )
+
+
+@bp.get("/search.json")
+def search_json():
+    search_request = request_from_args()
+    result = searching.search(store(), search_request)
+    return jsonify(result_to_dict(result))
+
+
+@bp.get("/healthz")
+def healthz():
+    """Which index generation serves, when it was built and how many items it holds."""
+    generation = store().generation()
+    return jsonify({"status": "ok", "generation": generation.name, **generation.build})

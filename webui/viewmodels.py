@@ -1,0 +1,109 @@
+"""View-models: everything a template shows, computed in Python; templates only loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from kb.search import FACETS, SearchRequest, SearchResult
+from kb.vocabulary import Vocabulary
+
+FACET_TITLES = {"topic": "Topic", "type": "Type", "kind": "Activity kind", "country": "Country",
+                "year": "Year", "lang": "Language"}
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
+FACET_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+    url: str
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str
+    title: str
+    values: tuple[FacetValue, ...]
+
+
+@dataclass(frozen=True)
+class PageLink:
+    number: int
+    url: str
+    current: bool
+
+
+def search_url(request: SearchRequest, **changes: object) -> str:
+    """The URL of a search state: the request with some parameters changed."""
+    q = changes.get("q", request.q)
+    filters = changes.get("filters", request.filters)
+    sort = changes.get("sort", request.sort)
+    page = changes.get("page", request.page)
+    params: list[tuple[str, str]] = []
+    if q:
+        params.append(("q", str(q)))
+    for name in FACETS:
+        params.extend((name, v) for v in filters.get(name, ()))  # type: ignore[union-attr]
+    if sort != "relevance":
+        params.append(("sort", str(sort)))
+    if page != 1:
+        params.append(("page", str(page)))
+    return "/search" + ("?" + urlencode(params) if params else "")
+
+
+def toggled(filters: dict[str, tuple[str, ...]], name: str, value: str) -> dict[str, tuple[str, ...]]:
+    """Filters with `value` added to or removed from facet `name`."""
+    current = filters.get(name, ())
+    values = tuple(v for v in current if v != value) if value in current else current + (value,)
+    result = {k: v for k, v in filters.items() if k != name}
+    if values:
+        result[name] = values
+    return result
+
+
+def value_label(name: str, value: str, vocabulary: Vocabulary) -> str:
+    if name == "topic":
+        return vocabulary.label(value)
+    if name == "type":
+        return vocabulary.type_label(value)
+    if name == "kind":
+        return vocabulary.kind_label(value)
+    if name == "lang":
+        return LANGUAGE_NAMES.get(value, value)
+    return value
+
+
+def facets(result: SearchResult, vocabulary: Vocabulary) -> list[Facet]:
+    """Facet panels: selected values first, then the largest counts."""
+    request = result.request
+    panels = []
+    for name in FACETS:
+        chosen = set(request.filters.get(name, ()))
+        counts = sorted(result.facets.get(name, ()), key=lambda f: (f.value not in chosen, -f.count, f.value))
+        if name == "year":
+            counts = sorted(counts, key=lambda f: (f.value not in chosen, f.value), reverse=False)
+        values = tuple(
+            FacetValue(
+                value=f.value,
+                label=value_label(name, f.value, vocabulary),
+                count=f.count,
+                selected=f.value in chosen,
+                url=search_url(request, filters=toggled(request.filters, name, f.value), page=1),
+            )
+            for f in counts[: max(FACET_SHOWN, len(chosen))]
+        )
+        if values:
+            panels.append(Facet(name, FACET_TITLES[name], values))
+    return panels
+
+
+def pages(result: SearchResult, max_page: int) -> list[PageLink]:
+    """Links to nearby result pages."""
+    last = min(result.pages, max_page)
+    current = result.request.page
+    numbers = sorted({1, last, *range(max(1, current - 3), min(last, current + 3) + 1)})
+    return [PageLink(n, search_url(result.request, page=n), n == current) for n in numbers]
