@@ -56,6 +56,9 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
                 counted = searcher.search(q, limit=1, filter=filter_query(others, parsed), mask=mask,
                                           groupedby={name: facet(name)}, maptype=sorting.Count)
                 facets[name] = facet_counts(counted.groups(name), keep=selected[name])
+        results.fragmenter = _FRAGMENTER
+        # A formatter numbers terms as it meets them, so each result set gets its own.
+        results.formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
         start = (request.page - 1) * request.page_size
         hits = tuple(make_hit(hit, results, scored=sortedby is None) for hit in results[start:limit])
         total = len(results)
@@ -101,7 +104,9 @@ def clause_query(searcher: Searcher, clause: Clause, fields: list[str]) -> wq.Qu
     parts: list[wq.Query] = []
     for field in fields:
         if clause.kind == "prefix":
-            parts.append(wq.Prefix(field, clause.text))
+            # Terms are stored stemmed, so look for the stem of the prefix as well.
+            stems = analyse(searcher, field, clause.text) or [clause.text]
+            parts.extend(wq.Prefix(field, p) for p in dict.fromkeys([clause.text, stems[0]]))
             continue
         tokens = analyse(searcher, field, clause.text)
         if len(tokens) == 1:
@@ -156,15 +161,12 @@ def filter_query(selected: dict[str, tuple[str, ...]], parsed: ParsedQuery) -> w
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-_FORMATTER = highlight.HtmlFormatter(tagname="mark", between=" … ")
 _FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
 _MATCH_PLACES = {"title": "title", "text": "body", "topics": "topic"}
 
 
 def make_hit(hit: Any, results: Any, scored: bool = True) -> Hit:
     item = unpack(hit["data"])
-    results.fragmenter = _FRAGMENTER
-    results.formatter = _FORMATTER
     snippet = ""
     if item.text and results.has_matched_terms():
         snippet = hit.highlights(text_field(item.lang), text=item.text, top=2)

@@ -20,7 +20,7 @@ _DATE_FORMATS = (
 )
 # "2017-10-11 14:00:00 -0500", "2015-06-29 1:00:19 -0400", "2020-06-18T09:00:00Z"
 _DATETIME_PREFIX = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?$")
-_ID_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_ID_SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")
 
 
 def clean_text(value: Any) -> str:
@@ -136,10 +136,11 @@ def build_item(
 ) -> tuple[Item, list[str]]:
     """Build an Item from front matter and rendered body; return it with warnings."""
     warnings: list[str] = []
-    item_id = clean_text(metadata.get("id")) or id_from_path(relative_path)
-    if not _ID_SAFE.match(item_id) or ".." in item_id.split("/"):
-        warnings.append(f"id {item_id!r} has unsafe characters; using the file path instead")
-        item_id = id_from_path(relative_path)
+    item_id = clean_text(metadata.get("id"))
+    if item_id and (not _ID_SAFE.match(item_id) or ".." in item_id.split("/")):
+        warnings.append(f"id {item_id!r} is not letters, digits, '-', '_', '.' and '/'; using the file path instead")
+        item_id = ""
+    item_id = item_id or id_from_path(relative_path)
     date = parse_date(metadata.get("date"))
     if metadata.get("date") not in (None, "") and date is None:
         warnings.append(f"date {clean_text(metadata.get('date'))!r} is not a date; ignored")

@@ -84,7 +84,7 @@ def test_build_item_title_from_other_name_keys_or_file_name():
 def test_build_item_rejects_unsafe_ids():
     item, warnings = build_item({"id": "../../etc/passwd"}, relative_path="a/b.md", body="", html="", text="")
     assert item.id == "a/b"
-    assert "unsafe" in warnings[0]
+    assert "using the file path instead" in warnings[0]
 
 
 def test_item_round_trips_through_dict():

@@ -1,0 +1,174 @@
+"""The kb command: exit codes, JSON shapes and error messages."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from indexer.cli import cli
+from indexer.store import IndexStore
+from tests.conftest import write
+
+
+def kb(runner, *args, env=None):
+    return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_reindex_text_and_json(runner, content_copy, tmp_path):
+    index = tmp_path / "ix"
+    result = kb(runner, "--content", str(content_copy), "--index", str(index), "reindex")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Indexed ")
+    result = kb(runner, "--content", str(content_copy), "--index", str(index), "reindex", "--json")
+    data = json.loads(result.stdout)
+    assert data["indexed"] >= 60 and data["failed"] == [] and data["seconds"] >= 0
+    assert data["generation"].startswith("gen-")
+    assert {w["path"] for w in data["warnings"]} >= {"documents/ghana-covid-19-health-financing-response.md"}
+
+
+def test_reindex_reports_bad_files_and_exits_1(runner, content_copy, tmp_path):
+    write(content_copy / "broken/bad.md", "---\ntitle: [oops\n---\n")
+    result = kb(runner, "--content", str(content_copy), "--index", str(tmp_path / "ix"), "reindex", "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["failed"][0]["path"] == "broken/bad.md"
+    assert data["failed"][0]["reason"].startswith("front matter is not valid YAML")
+    assert data["indexed"] >= 60
+
+
+def test_environment_fallbacks(runner, sample_index):
+    content, index = sample_index
+    result = kb(runner, "search", "capitation", "--json", env={"KB_CONTENT": str(content), "KB_INDEX": str(index)})
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["total"] > 0
+
+
+def test_search_json_shape(runner, sample_index):
+    _, index = sample_index
+    result = kb(runner, "--index", str(index), "search", "budget flexibility", "--json", "--limit", "3")
+    data = json.loads(result.stdout)
+    assert set(data) >= {"query", "total", "hits", "facets"}
+    assert data["query"] == "budget flexibility"
+    assert len(data["hits"]) == 3
+    hit = data["hits"][0]
+    assert set(hit) >= {"id", "title", "type", "date", "score", "snippet", "topics", "activities", "url"}
+    assert hit["url"].startswith(("/items/", "/activities/"))
+    assert set(data["facets"]) == {"topic", "type", "kind", "country", "year", "lang"}
+    assert all(isinstance(n, int) for n in data["facets"]["topic"].values())
+
+
+def test_search_text_output(runner, sample_index):
+    _, index = sample_index
+    result = kb(runner, "--index", str(index), "search", "capitation", "--limit", "2")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(" ") is False and "results for 'capitation', showing 2" in lines[0]
+    assert " 1. " in result.stdout and "    id: " in result.stdout
+
+
+def test_search_filter_option(runner, sample_index):
+    _, index = sample_index
+    result = kb(runner, "--index", str(index), "search", "budget", "--filter", "type=document", "--json")
+    assert {h["type"] for h in json.loads(result.stdout)["hits"]} == {"document"}
+    bad = kb(runner, "--index", str(index), "search", "budget", "--filter", "colour=blue")
+    assert bad.exit_code == 2
+    assert "Error: --filter 'colour=blue': 'colour' is not one of" in bad.output
+
+
+def test_search_batch(runner, sample_index, tmp_path):
+    _, index = sample_index
+    queries = write(tmp_path / "q.jsonl", '{"id": "q1", "text": "capitation"}\n\n{"id": 2, "text": "virements"}\nnot json\n')
+    result = kb(runner, "--index", str(index), "search", "--batch", str(queries), "--limit", "5")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line.get("id") for line in lines] == ["q1", 2, None]
+    assert len(lines[0]["hits"]) == 5 and lines[0]["hits"][0]["id"]
+    assert "error" in lines[2] and lines[2]["line"] == 4
+    assert result.exit_code == 1
+
+
+def test_search_without_index_is_a_clear_error(runner, tmp_path):
+    result = kb(runner, "--index", str(tmp_path / "none"), "search", "x")
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: no index in ")
+    assert "Traceback" not in result.output
+
+
+def test_search_needs_a_query(runner, sample_index):
+    result = kb(runner, "--index", str(sample_index[1]), "search")
+    assert result.exit_code == 2 and "give a QUERY" in result.output
+
+
+def test_query_messages_go_to_stderr(runner, sample_index):
+    result = kb(runner, "--index", str(sample_index[1]), "search", "budget topic:nonsense")
+    assert result.exit_code == 0
+    assert "note: topic:nonsense is not a topic in the vocabulary" in result.stderr
+
+
+def test_overlong_query_is_refused(runner, sample_index):
+    result = kb(runner, "--index", str(sample_index[1]), "search", "x" * 600)
+    assert result.exit_code == 2 and "Error: q: the query is 600 characters long; the limit is 500" in result.output
+
+
+def test_check_clean_sample_has_only_warnings(runner, sample_index):
+    content, _ = sample_index
+    result = kb(runner, "--content", str(content), "check")
+    assert result.exit_code == 0, result.output
+    assert "documents/ghana-covid-19-health-financing-response.md: warning: topics: 'covid-financing' is deprecated" in result.stdout
+    assert kb(runner, "--content", str(content), "check", "--strict").exit_code == 1
+
+
+def test_check_lists_each_problem_and_fails(runner, content_copy):
+    write(content_copy / "bad/unknown-topic.md", "---\ntitle: X\ntopics: [no-such-topic]\nactivities: [ghost]\n---\n")
+    write(content_copy / "bad/broken.md", "---\n: : :\n---\n")
+    result = kb(runner, "--content", str(content_copy), "check")
+    assert result.exit_code == 1
+    assert "bad/unknown-topic.md: error: topics: 'no-such-topic' is not in the vocabulary" in result.stdout
+    assert "bad/unknown-topic.md: error: activities: 'ghost' is not the id of any item" in result.stdout
+    assert "bad/broken.md: error: front matter is not valid YAML" in result.stdout
+
+
+def test_missing_content_folder(runner, tmp_path):
+    result = kb(runner, "--content", str(tmp_path / "nope"), "--index", str(tmp_path / "ix"), "reindex")
+    assert result.exit_code == 2
+    assert result.output == f"Error: content folder {str(tmp_path / 'nope')!r} does not exist or is not a folder\n"
+
+
+def test_broken_vocabulary_is_a_configuration_error(runner, content_copy, tmp_path):
+    (content_copy / "vocabulary.yml").write_text("topics:\n  - id: a\n    label: A\n    broader: zz\n")
+    result = kb(runner, "--content", str(content_copy), "--index", str(tmp_path / "ix"), "reindex")
+    assert result.exit_code == 2
+    assert "Error: vocabulary.yml: topic 'a': broader 'zz' is not a topic id" in result.output
+
+
+def test_locked_index_exits_3(runner, content_copy, tmp_path):
+    store = IndexStore(tmp_path / "ix")
+    with store.write_lock():
+        result = kb(runner, "--content", str(content_copy), "--index", str(tmp_path / "ix"), "reindex", "--wait", "0.2")
+    assert result.exit_code == 3
+    assert result.output.startswith(f"Error: the index is being written by pid {os.getpid()}")
+
+
+def test_usage_errors_exit_2(runner):
+    assert kb(runner, "search", "--limit", "0", "x").exit_code == 2
+    assert kb(runner, "nonsense").exit_code == 2
+    assert kb(runner, "serve", "--port", "99999").exit_code == 2
+
+
+def test_console_script_runs_without_traceback(sample_index, tmp_path):
+    exe = Path(sys.executable).with_name("kb")
+    proc = subprocess.run([str(exe), "--index", str(tmp_path / "none"), "search", "x"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("Error: no index") and "Traceback" not in proc.stderr
+    ok = subprocess.run([str(exe), "--index", str(sample_index[1]), "search", "capitation"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "results for 'capitation'" in ok.stdout
+
+
+@pytest.mark.parametrize("command", ["reindex", "search", "check", "serve"])
+def test_every_command_has_help_with_an_example(runner, command):
+    result = kb(runner, command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.output
+    assert "Exit codes" in result.output

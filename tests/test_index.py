@@ -1,0 +1,203 @@
+"""Searching a real on-disk index of the sample community."""
+
+import datetime as dt
+import threading
+
+import pytest
+
+from indexer.build import reindex
+from indexer.searching import get_item, items_where, related_items, search
+from indexer.store import IndexStore
+from kb.errors import IndexLockedError, IndexMissingError, NotFoundError
+from kb.search import SearchRequest
+from tests.conftest import write
+
+
+def run(store, q="", **kw):
+    return search(store, SearchRequest(q=q, **kw), today=dt.date(2020, 12, 31))
+
+
+def ids(result):
+    return [h.item.id for h in result.hits]
+
+
+def test_natural_language_question_finds_the_roundtable_notes(store):
+    result = run(store, "what did the roundtable on strategic purchasing conclude?")
+    assert "sessions/roundtable-1-paying-providers-notes" in ids(result)[:5]
+    assert result.total > 10  # OR-ed, not AND-ed into nothing
+
+
+def test_stemming_matches_other_word_forms(store):
+    assert run(store, "purchasers").total == run(store, "purchaser").total > 0
+    assert "discussions/paying-private-providers-covid-19-testing" in ids(run(store, "paying provider", page_size=20))
+
+
+def test_phrase_is_stricter_than_words(store):
+    words = run(store, "flexibility budget")
+    phrase = run(store, '"budget flexibility"')
+    assert 0 < phrase.total < words.total
+
+
+def test_negation_removes_items(store):
+    with_ghana = set(ids(run(store, "budget", page_size=100)))
+    without = set(ids(run(store, "budget -ghana", page_size=100)))
+    assert without and without < with_ghana
+    for item_id in without:
+        assert "ghana" not in get_item(store, item_id).text.lower()
+
+
+def test_filters_and_facet_counts_for_multi_valued_fields(store):
+    result = run(store, "", filters={"type": ("document",)}, page_size=100)
+    docs = [h.item for h in result.hits]
+    assert result.total == len(docs) >= 7
+    topic_counts = {f.value: f.count for f in result.facets["topic"]}
+    # every topic of every document is counted, including broader topics (hierarchy)
+    for topic in {t for d in docs for t in d.topics}:
+        assert topic_counts[topic] == sum(topic in d.topics or topic in _ancestors_of(store, d) for d in docs)
+    assert sum(topic_counts.values()) > len(docs)  # items count under several topics
+
+
+def _ancestors_of(store, item):
+    vocabulary = store.generation().vocabulary
+    return set(vocabulary.with_ancestors(item.topics))
+
+
+def test_disjunctive_facets_keep_other_values_countable(store):
+    plain = run(store, "budget")
+    type_counts = {f.value: f.count for f in plain.facets["type"]}
+    selected = run(store, "budget", filters={"type": ("discussion",)})
+    assert selected.total == type_counts["discussion"]
+    assert {f.value: f.count for f in selected.facets["type"]} == type_counts
+    both = run(store, "budget", filters={"type": ("discussion", "document")})
+    assert both.total == type_counts["discussion"] + type_counts["document"]
+
+
+def test_selected_value_stays_visible_at_zero(store):
+    result = run(store, "capitation", filters={"country": ("ZZ",)})
+    assert result.total == 0
+    assert ("ZZ", 0) in [(f.value, f.count) for f in result.facets["country"]]
+
+
+def test_topic_filter_includes_narrower_topics(store):
+    parent = {h.item.id for h in run(store, "topic:public-financial-management", page_size=100).hits}
+    child = {h.item.id for h in run(store, "topic:budget-flexibility", page_size=100).hits}
+    assert child and child < parent
+
+
+def test_vocabulary_label_ranks_tagged_items_first(store):
+    result = run(store, "flexibilité budgétaire", page_size=10)
+    top = [get_item(store, i) for i in ids(result)[:5]]
+    assert all("budget-flexibility" in item.topics for item in top)
+    assert "topic" in result.hits[0].matched_in
+
+
+def test_french_stemming_and_accent_folding(store):
+    accented = ids(run(store, "financement des formations sanitaires", page_size=20))
+    plain = ids(run(store, "FINANCEMENT des formations sanitaires", page_size=20))
+    assert accented == plain
+    assert "sessions/roundtable-4-financement-direct-notes" in accented[:5]
+    assert ids(run(store, "réaffectation")) == ids(run(store, "reaffectation"))
+
+
+def test_date_filters_and_sorting(store):
+    after = run(store, "after:2020-10-01", sort="oldest", page_size=100)
+    dates = [h.item.date for h in after.hits]
+    assert dates and all(d >= dt.date(2020, 10, 1) for d in dates)
+    assert dates == sorted(dates)
+    newest = run(store, "budget", sort="newest", page_size=20)
+    new_dates = [h.item.date for h in newest.hits]
+    assert new_dates == sorted(new_dates, reverse=True)
+    before = run(store, "before:2020-04", page_size=100)
+    assert all(h.item.date < dt.date(2020, 4, 1) for h in before.hits) and before.total > 0
+
+
+def test_highlights_show_original_words_and_escape_html(store):
+    result = run(store, "virements")
+    snippet = result.hits[0].snippet
+    assert '<mark class="match term' in snippet
+    assert "virement" in snippet.lower()
+    assert "<script" not in snippet
+
+
+def test_pagination(store):
+    first = run(store, "budget", page=1, page_size=5)
+    second = run(store, "budget", page=2, page_size=5)
+    assert len(first.hits) == 5 and not set(ids(first)) & set(ids(second))
+    assert first.pages == -(-first.total // 5)
+
+
+def test_prefix_and_title_only(store):
+    assert run(store, "provid*").total >= run(store, "provider").total > 0
+    title_only = run(store, "in:title roundtable", page_size=100)
+    assert title_only.total > 0
+    assert all("roundtable" in h.item.title.lower() for h in title_only.hits)
+    assert title_only.total < run(store, "roundtable", page_size=100).total
+
+
+def test_lookups(store):
+    item = get_item(store, "forum-2020-roundtable-1")
+    assert item.is_activity and item.kind == "roundtable"
+    with pytest.raises(NotFoundError):
+        get_item(store, "no/such/item")
+    members = [i.id for i in items_where(store, "activity", "forum-2020-roundtable-1")]
+    assert "sessions/roundtable-1-paying-providers-notes" in members
+
+
+def test_related_items_both_directions_with_reasons(store):
+    note = get_item(store, "sessions/roundtable-1-paying-providers-notes")
+    related = {r.item.id: r for r in related_items(store, note, limit=20)}
+    assert "this item belongs to this activity" in related["forum-2020-roundtable-1"].reasons
+    roundtable = get_item(store, "forum-2020-roundtable-1")
+    back = {r.item.id: r for r in related_items(store, roundtable, limit=20)}
+    assert "belongs to this activity" in back["sessions/roundtable-1-paying-providers-notes"].reasons
+    assert any(reason.startswith("shares topics") for r in related.values() for reason in r.reasons)
+    assert any("similar text" in r.reasons for r in related.values())
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    with pytest.raises(IndexMissingError, match="run 'kb reindex' first"):
+        run(IndexStore(tmp_path / "nothing"), "x")
+
+
+def test_rebuild_switches_generations_and_keeps_one_previous(tmp_path):
+    content = tmp_path / "c"
+    write(content / "a.md", "---\ntitle: Alpha\n---\nfirst words")
+    index = tmp_path / "ix"
+    store = IndexStore(index)
+    first = reindex(content, index).generation
+    # a reader that opened the first generation and is still using it
+    old_searcher = store.generation().index.searcher()
+    write(content / "b.md", "---\ntitle: Beta\n---\nsecond words")
+    second = reindex(content, index).generation
+    third = reindex(content, index).generation
+    assert len({first, second, third}) == 3
+    assert sorted(p.name for p in index.glob("gen-*")) == sorted([second, third])
+    assert run(store, "words").total == 2
+    # a searcher opened before the switches still answers from its generation
+    assert old_searcher.doc_count() == 1
+    assert old_searcher.document(id="a")["id"] == "a"
+    old_searcher.close()
+
+
+def test_second_writer_is_refused_naming_the_holder(tmp_path):
+    store = IndexStore(tmp_path / "ix")
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        with store.write_lock():
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(5)
+    try:
+        with pytest.raises(IndexLockedError, match=r"being written by pid \d+ on .+ since "):
+            with store.write_lock(wait=0.2):
+                pass
+    finally:
+        release.set()
+        thread.join()
+    with store.write_lock():
+        pass

@@ -1,0 +1,155 @@
+"""The Flask app through its test client."""
+
+import re
+from html import unescape
+
+import pytest
+
+from indexer.build import reindex
+from tests.conftest import write
+from webui import create_app
+
+
+def text(response):
+    return unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+
+
+def test_search_page_shows_results_facets_and_snippets(client):
+    page = client.get("/search?q=budget+flexibility")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "<mark" in body
+    assert 'data-facet="topic"' in body and 'data-facet="type"' in body
+    assert re.search(r'<strong>\d+</strong> results', body)
+
+
+def test_search_json_matches_the_page(client):
+    data = client.get("/search.json?q=budget+flexibility&type=discussion").get_json()
+    page = client.get("/search?q=budget+flexibility&type=discussion").get_data(as_text=True)
+    assert f"<strong>{data['total']}</strong>" in page
+    for hit in data["hits"]:
+        assert hit["url"] in page
+    same = client.get("/search?q=budget+flexibility&type=discussion", headers={"Accept": "application/json"}).get_json()
+    assert same["total"] == data["total"] and [h["id"] for h in same["hits"]] == [h["id"] for h in data["hits"]]
+
+
+def test_facet_links_combine(client):
+    data = client.get("/search.json?q=budget").get_json()
+    page = client.get("/search?q=budget&type=discussion").get_data(as_text=True)
+    # a selected facet value links to the search without it; another value adds to the selection
+    assert 'href="/search?q=budget" data-value="discussion"' in page
+    assert 'href="/search?q=budget&amp;type=discussion&amp;type=document"' in page
+    both = client.get("/search.json?q=budget&type=discussion&type=document").get_json()
+    assert both["total"] == data["facets"]["type"]["discussion"] + data["facets"]["type"]["document"]
+    narrowed = client.get("/search.json?q=budget&type=discussion&lang=fr").get_json()
+    assert all(h["lang"] == "fr" and h["type"] == "discussion" for h in narrowed["hits"])
+
+
+def test_sort_and_pagination_are_urls(client):
+    page1 = client.get("/search.json?q=budget&sort=newest").get_json()
+    dates = [h["date"] for h in page1["hits"]]
+    assert dates == sorted(dates, reverse=True)
+    page2 = client.get("/search.json?q=budget&sort=newest&page=2").get_json()
+    assert page2["page"] == 2 and not {h["id"] for h in page1["hits"]} & {h["id"] for h in page2["hits"]}
+    html = client.get("/search?q=budget").get_data(as_text=True)
+    assert 'href="/search?q=budget&amp;page=2"' in html
+    assert 'href="/search?q=budget&amp;sort=newest"' in html
+
+
+def test_empty_search_browses_everything(client):
+    data = client.get("/search.json").get_json()
+    assert data["total"] >= 60
+
+
+@pytest.mark.parametrize("url, status, message", [
+    ("/search?page=abc", 400, "page: 'abc' is not a number"),
+    ("/search?page=0", 400, "page: must be between 1 and 100"),
+    ("/search?page=101", 400, "page: must be between 1 and 100"),
+    ("/search?sort=random", 400, "sort: 'random' is not one of relevance, newest, oldest"),
+    ("/search?q=" + "x" * 501, 400, "the limit is 500"),
+    ("/items/no/such/item", 404, "no item with id 'no/such/item'"),
+    ("/activities/sessions/forum-2020-session-1-notes", 404, "is a session-note, not an activity"),
+    ("/topics/no-such-topic", 404, "There is no topic 'no-such-topic'."),
+    ("/nowhere", 404, "Not Found"),
+])
+def test_bad_urls_get_clear_error_pages(client, url, status, message):
+    response = client.get(url)
+    assert response.status_code == status
+    assert message in text(response)
+    assert "Traceback" not in text(response)
+
+
+def test_errors_are_json_on_the_json_endpoint(client):
+    response = client.get("/search.json?page=x")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "Bad request", "message": "page: 'x' is not a number", "status": 400}
+
+
+def test_query_messages_are_shown(client):
+    page = client.get("/search?q=budget+topic:nonsense")
+    assert "topic:nonsense is not a topic in the vocabulary" in text(page)
+
+
+def test_item_page_renders_metadata_body_and_related_activities(client):
+    page = client.get("/items/sessions/roundtable-1-paying-providers-notes")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "<h2>Related activities</h2>" in body
+    assert 'href="/activities/forum-2020-roundtable-1"' in body
+    assert "this item belongs to this activity" in body
+    assert 'href="/topics/provider-payment"' in body
+    assert "Roundtable: Paying providers during COVID-19" in body  # activity shown by title
+
+
+def test_activity_page_lists_its_content_and_parts(client):
+    page = client.get("/activities/forum-2020")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Parts of this activity" in body and 'href="/activities/forum-2020-session-1"' in body
+    assert 'href="/items/documents/forum-2020-synthesis-report"' in body
+    assert client.get("/items/forum-2020").headers["Location"] == "/activities/forum-2020"
+
+
+def test_topic_pages(client):
+    page = client.get("/topics/public-financial-management")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'href="/topics/budget-flexibility"' in body  # narrower topics
+    assert "gestion des finances publiques" in body  # alternative labels
+    assert "/items/documents/budget-flexibility-in-health-practical-guide" in body  # items of narrower topics
+    index = client.get("/topics/").get_data(as_text=True)
+    assert 'href="/topics/covid-financing"' in index  # deprecated topics listed apart
+    assert client.get("/activities/").status_code == 200
+
+
+def test_healthz(client):
+    data = client.get("/healthz").get_json()
+    assert data["status"] == "ok" and data["generation"].startswith("gen-") and data["items"] >= 60
+
+
+def test_nothing_outside_the_content_folder_is_reachable(client):
+    for url in ["/items/../../etc/passwd", "/items/..%2F..%2Fetc%2Fpasswd", "/static/../setup.cfg",
+                "/static/%2e%2e/%2e%2e/setup.cfg", "/topics/..%2f..%2fsetup.cfg"]:
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "root:" not in response.get_data(as_text=True)
+
+
+def test_scripts_in_content_never_reach_the_page(tmp_path):
+    content = tmp_path / "c"
+    write(content / "evil.md", '---\ntitle: "<script>alert(1)</script>Evil"\ntopics: ["<b>x</b>"]\n---\n'
+          '<script>alert(2)</script>\n\n<img src=x onerror="alert(3)">\n\n<a href="javascript:alert(4)">x</a>\n')
+    reindex(content, tmp_path / "ix")
+    app = create_app({"TESTING": True, "KB_CONTENT": str(content), "KB_INDEX": str(tmp_path / "ix")})
+    client = app.test_client()
+    for url in ["/items/evil", "/search?q=evil", "/search?q=%3Cscript%3E"]:
+        body = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in body, url
+        assert "onerror" not in body and "javascript:alert" not in body, url
+
+
+def test_missing_index_is_a_503_page(tmp_path):
+    app = create_app({"TESTING": True, "KB_INDEX": str(tmp_path / "none")})
+    response = app.test_client().get("/search?q=x")
+    assert response.status_code == 503
+    assert "run 'kb reindex' first" in text(response)
