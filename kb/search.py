@@ -24,7 +24,7 @@ class SearchRequest:
     page: int = 1
     page_size: int = 10
 
-    def validate(self, max_page: int = 100, max_query_length: int = 500, max_page_size: int = 100) -> None:
+    def validate(self, max_page: int = 100, max_query_length: int = 2000, max_page_size: int = 100) -> None:
         """Raise QueryError naming the parameter that cannot be used."""
         if len(self.q) > max_query_length:
             raise QueryError(f"q: the query is {len(self.q)} characters long; the limit is {max_query_length}")

@@ -21,7 +21,7 @@ class Settings:
     index: str = _setting(".kb-index", "index folder (generations of the search index)")
     page_size: int = _setting(10, "results per search page")
     max_page: int = _setting(100, "highest page number a search may ask for")
-    max_query_length: int = _setting(500, "longest query accepted, in characters")
+    max_query_length: int = _setting(2000, "longest query accepted, in characters")
     max_file_bytes: int = _setting(20_000_000, "content files larger than this are skipped")
     related_limit: int = _setting(8, "related items shown on an item page")
     secret_key: str = _setting("", "key signing web sessions; generated per process if empty")

@@ -108,8 +108,8 @@ def test_query_messages_go_to_stderr(runner, sample_index):
 
 
 def test_overlong_query_is_refused(runner, sample_index):
-    result = kb(runner, "--index", str(sample_index[1]), "search", "x" * 600)
-    assert result.exit_code == 2 and "Error: q: the query is 600 characters long; the limit is 500" in result.output
+    result = kb(runner, "--index", str(sample_index[1]), "search", "x" * 2001)
+    assert result.exit_code == 2 and "Error: q: the query is 2001 characters long; the limit is 2000" in result.output
 
 
 def test_check_clean_sample_has_only_warnings(runner, sample_index):

@@ -66,7 +66,7 @@ def test_empty_search_browses_everything(client):
     ("/search?page=0", 400, "page: must be between 1 and 100"),
     ("/search?page=101", 400, "page: must be between 1 and 100"),
     ("/search?sort=random", 400, "sort: 'random' is not one of relevance, newest, oldest"),
-    ("/search?q=" + "x" * 501, 400, "the limit is 500"),
+    ("/search?q=" + "x" * 2001, 400, "the limit is 2000"),
     ("/items/no/such/item", 404, "no item with id 'no/such/item'"),
     ("/activities/sessions/forum-2020-session-1-notes", 404, "is a session-note, not an activity"),
     ("/topics/no-such-topic", 404, "There is no topic 'no-such-topic'."),

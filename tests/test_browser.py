@@ -1,0 +1,128 @@
+"""End to end in a real Chromium against a real `kb serve` process."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+if not (CHROMIUM and CHROMEDRIVER):
+    if os.environ.get("KB_REQUIRE_BROWSER"):
+        raise RuntimeError("KB_REQUIRE_BROWSER is set but chromium / chromedriver are not installed")
+    pytest.skip("chromium and chromedriver are not installed", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(sample_index, tmp_path_factory):
+    content, index = sample_index
+    port = free_port()
+    kb = Path(sys.executable).with_name("kb")
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen([str(kb), "--content", str(content), "--index", str(index), "serve", "--port", str(port)],
+                                stdout=sink, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("kb serve did not start: " + log.read_text())
+    yield base
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1280,1000"):
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver, css):
+    return WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def result_total(driver) -> int:
+    return int(driver.find_element(By.CSS_SELECTOR, "#result-count strong").text)
+
+
+def test_search_facet_item_and_related_activity(server, browser):
+    browser.get(server + "/")
+    box = wait_for(browser, "input[name=q]")
+    box.send_keys("budget flexibility")
+    box.submit()
+    wait_for(browser, "ol.hits li.hit")
+    assert "q=budget+flexibility" in browser.current_url
+    everything = result_total(browser)
+    assert browser.find_elements(By.CSS_SELECTOR, ".snippet mark")
+
+    # click a facet value: the list narrows, the URL carries the filter, the value shows as selected
+    browser.find_element(By.CSS_SELECTOR, '[data-facet="type"] a[data-value="discussion"]').click()
+    wait_for(browser, '[data-facet="type"] li.selected')
+    assert "type=discussion" in browser.current_url
+    narrowed = result_total(browser)
+    assert 0 < narrowed < everything
+    types = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "ol.hits .type")]
+    assert types and set(types) == {"Discussion"}
+
+    # open the first result
+    first = browser.find_element(By.CSS_SELECTOR, "ol.hits li.hit h3 a")
+    title = first.text
+    first.click()
+    heading = wait_for(browser, "article.item h1")
+    assert heading.text == title
+    assert "/items/discussions/" in browser.current_url
+
+    # follow a related activity
+    related = browser.find_elements(By.CSS_SELECTOR, "ul.related.activities li a")
+    assert related, "the item page lists related activities"
+    reasons = browser.find_elements(By.CSS_SELECTOR, "ul.related.activities li .reasons")
+    assert all(r.text for r in reasons)
+    activity_title = related[0].text
+    related[0].click()
+    heading = wait_for(browser, "article.item h1")
+    assert heading.text == activity_title
+    assert "/activities/" in browser.current_url
+    assert browser.find_elements(By.XPATH, "//h2[text()='Content from this activity']")
+
+
+def test_bad_url_shows_an_error_page(server, browser):
+    browser.get(server + "/search?page=zero")
+    assert wait_for(browser, "h1").text == "400 · Bad request"
+    browser.get(server + "/items/does-not-exist")
+    assert wait_for(browser, "h1").text == "404 · Not found"
