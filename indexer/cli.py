@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 some files failed or `kb check` found errors;
 2 usage or configuration error (bad option, missing index or content folder);
-3 the index is locked by another writer.
+3 the index is locked by another writer; 4 a new index failed its checks and
+the previous one still serves.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from kb.errors import KbError, QueryError
 from kb.search import FACETS, SORTS, SearchRequest, hit_to_dict, result_to_dict
 from kb.settings import Settings
 
-EPILOG = "Exit codes: 0 ok, 1 some files failed or problems found, 2 usage or configuration error, 3 index locked."
+EPILOG = ("Exit codes: 0 ok, 1 some files failed or problems found, 2 usage or configuration error, "
+          "3 index locked by another writer, 4 new index failed its checks (the old one still serves).")
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,38 +62,157 @@ def cli(ctx: click.Context, content: str, index: str) -> None:
 
 
 @cli.command(epilog=EPILOG)
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--full", is_flag=True, help="Rebuild from scratch into a new generation, then switch to it.")
+@click.option("--dry-run", is_flag=True, help="Only say what would change.")
+@click.option("--force", is_flag=True, help="Accept a run that removes more items than --max-drop allows.")
+@click.option("--max-drop", type=click.FloatRange(0, 100), default=20, show_default=True,
+              help="Refuse (exit 4) a run that would remove more than this percentage of the items.")
+@click.option("--min-items", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Refuse (exit 4) a full rebuild with fewer items.")
 @click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True,
-              help="Seconds to wait for another writer to finish.")
+              help="Seconds to wait for another writer before exiting with code 3.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary line (errors still print).")
 @click.pass_obj
 @handle_errors
-def reindex(settings: Settings, as_json: bool, wait: float) -> None:
-    """Rebuild the search index from the content folder.
+def reindex(settings: Settings, full: bool, dry_run: bool, force: bool, max_drop: float, min_items: int,
+            wait: float, as_json: bool, quiet: bool) -> None:
+    """Bring the search index up to date with the content folder.
 
-    The new index is built beside the old one and replaces it in one step,
-    so searches keep working during the job. Files that cannot be read are
-    listed with the reason; every other file is indexed.
+    Incremental by default: only files whose content changed are read again,
+    deleted files are removed, and nothing is written when nothing changed.
+    --full builds a new index generation beside the serving one, checks it
+    (item count, drop against the serving index, canary lookups) and switches
+    to it in one step; the previous generation is kept for 'kb rollback'.
+    Searches keep working throughout, and a job killed at any point leaves
+    the last good index serving; the next run finishes the work.
 
     \b
-    Example:
-      kb reindex --json
+    Examples:
+      kb reindex
+      kb reindex --full --json
+      kb reindex --dry-run
+      kb reindex --wait 60 --quiet      # from cron
     """
-    from indexer.build import reindex as run
+    from indexer.build import Guards, reindex as run
 
-    summary = run(settings.content, settings.index, max_bytes=settings.max_file_bytes, wait=wait)
+    bar = TerminalProgress(enabled=not (quiet or as_json))
+    guards = Guards(min_items=min_items, max_drop=max_drop / 100, force=force)
+    summary = run(settings.content, settings.index, full=full, dry_run=dry_run, guards=guards, wait=wait,
+                  max_bytes=settings.max_file_bytes, progress=bar)
     if as_json:
-        click.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(summary.to_dict(paths=dry_run), indent=2, ensure_ascii=False))
     else:
-        click.echo(f"Indexed {summary.indexed} items from {settings.content} in {summary.seconds:.1f} s "
-                   f"(generation {summary.generation}).")
         for failure in summary.failed:
             click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
+        for note in summary.notes:
+            click.echo(f"note: {note}", err=True)
+        if not quiet:
+            click.echo(describe_run(summary))
         if summary.failed:
             click.echo(f"{len(summary.failed)} files failed; the other files were indexed.", err=True)
-        if summary.warnings:
+        if summary.warnings and not quiet:
             click.echo(f"{len(summary.warnings)} warnings; run 'kb check' to list them.", err=True)
     if summary.failed:
         sys.exit(1)
+
+
+def describe_run(summary: Any) -> str:
+    """One paragraph saying what a reindex run did (or would do)."""
+    counts = (f"{len(summary.added)} added, {len(summary.updated)} updated, {len(summary.deleted)} deleted, "
+              f"{summary.unchanged} unchanged")
+    if summary.dry_run:
+        lines = [f"Dry run ({summary.mode}): would index {counts}."]
+        for label, paths in (("add", summary.added), ("update", summary.updated), ("delete", summary.deleted)):
+            lines.extend(f"  would {label}: {p}" for p in paths)
+        return "\n".join(lines)
+    if summary.mode == "full":
+        return (f"Full rebuild: indexed {summary.items} items in {summary.seconds:.1f} s; "
+                f"now serving generation {summary.generation}.")
+    if not (summary.added or summary.updated or summary.deleted or summary.rederived):
+        return f"Nothing changed: {summary.items} items in generation {summary.generation} ({summary.seconds:.1f} s)."
+    extra = f", {summary.rederived} re-derived" if summary.rederived else ""
+    return (f"Incremental: {counts}{extra}; {summary.items} items in generation {summary.generation} "
+            f"({summary.seconds:.1f} s).")
+
+
+class TerminalProgress:
+    """A tqdm progress bar on stderr, shown only on a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar: Any = None
+
+    def start(self, total: int, label: str) -> None:
+        if self.enabled and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=label, unit="file", file=sys.stderr, leave=False)
+
+    def advance(self, count: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(count)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="Seconds to wait for another writer.")
+@click.pass_obj
+@handle_errors
+def rollback(settings: Settings, wait: float) -> None:
+    """Serve the previous index generation again.
+
+    The generation replaced by the last full rebuild is kept on disk; this
+    switches searches back to it in one step. Run 'kb reindex' afterwards to
+    bring it up to date with the content folder.
+
+    \b
+    Example:
+      kb rollback
+    """
+    from indexer.build import rollback as run
+
+    name = run(settings.index, wait=wait)
+    click.echo(f"Now serving generation {name}.")
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_obj
+@handle_errors
+def status(settings: Settings, as_json: bool) -> None:
+    """Show which index generation serves, its size, the last run and any lock holder.
+
+    Exits 2 when there is no index yet.
+
+    \b
+    Example:
+      kb status --json
+    """
+    from indexer.build import status as read
+
+    info = read(settings.index)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        last = info["last_run"] or {}
+        click.echo(f"generation:  {info['generation'] or 'none'}")
+        click.echo(f"built at:    {info['built_at'] or '-'} (updated {info['updated_at'] or '-'})")
+        click.echo(f"items:       {info['items'] if info['items'] is not None else '-'}")
+        click.echo(f"previous:    {info['previous_generation'] or 'none'}")
+        if last:
+            outcome = "failed files: " + str(len(last.get("failed", []))) if last.get("failed") else "ok"
+            click.echo(f"last run:    {last.get('mode', '?')} at {last.get('finished_at', '?')}, {outcome}")
+        else:
+            click.echo("last run:    none")
+        click.echo(f"writer lock: {info['lock_holder'] or 'free'}")
+    if info["generation"] is None:
+        sys.exit(2)
 
 
 @cli.command(epilog=EPILOG)

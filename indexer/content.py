@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
@@ -16,6 +19,9 @@ from kb.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 VOCABULARY_FILES = ("vocabulary.yml", "vocabulary.yaml")
+# Rendering Markdown is the slow part of reading; spread it over processes for big folders.
+PARALLEL_FROM = 400
+BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -91,20 +97,55 @@ def read_file(root: Path, relative_path: str, max_bytes: int) -> tuple[Item, lis
     return read_item(relative_path, data)
 
 
-def load_content(path: str | os.PathLike[str], max_bytes: int = 20_000_000) -> Content:
+@dataclass(frozen=True)
+class Read:
+    """The outcome of reading one file: an item with warnings, or a failure."""
+
+    path: str
+    item: Item | None = None
+    warnings: tuple[str, ...] = ()
+    failure: Failure | None = None
+
+
+def read_one(root: Path, relative_path: str, max_bytes: int) -> Read:
+    """Read one file; every problem, even a reader bug, becomes a Failure instead of an exception."""
+    try:
+        item, warnings = read_file(root, relative_path, max_bytes)
+    except ContentError as exc:
+        return Read(relative_path, failure=Failure(exc.path, exc.reason))
+    except Exception as exc:  # a reader bug must not stop the other files
+        log.exception("unexpected error reading %s", relative_path)
+        return Read(relative_path, failure=Failure(relative_path, f"unexpected {type(exc).__name__}: {exc}"))
+    return Read(relative_path, item=item, warnings=tuple(warnings))
+
+
+def _read_batch(args: tuple[str, list[str], int]) -> list[Read]:
+    root, paths, max_bytes = args
+    return [read_one(Path(root), p, max_bytes) for p in paths]
+
+
+def read_files(root: Path, paths: list[str], max_bytes: int, workers: int = 0) -> Iterator[Read]:
+    """Read files in order; with workers > 1 and many files, render them in parallel processes."""
+    if workers <= 1 or len(paths) < PARALLEL_FROM:
+        for relative_path in paths:
+            yield read_one(root, relative_path, max_bytes)
+        return
+    batches = [(str(root), paths[i:i + BATCH], max_bytes) for i in range(0, len(paths), BATCH)]
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for batch in pool.map(_read_batch, batches):
+            yield from batch
+
+
+def load_content(path: str | os.PathLike[str], max_bytes: int = 20_000_000, workers: int = 0) -> Content:
     """Read the vocabulary and every item; bad files are collected, never raised."""
     root = content_root(path)
     content = Content(root=root, vocabulary=load_vocabulary(root))
     owners: dict[str, str] = {}
-    for relative_path in content_files(root):
-        try:
-            item, warnings = read_file(root, relative_path, max_bytes)
-        except ContentError as exc:
-            content.failed.append(Failure(exc.path, exc.reason))
-            continue
-        except Exception as exc:  # a reader bug must not stop the other files
-            log.exception("unexpected error reading %s", relative_path)
-            content.failed.append(Failure(relative_path, f"unexpected {type(exc).__name__}: {exc}"))
+    for read in read_files(root, content_files(root), max_bytes, workers):
+        relative_path, item, warnings = read.path, read.item, read.warnings
+        if read.failure is not None or item is None:
+            content.failed.append(read.failure or Failure(relative_path, "not read"))
             continue
         if item.id in owners:
             content.failed.append(Failure(relative_path, f"id {item.id!r} is already used by {owners[item.id]}"))

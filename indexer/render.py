@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+import threading
 
 import markdown
 import nh3
@@ -12,6 +13,7 @@ import nh3
 _SHORTCODE = re.compile(r"\{\{[<%].*?[%>]\}\}", re.DOTALL)
 _BLOCK_END = re.compile(r"(</(?:p|div|li|td|th|tr|h[1-6]|blockquote|pre|table|ul|ol|dd|dt|section|article)>|<br\s*/?>)", re.I)
 _EXTENSIONS = ["extra", "sane_lists"]
+_local = threading.local()
 
 
 def strip_shortcodes(text: str) -> str:
@@ -21,7 +23,11 @@ def strip_shortcodes(text: str) -> str:
 
 def render_markdown(text: str) -> str:
     """Render Markdown to HTML with scripts, event handlers and unsafe URLs removed."""
-    raw = markdown.markdown(strip_shortcodes(text), extensions=_EXTENSIONS, output_format="html")
+    # Building a Markdown converter costs as much as converting a page, so keep one per thread.
+    converter = getattr(_local, "markdown", None)
+    if converter is None:
+        converter = _local.markdown = markdown.Markdown(extensions=_EXTENSIONS, output_format="html")
+    raw = converter.reset().convert(strip_shortcodes(text))
     return sanitise_html(raw)
 
 

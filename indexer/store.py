@@ -3,11 +3,14 @@
 Layout of the index folder:
 
     CURRENT            name of the generation that serves searches
-    LOCK               held (flock) by the one process that writes
-    gen-<stamp>/       a complete Whoosh index plus vocabulary.json and build.json
+    PREVIOUS           name of the generation it replaced, kept for `kb rollback`
+    LOCK               held (flock) by the one process that writes; holds its pid, host, start
+    last-run.json      the summary of the last reindex job
+    gen-<stamp>/       a Whoosh index plus manifest.json, vocabulary.json and build.json
 
-A full rebuild writes a new generation beside the current one and then
-replaces CURRENT atomically, so readers never see a half-built index.
+A full rebuild writes a new generation beside the current one and then replaces
+CURRENT atomically, so readers never see a half-built index. Any other generation
+folder is a build that a killed job left behind; the next job removes it.
 """
 
 from __future__ import annotations
@@ -29,15 +32,15 @@ from typing import Any, Iterator
 from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
-from kb.errors import IndexLockedError, IndexMissingError
+from kb.errors import IndexLockedError, IndexMissingError, NotFoundError
 from kb.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
-KEEP_GENERATIONS = 2
+BUILD_FILE = "build.json"
 
 
 def write_atomic(path: Path, data: str) -> None:
-    """Write a small file so that readers see the old or the new content, never a mix."""
+    """Write a file so that readers see the old or the new content, never a mix."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(data)
@@ -51,6 +54,17 @@ def write_atomic(path: Path, data: str) -> None:
         os.close(fd)
 
 
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def now_iso(precise: bool = False) -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds" if precise else "seconds")
+
+
 class Generation:
     """One complete index generation, opened for reading."""
 
@@ -61,14 +75,17 @@ class Generation:
             self.index = whoosh_index.open_dir(str(path))
         except (OSError, whoosh_index.EmptyIndexError) as exc:
             raise IndexMissingError(f"index generation {path} cannot be opened: {exc}") from None
-        self.vocabulary = Vocabulary.from_dict(self._json("vocabulary.json"), source=f"{self.name}/vocabulary.json")
-        self.build = self._json("build.json") or {}
+        self.vocabulary = Vocabulary.from_dict(read_json(path / "vocabulary.json"), source=f"{self.name}/vocabulary.json")
+        self.build = read_json(path / BUILD_FILE) or {}
 
-    def _json(self, name: str) -> Any:
+    @contextmanager
+    def searcher(self) -> Iterator[tuple[Searcher, Generation]]:
+        """A searcher on exactly this generation (used to check a build before it serves)."""
+        searcher = self.index.searcher()
         try:
-            return json.loads((self.path / name).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
+            yield searcher, self
+        finally:
+            searcher.close()
 
 
 class IndexStore:
@@ -90,11 +107,21 @@ class IndexStore:
             raise IndexMissingError(f"{self.path / 'CURRENT'} names a missing generation {name!r}; run 'kb reindex'")
         return name
 
+    def current_path(self) -> Path | None:
+        """The serving generation's folder, or None when there is no index yet."""
+        try:
+            return self.path / self.current_name()
+        except IndexMissingError:
+            return None
+
     def generation(self) -> Generation:
         """Return the serving generation, reopening it when CURRENT has changed."""
         name = self.current_name()
         with self._lock:
             if self._generation is None or self._generation.name != name:
+                self._generation = Generation(self.path / name)
+            elif self._generation.build.get("updated_at") != (read_json(self.path / name / BUILD_FILE) or {}).get("updated_at"):
+                # an incremental run changed this generation's vocabulary or counts
                 self._generation = Generation(self.path / name)
             return self._generation
 
@@ -105,15 +132,72 @@ class IndexStore:
         return path
 
     def publish(self, path: Path) -> None:
-        """Make `path` the serving generation and delete generations beyond the kept ones."""
+        """Make `path` serve; keep the generation it replaces for rollback, remove older ones."""
+        previous = self.current_path()
+        if previous is not None:
+            write_atomic(self.path / "PREVIOUS", previous.name + "\n")
         write_atomic(self.path / "CURRENT", path.name + "\n")
-        self._prune(keep=path.name)
+        keep = {path.name} | ({previous.name} if previous else set())
+        for old in self.path.glob("gen-*"):
+            if old.name not in keep:
+                shutil.rmtree(old, ignore_errors=True)
 
-    def _prune(self, keep: str) -> None:
-        generations = sorted((p for p in self.path.glob("gen-*") if p.is_dir()), key=lambda p: p.name)
-        old = [p for p in generations if p.name != keep]
-        for path in old[:-(KEEP_GENERATIONS - 1) or None]:
-            shutil.rmtree(path, ignore_errors=True)
+    def previous_path(self) -> Path | None:
+        """The generation that served before the current one, if it is still on disk."""
+        try:
+            name = (self.path / "PREVIOUS").read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        current = self.current_path()
+        path = self.path / name
+        if not name or "/" in name or (current and current.name == name) or not (path / BUILD_FILE).is_file():
+            return None
+        return path
+
+    def rollback(self) -> str:
+        """Serve the previous generation again (and keep the current one as the new previous)."""
+        previous, current = self.previous_path(), self.current_path()
+        if previous is None:
+            raise NotFoundError("there is no previous generation to roll back to")
+        if current is not None:
+            write_atomic(self.path / "PREVIOUS", current.name + "\n")
+        write_atomic(self.path / "CURRENT", previous.name + "\n")
+        return previous.name
+
+    def remove_incomplete(self) -> list[str]:
+        """Delete generations that are neither serving nor kept for rollback: builds a killed job left.
+
+        Call only while holding the writer lock.
+        """
+        keep = {p.name for p in (self.current_path(), self.previous_path()) if p is not None}
+        removed = []
+        for path in self.path.glob("gen-*"):
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+        for tmp in self.path.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+        return removed
+
+    # -- run records and status ---------------------------------------------
+    def record_run(self, summary: dict[str, Any]) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path / "last-run.json", json.dumps({"finished_at": now_iso(), **summary}))
+
+    def status(self) -> dict[str, Any]:
+        """What serves, when it was built, how many items, the last run and any lock holder."""
+        current = self.current_path()
+        build = (read_json(current / BUILD_FILE) or {}) if current else {}
+        previous = self.previous_path()
+        return {
+            "generation": current.name if current else None,
+            "built_at": build.get("built_at"),
+            "updated_at": build.get("updated_at"),
+            "items": build.get("items"),
+            "previous_generation": previous.name if previous else None,
+            "last_run": read_json(self.path / "last-run.json"),
+            "lock_holder": self.lock_holder() or None,
+        }
 
     # -- searchers ---------------------------------------------------------
     @contextmanager
@@ -132,21 +216,21 @@ class IndexStore:
                 searcher.close()
                 cached = None
         if cached is None:
-            searcher = generation.index.searcher()
-            self._local.searcher = (searcher, generation.name)
+            self._local.searcher = (generation.index.searcher(), generation.name)
         yield self._local.searcher[0], generation
 
     # -- the writer lock ---------------------------------------------------
     @contextmanager
-    def write_lock(self, wait: float = 0.0) -> Iterator[None]:
-        """Hold the index's writer lock; raise IndexLockedError naming the holder after `wait` seconds.
+    def write_lock(self, wait: float = 0.0) -> Iterator[str]:
+        """Hold the writer lock; yield a description of a dead holder's lock it recovered, or ''.
 
         The lock is an flock, so the kernel releases it when its holder dies,
-        even by kill -9: a stale LOCK file never blocks the next job.
+        even by kill -9. The holder's details stay in the file, which is how a
+        killed job is recognised and reported. After `wait` seconds of waiting
+        for a live holder, IndexLockedError names it.
         """
         self.path.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path / "LOCK"
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + wait
         try:
             while True:
@@ -157,37 +241,45 @@ class IndexStore:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES):
                         raise
                     if time.monotonic() >= deadline:
-                        raise IndexLockedError(f"the index is being written by {self.lock_holder() or 'another process'}") from None
+                        holder = _describe(os.pread(fd, 4096, 0)) or "another process"
+                        raise IndexLockedError(f"the index is being written by {holder}; try again later or use --wait") from None
                     time.sleep(0.1)
-            holder = {"pid": os.getpid(), "host": socket.gethostname(),
-                      "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+            stale = _describe(os.pread(fd, 4096, 0))
+            if stale:
+                log.warning("recovered the lock of a job that did not finish (%s)", stale)
+            holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": now_iso()}
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(holder).encode(), 0)
+            os.fsync(fd)
             try:
-                yield
+                yield stale
             finally:
                 os.ftruncate(fd, 0)
         finally:
             os.close(fd)
 
     def lock_holder(self) -> str:
-        """Describe the process holding the writer lock, or '' if none does."""
-        lock_path = self.path / "LOCK"
+        """Describe the live process holding the writer lock, or '' if none does."""
         try:
-            fd = os.open(lock_path, os.O_RDWR)
+            fd = os.open(self.path / "LOCK", os.O_RDWR)
         except FileNotFoundError:
             return ""
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                raw = os.pread(fd, 4096, 0)
-                try:
-                    info = json.loads(raw)
-                    return f"pid {info['pid']} on {info['host']} since {info['started']}"
-                except (ValueError, KeyError, TypeError):
-                    return "another process"
+                return _describe(os.pread(fd, 4096, 0)) or "another process"
             fcntl.flock(fd, fcntl.LOCK_UN)
             return ""
         finally:
             os.close(fd)
+
+
+def _describe(raw: bytes) -> str:
+    if not raw.strip():
+        return ""
+    try:
+        info = json.loads(raw)
+        return f"pid {info['pid']} on {info['host']} since {info['started']}"
+    except (ValueError, KeyError, TypeError):
+        return "an unknown process"

@@ -52,3 +52,9 @@ class NotFoundError(KbError):
     """An item, topic or activity id does not exist."""
 
     exit_code = 2
+
+
+class ValidationError(KbError):
+    """A new index failed its checks; the previous one keeps serving."""
+
+    exit_code = 4

@@ -21,12 +21,16 @@ def test_reindex_text_and_json(runner, content_copy, tmp_path):
     index = tmp_path / "ix"
     result = kb(runner, "--content", str(content_copy), "--index", str(index), "reindex")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("Indexed ")
-    result = kb(runner, "--content", str(content_copy), "--index", str(index), "reindex", "--json")
+    assert result.stdout.startswith("Full rebuild: indexed 64 items in ")
+    assert "note: no index yet: built from scratch" in result.stderr
+    result = kb(runner, "--content", str(content_copy), "--index", str(index), "reindex", "--full", "--json")
     data = json.loads(result.stdout)
-    assert data["indexed"] >= 60 and data["failed"] == [] and data["seconds"] >= 0
+    assert data["mode"] == "full" and data["indexed"] == data["items"] == 64
+    assert data["failed"] == [] and data["seconds"] >= 0
     assert data["generation"].startswith("gen-")
     assert {w["path"] for w in data["warnings"]} >= {"documents/ghana-covid-19-health-financing-response.md"}
+    again = kb(runner, "--content", str(content_copy), "--index", str(index), "reindex")
+    assert again.stdout.startswith("Nothing changed: 64 items in generation " + data["generation"])
 
 
 def test_reindex_reports_bad_files_and_exits_1(runner, content_copy, tmp_path):

@@ -168,8 +168,8 @@ def test_rebuild_switches_generations_and_keeps_one_previous(tmp_path):
     # a reader that opened the first generation and is still using it
     old_searcher = store.generation().index.searcher()
     write(content / "b.md", "---\ntitle: Beta\n---\nsecond words")
-    second = reindex(content, index).generation
-    third = reindex(content, index).generation
+    second = reindex(content, index, full=True).generation
+    third = reindex(content, index, full=True).generation
     assert len({first, second, third}) == 3
     assert sorted(p.name for p in index.glob("gen-*")) == sorted([second, third])
     assert run(store, "words").total == 2

@@ -1,0 +1,309 @@
+"""The reindex job: incremental changes, generations, guards, locks and status."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from indexer.build import Guards, reindex, rollback
+from indexer.searching import get_item, search
+from indexer.store import IndexStore
+from kb.errors import IndexLockedError, NotFoundError, ValidationError
+from kb.search import SearchRequest
+from tests.conftest import ROOT, write
+from webui import create_app
+
+
+def ids_in(index: Path) -> list[str]:
+    store = IndexStore(index)
+    with store.searcher() as (searcher, _):
+        return sorted(doc["id"] for doc in searcher.all_stored_fields())
+
+
+def hits(index: Path, q: str) -> list[str]:
+    return [h.item.id for h in search(IndexStore(index), SearchRequest(q=q, page_size=100)).hits]
+
+
+def index_files(index: Path) -> dict[str, float]:
+    # LOCK and last-run.json record the job itself, not the index
+    return {str(p): p.stat().st_mtime_ns for p in index.rglob("*") if p.is_file() and p.name not in ("LOCK", "last-run.json")}
+
+
+@pytest.fixture()
+def indexed(content_copy, tmp_path):
+    index = tmp_path / "ix"
+    reindex(content_copy, index)
+    return content_copy, index
+
+
+def test_first_run_is_full_then_incremental_and_nothing_changed_writes_nothing(indexed):
+    content, index = indexed
+    before = index_files(index)
+    summary = reindex(content, index)
+    assert summary.mode == "incremental" and summary.indexed == 0 and summary.unchanged == 64
+    assert index_files(index) == before
+
+
+def test_adds_updates_deletes_and_renames(indexed):
+    content, index = indexed
+    write(content / "new/zebra.md", "---\ntitle: Zebra note\ntopics: [budget-execution]\n---\nzebrafish budgets")
+    path = content / "discussions/data-dashboards-health-spending.md"
+    path.write_text(path.read_text() + "\nA closing word about okapis.\n")
+    (content / "personas/county-health-director-kenya.md").unlink()
+    (content / "training/module-1-facilitating-online-peer-exchange.md").rename(content / "training/module-1.md")
+    summary = reindex(content, index)
+    assert (sorted(summary.added), summary.updated, summary.deleted) == (
+        ["new/zebra.md", "training/module-1.md"],
+        ["discussions/data-dashboards-health-spending.md"],
+        ["personas/county-health-director-kenya.md", "training/module-1-facilitating-online-peer-exchange.md"])
+    assert summary.items == 64
+    ids = ids_in(index)
+    assert len(ids) == len(set(ids)) == 64
+    assert "new/zebra" in ids and "training/module-1" in ids
+    assert "personas/county-health-director-kenya" not in ids
+    assert "training/module-1-facilitating-online-peer-exchange" not in ids
+    assert hits(index, "okapis") == ["discussions/data-dashboards-health-spending"]
+    assert hits(index, "zebrafish") == ["new/zebra"]
+
+
+def test_touched_but_unchanged_files_are_not_reindexed(indexed):
+    content, index = indexed
+    path = content / "documents/glossary-health-financing-terms-en-fr.md"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 5_000_000_000))
+    summary = reindex(content, index)
+    assert summary.indexed == 0 and summary.unchanged == 64
+    # the manifest learned the new time, so the next run takes the fast path without hashing
+    manifest = json.loads((IndexStore(index).current_path() / "manifest.json").read_text())
+    assert manifest["files"]["documents/glossary-health-financing-terms-en-fr.md"]["mtime_ns"] == path.stat().st_mtime_ns
+
+
+def test_vocabulary_change_re_derives_the_hierarchy(indexed):
+    content, index = indexed
+    assert "documents/note-health-taxes-and-fiscal-space" not in hits(index, "topic:universal-health-coverage")
+    vocab = content / "vocabulary.yml"
+    text = vocab.read_text()
+    text = text.replace("  - id: health-taxes\n    label: Health taxes\n    broader: domestic-resource-mobilization",
+                        "  - id: health-taxes\n    label: Health taxes\n    broader: universal-health-coverage")
+    vocab.write_text(text)
+    summary = reindex(content, index)
+    assert summary.rederived == 64 and summary.indexed == 0
+    assert "documents/note-health-taxes-and-fiscal-space" in hits(index, "topic:universal-health-coverage")
+    store = IndexStore(index)
+    assert store.generation().vocabulary.topics["health-taxes"].broader == "universal-health-coverage"
+
+
+def test_changed_activity_kind_re_derives_linked_items(indexed):
+    content, index = indexed
+    assert "sessions/roundtable-2-virements-notes" not in hits(index, "kind:webinar")
+    path = content / "activities/forum-2020-roundtable-2.md"
+    path.write_text(path.read_text().replace("kind: roundtable", "kind: webinar"))
+    summary = reindex(content, index)
+    assert summary.updated == ["activities/forum-2020-roundtable-2.md"] and summary.rederived >= 2
+    assert "sessions/roundtable-2-virements-notes" in hits(index, "kind:webinar")
+
+
+def test_a_file_broken_by_an_edit_keeps_its_last_good_version(indexed):
+    content, index = indexed
+    path = content / "documents/policy-note-capitation-primary-health-care.md"
+    path.write_text("---\ntitle: [broken\n---\n")
+    summary = reindex(content, index)
+    assert [f.path for f in summary.failed] == ["documents/policy-note-capitation-primary-health-care.md"]
+    assert "kept the last indexed version" in " ".join(summary.notes)
+    assert get_item(IndexStore(index), "documents/policy-note-capitation-primary-health-care").title.startswith("Policy note")
+    full = reindex(content, index, full=True)  # a full rebuild keeps it too
+    assert [f.path for f in full.failed] == ["documents/policy-note-capitation-primary-health-care.md"]
+    assert "documents/policy-note-capitation-primary-health-care" in ids_in(index)
+
+
+def test_duplicate_id_in_a_new_file_is_refused(indexed):
+    content, index = indexed
+    write(content / "copy.md", "---\nid: forum-2020\ntitle: Impostor\n---\n")
+    summary = reindex(content, index)
+    assert [(f.path, f.reason) for f in summary.failed] == [("copy.md", "id 'forum-2020' is already used by activities/forum-2020.md")]
+    assert get_item(IndexStore(index), "forum-2020").title.startswith("Annual Forum 2020")
+
+
+def test_dry_run_changes_nothing(indexed):
+    content, index = indexed
+    write(content / "extra.md", "# Extra")
+    before = index_files(index)
+    summary = reindex(content, index, dry_run=True)
+    assert summary.dry_run and summary.added == ["extra.md"]
+    assert index_files(index) == before
+    full = reindex(content, index, full=True, dry_run=True)
+    assert full.dry_run and index_files(index) == before
+
+
+def test_full_rebuild_switches_generation_and_rollback_returns(indexed):
+    content, index = indexed
+    store = IndexStore(index)
+    first = store.current_name()
+    write(content / "extra.md", "---\ntitle: Extra\n---\nmarmosets")
+    second = reindex(content, index, full=True).generation
+    assert store.current_name() == second != first
+    assert hits(index, "marmosets") == ["extra"]
+    assert rollback(index) == first
+    assert store.current_name() == first and hits(index, "marmosets") == []
+    assert rollback(index) == second  # and forward again
+    assert sorted(p.name for p in index.glob("gen-*")) == sorted([first, second])
+
+
+def test_rollback_without_previous_generation(tmp_path):
+    write(tmp_path / "c/a.md", "# A")
+    reindex(tmp_path / "c", tmp_path / "ix")
+    with pytest.raises(NotFoundError, match="no previous generation"):
+        rollback(tmp_path / "ix")
+
+
+def test_full_rebuild_that_loses_too_many_items_is_refused(indexed):
+    content, index = indexed
+    store = IndexStore(index)
+    serving = store.current_name()
+    for path in list((content / "activities").glob("*.md"))[:20]:
+        path.unlink()
+    with pytest.raises(ValidationError, match=r"44 items, 20 fewer than the 64 serving now"):
+        reindex(content, index, full=True)
+    assert store.current_name() == serving and len(ids_in(index)) == 64
+    assert sorted(p.name for p in index.glob("gen-*")) == [serving]
+    with pytest.raises(ValidationError, match="20 of 64 indexed files are gone"):
+        reindex(content, index)
+    assert len(ids_in(index)) == 64
+    forced = reindex(content, index, guards=Guards(force=True))
+    assert len(forced.deleted) == 20 and forced.items == 44
+
+
+def test_minimum_item_count(tmp_path):
+    write(tmp_path / "c/a.md", "# A")
+    with pytest.raises(ValidationError, match="fewer than the minimum 5"):
+        reindex(tmp_path / "c", tmp_path / "ix", guards=Guards(min_items=5))
+    assert not (tmp_path / "ix" / "CURRENT").exists()
+    assert not list((tmp_path / "ix").glob("gen-*"))
+
+
+def test_reader_mid_search_finishes_on_the_old_generation(indexed):
+    content, index = indexed
+    store = IndexStore(index)
+    opened, switched, done = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def reader():
+        with store.searcher() as (searcher, generation):
+            seen["before"] = searcher.doc_count()
+            opened.set()
+            switched.wait(30)
+            # the same searcher, mid-search, after the switch: still the old generation
+            seen["during"] = searcher.doc_count()
+            seen["found"] = searcher.document(id="forum-2020") is not None
+        with store.searcher() as (searcher, generation):
+            seen["after"] = searcher.doc_count()
+        done.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    opened.wait(30)
+    write(content / "extra.md", "# Extra")
+    reindex(content, index, full=True)
+    switched.set()
+    done.wait(30)
+    thread.join()
+    assert seen == {"before": 64, "during": 64, "found": True, "after": 65}
+
+
+def test_running_web_ui_serves_the_new_generation_without_restart(indexed):
+    content, index = indexed
+    client = create_app({"TESTING": True, "KB_INDEX": str(index)}).test_client()
+    before = client.get("/healthz").get_json()
+    assert client.get("/search.json?q=marmosets").get_json()["total"] == 0
+    write(content / "extra.md", "---\ntitle: Extra\n---\nmarmosets")
+    after_full = reindex(content, index, full=True)
+    assert client.get("/healthz").get_json()["generation"] == after_full.generation != before["generation"]
+    assert client.get("/search.json?q=marmosets").get_json()["total"] == 1
+    write(content / "more.md", "---\ntitle: More\n---\nmarmosets again")
+    reindex(content, index)  # incremental, same generation
+    assert client.get("/search.json?q=marmosets").get_json()["total"] == 2
+    assert client.get("/healthz").get_json()["items"] == 66
+
+
+def test_status(indexed):
+    content, index = indexed
+    info = IndexStore(index).status()
+    assert info["generation"].startswith("gen-") and info["items"] == 64 and info["lock_holder"] is None
+    assert info["last_run"]["mode"] == "full" and info["last_run"]["failed"] == []
+
+
+def hold_lock_in_child(index: Path) -> subprocess.Popen:
+    code = ("import sys, time; from indexer.store import IndexStore\n"
+            "with IndexStore(sys.argv[1]).write_lock():\n    print('held', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(index)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def kb_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).with_name("kb")), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_second_writer_waits_then_exits_3_naming_the_holder(indexed):
+    content, index = indexed
+    holder = hold_lock_in_child(index)
+    try:
+        started = time.monotonic()
+        result = kb_cli("--content", str(content), "--index", str(index), "reindex", "--wait", "1")
+        waited = time.monotonic() - started
+        assert result.returncode == 3
+        assert result.stderr.startswith(f"Error: the index is being written by pid {holder.pid} on ")
+        assert waited >= 1
+        status = kb_cli("--index", str(index), "status", "--json")
+        assert json.loads(status.stdout)["lock_holder"].startswith(f"pid {holder.pid} on ")
+        with pytest.raises(IndexLockedError):
+            with IndexStore(index).write_lock():
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+
+
+def test_lock_of_a_killed_job_is_recovered_with_a_warning(indexed):
+    content, index = indexed
+    holder = hold_lock_in_child(index)
+    holder.kill()  # SIGKILL: no chance to clean up
+    holder.wait()
+    holder.stdout.close()
+    result = kb_cli("--content", str(content), "--index", str(index), "reindex")
+    assert result.returncode == 0, result.stderr
+    assert f"note: recovered the lock of a job that did not finish (pid {holder.pid} on " in result.stderr
+    assert kb_cli("--content", str(content), "--index", str(index), "reindex").stderr == ""
+
+
+def test_exit_codes_and_json_summary(indexed):
+    content, index = indexed
+    write(content / "bad.md", "---\n- not a mapping\n---\n")
+    result = kb_cli("--content", str(content), "--index", str(index), "reindex", "--json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert set(data) >= {"mode", "added", "updated", "deleted", "unchanged", "failed", "generation", "items", "seconds"}
+    assert data["failed"] == [{"path": "bad.md", "reason": "front matter is a list, expected 'key: value' lines"}]
+    (content / "bad.md").unlink()
+    for path in list((content / "sessions").glob("*.md")) + list((content / "webinars").glob("*.md")):
+        path.unlink()
+    refused = kb_cli("--content", str(content), "--index", str(index), "reindex", "--full")
+    assert refused.returncode == 4 and "the previous index still serves" in refused.stderr
+    assert kb_cli("--content", str(content), "--index", str(index), "reindex", "--full", "--force").returncode == 0
+    assert kb_cli("--index", str(index / "nope"), "status").returncode == 2
+    assert kb_cli("--content", str(content), "--index", str(index), "reindex", "--max-drop", "500").returncode == 2
+
+
+def test_dry_run_json_lists_paths(indexed):
+    content, index = indexed
+    write(content / "extra.md", "# Extra")
+    result = kb_cli("--content", str(content), "--index", str(index), "reindex", "--dry-run", "--json")
+    data = json.loads(result.stdout)
+    assert data["dry_run"] is True and data["paths"]["added"] == ["extra.md"]
+    text = kb_cli("--content", str(content), "--index", str(index), "reindex", "--dry-run")
+    assert "would add: extra.md" in text.stdout
