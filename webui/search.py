@@ -67,6 +67,7 @@ def search_json():
 
 @bp.get("/healthz")
 def healthz():
-    """Which index generation serves, when it was built and how many items it holds."""
-    generation = store().generation()
-    return jsonify({"status": "ok", "generation": generation.name, **generation.build})
+    """Which index generation serves, its size, the last reindex run and any lock holder."""
+    status = store().status()
+    ok = status["generation"] is not None
+    return jsonify({"status": "ok" if ok else "no index", **status}), 200 if ok else 503
