@@ -34,6 +34,22 @@ from kb.vocabulary import Vocabulary
 log = logging.getLogger(__name__)
 WRITER_MEMORY_MB = 256
 WORKERS = min(2, os.cpu_count() or 1)
+# Below this many items a full build is faster in one process than with sub-writers.
+PARALLEL_WRITE_FROM = 2000
+
+
+def writer_options(items: int) -> dict[str, Any]:
+    """Whoosh writer settings for a full build of `items` items.
+
+    Big builds analyse documents in sub-processes, each writing its own segment
+    (measured: 4,044 real pages 9.9 s -> 6.6 s on 2 cores). The segments are not
+    merged: merging costs more than it saves, and kb uses no fuzzy or spelling
+    queries, the ones that slow down with several segments.
+    """
+    if WORKERS > 1 and items >= PARALLEL_WRITE_FROM:
+        return {"procs": WORKERS, "multisegment": True, "limitmb": WRITER_MEMORY_MB // WORKERS,
+                "start_method": "forkserver"}
+    return {"limitmb": WRITER_MEMORY_MB}
 
 
 class Progress(Protocol):
@@ -169,7 +185,7 @@ def run_full(store: IndexStore, root: Path, vocabulary: Vocabulary, summary: Rei
     path = store.new_generation_path()
     try:
         ix = whoosh_index.create_in(str(path), build_schema())
-        writer = ix.writer(limitmb=WRITER_MEMORY_MB)
+        writer = ix.writer(**writer_options(len(present)))
         try:
             progress.start(len(present), "indexing")
             accepted, entries = collect(root, present, changes, max_bytes, summary, progress)

@@ -102,7 +102,7 @@ def build_schema() -> fields.Schema:
 
 def pack(item: Item) -> bytes:
     """Serialise an item for the index's stored field."""
-    return zlib.compress(json.dumps(item.to_dict(), ensure_ascii=False).encode("utf-8"), 3)
+    return zlib.compress(json.dumps(item.to_dict(), ensure_ascii=False).encode("utf-8"), 1)
 
 
 def unpack(data: bytes) -> Item:
