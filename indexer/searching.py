@@ -12,8 +12,10 @@ import time
 from typing import Any, Iterable
 
 from whoosh import highlight, query as wq, sorting
+from whoosh.lang.stopwords import stoplists
 from whoosh.searching import Searcher
 
+from indexer.bitsets import DocSets, as_filter, docsets
 from indexer.schema import FILTER_FIELDS, LANGUAGES, text_field, title_field, unpack
 from indexer.store import IndexStore
 from kb.errors import NotFoundError
@@ -23,10 +25,11 @@ from kb.related import Related, rank_related
 from kb.search import FACETS, FacetCount, Hit, SearchRequest, SearchResult
 from kb.vocabulary import Vocabulary
 
-# Coordination: documents matching more of the query's words rank higher (0 < c < 1).
-COORDINATION = 0.9
 # An item tagged with a topic named in the query outranks one that only mentions the words.
 TOPIC_BOOST = 3.0
+# Fields in the language the query is written in weigh this much more.
+LANGUAGE_HINT_BOOST = 1.5
+STOPWORDS = {lang: frozenset(stoplists[lang]) for lang in LANGUAGES}
 SNIPPET_CHARS = 220
 SIBLINGS_MAX = 15
 
@@ -39,38 +42,88 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
         parsed = parse_query(request.q, vocabulary, today=today)
         selected = merge_filters(parsed.filters, request.filters)
         text_q = text_query(searcher, parsed, vocabulary)
-        q = text_q or wq.Every()
-        mask = mask_query(searcher, parsed)
+        sets = docsets(searcher)
+        # Documents the query and its exclusions allow, before facet filters.
+        matches = (sets.query(text_q) if text_q is not None else sets.all) & ~excluded(sets, searcher, parsed)
+        if parsed.after or parsed.before:
+            matches &= date_range(sets, parsed)
+        chosen = {name: any_of(sets, name, values) for name, values in selected.items()}
+        final = matches
+        for bits in chosen.values():
+            final &= bits
+        facets = {}
+        for name in FACETS:
+            # OR within a facet, AND across: a facet's counts ignore its own selection.
+            base = matches
+            for other, bits in chosen.items():
+                if other != name:
+                    base &= bits
+            facets[name] = facet_counts(sets, name, base, keep=selected.get(name, ()))
         sort = request.sort if text_q is not None or request.sort != "relevance" else "newest"
-        sortedby = None if sort == "relevance" else sorting.FieldFacet("date", reverse=(sort == "newest"))
-        limit = request.page * request.page_size
-        plain = [f for f in FACETS if f not in selected]
-        results = searcher.search(
-            q, limit=limit, filter=filter_query(selected, parsed), mask=mask, sortedby=sortedby,
-            groupedby={f: facet(f) for f in plain}, maptype=sorting.Count, terms=True,
-        )
-        facets = {f: facet_counts(results.groups(f)) for f in plain}
-        for name in selected:
-            if name in FACETS:
-                others = {k: v for k, v in selected.items() if k != name}
-                counted = searcher.search(q, limit=1, filter=filter_query(others, parsed), mask=mask,
-                                          groupedby={name: facet(name)}, maptype=sorting.Count)
-                facets[name] = facet_counts(counted.groups(name), keep=selected[name])
-        results.fragmenter = _FRAGMENTER
-        # A formatter numbers terms as it meets them, so each result set gets its own.
-        results.formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
-        start = (request.page - 1) * request.page_size
-        hits = tuple(make_hit(hit, results, scored=sortedby is None) for hit in results[start:limit])
-        total = len(results)
+        hits = page_hits(searcher, text_q, final, sort, request)
+        total = final.bit_count()
     return SearchResult(
         request=request,
         parsed=parsed,
         total=total,
         hits=hits,
-        facets={f: facets[f] for f in FACETS},
+        facets=facets,
         messages=parsed.messages,
         seconds=time.perf_counter() - started,
     )
+
+
+def excluded(sets: DocSets, searcher: Searcher, parsed: ParsedQuery) -> int:
+    """Documents left out by negated words and phrases and by excluded filter values."""
+    bits = 0
+    for clause in parsed.negative:
+        q = clause_query(searcher, clause, text_fields())
+        if q is not None:
+            bits |= sets.query(q)
+    for name, values in parsed.exclude.items():
+        bits |= any_of(sets, name, values)
+    return bits
+
+
+def any_of(sets: DocSets, name: str, values: Iterable[str]) -> int:
+    bits = 0
+    for value in values:
+        bits |= sets.value(FILTER_FIELDS[name], value)
+    return bits
+
+
+def date_range(sets: DocSets, parsed: ParsedQuery) -> int:
+    start = parsed.after.isoformat() if parsed.after else ""
+    end = parsed.before.isoformat() if parsed.before else "9999"
+    return sets.where(lambda day: bool(day) and start <= day < end, "date")
+
+
+def facet_counts(sets: DocSets, name: str, base: int, keep: Iterable[str] = ()) -> tuple[FacetCount, ...]:
+    """Count each value of a facet among `base`; selected values stay listed even at zero."""
+    counts = {}
+    for value, bits in sets.values(FILTER_FIELDS[name]).items():
+        count = (base & bits).bit_count()
+        if count and value:
+            counts[value] = count
+    for value in keep:
+        counts.setdefault(value, 0)
+    return tuple(FacetCount(v, c) for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def page_hits(searcher: Searcher, text_q: wq.Query | None, final: int, sort: str,
+              request: SearchRequest) -> tuple[Hit, ...]:
+    """The hits of the requested page: ranked by Whoosh among `final`, or ordered by date."""
+    if not final:
+        return ()
+    limit = request.page * request.page_size
+    sortedby = None if sort == "relevance" else sorting.FieldFacet("date", reverse=(sort == "newest"))
+    results = searcher.search(text_q or wq.Every(), limit=limit, filter=as_filter(final), sortedby=sortedby)
+    results.fragmenter = _FRAGMENTER
+    # A formatter numbers terms as it meets them, so each result set gets its own.
+    results.formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
+    places = match_places(docsets(searcher), text_q)
+    start = (request.page - 1) * request.page_size
+    return tuple(make_hit(hit, places, text_q is not None, scored=sortedby is None) for hit in results[start:limit])
 
 
 def merge_filters(from_query: dict[str, tuple[str, ...]], from_request: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
@@ -82,37 +135,26 @@ def merge_filters(from_query: dict[str, tuple[str, ...]], from_request: dict[str
     return {k: v for k, v in merged.items() if v}
 
 
-def facet(name: str) -> sorting.FieldFacet:
-    # allow_overlap: an item with three topics counts once under each of them.
-    return sorting.FieldFacet(FILTER_FIELDS[name], allow_overlap=True)
-
-
-def facet_counts(groups: dict[Any, int], keep: Iterable[str] = ()) -> tuple[FacetCount, ...]:
-    """Sort counts by size; selected values stay listed even when nothing matches them."""
-    counts = {(k.decode() if isinstance(k, bytes) else str(k)): v for k, v in groups.items() if k not in (None, "", b"")}
-    for value in keep:
-        counts.setdefault(value, 0)
-    return tuple(FacetCount(v, c) for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
 def analyse(searcher: Searcher, field: str, text: str) -> list[str]:
     return list(searcher.schema[field].process_text(text, mode="query"))
 
 
-def clause_query(searcher: Searcher, clause: Clause, fields: list[str]) -> wq.Query | None:
+def clause_query(searcher: Searcher, clause: Clause, fields: list[str],
+                 boosts: dict[str, float] | None = None) -> wq.Query | None:
     """One word, phrase or prefix looked up in every given field."""
     parts: list[wq.Query] = []
     for field in fields:
+        boost = (boosts or {}).get(field, 1.0)
         if clause.kind == "prefix":
             # Terms are stored stemmed, so look for the stem of the prefix as well.
             stems = analyse(searcher, field, clause.text) or [clause.text]
-            parts.extend(wq.Prefix(field, p) for p in dict.fromkeys([clause.text, stems[0]]))
+            parts.extend(wq.Prefix(field, p, boost=boost) for p in dict.fromkeys([clause.text, stems[0]]))
             continue
         tokens = analyse(searcher, field, clause.text)
         if len(tokens) == 1:
-            parts.append(wq.Term(field, tokens[0]))
+            parts.append(wq.Term(field, tokens[0], boost=boost))
         elif tokens:
-            parts.append(wq.Phrase(field, tokens))
+            parts.append(wq.Phrase(field, tokens, boost=boost))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.Or(parts)
@@ -125,58 +167,55 @@ def text_fields(title_only: bool = False) -> list[str]:
     return fields
 
 
+def query_languages(text: str) -> set[str]:
+    """The language(s) whose stop words the query uses most ('des', 'the', 'los' ...), if any stands out.
+
+    A French word stemmed by English rules can match unrelated English words
+    (formations -> format), so the query's own language gets a higher weight.
+    """
+    words = {w.casefold() for w in text.split()}
+    counts = {lang: len(words & STOPWORDS[lang]) for lang in LANGUAGES}
+    best = max(counts.values(), default=0)
+    leaders = {lang for lang, count in counts.items() if count == best}
+    return leaders if best and len(leaders) < len(LANGUAGES) else set()
+
+
 def text_query(searcher: Searcher, parsed: ParsedQuery, vocabulary: Vocabulary) -> wq.Query | None:
     """OR the query's words and phrases (ranked, never AND-ed into nothing), plus topic matches."""
     fields = text_fields(parsed.title_only)
-    parts = [q for q in (clause_query(searcher, c, fields) for c in parsed.positive) if q is not None]
+    boosts = {f: LANGUAGE_HINT_BOOST for f in fields if f.rsplit("_", 1)[1] in query_languages(parsed.free_text)}
+    parts = [q for q in (clause_query(searcher, c, fields, boosts) for c in parsed.positive) if q is not None]
     if not parsed.title_only:
         for topic_id in dict.fromkeys(t for _, t in vocabulary.match_labels(parsed.free_text)):
             parts.append(wq.Term("topics", topic_id, boost=TOPIC_BOOST))
     if not parts:
         return None
-    return wq.Or(parts, scale=COORDINATION) if len(parts) > 1 else parts[0]
-
-
-def mask_query(searcher: Searcher, parsed: ParsedQuery) -> wq.Query | None:
-    """Documents to leave out: negated words and phrases, and excluded filter values."""
-    parts = [q for q in (clause_query(searcher, c, text_fields()) for c in parsed.negative) if q is not None]
-    for name, values in parsed.exclude.items():
-        parts.extend(wq.Term(FILTER_FIELDS[name], v) for v in values)
-    return wq.Or(parts) if parts else None
-
-
-def filter_query(selected: dict[str, tuple[str, ...]], parsed: ParsedQuery) -> wq.Query | None:
-    """AND across filter fields, OR within one; plus the date range."""
-    parts: list[wq.Query] = []
-    for name, values in selected.items():
-        field = FILTER_FIELDS[name]
-        terms = [wq.Term(field, v) for v in values]
-        parts.append(terms[0] if len(terms) == 1 else wq.Or(terms))
-    if parsed.after or parsed.before:
-        start = parsed.after.isoformat() if parsed.after else "0000"
-        end = parsed.before.isoformat() if parsed.before else "9999"
-        parts.append(wq.TermRange("date", start, end, endexcl=bool(parsed.before)))
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else wq.And(parts)
+    # A plain OR sums BM25 scores, so items with more of the words rank higher. (Whoosh's
+    # coordination `scale` is not used: its scores change with the collector's optimisations.)
+    return wq.Or(parts) if len(parts) > 1 else parts[0]
 
 
 _FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
 _MATCH_PLACES = {"title": "title", "text": "body", "topics": "topic"}
 
 
-def make_hit(hit: Any, results: Any, scored: bool = True) -> Hit:
+def make_hit(hit: Any, places: dict[str, int], highlight_terms: bool, scored: bool = True) -> Hit:
     item = unpack(hit["data"])
-    snippet = ""
-    if item.text and results.has_matched_terms():
-        snippet = hit.highlights(text_field(item.lang), text=item.text, top=2)
-    places = []
-    if results.has_matched_terms():
-        for field, _ in hit.matched_terms():
-            place = _MATCH_PLACES.get(field.split("_")[0])
-            if place and place not in places:
-                places.append(place)
-    return Hit(item=item, score=float(hit.score or 0.0) if scored else 0.0, snippet=snippet, matched_in=tuple(places))
+    snippet = hit.highlights(text_field(item.lang), text=item.text, top=2) if item.text and highlight_terms else ""
+    matched = tuple(place for place, bits in places.items() if bits >> hit.docnum & 1)
+    return Hit(item=item, score=float(hit.score or 0.0) if scored else 0.0, snippet=snippet, matched_in=matched)
+
+
+def match_places(sets: DocSets, text_q: wq.Query | None) -> dict[str, int]:
+    """For each place a query can match (title, topic, body), the documents it matches there."""
+    if text_q is None:
+        return {}
+    by_place: dict[str, list[wq.Query]] = {}
+    for field, text in text_q.iter_all_terms():
+        place = _MATCH_PLACES.get(field.split("_")[0])
+        if place:
+            by_place.setdefault(place, []).append(wq.Term(field, text))
+    return {place: sets.query(wq.Or(by_place[place])) for place in ("title", "topic", "body") if place in by_place}
 
 
 # -- lookups used by item, topic and activity pages ---------------------------

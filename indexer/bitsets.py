@@ -1,0 +1,101 @@
+"""Sets of documents as Python integers (bit n set = document n matches).
+
+Counting facets over every match is the expensive part of a search page: Whoosh's
+grouping scores every matching document and rebuilds each facet's document map on
+every search. Here each facet value's documents are read once per searcher into an
+integer bitset; a facet count is then `(matches & value).bit_count()`, microseconds
+even at 100,000 documents, and disjunctive counts are a few more ANDs.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Callable, Iterable
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+CACHE_SIZE = 512
+
+
+def bitset(docnums: Iterable[int], size: int) -> int:
+    """Build a bitset from document numbers."""
+    buffer = bytearray((size >> 3) + 1)
+    for docnum in docnums:
+        buffer[docnum >> 3] |= 1 << (docnum & 7)
+    return int.from_bytes(buffer, "little")
+
+
+def members(bits: int, limit: int | None = None) -> list[int]:
+    """The document numbers in a bitset, in order (at most `limit`)."""
+    found: list[int] = []
+    raw = bits.to_bytes((bits.bit_length() >> 3) + 1, "little")
+    for index, byte in enumerate(raw):
+        while byte:
+            low = byte & -byte
+            found.append((index << 3) + low.bit_length() - 1)
+            if limit is not None and len(found) >= limit:
+                return found
+            byte ^= low
+    return found
+
+
+class DocSets:
+    """Bitsets of one searcher: all live documents, each facet value, and cached query results."""
+
+    def __init__(self, searcher: Searcher):
+        self.searcher = searcher
+        self.size = searcher.doc_count_all()
+        reader = searcher.reader()
+        self.all = bitset(reader.all_doc_ids(), self.size)
+        self._values: dict[str, dict[str, int]] = {}
+        self._queries: OrderedDict[str, int] = OrderedDict()
+
+    def values(self, field: str) -> dict[str, int]:
+        """Every value of a keyword field with the bitset of its documents (built once)."""
+        if field not in self._values:
+            reader = self.searcher.reader()
+            found = {}
+            for raw in reader.lexicon(field):
+                value = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+                found[value] = bitset(reader.postings(field, raw).all_ids(), self.size) & self.all
+            self._values[field] = found
+        return self._values[field]
+
+    def value(self, field: str, value: str) -> int:
+        return self.values(field).get(value, 0)
+
+    def query(self, q: wq.Query) -> int:
+        """The documents matching a query, cached by the query's text."""
+        key = repr(q)
+        cached = self._queries.get(key)
+        if cached is not None:
+            self._queries.move_to_end(key)
+            return cached
+        bits = bitset(self.searcher.docs_for_query(q), self.size) & self.all
+        self._queries[key] = bits
+        if len(self._queries) > CACHE_SIZE:
+            self._queries.popitem(last=False)
+        return bits
+
+    def where(self, predicate: Callable[[str], bool], field: str) -> int:
+        """Documents whose value of `field` satisfies `predicate` (e.g. a date range)."""
+        bits = 0
+        for value, docs in self.values(field).items():
+            if predicate(value):
+                bits |= docs
+        return bits
+
+
+def docsets(searcher: Searcher) -> DocSets:
+    """The DocSets of a searcher, built on first use and kept with it."""
+    sets = getattr(searcher, "_kb_docsets", None)
+    if sets is None:
+        sets = DocSets(searcher)
+        searcher._kb_docsets = sets  # type: ignore[attr-defined]
+    return sets
+
+
+def as_filter(bits: int) -> Any:
+    """A Whoosh filter argument (a set of document numbers) for a bitset."""
+    return set(members(bits))
