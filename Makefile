@@ -1,12 +1,14 @@
 # make run   - create the venv, install, index content/, serve http://127.0.0.1:5000
 # make test  - create the venv, install, run the test suite
-# make bench - retrieval quality on ../shared/data/cisi against a BM25 reference
+# make bench - retrieval quality on CISI against BM25, then reindex/query/web at 10k-100k items against
+#              SQLite FTS5 (needs wrk: apt-get install wrk; takes about half an hour)
 PYTHON ?= python3
+BENCH_SIZES ?= 10000,50000,100000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench eval clean
+.PHONY: run test bench bench-quick eval clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +25,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/eval_cisi.py
+	$(BIN)/python bench/bench_scale.py --sizes $(BENCH_SIZES)
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/eval_cisi.py
+	$(BIN)/python bench/bench_scale.py --sizes 10000 --seconds 10
 
 eval: bench
 

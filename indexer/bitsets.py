@@ -50,6 +50,7 @@ class DocSets:
         self.all = bitset(reader.all_doc_ids(), self.size)
         self._values: dict[str, dict[str, int]] = {}
         self._queries: OrderedDict[str, int] = OrderedDict()
+        self._orders: tuple[list[int], list[int]] | None = None
 
     def values(self, field: str) -> dict[str, int]:
         """Every value of a keyword field with the bitset of its documents (built once)."""
@@ -77,6 +78,27 @@ class DocSets:
         if len(self._queries) > CACHE_SIZE:
             self._queries.popitem(last=False)
         return bits
+
+    def order(self, oldest: bool = False) -> list[int]:
+        """All document numbers by date, newest (or oldest) first, undated last; read once."""
+        if self._orders is None:
+            column = self.searcher.reader().column_reader("date")
+            values = [(column[docnum] or "", docnum) for docnum in range(self.size)]
+            dated = sorted(pair for pair in values if pair[0])
+            undated = [docnum for day, docnum in values if not day]
+            self._orders = ([d for _, d in reversed(dated)] + undated, [d for _, d in dated] + undated)
+        return self._orders[1 if oldest else 0]
+
+    def page_by_date(self, bits: int, offset: int, count: int, oldest: bool = False) -> list[int]:
+        """Documents `offset` to `offset + count` of `bits` in date order."""
+        raw = bits.to_bytes((self.size >> 3) + 1, "little")
+        found: list[int] = []
+        for docnum in self.order(oldest):
+            if raw[docnum >> 3] >> (docnum & 7) & 1:
+                found.append(docnum)
+                if len(found) >= offset + count:
+                    break
+        return found[offset:]
 
     def where(self, predicate: Callable[[str], bool], field: str) -> int:
         """Documents whose value of `field` satisfies `predicate` (e.g. a date range)."""

@@ -114,15 +114,16 @@ def facet_counts(sets: DocSets, name: str, base: int, keep: Iterable[str] = ()) 
 
 def page_hits(searcher: Searcher, text_q: wq.Query | None, final: int, sort: str,
               request: SearchRequest, places: dict[str, int]) -> tuple[Hit, ...]:
-    """The hits of the requested page: ranked by Whoosh among `final`, or ordered by date."""
+    """The hits of the requested page: ranked by Whoosh among `final`, or in date order."""
     if not final:
         return ()
-    limit = request.page * request.page_size
-    sortedby = None if sort == "relevance" else sorting.FieldFacet("date", reverse=(sort == "newest"))
-    results = searcher.search(text_q or wq.Every(), limit=limit, filter=as_filter(final), sortedby=sortedby)
+    start, limit = (request.page - 1) * request.page_size, request.page * request.page_size
     words = query_words(text_q)
-    start = (request.page - 1) * request.page_size
-    return tuple(make_hit(hit, places, words, scored=sortedby is None) for hit in results[start:limit])
+    if sort != "relevance":
+        docnums = docsets(searcher).page_by_date(final, start, request.page_size, oldest=sort == "oldest")
+        return tuple(make_hit(d, searcher.stored_fields(d), 0.0, places, words) for d in docnums)
+    results = searcher.search(text_q or wq.Every(), limit=limit, filter=as_filter(final))
+    return tuple(make_hit(hit.docnum, hit.fields(), hit.score, places, words) for hit in results[start:limit])
 
 
 def merge_filters(from_query: dict[str, tuple[str, ...]], from_request: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
@@ -132,6 +133,8 @@ def merge_filters(from_query: dict[str, tuple[str, ...]], from_request: dict[str
         for name, values in source.items():
             merged[name] = tuple(dict.fromkeys(merged.get(name, ()) + tuple(values)))
     return {k: v for k, v in merged.items() if v}
+
+
 
 
 def analyse(searcher: Searcher, field: str, text: str) -> list[str]:
@@ -205,13 +208,12 @@ def text_query(searcher: Searcher, parsed: ParsedQuery, vocabulary: Vocabulary) 
 _MATCH_PLACES = {"title": "title", "text": "body", "topics": "topic"}
 
 
-def make_hit(hit: Any, places: dict[str, int], words: dict[str, tuple[set[str], set[str]]],
-             scored: bool = True) -> Hit:
-    item = unpack(hit["data"])
+def make_hit(docnum: int, stored: dict[str, Any], score: float | None, places: dict[str, int],
+             words: dict[str, tuple[set[str], set[str]]]) -> Hit:
+    item = unpack(stored["data"])
     stems, prefixes = words.get(text_field(item.lang), (set(), set()))
-    matched = tuple(place for place, bits in places.items() if bits >> hit.docnum & 1)
-    return Hit(item=item, score=float(hit.score or 0.0) if scored else 0.0,
-               snippet=snippet(item.text, item.lang, stems, prefixes, chars=SNIPPET_CHARS),
+    matched = tuple(place for place, bits in places.items() if bits >> docnum & 1)
+    return Hit(item=item, score=float(score or 0.0), snippet=snippet(item.text, item.lang, stems, prefixes, chars=SNIPPET_CHARS),
                matched_in=matched)
 
 

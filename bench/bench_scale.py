@@ -1,0 +1,355 @@
+"""Reindex, query and web benchmarks at 10k, 50k and 100k items, beside SQLite FTS5.
+
+For each size, on a corpus built by bench/corpus.py from real text:
+  * full build: items/s and peak resident memory of the whole process tree;
+  * incremental runs after changing 1 item and 1% of the items (whole command, process start included);
+  * search-page work (query, facet counts over every match, snippets of the first page):
+    p50 / p95 over a mix of free-text, phrase, filter and facet-only queries;
+  * the web UI under gunicorn and wrk on 127.0.0.1: requests/s, p95 and failed requests,
+    idle and while `kb reindex --full` runs, and the serving workers' resident memory.
+Every figure is printed beside the same work done by SQLite FTS5 in the same run, with the ratio.
+
+    python bench/bench_scale.py [--sizes 10000,50000,100000] [--work bench/results] [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+
+from bench import corpus  # noqa: E402
+from bench.fts5_ref import Fts5Search  # noqa: E402
+from indexer.content import load_vocabulary  # noqa: E402
+from indexer.searching import search as kb_search  # noqa: E402
+from indexer.store import IndexStore  # noqa: E402
+from kb.search import SearchRequest  # noqa: E402
+
+
+# -- processes and memory --------------------------------------------------------
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(entry))
+            except (OSError, IndexError):
+                continue
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        total += process_rss_mb(current)
+    return total
+
+
+def process_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run a command; return (seconds, peak RSS of its process tree in MB, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+    peak = 0.0
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.append(proc.stdout.read()))
+    reader.start()
+    while proc.poll() is None:
+        peak = max(peak, tree_rss_mb(proc.pid))
+        time.sleep(0.1)
+    reader.join()
+    seconds = time.perf_counter() - started
+    err = proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-2000:]}")
+    return seconds, peak, "".join(out)
+
+
+def kb_cmd(content: Path, index: Path, *args: str) -> list[str]:
+    return [str(BIN / "kb"), "--content", str(content), "--index", str(index), *args]
+
+
+def fts5_cmd(command: str, content: Path, db: Path) -> list[str]:
+    return [sys.executable, str(ROOT / "bench" / "fts5_ref.py"), command, str(content), str(db)]
+
+
+# -- query mix ------------------------------------------------------------------
+
+def query_mix(content: Path, count: int = 90) -> list[str]:
+    """Free text, phrases, word + filter, and filter-only queries drawn from the corpus's titles."""
+    rng = random.Random(5)
+    titles = []
+    for path in sorted(content.rglob("*.md"))[:: max(1, len(list(content.rglob("*.md"))) // 400)]:
+        match = re.search(r'"title": "([^"]+)"', path.read_text(encoding="utf-8", errors="replace")[:2000])
+        if match:
+            titles.append([w for w in re.findall(r"[A-Za-z]{4,}", match[1])])
+    titles = [t for t in titles if len(t) >= 2]
+    topics = ["budget-flexibility", "health-financing", "public-financial-management", "covid-19-response",
+              "strategic-purchasing", "primary-health-care"]
+    types = ["document", "discussion", "session-note"]
+    queries = []
+    for n in range(count):
+        words = rng.choice(titles)
+        kind = n % 9
+        if kind < 4:
+            queries.append(" ".join(rng.sample(words, min(len(words), rng.choice((1, 2, 3))))))
+        elif kind < 6:
+            start = rng.randrange(len(words) - 1)
+            queries.append(f'"{words[start]} {words[start + 1]}"')
+        elif kind < 8:
+            facet = f"type:{rng.choice(types)}" if kind == 6 else f"topic:{rng.choice(topics)}"
+            queries.append(f"{rng.choice(words)} {facet}")
+        else:
+            queries.append(f"topic:{rng.choice(topics)}")
+    return queries
+
+
+def latencies(run: Any, queries: list[str], repeat: int = 3) -> tuple[list[float], list[float]]:
+    """Per query, in ms: the first run (nothing cached but the OS's file cache), and the median of
+    `repeat` later runs."""
+    first = []
+    for q in queries:
+        started = time.perf_counter()
+        run(SearchRequest(q=q))
+        first.append((time.perf_counter() - started) * 1000)
+    per_query = []
+    for q in queries:
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            run(SearchRequest(q=q))
+            times.append((time.perf_counter() - started) * 1000)
+        per_query.append(statistics.median(times))
+    return first, per_query
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+# -- web --------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+WRK_SCRIPT = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%.3f %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration / 1e6,
+    latency:percentile(95), e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                             "--log-level", "warning", app], cwd=ROOT, env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.1)
+    return proc, base
+
+
+def load(base: str, queries: list[str], seconds: int, work: Path) -> dict[str, float]:
+    """wrk with 8 connections for `seconds` over the search pages of the query mix."""
+    from urllib.parse import quote_plus
+
+    script = work / "wrk.lua"
+    script.write_text(WRK_SCRIPT % ", ".join(f'"/search?q={quote_plus(q)}"' for q in queries))
+    # warm every page once so each worker has its searcher and caches open
+    subprocess.run(["wrk", "-t", "2", "-c", "2", "-d", "3s", "-s", str(script), base],
+                   capture_output=True, text=True, timeout=60)
+    out = subprocess.run(["wrk", "-t", "2", "-c", "8", "-d", f"{seconds}s", "--timeout", "10s", "-s", str(script), base],
+                         capture_output=True, text=True, timeout=seconds + 60).stdout
+    line = next(line for line in out.splitlines() if line.startswith("RESULT"))
+    requests, duration, p95_us, *errors = (float(x) for x in line.split()[1:])
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    failed = sum(errors) + (int(non2xx[1]) if non2xx else 0)
+    return {"rps": requests / duration, "p95_ms": p95_us / 1000, "failed": failed, "requests": requests}
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def workers_rss_mb(proc: subprocess.Popen) -> float:
+    """Largest resident memory among the gunicorn processes serving."""
+    pids = [proc.pid] + [int(p) for p in os.listdir("/proc") if p.isdigit() and _ppid(int(p)) == proc.pid]
+    return max(process_rss_mb(p) for p in pids)
+
+
+def _ppid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError):
+        return -1
+
+
+# -- one size -----------------------------------------------------------------------
+
+def touch_items(content: Path, count: int, seed: int) -> None:
+    paths = sorted(content.rglob("item-*.md"))
+    for path in random.Random(seed).sample(paths, count):
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(f"\nEdited for the benchmark, round {seed}.\n")
+
+
+def bench_size(size: int, work: Path, seconds: int) -> dict[str, Any]:
+    content = corpus.ensure(size, work / f"corpus-{size}")
+    index, db = work / f"index-{size}", work / f"fts5-{size}.db"
+    shutil.rmtree(index, ignore_errors=True)
+    report: dict[str, Any] = {"size": size}
+
+    secs, rss, out = run_measured(kb_cmd(content, index, "reindex", "--full", "--quiet", "--json"))
+    items = json.loads(out)["items"]
+    ref_secs, ref_rss, _ = run_measured(fts5_cmd("build", content, db))
+    report["full"] = {"kb_items_per_s": items / secs, "kb_peak_mb": rss, "kb_s": secs,
+                      "fts5_items_per_s": items / ref_secs, "fts5_peak_mb": ref_rss, "fts5_s": ref_secs}
+
+    for label, count in (("incremental_1", 1), ("incremental_1pct", max(1, size // 100))):
+        touch_items(content, count, seed=count + int(time.time()))
+        secs, _, out = run_measured(kb_cmd(content, index, "reindex", "--quiet", "--json"))
+        summary = json.loads(out)
+        ref_secs, _, ref_out = run_measured(fts5_cmd("update", content, db))
+        report[label] = {"changed": count, "kb_s": secs, "kb_job_s": summary["seconds"],
+                         "kb_updated": summary["updated"], "fts5_s": ref_secs,
+                         "fts5_changed": json.loads(ref_out)["changed"]}
+
+    queries = query_mix(content)
+    store = IndexStore(index)
+    kb_first, kb_times = latencies(lambda r: kb_search(store, r), queries)
+    fts5 = Fts5Search(db, load_vocabulary(content))
+    ref_first, ref_times = latencies(fts5, queries)
+    report["queries"] = {"count": len(queries), "kb_p50_ms": pct(kb_times, 50), "kb_p95_ms": pct(kb_times, 95),
+                         "fts5_p50_ms": pct(ref_times, 50), "fts5_p95_ms": pct(ref_times, 95),
+                         "kb_first_p50_ms": pct(kb_first, 50), "kb_first_p95_ms": pct(kb_first, 95),
+                         "fts5_first_p50_ms": pct(ref_first, 50), "fts5_first_p95_ms": pct(ref_first, 95)}
+
+    server, base = serve("webui:create_app()", {"KB_INDEX": str(index), "KB_CONTENT": str(content)})
+    try:
+        idle = load(base, queries, seconds, work)
+        reindexing = subprocess.Popen(kb_cmd(content, index, "reindex", "--full", "--quiet", "--force"),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        busy = load(base, queries, seconds, work)
+        still_running = reindexing.poll() is None
+        reindexing.wait()
+        serving_mb = workers_rss_mb(server)
+    finally:
+        stop(server)
+    ref_server, ref_base = serve("bench.web_fts5:create_app()", {"KB_FTS5_DB": str(db), "KB_CONTENT": str(content)})
+    try:
+        ref_idle = load(ref_base, queries, seconds, work)
+        ref_mb = workers_rss_mb(ref_server)
+    finally:
+        stop(ref_server)
+    report["web"] = {"kb_idle": idle, "kb_during_reindex": busy, "reindex_overlapped_whole_run": still_running,
+                     "kb_worker_max_rss_mb": serving_mb, "fts5_idle": ref_idle, "fts5_worker_max_rss_mb": ref_mb}
+    return report
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}x" if b else "-"
+
+
+def print_report(r: dict[str, Any]) -> None:
+    f, q, w = r["full"], r["queries"], r["web"]
+    print(f"\n== {r['size']:,} items")
+    print(f"{'':38}{'kb':>12}{'FTS5':>12}{'kb/FTS5':>10}")
+    print(f"{'full build, items/s':38}{f['kb_items_per_s']:>12.0f}{f['fts5_items_per_s']:>12.0f}"
+          f"{ratio(f['kb_items_per_s'], f['fts5_items_per_s']):>10}")
+    print(f"{'full build, seconds':38}{f['kb_s']:>12.1f}{f['fts5_s']:>12.1f}{ratio(f['kb_s'], f['fts5_s']):>10}")
+    print(f"{'full build, peak RSS MB (process tree)':38}{f['kb_peak_mb']:>12.0f}{f['fts5_peak_mb']:>12.0f}"
+          f"{ratio(f['kb_peak_mb'], f['fts5_peak_mb']):>10}")
+    for label in ("incremental_1", "incremental_1pct"):
+        i = r[label]
+        name = f"reindex after {i['changed']} changed, s"
+        print(f"{name:38}{i['kb_s']:>12.2f}{i['fts5_s']:>12.2f}{ratio(i['kb_s'], i['fts5_s']):>10}"
+              f"   (kb job {i['kb_job_s']:.2f} s without process start)")
+    print(f"{'search page work, first run p50, ms':38}{q['kb_first_p50_ms']:>12.1f}{q['fts5_first_p50_ms']:>12.1f}"
+          f"{ratio(q['kb_first_p50_ms'], q['fts5_first_p50_ms']):>10}")
+    print(f"{'search page work, first run p95, ms':38}{q['kb_first_p95_ms']:>12.1f}{q['fts5_first_p95_ms']:>12.1f}"
+          f"{ratio(q['kb_first_p95_ms'], q['fts5_first_p95_ms']):>10}")
+    print(f"{'search page work p50, ms':38}{q['kb_p50_ms']:>12.1f}{q['fts5_p50_ms']:>12.1f}"
+          f"{ratio(q['kb_p50_ms'], q['fts5_p50_ms']):>10}")
+    print(f"{'search page work p95, ms':38}{q['kb_p95_ms']:>12.1f}{q['fts5_p95_ms']:>12.1f}"
+          f"{ratio(q['kb_p95_ms'], q['fts5_p95_ms']):>10}")
+    ki, kb_busy, fi = w["kb_idle"], w["kb_during_reindex"], w["fts5_idle"]
+    print(f"{'web /search req/s (idle)':38}{ki['rps']:>12.0f}{fi['rps']:>12.0f}{ratio(ki['rps'], fi['rps']):>10}")
+    print(f"{'web /search p95 ms (idle)':38}{ki['p95_ms']:>12.1f}{fi['p95_ms']:>12.1f}{ratio(ki['p95_ms'], fi['p95_ms']):>10}")
+    print(f"{'web /search req/s (during --full)':38}{kb_busy['rps']:>12.0f}{'':>12}")
+    print(f"{'web /search p95 ms (during --full)':38}{kb_busy['p95_ms']:>12.1f}{'':>12}")
+    print(f"{'web failed requests (idle + during)':38}{ki['failed'] + kb_busy['failed']:>12.0f}{fi['failed']:>12.0f}")
+    print(f"{'web worker max RSS MB':38}{w['kb_worker_max_rss_mb']:>12.0f}{w['fts5_worker_max_rss_mb']:>12.0f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,50000,100000")
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--seconds", type=int, default=15, help="duration of each web load run")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("Error: wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    args.work.mkdir(parents=True, exist_ok=True)
+    reports = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        report = bench_size(size, args.work, args.seconds)
+        print_report(report)
+        reports.append(report)
+        (args.work / "scale.json").write_text(json.dumps(reports, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
