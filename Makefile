@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-quick eval clean
+.PHONY: run test bench bench-quick eval wrk clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,15 +23,19 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) wrk
 	$(BIN)/python bench/eval_cisi.py
 	$(BIN)/python bench/bench_scale.py --sizes $(BENCH_SIZES)
 
-bench-quick: $(STAMP)
+bench-quick: $(STAMP) wrk
 	$(BIN)/python bench/eval_cisi.py
 	$(BIN)/python bench/bench_scale.py --sizes 10000 --seconds 10
 
-eval: bench
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+
+eval: $(STAMP)
+	$(BIN)/python bench/eval_cisi.py
 
 clean:
 	rm -rf $(VENV) .kb-index *.egg-info
