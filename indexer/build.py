@@ -9,6 +9,7 @@ it, and only then switch CURRENT to it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -22,9 +23,10 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from indexer.content import Failure, Read, content_root, load_vocabulary, read_files
-from indexer.manifest import Changes, Entry, compare, file_hash, load_manifest, manifest_vocabulary_hash, \
+from indexer.manifest import Changes, Entry, compare, load_manifest, manifest_vocabulary_hash, \
     save_manifest, vocabulary_hash
 from indexer.schema import SCHEMA_VERSION, build_schema, item_document, related_kinds, unpack
+from indexer.workers import worker_context
 from indexer.store import BUILD_FILE, Generation, IndexStore, now_iso, read_json, write_atomic
 from kb.checks import check_items
 from kb.errors import ValidationError
@@ -48,7 +50,7 @@ def writer_options(items: int) -> dict[str, Any]:
     """
     if WORKERS > 1 and items >= PARALLEL_WRITE_FROM:
         return {"procs": WORKERS, "multisegment": True, "limitmb": WRITER_MEMORY_MB // WORKERS,
-                "start_method": "forkserver"}
+                "start_method": worker_context().get_start_method()}
     return {"limitmb": WRITER_MEMORY_MB}
 
 
@@ -130,13 +132,13 @@ def reindex(content_path: str | os.PathLike[str], index_path: str | os.PathLike[
     store = IndexStore(index_path)
     root = content_root(content_path)
     with store.write_lock(wait) as stale:
-        for name in store.remove_incomplete():
-            log.warning("removed %s, left unfinished by an interrupted job", name)
-        vocabulary = load_vocabulary(root)
-        current = store.current_path()
         summary = ReindexSummary(recovered_lock=stale)
         if stale:
             summary.notes.append(f"recovered the lock of a job that did not finish ({stale}); this run completes its work")
+        for name in store.remove_incomplete():
+            summary.notes.append(f"removed {name}, left unfinished by an interrupted job")
+        vocabulary = load_vocabulary(root)
+        current = store.current_path()
         reason = full_rebuild_reason(current, full)
         try:
             if reason:
@@ -188,16 +190,17 @@ def run_full(store: IndexStore, root: Path, vocabulary: Vocabulary, summary: Rei
         writer = ix.writer(**writer_options(len(present)))
         try:
             progress.start(len(present), "indexing")
-            accepted, entries = collect(root, present, changes, max_bytes, summary, progress)
-            carry_over(current, old_manifest, summary, accepted, entries)
-            write_items(writer, accepted.values(), vocabulary, all_items=accepted.values())
+            accepted, entries = stream(writer, root, present, changes, max_bytes, summary, progress, vocabulary)
+            carried = carry_over(current, old_manifest, summary, accepted, entries)
+            kind_of = {item.id: item.kind for item in accepted.values() if item.is_activity}
+            write_items(writer, carried, vocabulary, kind_of)
         except BaseException:
             writer.cancel()
             raise
         finally:
             progress.finish()
         writer.commit()
-        finish_generation(path, accepted.values(), entries, vocabulary, root)
+        finish_generation(path, len(accepted), entries, vocabulary, root)
         check_generation(Generation(path), current, guards, len(accepted))
     except BaseException:
         shutil.rmtree(path, ignore_errors=True)
@@ -207,21 +210,53 @@ def run_full(store: IndexStore, root: Path, vocabulary: Vocabulary, summary: Rei
     summary.warnings += problems(accepted.values(), vocabulary)
 
 
+def stream(writer: Any, root: Path, paths: list[str], changes: Changes, max_bytes: int, summary: ReindexSummary,
+           progress: Progress, vocabulary: Vocabulary) -> tuple[dict[str, Item], dict[str, Entry]]:
+    """Read files and write each item as it arrives; return light copies of the items and their entries.
+
+    Memory stays small at any size: only an item whose activity has not been read
+    yet waits (its activity kind is derived from that activity), and what is kept
+    for the checks has no body, HTML or text.
+    """
+    owners: dict[str, str] = {}
+    light: dict[str, Item] = {}
+    entries: dict[str, Entry] = {}
+    kind_of: dict[str, str] = {}
+    waiting: list[Item] = []
+    for read in read_files(root, paths, max_bytes, WORKERS):
+        progress.advance()
+        item = accept(read, owners, summary)
+        if item is None:
+            continue
+        if item.is_activity:
+            kind_of[item.id] = item.kind
+        if all(a in kind_of for a in item.activities):
+            write_items(writer, [item], vocabulary, kind_of)
+        else:
+            waiting.append(item)
+        light[read.path] = dataclasses.replace(item, body="", html="", text="", extra={})
+        entries[read.path] = entry_for(read, changes)
+    write_items(writer, waiting, vocabulary, kind_of)
+    return light, entries
+
+
+def entry_for(read: Read, changes: Changes) -> Entry:
+    stat = changes.stats[read.path]
+    return Entry(read.item.id if read.item else "", stat.st_size, stat.st_mtime_ns, read.sha256)
+
+
 def collect(root: Path, paths: list[str], changes: Changes, max_bytes: int, summary: ReindexSummary,
             progress: Progress, owners: dict[str, str] | None = None) -> tuple[dict[str, Item], dict[str, Entry]]:
-    """Read files; return accepted items by path and their manifest entries; record failures."""
+    """Read files (the few an incremental run needs); return items by path and their manifest entries."""
     owners = dict(owners or {})
     accepted: dict[str, Item] = {}
     entries: dict[str, Entry] = {}
     for read in read_files(root, paths, max_bytes, WORKERS):
         progress.advance()
         item = accept(read, owners, summary)
-        if item is None:
-            continue
-        accepted[read.path] = item
-        stat = changes.stats[read.path]
-        digest = changes.hashes.get(read.path) or file_hash(root / read.path)
-        entries[read.path] = Entry(item.id, stat.st_size, stat.st_mtime_ns, digest)
+        if item is not None:
+            accepted[read.path] = item
+            entries[read.path] = entry_for(read, changes)
     return accepted, entries
 
 
@@ -240,29 +275,30 @@ def accept(read: Read, owners: dict[str, str], summary: ReindexSummary) -> Item 
 
 
 def carry_over(current: Path | None, old_manifest: dict[str, Entry], summary: ReindexSummary,
-               accepted: dict[str, Item], entries: dict[str, Entry]) -> None:
-    """Keep the last good version of files that fail now, so a bad edit loses nothing."""
-    if current is None:
-        return
+               accepted: dict[str, Item], entries: dict[str, Entry]) -> list[Item]:
+    """The last good version of files that fail now, so a bad edit loses nothing; they join `accepted`."""
     failed = [f.path for f in summary.failed if f.path in old_manifest and f.path not in accepted]
-    if not failed:
-        return
+    if current is None or not failed:
+        return []
     taken = {item.id for item in accepted.values()}
+    carried = []
     with Generation(current).searcher() as (searcher, _):
         for path in failed:
             entry = old_manifest[path]
             stored = searcher.document(id=entry.id)
             if stored is not None and entry.id not in taken:
-                accepted[path] = unpack(stored["data"])
+                item = unpack(stored["data"])
+                carried.append(item)
+                accepted[path] = item
                 entries[path] = entry
                 summary.notes.append(f"{path}: kept the last indexed version")
     summary.updated = [p for p in summary.updated if p not in failed]
+    return carried
 
 
-def write_items(writer: Any, items: Iterable[Item], vocabulary: Vocabulary, all_items: Iterable[Item],
+def write_items(writer: Any, items: Iterable[Item], vocabulary: Vocabulary, kind_of: dict[str, str],
                 update: bool = False) -> int:
-    """Add (or replace, keyed by id) the documents of `items`; return how many."""
-    kind_of = {item.id: item.kind for item in all_items if item.is_activity}
+    """Add (or replace, keyed by id) the documents of `items`; `kind_of` maps activity ids to kinds."""
     add = writer.update_document if update else writer.add_document
     count = 0
     for item in items:
@@ -271,10 +307,9 @@ def write_items(writer: Any, items: Iterable[Item], vocabulary: Vocabulary, all_
     return count
 
 
-def finish_generation(path: Path, items: Iterable[Item], entries: dict[str, Entry], vocabulary: Vocabulary,
+def finish_generation(path: Path, count: int, entries: dict[str, Entry], vocabulary: Vocabulary,
                       root: Path) -> None:
     """Write the generation's side files; build.json last marks it complete."""
-    count = sum(1 for _ in items)
     save_manifest(path, entries, vocabulary_hash(root))
     write_atomic(path / "vocabulary.json", json.dumps(vocabulary.to_dict(), ensure_ascii=False))
     stamp = now_iso()
@@ -411,9 +446,9 @@ def apply_updates(writer: Any, generation: Generation, fresh: dict[str, Item], r
             dependents = []
     fresh_ids = {item.id for item in fresh.values()}
     dependents = [d for d in dependents if d.id not in fresh_ids and d.id not in removed]
-    everything = list(activities.values())
-    write_items(writer, fresh.values(), vocabulary, everything, update=True)
-    return write_items(writer, dependents, vocabulary, everything, update=True)
+    kind_of = {item.id: item.kind for item in activities.values()}
+    write_items(writer, fresh.values(), vocabulary, kind_of, update=True)
+    return write_items(writer, dependents, vocabulary, kind_of, update=True)
 
 
 def _stored(searcher: Any, q: wq.Query) -> list[dict[str, Any]]:

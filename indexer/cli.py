@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import html
+import logging
 import json
 import re
 import sys
@@ -58,6 +59,7 @@ def cli(ctx: click.Context, content: str, index: str) -> None:
       kb search "budget flexibility" --limit 5
       kb --content ~/community check
     """
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     ctx.obj = Settings(content=content, index=index)
 
 

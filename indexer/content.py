@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -13,6 +14,7 @@ from typing import Iterator
 import yaml
 
 from indexer.readers import READERS, read_item
+from indexer.workers import die_with_parent, worker_context
 from kb.errors import ConfigError, ContentError, VocabularyError
 from kb.item import Item
 from kb.vocabulary import Vocabulary
@@ -82,7 +84,7 @@ def content_files(root: Path) -> list[str]:
     return sorted(found)
 
 
-def read_file(root: Path, relative_path: str, max_bytes: int) -> tuple[Item, list[str]]:
+def read_file(root: Path, relative_path: str, max_bytes: int) -> tuple[bytes, Item, list[str]]:
     """Read one file of the content folder; every problem becomes a ContentError."""
     path = root / relative_path
     try:
@@ -94,7 +96,8 @@ def read_file(root: Path, relative_path: str, max_bytes: int) -> tuple[Item, lis
         data = path.read_bytes()
     except OSError as exc:
         raise ContentError(relative_path, f"cannot be read: {exc.strerror or exc}") from None
-    return read_item(relative_path, data)
+    item, warnings = read_item(relative_path, data)
+    return data, item, warnings
 
 
 @dataclass(frozen=True)
@@ -105,18 +108,19 @@ class Read:
     item: Item | None = None
     warnings: tuple[str, ...] = ()
     failure: Failure | None = None
+    sha256: str = ""
 
 
 def read_one(root: Path, relative_path: str, max_bytes: int) -> Read:
     """Read one file; every problem, even a reader bug, becomes a Failure instead of an exception."""
     try:
-        item, warnings = read_file(root, relative_path, max_bytes)
+        data, item, warnings = read_file(root, relative_path, max_bytes)
     except ContentError as exc:
         return Read(relative_path, failure=Failure(exc.path, exc.reason))
     except Exception as exc:  # a reader bug must not stop the other files
         log.exception("unexpected error reading %s", relative_path)
         return Read(relative_path, failure=Failure(relative_path, f"unexpected {type(exc).__name__}: {exc}"))
-    return Read(relative_path, item=item, warnings=tuple(warnings))
+    return Read(relative_path, item=item, warnings=tuple(warnings), sha256=hashlib.sha256(data).hexdigest())
 
 
 def _read_batch(args: tuple[str, list[str], int]) -> list[Read]:
@@ -131,10 +135,16 @@ def read_files(root: Path, paths: list[str], max_bytes: int, workers: int = 0) -
             yield read_one(root, relative_path, max_bytes)
         return
     batches = [(str(root), paths[i:i + BATCH], max_bytes) for i in range(0, len(paths), BATCH)]
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for batch in pool.map(_read_batch, batches):
-            yield from batch
+    with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(), initializer=die_with_parent) as pool:
+        # A few batches in flight: readers stay ahead of the index writer without
+        # piling every rendered item up in memory.
+        pending: deque[Future[list[Read]]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(_read_batch, batch))
+            if len(pending) >= workers * 3:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
 
 
 def load_content(path: str | os.PathLike[str], max_bytes: int = 20_000_000, workers: int = 0) -> Content:

@@ -11,6 +11,7 @@ from whoosh import fields
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.support.charset import accent_map
 
+import indexer.workers  # noqa: F401  (sub-writers unpickling the schema get the die-with-parent hook)
 from kb.item import Item
 from kb.vocabulary import Vocabulary
 

@@ -246,7 +246,7 @@ class IndexStore:
                     time.sleep(0.1)
             stale = _describe(os.pread(fd, 4096, 0))
             if stale:
-                log.warning("recovered the lock of a job that did not finish (%s)", stale)
+                log.info("recovered the lock of a job that did not finish (%s)", stale)
             holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": now_iso()}
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(holder).encode(), 0)

@@ -37,6 +37,32 @@ def all_ids(index: Path) -> list[str]:
         return sorted(doc["id"] for doc in searcher.all_stored_fields())
 
 
+def descendants(pid: int) -> list[int]:
+    """Process ids of every descendant of `pid` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def change_content(content: Path) -> None:
     write(content / "new/zebra.md", "---\ntitle: Zebra\ntopics: [budget-execution]\n---\nzebrafish")
     path = content / "discussions/data-dashboards-health-spending.md"
@@ -99,14 +125,22 @@ def test_kill_at_random_moments_of_a_larger_rebuild(tmp_path):
     assert first.returncode == 0, first.stderr
     expected = all_ids(index)
     timer = random.Random(11)
+    killed_workers = 0
     for _ in range(3):
         proc = subprocess.Popen([str(Path(sys.executable).with_name("kb")), "--content", str(content),
                                  "--index", str(index), "reindex", "--full"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(timer.uniform(0.2, 1.0))
+        workers = descendants(proc.pid)
         proc.send_signal(signal.SIGKILL)
         assert proc.wait() == -signal.SIGKILL  # killed mid-run, not after it finished
         assert total(index, "budget") > 0
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if alive(pid)], "worker processes outlived the killed job"
+        killed_workers += len(workers)
+    assert killed_workers, "the job was never killed while its reader processes ran"
     result = kb("--content", str(content), "--index", str(index), "reindex", "--full")
     assert result.returncode == 0, result.stderr
     assert all_ids(index) == expected
