@@ -71,17 +71,34 @@ def load_vocabulary(root: Path) -> Vocabulary:
     return Vocabulary()
 
 
-def content_files(root: Path) -> list[str]:
-    """Return the relative paths of readable files, skipping hidden files and folders."""
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_build")))
-        for name in files:
-            if name.startswith(".") or name in VOCABULARY_FILES:
+def scan(root: Path) -> dict[str, os.stat_result]:
+    """Readable files under `root` by relative path, with their stat; hidden files and folders skipped."""
+    found: dict[str, os.stat_result] = {}
+    pending = [("", str(root))]
+    while pending:
+        prefix, folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith((".", "_build")) and entry.is_dir(follow_symlinks=False):
                 continue
-            if os.path.splitext(name)[1].lower() in READERS:
-                found.append(os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/"))
-    return sorted(found)
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((prefix + name + "/", entry.path))
+            elif not name.startswith(".") and name not in VOCABULARY_FILES \
+                    and os.path.splitext(name)[1].lower() in READERS:
+                try:
+                    found[prefix + name] = entry.stat()
+                except OSError:
+                    continue  # vanished while walking: seen as deleted
+    return dict(sorted(found.items()))
+
+
+def content_files(root: Path) -> list[str]:
+    """Relative paths of readable files, sorted; hidden files and folders skipped."""
+    return list(scan(root))
 
 
 def read_file(root: Path, relative_path: str, max_bytes: int) -> tuple[bytes, Item, list[str]]:

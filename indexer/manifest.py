@@ -2,24 +2,31 @@
 
 Size and modification time are the fast path; the content hash is the truth, so a
 file touched without changes is not reindexed, and a file changed within the same
-second and size is.
+second and size is. The manifest is a small SQLite database beside the index, so an
+incremental run reads it quickly and writes only the rows that changed, in one
+transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, NamedTuple
 
-from indexer.content import content_files
+from indexer.content import VOCABULARY_FILES, scan
 
-MANIFEST = "manifest.json"
+MANIFEST = "manifest.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, id TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+"""
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One indexed file: its item id and the state it was indexed in."""
 
     id: str
@@ -57,44 +64,43 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _connect(generation: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(generation / MANIFEST)
+    conn.executescript(_SCHEMA)
+    return conn
+
+
 def load_manifest(generation: Path) -> dict[str, Entry]:
     """Read a generation's manifest; an empty one if it has none."""
-    try:
-        raw = json.loads((generation / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not (generation / MANIFEST).is_file():
         return {}
-    return {path: Entry(**entry) for path, entry in raw.get("files", {}).items()}
+    with closing(_connect(generation)) as conn:
+        return {row[0]: Entry(*row[1:]) for row in conn.execute("SELECT path, id, size, mtime_ns, sha256 FROM files")}
 
 
-def save_manifest(generation: Path, entries: dict[str, Entry], vocabulary_hash: str) -> None:
-    """Write the manifest atomically (temp file, fsync, rename)."""
-    from indexer.store import write_atomic
-
-    data = {
-        "vocabulary_sha256": vocabulary_hash,
-        "files": {path: vars(entry) for path, entry in sorted(entries.items())},
-    }
-    write_atomic(generation / MANIFEST, json.dumps(data, separators=(",", ":")))
+def save_manifest(generation: Path, entries: dict[str, Entry], vocabulary_hash: str,
+                  deleted: Iterable[str] = ()) -> None:
+    """Insert or replace `entries`, remove `deleted`, record the vocabulary hash: one transaction."""
+    with closing(_connect(generation)) as conn, conn:
+        conn.executemany("DELETE FROM files WHERE path=?", [(p,) for p in deleted])
+        conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
+                         [(path, *entry) for path, entry in entries.items()])
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('vocabulary_sha256', ?)", (vocabulary_hash,))
 
 
 def manifest_vocabulary_hash(generation: Path) -> str:
-    try:
-        return json.loads((generation / MANIFEST).read_text(encoding="utf-8")).get("vocabulary_sha256", "")
-    except FileNotFoundError:
+    if not (generation / MANIFEST).is_file():
         return ""
+    with closing(_connect(generation)) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key='vocabulary_sha256'").fetchone()
+    return row[0] if row else ""
 
 
 def compare(root: Path, manifest: dict[str, Entry]) -> Changes:
     """Walk the content folder and sort every file into added, updated, deleted, unchanged."""
     changes = Changes()
-    present = content_files(root)
-    for relative_path in present:
-        path = root / relative_path
-        try:
-            stat = path.stat()
-        except OSError:
-            continue  # vanished while walking; the next run sees it as deleted
-        changes.stats[relative_path] = stat
+    changes.stats = scan(root)
+    for relative_path, stat in changes.stats.items():
         entry = manifest.get(relative_path)
         if entry is None:
             changes.added.append(relative_path)
@@ -103,7 +109,7 @@ def compare(root: Path, manifest: dict[str, Entry]) -> Changes:
             changes.unchanged.append(relative_path)
             continue
         try:
-            digest = file_hash(path)
+            digest = file_hash(root / relative_path)
         except OSError:
             changes.updated.append(relative_path)
             continue
@@ -113,15 +119,12 @@ def compare(root: Path, manifest: dict[str, Entry]) -> Changes:
             changes.touched[relative_path] = Entry(entry.id, stat.st_size, stat.st_mtime_ns, digest)
         else:
             changes.updated.append(relative_path)
-    seen = set(present)
-    changes.deleted = sorted(p for p in manifest if p not in seen)
+    changes.deleted = sorted(p for p in manifest if p not in changes.stats)
     return changes
 
 
 def vocabulary_hash(root: Path) -> str:
     """Hash of the vocabulary file ('' when there is none)."""
-    from indexer.content import VOCABULARY_FILES
-
     for name in VOCABULARY_FILES:
         if (root / name).is_file():
             return file_hash(root / name)

@@ -22,7 +22,7 @@ LANGUAGES = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese
 # title field adds a bonus for words in the title. Tuned on CISI (bench/eval_cisi.py).
 TITLE_BOOST = 0.5
 # Bump when fields or derived values change: an older index is then rebuilt from scratch.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # filter/facet name -> index field
 FILTER_FIELDS = {
     "topic": "topics_all",
@@ -117,11 +117,12 @@ def _keywords(values: Any) -> str:
 
 def item_document(item: Item, vocabulary: Vocabulary, kinds: tuple[str, ...]) -> dict[str, Any]:
     """Return the Whoosh document for an item; `kinds` are the activity kinds it relates to."""
+    topics = vocabulary.resolve(item.topics)
     return {
         "id": item.id,
         "date": item.date.isoformat() if item.date else "",
-        "topics": _keywords(item.topics),
-        "topics_all": _keywords(vocabulary.with_ancestors(item.topics)),
+        "topics": _keywords(topics),
+        "topics_all": _keywords(vocabulary.with_ancestors(topics)),
         "type": item.type,
         "kind": _keywords(kinds),
         "country": _keywords(item.countries),

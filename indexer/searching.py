@@ -28,6 +28,9 @@ from kb.vocabulary import Vocabulary
 
 # An item tagged with a topic named in the query outranks one that only mentions the words.
 TOPIC_BOOST = 3.0
+# An item of a type, activity kind or country the query names ("documents", "webinar",
+# "Ghana") gets this bonus; it is a hint, not a filter.
+HINT_BOOST = 5.0
 # Fields in the language the query is written in weigh this much more.
 LANGUAGE_HINT_BOOST = 1.5
 STOPWORDS = {lang: frozenset(stoplists[lang]) for lang in LANGUAGES}
@@ -198,6 +201,8 @@ def text_query(searcher: Searcher, parsed: ParsedQuery, vocabulary: Vocabulary) 
     if not parsed.title_only:
         for topic_id in dict.fromkeys(t for _, t in vocabulary.match_labels(parsed.free_text)):
             parts.append(wq.Term("topics", topic_id, boost=TOPIC_BOOST))
+        for facet, value in dict.fromkeys(vocabulary.match_hints(parsed.free_text)):
+            parts.append(wq.Term(FILTER_FIELDS[facet], value, boost=HINT_BOOST))
     if not parts:
         return None
     # A plain OR sums BM25 scores, so items with more of the words rank higher. (Whoosh's

@@ -6,11 +6,12 @@ Layout of the index folder:
     PREVIOUS           name of the generation it replaced, kept for `kb rollback`
     LOCK               held (flock) by the one process that writes; holds its pid, host, start
     last-run.json      the summary of the last reindex job
-    gen-<stamp>/       a Whoosh index plus manifest.json, vocabulary.json and build.json
+    gen-<stamp>/       a Whoosh index plus manifest.sqlite, vocabulary.json and build.json
 
 A full rebuild writes a new generation beside the current one and then replaces
-CURRENT atomically, so readers never see a half-built index. Any other generation
-folder is a build that a killed job left behind; the next job removes it.
+CURRENT atomically, so readers never see a half-built index. A generation that no
+longer serves is removed some minutes later (readers may still be using it); a
+folder that never served is a build a killed job left behind, removed at once.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from kb.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 BUILD_FILE = "build.json"
+RETIRED = "retired"
+# A generation that stopped serving stays this long, for searches still running on it.
+RETIRE_GRACE = 600.0
 
 
 def write_atomic(path: Path, data: str) -> None:
@@ -96,6 +100,17 @@ class IndexStore:
         self._local = threading.local()
         self._generation: Generation | None = None
         self._lock = threading.Lock()
+        self._searchers: list[Searcher] = []  # every thread's, so close() can close them all
+
+    def close(self) -> None:
+        """Close every searcher this store opened (they hold the index's files open)."""
+        with self._lock:
+            searchers, self._searchers = self._searchers, []
+        for searcher in searchers:
+            searcher.close()
+
+    def __del__(self) -> None:
+        self.close()
 
     # -- generations -------------------------------------------------------
     def current_name(self) -> str:
@@ -133,14 +148,13 @@ class IndexStore:
 
     def publish(self, path: Path) -> None:
         """Make `path` serve; keep the generation it replaces for rollback, remove older ones."""
-        previous = self.current_path()
+        previous, leaving = self.current_path(), self.previous_path()
         if previous is not None:
             write_atomic(self.path / "PREVIOUS", previous.name + "\n")
         write_atomic(self.path / "CURRENT", path.name + "\n")
-        keep = {path.name} | ({previous.name} if previous else set())
-        for old in self.path.glob("gen-*"):
-            if old.name not in keep:
-                shutil.rmtree(old, ignore_errors=True)
+        if leaving is not None:
+            (leaving / RETIRED).touch()
+        self.prune()
 
     def previous_path(self) -> Path | None:
         """The generation that served before the current one, if it is still on disk."""
@@ -164,20 +178,29 @@ class IndexStore:
         write_atomic(self.path / "CURRENT", previous.name + "\n")
         return previous.name
 
-    def remove_incomplete(self) -> list[str]:
-        """Delete generations that are neither serving nor kept for rollback: builds a killed job left.
+    def prune(self) -> list[str]:
+        """Remove generations that are neither serving nor kept for rollback; return the names
+        of those that never served (builds a killed job left behind).
 
-        Call only while holding the writer lock.
+        A generation that served is removed only RETIRE_GRACE seconds after it was
+        retired, so a reader still searching it finishes. Call only while holding
+        the writer lock.
         """
         keep = {p.name for p in (self.current_path(), self.previous_path()) if p is not None}
-        removed = []
+        unfinished = []
+        now = time.time()
         for path in self.path.glob("gen-*"):
-            if path.name not in keep:
+            if path.name in keep:
+                continue
+            marker = path / RETIRED
+            if not marker.exists():
                 shutil.rmtree(path, ignore_errors=True)
-                removed.append(path.name)
+                unfinished.append(path.name)
+            elif now - marker.stat().st_mtime >= RETIRE_GRACE:
+                shutil.rmtree(path, ignore_errors=True)
         for tmp in self.path.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
-        return removed
+        return unfinished
 
     # -- run records and status ---------------------------------------------
     def record_run(self, summary: dict[str, Any]) -> None:
@@ -213,11 +236,20 @@ class IndexStore:
         if cached is not None:
             searcher, name = cached
             if name != generation.name or not searcher.up_to_date():
-                searcher.close()
+                self._forget(searcher)
                 cached = None
         if cached is None:
-            self._local.searcher = (generation.index.searcher(), generation.name)
+            searcher = generation.index.searcher()
+            with self._lock:
+                self._searchers.append(searcher)
+            self._local.searcher = (searcher, generation.name)
         yield self._local.searcher[0], generation
+
+    def _forget(self, searcher: Searcher) -> None:
+        with self._lock:
+            if searcher in self._searchers:
+                self._searchers.remove(searcher)
+        searcher.close()
 
     # -- the writer lock ---------------------------------------------------
     @contextmanager

@@ -51,10 +51,11 @@ class Topic:
 
 @dataclass(frozen=True)
 class Term:
-    """A simple (id, label) entry: an activity kind or an item type."""
+    """A simple entry: an activity kind, an item type or a country, with other names for it."""
 
     id: str
     label: str
+    alt_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Vocabulary:
     topics: dict[str, Topic] = field(default_factory=dict)
     kinds: dict[str, Term] = field(default_factory=dict)
     types: dict[str, Term] = field(default_factory=dict)
+    countries: dict[str, Term] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "vocabulary") -> Vocabulary:
@@ -82,6 +84,7 @@ class Vocabulary:
             topics=topics,
             kinds=_terms_from(data.get("activity_kinds"), f"{source}: activity_kinds"),
             types=_terms_from(data.get("types"), f"{source}: types"),
+            countries=_terms_from(data.get("countries"), f"{source}: countries"),
         )
         vocab._check_links(source)
         return vocab
@@ -113,14 +116,19 @@ class Vocabulary:
             if t.deprecated:
                 entry["deprecated"] = True
             topics.append(entry)
+        def terms(entries: dict[str, Term]) -> list[dict[str, Any]]:
+            return [{"id": t.id, "label": t.label, **({"alt_labels": list(t.alt_labels)} if t.alt_labels else {})}
+                    for t in entries.values()]
+
         return {
             "topics": topics,
-            "activity_kinds": [{"id": k.id, "label": k.label} for k in self.kinds.values()],
-            "types": [{"id": k.id, "label": k.label} for k in self.types.values()],
+            "activity_kinds": terms(self.kinds),
+            "types": terms(self.types),
+            "countries": terms(self.countries),
         }
 
     def __bool__(self) -> bool:
-        return bool(self.topics or self.kinds or self.types)
+        return bool(self.topics or self.kinds or self.types or self.countries)
 
     def ancestors(self, topic_id: str) -> list[str]:
         """Return the broader topics of `topic_id`, nearest first."""
@@ -146,6 +154,16 @@ class Vocabulary:
         """Return the direct narrower topics of `topic_id`."""
         return [t.id for t in self.topics.values() if t.broader == topic_id]
 
+    def resolve(self, topic_ids: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+        """The topics plus the replacement of each deprecated one, so old tags still find their items."""
+        found: dict[str, None] = {}
+        for topic_id in topic_ids:
+            found.setdefault(topic_id, None)
+            topic = self.topics.get(topic_id)
+            if topic is not None and topic.deprecated and topic.replaced_by:
+                found.setdefault(topic.replaced_by, None)
+        return tuple(found)
+
     def with_ancestors(self, topic_ids: tuple[str, ...] | list[str]) -> tuple[str, ...]:
         """Return the topics plus all their broader topics, without duplicates."""
         seen: dict[str, None] = {}
@@ -158,6 +176,10 @@ class Vocabulary:
     def label(self, topic_id: str) -> str:
         topic = self.topics.get(topic_id)
         return topic.label if topic else topic_id
+
+    def country_label(self, code: str) -> str:
+        term = self.countries.get(code)
+        return term.label if term else code
 
     def kind_label(self, kind_id: str) -> str:
         term = self.kinds.get(kind_id)
@@ -179,22 +201,43 @@ class Vocabulary:
                     index[key].append(target)
         return {k: tuple(v) for k, v in index.items()}
 
+    @cached_property
+    def hint_index(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Map names of item types, activity kinds and countries (singular and plural) to (facet, id)."""
+        index: dict[str, list[tuple[str, str]]] = {}
+        for facet, entries in (("type", self.types), ("kind", self.kinds), ("country", self.countries)):
+            for term in entries.values():
+                for name in (term.label, *term.alt_labels):
+                    key = normalise_label(name)
+                    for form in (key, key + "s"):
+                        if key and (facet, term.id) not in index.setdefault(form, []):
+                            index[form].append((facet, term.id))
+        return {k: tuple(v) for k, v in index.items()}
+
+    def match_hints(self, text: str) -> list[tuple[str, str]]:
+        """Types, activity kinds and countries named in free text, as (facet, id) pairs."""
+        return [hint for _, hint in _match(self.hint_index, text)]
+
     def match_labels(self, text: str, max_words: int = 6) -> list[tuple[str, str]]:
         """Find topic labels inside free text; return (matched words, topic id) pairs."""
-        index = self.label_index
-        words = normalise_label(text).split()
-        found: list[tuple[str, str]] = []
-        start = 0
-        while start < len(words):
-            for size in range(min(max_words, len(words) - start), 0, -1):
-                phrase = " ".join(words[start:start + size])
-                if phrase in index:
-                    found.extend((phrase, topic_id) for topic_id in index[phrase])
-                    start += size
-                    break
-            else:
-                start += 1
-        return found
+        return _match(self.label_index, text, max_words)
+
+
+def _match(index: dict[str, tuple[Any, ...]], text: str, max_words: int = 6) -> list[tuple[str, Any]]:
+    """Longest-first matches of the index's keys among the normalised words of `text`."""
+    words = normalise_label(text).split()
+    found: list[tuple[str, Any]] = []
+    start = 0
+    while start < len(words):
+        for size in range(min(max_words, len(words) - start), 0, -1):
+            phrase = " ".join(words[start:start + size])
+            if phrase in index:
+                found.extend((phrase, value) for value in index[phrase])
+                start += size
+                break
+        else:
+            start += 1
+    return found
 
 
 def _as_list(value: Any, where: str) -> list[Any]:
@@ -262,5 +305,7 @@ def _terms_from(value: Any, where: str) -> dict[str, Term]:
         if not isinstance(entry, dict) or not _text(entry, "id"):
             raise VocabularyError(f"{where}[{index}]: expected an id and a label")
         term_id = _text(entry, "id")
-        terms[term_id] = Term(term_id, _text(entry, "label") or term_id)
+        alt = _alt_labels(entry.get("alt_labels"), f"{where}[{index}] ({term_id}): alt_labels")
+        names = tuple(dict.fromkeys(name for names in alt.values() for name in names))
+        terms[term_id] = Term(term_id, _text(entry, "label") or term_id, names)
     return terms

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from indexer.build import Guards, reindex, rollback
+from indexer.manifest import load_manifest
 from indexer.searching import get_item, search
 from indexer.store import IndexStore
 from kb.errors import IndexLockedError, NotFoundError, ValidationError
@@ -78,8 +79,8 @@ def test_touched_but_unchanged_files_are_not_reindexed(indexed):
     summary = reindex(content, index)
     assert summary.indexed == 0 and summary.unchanged == 64
     # the manifest learned the new time, so the next run takes the fast path without hashing
-    manifest = json.loads((IndexStore(index).current_path() / "manifest.json").read_text())
-    assert manifest["files"]["documents/glossary-health-financing-terms-en-fr.md"]["mtime_ns"] == path.stat().st_mtime_ns
+    manifest = load_manifest(IndexStore(index).current_path())
+    assert manifest["documents/glossary-health-financing-terms-en-fr.md"].mtime_ns == path.stat().st_mtime_ns
 
 
 def test_vocabulary_change_re_derives_the_hierarchy(indexed):
@@ -307,3 +308,17 @@ def test_dry_run_json_lists_paths(indexed):
     assert data["dry_run"] is True and data["paths"]["added"] == ["extra.md"]
     text = kb_cli("--content", str(content), "--index", str(index), "reindex", "--dry-run")
     assert "would add: extra.md" in text.stdout
+
+
+def test_retired_generations_are_removed_after_the_grace_period(indexed, monkeypatch):
+    import indexer.store
+
+    content, index = indexed
+    first = IndexStore(index).current_name()
+    reindex(content, index, full=True)
+    reindex(content, index, full=True)
+    assert (index / first).is_dir()  # retired, still readable
+    monkeypatch.setattr(indexer.store, "RETIRE_GRACE", 0.0)
+    reindex(content, index, full=True)
+    assert not (index / first).exists()
+    assert len(list(index.glob("gen-*"))) == 2  # serving and previous
