@@ -72,7 +72,12 @@ def load_vocabulary(root: Path) -> Vocabulary:
 
 
 def scan(root: Path) -> dict[str, os.stat_result]:
-    """Readable files under `root` by relative path, with their stat; hidden files and folders skipped."""
+    """Readable files under `root` by relative path, with their stat; hidden files and folders skipped.
+
+    One scandir per folder and one stat per file: at 100,000 files this walk is
+    most of an incremental run that finds one change.
+    """
+    suffixes = tuple(READERS)
     found: dict[str, os.stat_result] = {}
     pending = [("", str(root))]
     while pending:
@@ -83,22 +88,22 @@ def scan(root: Path) -> dict[str, os.stat_result]:
             continue
         for entry in entries:
             name = entry.name
-            if name.startswith((".", "_build")) and entry.is_dir(follow_symlinks=False):
+            if name[0] == ".":
                 continue
             if entry.is_dir(follow_symlinks=False):
-                pending.append((prefix + name + "/", entry.path))
-            elif not name.startswith(".") and name not in VOCABULARY_FILES \
-                    and os.path.splitext(name)[1].lower() in READERS:
+                if not name.startswith("_build"):
+                    pending.append((prefix + name + "/", entry.path))
+            elif name.lower().endswith(suffixes) and name not in VOCABULARY_FILES:
                 try:
                     found[prefix + name] = entry.stat()
                 except OSError:
                     continue  # vanished while walking: seen as deleted
-    return dict(sorted(found.items()))
+    return found
 
 
 def content_files(root: Path) -> list[str]:
     """Relative paths of readable files, sorted; hidden files and folders skipped."""
-    return list(scan(root))
+    return sorted(scan(root))
 
 
 def read_file(root: Path, relative_path: str, max_bytes: int) -> tuple[bytes, Item, list[str]]:

@@ -120,6 +120,8 @@ def compare(root: Path, manifest: dict[str, Entry]) -> Changes:
         else:
             changes.updated.append(relative_path)
     changes.deleted = sorted(p for p in manifest if p not in changes.stats)
+    changes.added.sort()
+    changes.updated.sort()
     return changes
 
 
