@@ -5,8 +5,9 @@ For each size, on a corpus built by bench/corpus.py from real text:
   * incremental runs after changing 1 item and 1% of the items (whole command, process start included);
   * search-page work (query, facet counts over every match, snippets of the first page):
     p50 / p95 over a mix of free-text, phrase, filter and facet-only queries;
-  * the web UI under gunicorn and wrk on 127.0.0.1: requests/s, p95 and failed requests,
-    idle and while `kb reindex --full` runs, and the serving workers' resident memory.
+  * the web UI under gunicorn (2 workers) and wrk (8 connections) on 127.0.0.1, cycling through
+    the query mix: requests/s, p95 and failed requests without the result cache, with it, and
+    with it while `kb reindex --full` runs; and the serving workers' resident memory.
 Every figure is printed beside the same work done by SQLite FTS5 in the same run, with the ratio.
 
     python bench/bench_scale.py [--sizes 10000,50000,100000] [--work bench/results] [--seconds 15]
@@ -275,6 +276,13 @@ def bench_size(size: int, work: Path, seconds: int) -> dict[str, Any]:
                          "kb_first_p50_ms": pct(kb_first, 50), "kb_first_p95_ms": pct(kb_first, 95),
                          "fts5_first_p50_ms": pct(ref_first, 50), "fts5_first_p95_ms": pct(ref_first, 95)}
 
+    server, base = serve("webui:create_app()", {"KB_INDEX": str(index), "KB_CONTENT": str(content),
+                                                "KB_SEARCH_CACHE": "0"})
+    try:
+        uncached = load(base, queries, seconds, work)
+        uncached_mb = workers_rss_mb(server)
+    finally:
+        stop(server)
     server, base = serve("webui:create_app()", {"KB_INDEX": str(index), "KB_CONTENT": str(content)})
     try:
         idle = load(base, queries, seconds, work)
@@ -292,8 +300,9 @@ def bench_size(size: int, work: Path, seconds: int) -> dict[str, Any]:
         ref_mb = workers_rss_mb(ref_server)
     finally:
         stop(ref_server)
-    report["web"] = {"kb_idle": idle, "kb_during_reindex": busy, "reindex_overlapped_whole_run": still_running,
-                     "kb_worker_max_rss_mb": serving_mb, "fts5_idle": ref_idle, "fts5_worker_max_rss_mb": ref_mb}
+    report["web"] = {"kb_uncached": uncached, "kb_idle": idle, "kb_during_reindex": busy,
+                     "reindex_overlapped_whole_run": still_running, "kb_worker_max_rss_mb": max(serving_mb, uncached_mb),
+                     "fts5_idle": ref_idle, "fts5_worker_max_rss_mb": ref_mb}
     return report
 
 
@@ -323,12 +332,16 @@ def print_report(r: dict[str, Any]) -> None:
           f"{ratio(q['kb_p50_ms'], q['fts5_p50_ms']):>10}")
     print(f"{'search page work p95, ms':38}{q['kb_p95_ms']:>12.1f}{q['fts5_p95_ms']:>12.1f}"
           f"{ratio(q['kb_p95_ms'], q['fts5_p95_ms']):>10}")
-    ki, kb_busy, fi = w["kb_idle"], w["kb_during_reindex"], w["fts5_idle"]
-    print(f"{'web /search req/s (idle)':38}{ki['rps']:>12.0f}{fi['rps']:>12.0f}{ratio(ki['rps'], fi['rps']):>10}")
-    print(f"{'web /search p95 ms (idle)':38}{ki['p95_ms']:>12.1f}{fi['p95_ms']:>12.1f}{ratio(ki['p95_ms'], fi['p95_ms']):>10}")
-    print(f"{'web /search req/s (during --full)':38}{kb_busy['rps']:>12.0f}{'':>12}")
-    print(f"{'web /search p95 ms (during --full)':38}{kb_busy['p95_ms']:>12.1f}{'':>12}")
-    print(f"{'web failed requests (idle + during)':38}{ki['failed'] + kb_busy['failed']:>12.0f}{fi['failed']:>12.0f}")
+    ku, ki, kb_busy, fi = w["kb_uncached"], w["kb_idle"], w["kb_during_reindex"], w["fts5_idle"]
+    print(f"{'web /search req/s (no result cache)':38}{ku['rps']:>12.0f}{fi['rps']:>12.0f}{ratio(ku['rps'], fi['rps']):>10}")
+    print(f"{'web /search p95 ms (no result cache)':38}{ku['p95_ms']:>12.1f}{fi['p95_ms']:>12.1f}"
+          f"{ratio(ku['p95_ms'], fi['p95_ms']):>10}")
+    print(f"{'web /search req/s (result cache)':38}{ki['rps']:>12.0f}{'':>12}")
+    print(f"{'web /search p95 ms (result cache)':38}{ki['p95_ms']:>12.1f}{'':>12}")
+    print(f"{'web req/s during --full (result cache)':38}{kb_busy['rps']:>12.0f}{'':>12}")
+    print(f"{'web p95 ms during --full (result cache)':38}{kb_busy['p95_ms']:>12.1f}{'':>12}")
+    print(f"{'web failed requests (all kb runs)':38}{ku['failed'] + ki['failed'] + kb_busy['failed']:>12.0f}"
+          f"{fi['failed']:>12.0f}")
     print(f"{'web worker max RSS MB':38}{w['kb_worker_max_rss_mb']:>12.0f}{w['fts5_worker_max_rss_mb']:>12.0f}")
 
 

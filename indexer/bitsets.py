@@ -10,9 +10,10 @@ even at 100,000 documents, and disjunctive counts are a few more ANDs.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from whoosh import query as wq
+from whoosh.idsets import DocIdSet
 from whoosh.searching import Searcher
 
 CACHE_SIZE = 512
@@ -118,6 +119,24 @@ def docsets(searcher: Searcher) -> DocSets:
     return sets
 
 
-def as_filter(bits: int) -> Any:
-    """A Whoosh filter argument (a set of document numbers) for a bitset."""
-    return set(members(bits))
+class BitsetFilter(DocIdSet):
+    """A bitset as a Whoosh filter: membership tests without building a set of every number."""
+
+    def __init__(self, bits: int, size: int):
+        self.raw = bits.to_bytes((size >> 3) + 1, "little")
+        self.bits = bits
+
+    def __contains__(self, docnum: object) -> bool:
+        return isinstance(docnum, int) and 0 <= docnum < len(self.raw) * 8 \
+            and bool(self.raw[docnum >> 3] >> (docnum & 7) & 1)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(members(self.bits))
+
+    def __len__(self) -> int:
+        return self.bits.bit_count()
+
+
+def as_filter(bits: int, size: int) -> BitsetFilter:
+    """A Whoosh filter argument for a bitset."""
+    return BitsetFilter(bits, size)

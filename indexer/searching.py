@@ -7,6 +7,7 @@ related_items.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from typing import Any, Iterable
@@ -39,43 +40,56 @@ SIBLINGS_MAX = 15
 
 
 def search(store: IndexStore, request: SearchRequest, today: dt.date | None = None) -> SearchResult:
-    """Run one search: ranked page of hits, facet counts and messages."""
+    """Run one search: ranked page of hits, facet counts and messages.
+
+    Results are cached per store, keyed by generation, commit, request and day, so
+    a repeated search costs nothing and any index change is seen at once.
+    """
     started = time.perf_counter()
+    today = today or dt.date.today()
     with store.searcher() as (searcher, generation):
-        vocabulary = generation.vocabulary
-        parsed = parse_query(request.q, vocabulary, today=today)
-        selected = merge_filters(parsed.filters, request.filters)
-        text_q = text_query(searcher, parsed, vocabulary)
-        sets = docsets(searcher)
-        # Documents the query and its exclusions allow, before facet filters.
-        places = match_places(sets, text_q)
-        matches = (any_place(places) if text_q is not None else sets.all) & ~excluded(sets, searcher, parsed)
-        if parsed.after or parsed.before:
-            matches &= date_range(sets, parsed)
-        chosen = {name: any_of(sets, name, values) for name, values in selected.items()}
-        final = matches
-        for bits in chosen.values():
-            final &= bits
-        facets = {}
-        for name in FACETS:
-            # OR within a facet, AND across: a facet's counts ignore its own selection.
-            base = matches
-            for other, bits in chosen.items():
-                if other != name:
-                    base &= bits
-            facets[name] = facet_counts(sets, name, base, keep=selected.get(name, ()))
-        sort = request.sort if text_q is not None or request.sort != "relevance" else "newest"
-        hits = page_hits(searcher, text_q, final, sort, request, places)
-        total = final.bit_count()
-    return SearchResult(
-        request=request,
-        parsed=parsed,
-        total=total,
-        hits=hits,
-        facets=facets,
-        messages=parsed.messages,
-        seconds=time.perf_counter() - started,
-    )
+        key = (generation.name, searcher.reader().generation(), request.q, tuple(sorted(request.filters.items())),
+               request.sort, request.page, request.page_size, today)
+        cached = store.results.get(key)
+        if cached is not None:
+            return dataclasses.replace(cached, seconds=time.perf_counter() - started)
+        result = run_search(searcher, generation.vocabulary, request, today)
+        store.results.put(key, result)
+    return dataclasses.replace(result, seconds=time.perf_counter() - started)
+
+
+def run_search(searcher: Searcher, vocabulary: Vocabulary, request: SearchRequest, today: dt.date) -> SearchResult:
+    """The search itself: text matches, filters, facet counts, the page of hits."""
+    parsed = parse_query(request.q, vocabulary, today=today)
+    selected = merge_filters(parsed.filters, request.filters)
+    text_q = text_query(searcher, parsed, vocabulary)
+    sets = docsets(searcher)
+    # Documents the query and its exclusions allow, before facet filters.
+    places = match_places(sets, text_q)
+    matches = (any_place(places) if text_q is not None else sets.all) & ~excluded(sets, searcher, parsed)
+    if parsed.after or parsed.before:
+        matches &= date_range(sets, parsed)
+    chosen = {name: any_of(sets, name, values) for name, values in selected.items()}
+    final = matches
+    for bits in chosen.values():
+        final &= bits
+    facets = {}
+    for name in FACETS:
+        # OR within a facet, AND across: a facet's counts ignore its own selection.
+        base = matches
+        for other, bits in chosen.items():
+            if other != name:
+                base &= bits
+        facets[name] = facet_counts(sets, name, base, keep=selected.get(name, ()))
+    sort = request.sort if text_q is not None or request.sort != "relevance" else "newest"
+    # Whoosh needs our set of allowed documents only when it differs from what the text
+    # query matches on its own: filters, exclusions, dates, or ranking hints that match more.
+    narrowed = bool(selected or parsed.negative or parsed.exclude or parsed.after or parsed.before
+                    or (not parsed.title_only and vocabulary.match_hints(parsed.free_text)))
+    hits = page_hits(searcher, text_q, final, sort, request, places, narrowed)
+    total = final.bit_count()
+    return SearchResult(request=request, parsed=parsed, total=total, hits=hits, facets=facets,
+                        messages=parsed.messages)
 
 
 def excluded(sets: DocSets, searcher: Searcher, parsed: ParsedQuery) -> int:
@@ -116,7 +130,7 @@ def facet_counts(sets: DocSets, name: str, base: int, keep: Iterable[str] = ()) 
 
 
 def page_hits(searcher: Searcher, text_q: wq.Query | None, final: int, sort: str,
-              request: SearchRequest, places: dict[str, int]) -> tuple[Hit, ...]:
+              request: SearchRequest, places: dict[str, int], narrowed: bool = True) -> tuple[Hit, ...]:
     """The hits of the requested page: ranked by Whoosh among `final`, or in date order."""
     if not final:
         return ()
@@ -125,7 +139,8 @@ def page_hits(searcher: Searcher, text_q: wq.Query | None, final: int, sort: str
     if sort != "relevance":
         docnums = docsets(searcher).page_by_date(final, start, request.page_size, oldest=sort == "oldest")
         return tuple(make_hit(d, searcher.stored_fields(d), 0.0, places, words) for d in docnums)
-    results = searcher.search(text_q or wq.Every(), limit=limit, filter=as_filter(final))
+    allowed = as_filter(final, docsets(searcher).size) if narrowed or text_q is None else None
+    results = searcher.search(text_q or wq.Every(), limit=limit, filter=allowed)
     return tuple(make_hit(hit.docnum, hit.fields(), hit.score, places, words) for hit in results[start:limit])
 
 
@@ -218,8 +233,10 @@ def make_hit(docnum: int, stored: dict[str, Any], score: float | None, places: d
     item = unpack(stored["data"])
     stems, prefixes = words.get(text_field(item.lang), (set(), set()))
     matched = tuple(place for place, bits in places.items() if bits >> docnum & 1)
-    return Hit(item=item, score=float(score or 0.0), snippet=snippet(item.text, item.lang, stems, prefixes, chars=SNIPPET_CHARS),
-               matched_in=matched)
+    text = snippet(item.text, item.lang, stems, prefixes, chars=SNIPPET_CHARS)
+    # Result lists show metadata and the snippet; dropping the full text keeps cached results small.
+    light = dataclasses.replace(item, body="", html="", text="")
+    return Hit(item=light, score=float(score or 0.0), snippet=text, matched_in=matched)
 
 
 def query_words(text_q: wq.Query | None) -> dict[str, tuple[set[str], set[str]]]:

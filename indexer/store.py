@@ -26,6 +26,7 @@ import shutil
 import socket
 import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -92,11 +93,38 @@ class Generation:
             searcher.close()
 
 
+class ResultCache:
+    """Recent search results, keyed by the exact index state and request; thread-safe LRU."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        if not self.size:
+            return None
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        if not self.size:
+            return
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
 class IndexStore:
     """The index folder: which generation serves, and searchers kept open per thread."""
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], cache_size: int = 0):
         self.path = Path(path)
+        self.results = ResultCache(cache_size)
         self._local = threading.local()
         self._generation: Generation | None = None
         self._lock = threading.Lock()

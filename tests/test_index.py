@@ -217,3 +217,26 @@ def test_named_country_and_type_are_hints_not_filters(store):
     top = [h.item for h in result.hits[:5]]
     assert all(item.type == "document" or "GH" in item.countries for item in top)
     assert any(h.item.type != "document" for h in result.hits)  # others still found
+
+
+def test_repeated_searches_come_from_the_cache_until_the_index_changes(tmp_path):
+    content = tmp_path / "c"
+    write(content / "a.md", "---\ntitle: Alpha\n---\nokapi words")
+    index = tmp_path / "ix"
+    reindex(content, index)
+    store = IndexStore(index, cache_size=8)
+    first = run(store, "okapi")
+    again = run(store, "okapi")
+    assert again.hits == first.hits and again.total == 1
+    assert len(store.results._entries) == 1
+    write(content / "b.md", "---\ntitle: Beta\n---\nokapi again")
+    reindex(content, index)  # a new commit: the cached result no longer applies
+    assert run(store, "okapi").total == 2
+    uncached = IndexStore(index)  # cache_size 0
+    run(uncached, "okapi")
+    assert not uncached.results._entries
+
+
+def test_hits_carry_no_full_text(store):
+    hit = run(store, "capitation").hits[0]
+    assert hit.item.html == "" and hit.item.text == "" and hit.item.title and hit.snippet
