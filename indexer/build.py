@@ -25,7 +25,7 @@ from whoosh import query as wq
 from indexer.content import Failure, Read, content_root, load_vocabulary, read_files
 from indexer.manifest import Changes, Entry, compare, load_manifest, manifest_vocabulary_hash, \
     save_manifest, vocabulary_hash
-from indexer.schema import SCHEMA_VERSION, build_schema, item_document, related_kinds, unpack
+from indexer.schema import SCHEMA_VERSION, build_schema, item_document, related_kinds, title_field, unpack
 from indexer.workers import worker_context
 from indexer.store import BUILD_FILE, Generation, IndexStore, now_iso, read_json, write_atomic
 from kb.checks import check_items
@@ -340,15 +340,22 @@ def check_generation(new: Generation, current: Path | None, guards: Guards, coun
 
 
 def run_canaries(searcher: Any, count: int) -> list[str]:
-    """Look up a few items by id and by a title word; an index that cannot answer is refused."""
+    """Find a few items by their id and by a word of their title; an index that cannot is refused."""
     if count == 0:
         return []
     failures = []
     step = max(1, count // 3)
     for docnum in range(0, count, step)[:3]:
-        stored = searcher.stored_fields(docnum)
-        if searcher.document(id=stored["id"]) is None:
-            failures.append(f"item {stored['id']!r} is not found by its id")
+        item = unpack(searcher.stored_fields(docnum)["data"])
+        if searcher.document(id=item.id) is None:
+            failures.append(f"item {item.id!r} is not found by its id")
+            continue
+        field = title_field(item.lang)
+        words = [w for w in searcher.schema[field].process_text(item.title, mode="query")]
+        if words:
+            found = searcher.search(wq.Term(field, max(words, key=len)), limit=None, filter={docnum})
+            if not len(found):
+                failures.append(f"item {item.id!r} is not found by a word of its title")
     return failures
 
 

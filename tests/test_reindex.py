@@ -322,3 +322,14 @@ def test_retired_generations_are_removed_after_the_grace_period(indexed, monkeyp
     reindex(content, index, full=True)
     assert not (index / first).exists()
     assert len(list(index.glob("gen-*"))) == 2  # serving and previous
+
+
+def test_a_generation_that_cannot_answer_is_refused(indexed, monkeypatch):
+    import indexer.build
+
+    content, index = indexed
+    serving = IndexStore(index).current_name()
+    monkeypatch.setattr(indexer.build, "title_field", lambda lang: "title_pt")  # titles not where searched
+    with pytest.raises(ValidationError, match="failed its canary searches: item .* is not found by a word of its title"):
+        reindex(content, index, full=True)
+    assert IndexStore(index).current_name() == serving
