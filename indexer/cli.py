@@ -36,6 +36,9 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             error = click.ClickException(str(exc))
             error.exit_code = exc.exit_code
             raise error from None
+        except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+            sys.stderr.close()
+            sys.exit(1)
         except OSError as exc:
             error = click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
             error.exit_code = 2
@@ -368,6 +371,11 @@ def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
     """
     from webui import create_app
 
+    # One line per request, as the development server writes them, not as kb's warnings.
+    access = logging.getLogger("werkzeug")
+    access.setLevel(logging.INFO)
+    access.propagate = False
+    access.addHandler(logging.StreamHandler())
     app = create_app({"KB_CONTENT": settings.content, "KB_INDEX": settings.index})
     app.run(host=host, port=port, debug=debug, threaded=True)
 

@@ -33,7 +33,10 @@ def decode(relative_path: str, data: bytes) -> tuple[str, list[str]]:
 
 def split_front_matter(relative_path: str, text: str) -> tuple[dict, str]:
     """Return (front matter mapping, body); a file without front matter has an empty mapping."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff \t\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    stripped = text.lstrip("\ufeff \t\n")
+    skipped_lines = text[: len(text) - len(stripped)].count("\n")
+    text = stripped
     if not _YAML.detect(text):
         return {}, text
     parts = _YAML.FM_BOUNDARY.split(text, 2)
@@ -43,7 +46,7 @@ def split_front_matter(relative_path: str, text: str) -> tuple[dict, str]:
     try:
         metadata = yaml.load(raw, Loader=_Loader)
     except yaml.YAMLError as exc:
-        raise ContentError(relative_path, f"front matter is not valid YAML: {_yaml_reason(exc)}") from None
+        raise ContentError(relative_path, f"front matter is not valid YAML: {_yaml_reason(exc, skipped_lines)}") from None
     except (ValueError, TypeError, OverflowError) as exc:
         raise ContentError(relative_path, f"front matter has a value YAML cannot convert: {exc}") from None
     if metadata is None:
@@ -54,11 +57,11 @@ def split_front_matter(relative_path: str, text: str) -> tuple[dict, str]:
     return metadata, body.lstrip("\n")
 
 
-def _yaml_reason(exc: yaml.YAMLError) -> str:
+def _yaml_reason(exc: yaml.YAMLError, skipped_lines: int = 0) -> str:
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     mark = getattr(exc, "problem_mark", None)
-    # +1: the opening --- line comes before the YAML; +1 again: marks count from 0.
-    return f"{problem} (line {mark.line + 2} of the file)" if mark is not None else problem
+    # The YAML starts right after the opening ---, on the file's first line; marks count from 0.
+    return f"{problem} (line {mark.line + 1 + skipped_lines} of the file)" if mark is not None else problem
 
 
 def read_markdown(relative_path: str, text: str) -> tuple[Item, list[str]]:

@@ -111,3 +111,10 @@ def test_unknown_extension_has_no_reader():
 def test_html_to_text_separates_blocks():
     assert html_to_text("<table><tr><td>a</td><td>b&amp;c</td></tr></table><p>d</p>") == "a b&c d"
     assert "<table>" in render_markdown("<table><tr><td>a</td></tr></table>")
+
+
+def test_yaml_error_line_counts_from_the_top_of_the_file():
+    with pytest.raises(ContentError) as err:
+        read(b"\n\n---\ntitle: ok\ntopics: [a, b\n---\n")
+    # the unclosed list starts on line 5; YAML notices at the closing --- (line 6)
+    assert "(line 6 of the file)" in err.value.reason
