@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 import logging
 import os
 import shutil
@@ -26,6 +27,7 @@ from indexer.content import Failure, Read, content_root, load_vocabulary, read_f
 from indexer.manifest import Changes, Entry, compare, load_manifest, manifest_vocabulary_hash, \
     save_manifest, vocabulary_hash
 from indexer.schema import SCHEMA_VERSION, build_schema, item_document, related_kinds, title_field, unpack
+from indexer.words import add_words
 from indexer.workers import worker_context
 from indexer.store import BUILD_FILE, Generation, IndexStore, now_iso, read_json, write_atomic
 from kb.checks import check_items
@@ -193,7 +195,8 @@ def run_full(store: IndexStore, root: Path, vocabulary: Vocabulary, summary: Rei
         writer = ix.writer(**writer_options(len(present)))
         try:
             progress.start(len(present), "indexing")
-            accepted, entries = stream(writer, root, present, changes, max_bytes, summary, progress, vocabulary)
+            words: Counter[str] = Counter()
+            accepted, entries = stream(writer, root, present, changes, max_bytes, summary, progress, vocabulary, words)
             carried = carry_over(current, old_manifest, summary, accepted, entries)
             kind_of = {item.id: item.kind for item in accepted.values() if item.is_activity}
             write_items(writer, carried, vocabulary, kind_of)
@@ -203,6 +206,7 @@ def run_full(store: IndexStore, root: Path, vocabulary: Vocabulary, summary: Rei
         finally:
             progress.finish()
         writer.commit()
+        add_words(path, words)
         finish_generation(path, len(accepted), entries, vocabulary, root)
         check_generation(Generation(path), current, guards, len(accepted))
     except BaseException:
@@ -214,7 +218,7 @@ def run_full(store: IndexStore, root: Path, vocabulary: Vocabulary, summary: Rei
 
 
 def stream(writer: Any, root: Path, paths: list[str], changes: Changes, max_bytes: int, summary: ReindexSummary,
-           progress: Progress, vocabulary: Vocabulary) -> tuple[dict[str, Item], dict[str, Entry]]:
+           progress: Progress, vocabulary: Vocabulary, words: Counter[str]) -> tuple[dict[str, Item], dict[str, Entry]]:
     """Read files and write each item as it arrives; return light copies of the items and their entries.
 
     Memory stays small at any size: only an item whose activity has not been read
@@ -231,6 +235,7 @@ def stream(writer: Any, root: Path, paths: list[str], changes: Changes, max_byte
         item = accept(read, owners, summary)
         if item is None:
             continue
+        words.update(read.words)
         if item.is_activity:
             kind_of[item.id] = item.kind
         if all(a in kind_of for a in item.activities):
@@ -249,9 +254,9 @@ def entry_for(read: Read, changes: Changes) -> Entry:
 
 
 def collect(root: Path, paths: list[str], changes: Changes, max_bytes: int, summary: ReindexSummary,
-            progress: Progress, owners: dict[str, str] | None = None) -> tuple[dict[str, Item], dict[str, Entry]]:
+            progress: Progress, owners: dict[str, str], words: Counter[str]) -> tuple[dict[str, Item], dict[str, Entry]]:
     """Read files (the few an incremental run needs); return items by path and their manifest entries."""
-    owners = dict(owners or {})
+    owners = dict(owners)
     accepted: dict[str, Item] = {}
     entries: dict[str, Entry] = {}
     for read in read_files(root, paths, max_bytes, WORKERS):
@@ -260,6 +265,7 @@ def collect(root: Path, paths: list[str], changes: Changes, max_bytes: int, summ
         if item is not None:
             accepted[read.path] = item
             entries[read.path] = entry_for(read, changes)
+            words.update(read.words)
     return accepted, entries
 
 
@@ -389,7 +395,8 @@ def run_incremental(store: IndexStore, current: Path, root: Path, vocabulary: Vo
     owners = {e.id: p for p, e in manifest.items() if p not in changes.deleted and p not in changes.updated}
     progress.start(len(changes.to_read), "indexing")
     try:
-        fresh, entries = collect(root, changes.to_read, changes, max_bytes, summary, progress, owners)
+        words: Counter[str] = Counter()
+        fresh, entries = collect(root, changes.to_read, changes, max_bytes, summary, progress, owners, words)
     finally:
         progress.finish()
     failed_paths = {f.path for f in summary.failed}
@@ -413,6 +420,7 @@ def run_incremental(store: IndexStore, current: Path, root: Path, vocabulary: Vo
         writer.cancel()
     for path in failed_paths & set(manifest):
         summary.notes.append(f"{path}: kept the last indexed version")
+    add_words(current, words)
     save_manifest(current, {**changes.touched, **entries}, vocabulary_hash(root), deleted=changes.deleted)
     count = len(manifest) - len(changes.deleted) + sum(1 for p in entries if p not in manifest)
     if vocabulary_changed:

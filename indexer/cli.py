@@ -261,6 +261,12 @@ def search(settings: Settings, query: str, limit: int, sort: str, filters: tuple
         return
     for message in result.messages:
         click.echo(f"note: {message}", err=True)
+    if result.suggestion:
+        click.echo(f"did you mean: {result.suggestion}", err=True)
+    for relaxation in result.relaxations:
+        click.echo(f"without {relaxation.name} {' '.join(relaxation.values)}: {relaxation.count} results", err=True)
+    if result.nearest_topics:
+        click.echo(f"topics close to your search: {', '.join(result.nearest_topics)}", err=True)
     shown = len(result.hits)
     click.echo(f"{result.total} results for {query!r}" + (f", showing {shown}" if shown < result.total else "")
                + f" ({result.seconds:.3f} s)")

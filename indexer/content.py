@@ -17,6 +17,7 @@ from indexer.readers import READERS, read_item
 from indexer.workers import die_with_parent, worker_context
 from kb.errors import ConfigError, ContentError, VocabularyError
 from kb.item import Item
+from kb.spelling import words_of
 from kb.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ class Read:
     warnings: tuple[str, ...] = ()
     failure: Failure | None = None
     sha256: str = ""
+    words: tuple[str, ...] = ()  # distinct words of title and text, for spelling suggestions
 
 
 def read_one(root: Path, relative_path: str, max_bytes: int) -> Read:
@@ -142,7 +144,8 @@ def read_one(root: Path, relative_path: str, max_bytes: int) -> Read:
     except Exception as exc:  # a reader bug must not stop the other files
         log.exception("unexpected error reading %s", relative_path)
         return Read(relative_path, failure=Failure(relative_path, f"unexpected {type(exc).__name__}: {exc}"))
-    return Read(relative_path, item=item, warnings=tuple(warnings), sha256=hashlib.sha256(data).hexdigest())
+    return Read(relative_path, item=item, warnings=tuple(warnings), sha256=hashlib.sha256(data).hexdigest(),
+                words=tuple(words_of(f"{item.title} {item.text}")))
 
 
 def _read_batch(args: tuple[str, list[str], int]) -> list[Read]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import time
 from typing import Any, Iterable
 
@@ -19,12 +20,14 @@ from whoosh.searching import Searcher
 from indexer.bitsets import DocSets, as_filter, docsets
 from indexer.snippets import snippet
 from indexer.schema import FILTER_FIELDS, LANGUAGES, text_field, title_field, unpack
-from indexer.store import IndexStore
+from indexer.store import Generation, IndexStore
+from indexer.words import correct
 from kb.errors import NotFoundError
 from kb.item import Item
 from kb.query import Clause, ParsedQuery, parse_query
 from kb.related import Related, rank_related
-from kb.search import FACETS, FacetCount, Hit, SearchRequest, SearchResult
+from kb.search import FACETS, FacetCount, Hit, Relaxation, SearchRequest, SearchResult
+from kb.spelling import correctable
 from kb.vocabulary import Vocabulary
 
 # An item tagged with a topic named in the query outranks one that only mentions the words.
@@ -53,22 +56,23 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
         cached = store.results.get(key)
         if cached is not None:
             return dataclasses.replace(cached, seconds=time.perf_counter() - started)
-        result = run_search(searcher, generation.vocabulary, request, today)
+        result = run_search(searcher, generation, request, today)
         store.results.put(key, result)
     return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
 
-def run_search(searcher: Searcher, vocabulary: Vocabulary, request: SearchRequest, today: dt.date) -> SearchResult:
+def run_search(searcher: Searcher, generation: Generation, request: SearchRequest, today: dt.date) -> SearchResult:
     """The search itself: text matches, filters, facet counts, the page of hits."""
+    vocabulary = generation.vocabulary
+    sets = docsets(searcher)
     parsed = parse_query(request.q, vocabulary, today=today)
+    parsed, suggestion = add_corrections(searcher, generation, sets, parsed, request.q)
     selected = merge_filters(parsed.filters, request.filters)
     text_q = text_query(searcher, parsed, vocabulary)
-    sets = docsets(searcher)
     # Documents the query and its exclusions allow, before facet filters.
     places = match_places(sets, text_q)
-    matches = (any_place(places) if text_q is not None else sets.all) & ~excluded(sets, searcher, parsed)
-    if parsed.after or parsed.before:
-        matches &= date_range(sets, parsed)
+    undated = (any_place(places) if text_q is not None else sets.all) & ~excluded(sets, searcher, parsed)
+    matches = undated & date_range(sets, parsed) if parsed.after or parsed.before else undated
     chosen = {name: any_of(sets, name, values) for name, values in selected.items()}
     final = matches
     for bits in chosen.values():
@@ -88,8 +92,61 @@ def run_search(searcher: Searcher, vocabulary: Vocabulary, request: SearchReques
                     or (not parsed.title_only and vocabulary.match_hints(parsed.free_text)))
     hits = page_hits(searcher, text_q, final, sort, request, places, narrowed)
     total = final.bit_count()
+    relaxations: tuple[Relaxation, ...] = ()
+    nearest: tuple[str, ...] = ()
+    if not total:
+        relaxations = relax(parsed, selected, chosen, matches, undated)
+        nearest = tuple(vocabulary.nearest_topics(parsed.free_text)) if parsed.free_text else ()
     return SearchResult(request=request, parsed=parsed, total=total, hits=hits, facets=facets,
-                        messages=parsed.messages)
+                        messages=parsed.messages, suggestion=suggestion, relaxations=relaxations,
+                        nearest_topics=nearest)
+
+
+def add_corrections(searcher: Searcher, generation: Generation, sets: DocSets, parsed: ParsedQuery,
+                    text: str) -> tuple[ParsedQuery, str]:
+    """Also search for the likely spelling of words no item contains; return the corrected query too."""
+    corrections: dict[str, str] = {}
+    labels: list[str] | None = None
+    for clause in parsed.positive:
+        if clause.kind != "word" or not correctable(clause.text) or clause.text in corrections:
+            continue
+        q = clause_query(searcher, clause, text_fields())
+        if q is not None and sets.query(q):
+            continue
+        if labels is None:
+            labels = generation.vocabulary.all_names()
+        better = correct(generation.path, clause.text, labels)
+        if better:
+            corrections[clause.text] = better
+    if not corrections:
+        return parsed, ""
+    said = ", ".join(f"“{c}”" for c in corrections.values())
+    missing = ", ".join(f"“{w}”" for w in corrections)
+    message = f"No item contains {missing}; also searched for {said}."
+    extra = tuple(Clause("word", c) for c in corrections.values())
+    corrected = re.sub(r"[^\W\d_]+", lambda m: corrections.get(m.group(), m.group()), text)
+    return dataclasses.replace(parsed, clauses=parsed.clauses + extra, messages=parsed.messages + (message,)), corrected
+
+
+def relax(parsed: ParsedQuery, selected: dict[str, tuple[str, ...]], chosen: dict[str, int], matches: int,
+          undated: int) -> tuple[Relaxation, ...]:
+    """For a search with no results: each filter that excludes results, with the count without it."""
+    found = []
+    for name, values in selected.items():
+        base = matches
+        for other, bits in chosen.items():
+            if other != name:
+                base &= bits
+        if base:
+            found.append(Relaxation(name, values, base.bit_count()))
+    if parsed.after or parsed.before:
+        base = undated
+        for bits in chosen.values():
+            base &= bits
+        if base:
+            bounds = tuple(f"{k}:{v.isoformat()}" for k, v in (("after", parsed.after), ("before", parsed.before)) if v)
+            found.append(Relaxation("date", bounds, base.bit_count()))
+    return tuple(found)
 
 
 def excluded(sets: DocSets, searcher: Searcher, parsed: ParsedQuery) -> int:

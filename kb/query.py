@@ -214,3 +214,14 @@ def parse_when(value: str, today: dt.date) -> dt.date | None:
         except ValueError:
             continue
     return None
+
+
+def remove_filter(text: str, name: str) -> str:
+    """The query text without its `name` filters (a facet name, or "date" for before:/after:)."""
+    operators = DATE_OPERATORS if name == "date" else tuple(op for op, field in FIELD_OPERATORS.items() if field == name)
+
+    def keep(match: re.Match[str]) -> str:
+        op = (match["op"] or "").lower()
+        return "" if op in operators and not match["neg"] else match.group()
+
+    return " ".join(_TOKEN.sub(keep, text).split())

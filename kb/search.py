@@ -56,6 +56,15 @@ class FacetCount:
 
 
 @dataclass(frozen=True)
+class Relaxation:
+    """A filter that excludes results, and how many there would be without it."""
+
+    name: str  # a facet name, or "date"
+    values: tuple[str, ...]
+    count: int
+
+
+@dataclass(frozen=True)
 class SearchResult:
     """Everything a results page or the JSON API shows."""
 
@@ -66,6 +75,9 @@ class SearchResult:
     facets: dict[str, tuple[FacetCount, ...]]
     messages: tuple[str, ...] = ()
     seconds: float = 0.0
+    suggestion: str = ""  # the query with misspelt words corrected ("did you mean")
+    relaxations: tuple[Relaxation, ...] = ()  # with no results: filters to remove, and what each would give
+    nearest_topics: tuple[str, ...] = ()  # with no results: topics close to what was asked
 
     @property
     def pages(self) -> int:
@@ -108,5 +120,8 @@ def result_to_dict(result: SearchResult) -> dict[str, Any]:
         "hits": [hit_to_dict(h) for h in result.hits],
         "facets": {name: {f.value: f.count for f in counts} for name, counts in result.facets.items()},
         "messages": list(result.messages),
+        "suggestion": result.suggestion or None,
+        "relaxations": [{"filter": r.name, "values": list(r.values), "count": r.count} for r in result.relaxations],
+        "nearest_topics": list(result.nearest_topics),
         "seconds": round(result.seconds, 4),
     }

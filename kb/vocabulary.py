@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from functools import cached_property
@@ -217,6 +218,27 @@ class Vocabulary:
     def match_hints(self, text: str) -> list[tuple[str, str]]:
         """Types, activity kinds and countries named in free text, as (facet, id) pairs."""
         return [hint for _, hint in _match(self.hint_index, text)]
+
+    def all_names(self) -> list[str]:
+        """Every label and alternative label of topics, types, activity kinds and countries."""
+        names = [name for topic in self.topics.values() for name in topic.all_labels()]
+        for entries in (self.types, self.kinds, self.countries):
+            names += [name for term in entries.values() for name in (term.label, *term.alt_labels)]
+        return names
+
+    def nearest_topics(self, text: str, limit: int = 3) -> list[str]:
+        """Topics whose labels (in any language) look most like the words of `text`."""
+        words = [w for w in normalise_label(text).split() if len(w) >= 4]
+        scored = []
+        for topic in self.topics.values():
+            if topic.deprecated:
+                continue
+            label_words = {w for name in topic.all_labels() for w in normalise_label(name).split() if len(w) >= 4}
+            score = sum(max((difflib.SequenceMatcher(None, w, lw).ratio() for lw in label_words), default=0)
+                        for w in words)
+            if score >= 0.75:
+                scored.append((-score, topic.id))
+        return [topic_id for _, topic_id in sorted(scored)[:limit]]
 
     def match_labels(self, text: str, max_words: int = 6) -> list[tuple[str, str]]:
         """Find topic labels inside free text; return (matched words, topic id) pairs."""

@@ -176,3 +176,12 @@ def test_every_command_has_help_with_an_example(runner, command):
     assert result.exit_code == 0
     assert "Example" in result.output
     assert "Exit codes" in result.output
+
+
+def test_search_suggestions_and_relaxations_on_stderr(runner, sample_index):
+    _, index = sample_index
+    result = kb(runner, "--index", str(index), "search", "capitaton rates")
+    assert "did you mean: capitation rates" in result.stderr
+    empty = kb(runner, "--index", str(index), "search", "budget topic:health-taxes type:persona")
+    assert "0 results for" in empty.stdout
+    assert "without type persona: 4 results" in empty.stderr

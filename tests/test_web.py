@@ -153,3 +153,40 @@ def test_missing_index_is_a_503_page(tmp_path):
     response = app.test_client().get("/search?q=x")
     assert response.status_code == 503
     assert "run 'kb reindex' first" in text(response)
+
+
+def test_misspelt_words_are_also_searched_and_suggested(client):
+    data = client.get("/search.json?q=capitaton+rates").get_json()
+    assert data["suggestion"] == "capitation rates"
+    assert "No item contains “capitaton”; also searched for “capitation”." in data["messages"]
+    assert data["hits"][0]["id"] == "discussions/capitation-rates-phc-kenyan-counties"
+    page = client.get("/search?q=capitaton+rates").get_data(as_text=True)
+    assert 'Did you mean <a href="/search?q=capitation+rates">capitation rates</a>?' in page
+
+
+def test_acronyms_are_never_corrected(client):
+    data = client.get("/search.json?q=UHX").get_json()
+    assert data["total"] == 0 and data["suggestion"] is None and data["messages"] == []
+
+
+def test_zero_results_show_the_filters_that_exclude_results(client):
+    data = client.get("/search.json?q=budget+topic:health-taxes&type=persona").get_json()
+    assert data["total"] == 0
+    relaxations = {r["filter"]: r for r in data["relaxations"]}
+    assert relaxations["type"]["count"] == client.get("/search.json?q=budget+topic:health-taxes").get_json()["total"]
+    assert relaxations["topic"]["count"] == client.get("/search.json?q=budget&type=persona").get_json()["total"]
+    page = client.get("/search?q=budget+topic:health-taxes&type=persona").get_data(as_text=True)
+    # removing the topic filter edits the query text; removing the type unselects the facet
+    assert 'href="/search?q=budget&amp;type=persona">remove topic: Health taxes</a>' in page
+    assert 'href="/search?q=budget+topic%3Ahealth-taxes">remove type: Persona</a>' in page
+
+
+def test_zero_results_by_date_and_nearest_topics(client):
+    data = client.get("/search.json?q=capitation+before:2020-02").get_json()
+    assert data["total"] == 0
+    assert data["relaxations"] == [{"filter": "date", "values": ["before:2020-02-01"],
+                                   "count": client.get("/search.json?q=capitation").get_json()["total"]}]
+    lost = client.get("/search.json?q=procurement+type:persona+lang:fr").get_json()
+    assert lost["total"] == 0 and lost["nearest_topics"] == ["emergency-procurement"]
+    page = client.get("/search?q=procurement+type:persona+lang:fr").get_data(as_text=True)
+    assert '<a href="/topics/emergency-procurement">Emergency procurement</a>' in page

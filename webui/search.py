@@ -55,6 +55,7 @@ def search_page():
         sorts=[(s, viewmodels.search_url(search_request, sort=s, page=1)) for s in SORTS],
         vocabulary=vocabulary,
         clear_url=viewmodels.search_url(search_request, filters={}, page=1),
+        help=viewmodels.zero_help(result, vocabulary),
     )
 
 

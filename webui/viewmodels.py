@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from kb.query import remove_filter
 from kb.search import FACETS, SearchRequest, SearchResult
 from kb.vocabulary import Vocabulary
 
@@ -99,6 +100,34 @@ def facets(result: SearchResult, vocabulary: Vocabulary) -> list[Facet]:
         if values:
             panels.append(Facet(name, FACET_TITLES[name], values))
     return panels
+
+
+@dataclass(frozen=True)
+class Help:
+    """What a page with no results offers: a corrected query, filters to drop, nearby topics."""
+
+    suggestion: tuple[str, str] | None  # (text, url)
+    relaxations: tuple[tuple[str, int, str], ...]  # (description, count, url)
+    topics: tuple[tuple[str, str], ...]  # (label, url)
+
+
+def zero_help(result: SearchResult, vocabulary: Vocabulary) -> Help:
+    request = result.request
+    suggestion = None
+    if result.suggestion:
+        suggestion = (result.suggestion, search_url(request, q=result.suggestion, page=1))
+    relaxations = []
+    for relaxation in result.relaxations:
+        if relaxation.name == "date":
+            label = "the dates " + " ".join(relaxation.values)
+        else:
+            names = ", ".join(value_label(relaxation.name, v, vocabulary) for v in relaxation.values)
+            label = f"{FACET_TITLES.get(relaxation.name, relaxation.name).lower()}: {names}"
+        filters = {k: v for k, v in request.filters.items() if k != relaxation.name}
+        url = search_url(request, q=remove_filter(request.q, relaxation.name), filters=filters, page=1)
+        relaxations.append((label, relaxation.count, url))
+    topics = tuple((vocabulary.label(t), f"/topics/{t}") for t in result.nearest_topics)
+    return Help(suggestion, tuple(relaxations), topics)
 
 
 def pages(result: SearchResult, max_page: int) -> list[PageLink]:

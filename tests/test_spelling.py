@@ -1,0 +1,40 @@
+import pytest
+
+from kb.spelling import best_correction, correctable, edit_distance, fold, words_of
+
+
+@pytest.mark.parametrize("a, b, distance", [
+    ("capitation", "capitaton", 1), ("payment", "paymnet", 1), ("budget", "budget", 0),
+    ("emergency", "emergancy", 1), ("provider", "provder", 1), ("abc", "xyz", 3),
+])
+def test_edit_distance_counts_swaps_as_one(a, b, distance):
+    assert edit_distance(a, b, 5) == distance
+
+
+def test_edit_distance_stops_past_the_limit():
+    assert edit_distance("capitation", "procurement", 2) == 3
+
+
+@pytest.mark.parametrize("word, ok", [
+    ("capitaton", True), ("Capitaton", True), ("UHC", False), ("PBF", False), ("covid-19", False),
+    ("GH", False), ("2020", False), ("abc", False), ("iPhone", False),
+])
+def test_only_ordinary_words_are_corrected(word, ok):
+    assert correctable(word) is ok
+
+
+def test_best_correction_prefers_close_then_frequent():
+    candidates = [("capitation", 10), ("capitalism", 50), ("captain", 3)]
+    assert best_correction("capitaton", candidates) == "capitation"
+    assert best_correction("capitation", candidates) is None  # exists: nothing to correct
+    assert best_correction("zzzzzz", candidates) is None
+    assert best_correction("payments", [("payment", 5), ("payment", 1)]) == "payment"
+
+
+def test_accents_fold_in_comparisons():
+    assert fold("Política") == "politica"
+    assert best_correction("reaffectation", [("réaffectation", 2)]) is None
+
+
+def test_words_of_keeps_letters_only():
+    assert words_of("Budget 2020: covid-19 and Réaffectation, UHC ok") == {"budget", "and", "réaffectation", "uhc"}
