@@ -386,5 +386,51 @@ def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
     app.run(host=host, port=port, debug=debug, threaded=True)
 
 
+@cli.group(epilog=EPILOG)
+def report() -> None:
+    """Reports for community managers.
+
+    \b
+    Example:
+      kb report searches --days 30
+    """
+
+
+@report.command("searches", epilog=EPILOG)
+@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True, help="Period to report on.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Rows per list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+@handle_errors
+def report_searches(settings: Settings, days: int, limit: int, as_json: bool) -> None:
+    """Top searches and searches with no results, from the anonymous search log.
+
+    The web UI logs each search's normalised words, filters, result count and
+    hour, nothing about who searched. Zero-result searches show words to add
+    to the vocabulary as alternative labels, or topics to create.
+
+    \b
+    Example:
+      kb report searches --days 90 --json
+    """
+    from pathlib import Path
+
+    from indexer import searchlog
+
+    searchlog.prune(Path(settings.index), settings.search_log_days)
+    data = searchlog.report(Path(settings.index), days, limit)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{data['searches']} searches since {data['since']}.")
+    for title, rows in (("Top searches", data["top"]), ("Searches with no results", data["zero_results"])):
+        click.echo(f"\n{title}:")
+        if not rows:
+            click.echo("  (none)")
+        for row in rows:
+            filters = " ".join(f"{k}={','.join(v)}" for k, v in row["filters"].items())
+            click.echo(f"  {row['count']:>5}  {row['query'] or '(no words)'}" + (f"  [{filters}]" if filters else ""))
+
+
 def main() -> None:
     cli(prog_name="kb")

@@ -25,6 +25,7 @@ class Settings:
     max_file_bytes: int = _setting(20_000_000, "content files larger than this are skipped")
     related_limit: int = _setting(8, "related items shown on an item page")
     search_cache: int = _setting(256, "search results kept per process for repeated searches (0: none)")
+    search_log_days: int = _setting(365, "days the anonymous search log keeps each search (0: no log)")
     secret_key: str = _setting("", "key signing web sessions; generated per process if empty")
 
     @classmethod
@@ -54,7 +55,8 @@ def _convert(key: str, value: Any, default: Any) -> Any:
             number = int(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{key} must be a whole number, got {value!r}") from None
-        if number < (0 if key.endswith("CACHE") else 1):
-            raise ConfigError(f"{key} must be at least {0 if key.endswith('CACHE') else 1}, got {number}")
+        least = 0 if key.endswith(("CACHE", "DAYS")) else 1
+        if number < least:
+            raise ConfigError(f"{key} must be at least {least}, got {number}")
         return number
     return str(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request
 
-from indexer import searching
+from indexer import searching, searchlog
 from kb.errors import QueryError
 from kb.search import FACETS, SORTS, SearchRequest, result_to_dict
 from webui import viewmodels
@@ -40,10 +40,18 @@ def home():
     return redirect("/search")
 
 
+def run(search_request: SearchRequest):
+    """Search, and log the search (first pages only, so paging through is one search)."""
+    result = searching.search(store(), search_request)
+    if settings().search_log_days and search_request.page == 1:
+        searchlog.record(store().path, search_request.q, search_request.filters, result.total)
+    return result
+
+
 @bp.get("/search")
 def search_page():
     search_request = request_from_args()
-    result = searching.search(store(), search_request)
+    result = run(search_request)
     if wants_json():
         return jsonify(result_to_dict(result))
     vocabulary = searching.vocabulary(store())
@@ -62,7 +70,7 @@ def search_page():
 @bp.get("/search.json")
 def search_json():
     search_request = request_from_args()
-    result = searching.search(store(), search_request)
+    result = run(search_request)
     return jsonify(result_to_dict(result))
 
 
