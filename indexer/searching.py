@@ -14,6 +14,7 @@ import time
 from typing import Any, Iterable
 
 from whoosh import query as wq, sorting
+from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.lang.stopwords import stoplists
 from whoosh.searching import Searcher
 
@@ -39,6 +40,8 @@ HINT_BOOST = 5.0
 LANGUAGE_HINT_BOOST = 1.5
 STOPWORDS = {lang: frozenset(stoplists[lang]) for lang in LANGUAGES}
 SNIPPET_CHARS = 220
+# A prefix query (capit*) searches at most this many of the words it could stand for.
+MAX_EXPANSION = 64
 SIBLINGS_MAX = 15
 
 
@@ -56,12 +59,14 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
         cached = store.results.get(key)
         if cached is not None:
             return dataclasses.replace(cached, seconds=time.perf_counter() - started)
-        result = run_search(searcher, generation, request, today)
-        store.results.put(key, result)
+        result = run_search(searcher, generation, request, today, store.time_limit)
+        if not any(m.startswith("The search took longer") for m in result.messages):
+            store.results.put(key, result)
     return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
 
-def run_search(searcher: Searcher, generation: Generation, request: SearchRequest, today: dt.date) -> SearchResult:
+def run_search(searcher: Searcher, generation: Generation, request: SearchRequest, today: dt.date,
+               time_limit: float = 10.0) -> SearchResult:
     """The search itself: text matches, filters, facet counts, the page of hits."""
     vocabulary = generation.vocabulary
     sets = docsets(searcher)
@@ -90,7 +95,8 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
     # query matches on its own: filters, exclusions, dates, or ranking hints that match more.
     narrowed = bool(selected or parsed.negative or parsed.exclude or parsed.after or parsed.before
                     or (not parsed.title_only and vocabulary.match_hints(parsed.free_text)))
-    hits = page_hits(searcher, text_q, final, sort, request, places, narrowed)
+    notes: list[str] = []
+    hits = page_hits(searcher, text_q, final, sort, request, places, narrowed, time_limit, notes)
     total = final.bit_count()
     relaxations: tuple[Relaxation, ...] = ()
     nearest: tuple[str, ...] = ()
@@ -98,7 +104,7 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
         relaxations = relax(parsed, selected, chosen, matches, undated)
         nearest = tuple(vocabulary.nearest_topics(parsed.free_text)) if parsed.free_text else ()
     return SearchResult(request=request, parsed=parsed, total=total, hits=hits, facets=facets,
-                        messages=parsed.messages, suggestion=suggestion, relaxations=relaxations,
+                        messages=parsed.messages + tuple(notes), suggestion=suggestion, relaxations=relaxations,
                         nearest_topics=nearest)
 
 
@@ -186,8 +192,8 @@ def facet_counts(sets: DocSets, name: str, base: int, keep: Iterable[str] = ()) 
     return tuple(FacetCount(v, c) for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def page_hits(searcher: Searcher, text_q: wq.Query | None, final: int, sort: str,
-              request: SearchRequest, places: dict[str, int], narrowed: bool = True) -> tuple[Hit, ...]:
+def page_hits(searcher: Searcher, text_q: wq.Query | None, final: int, sort: str, request: SearchRequest,
+              places: dict[str, int], narrowed: bool, time_limit: float, notes: list[str]) -> tuple[Hit, ...]:
     """The hits of the requested page: ranked by Whoosh among `final`, or in date order."""
     if not final:
         return ()
@@ -197,7 +203,12 @@ def page_hits(searcher: Searcher, text_q: wq.Query | None, final: int, sort: str
         docnums = docsets(searcher).page_by_date(final, start, request.page_size, oldest=sort == "oldest")
         return tuple(make_hit(d, searcher.stored_fields(d), 0.0, places, words) for d in docnums)
     allowed = as_filter(final, docsets(searcher).size) if narrowed or text_q is None else None
-    results = searcher.search(text_q or wq.Every(), limit=limit, filter=allowed)
+    collector = TimeLimitCollector(searcher.collector(limit=limit, filter=allowed), timelimit=time_limit)
+    try:
+        searcher.search_with_collector(text_q or wq.Every(), collector)
+    except TimeLimit:
+        notes.append(f"The search took longer than {time_limit:g} s; the best results found by then are shown.")
+    results = collector.results()
     return tuple(make_hit(hit.docnum, hit.fields(), hit.score, places, words) for hit in results[start:limit])
 
 
@@ -225,7 +236,9 @@ def clause_query(searcher: Searcher, clause: Clause, fields: list[str],
         if clause.kind == "prefix":
             # Terms are stored stemmed, so look for the stem of the prefix as well.
             stems = analyse(searcher, field, clause.text) or [clause.text]
-            parts.extend(wq.Prefix(field, p, boost=boost) for p in dict.fromkeys([clause.text, stems[0]]))
+            parts.extend(wq.Term(field, t, boost=boost)
+                         for prefix in dict.fromkeys([clause.text, stems[0]])
+                         for t in expand(searcher, field, prefix))
             continue
         tokens = analyse(searcher, field, clause.text)
         if len(tokens) == 1:
@@ -235,6 +248,16 @@ def clause_query(searcher: Searcher, clause: Clause, fields: list[str],
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else union(parts)
+
+
+def expand(searcher: Searcher, field: str, prefix: str) -> list[str]:
+    """The words starting with `prefix` in a field: the MAX_EXPANSION most frequent, so that a
+    short prefix cannot turn one query into thousands of terms."""
+    reader = searcher.reader()
+    words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in reader.expand_prefix(field, prefix)]
+    if len(words) > MAX_EXPANSION:
+        words = sorted(words, key=lambda w: -reader.doc_frequency(field, w))[:MAX_EXPANSION]
+    return words
 
 
 def union(parts: list[wq.Query]) -> wq.Query:

@@ -122,9 +122,10 @@ class ResultCache:
 class IndexStore:
     """The index folder: which generation serves, and searchers kept open per thread."""
 
-    def __init__(self, path: str | os.PathLike[str], cache_size: int = 0):
+    def __init__(self, path: str | os.PathLike[str], cache_size: int = 0, time_limit: float = 10.0):
         self.path = Path(path)
         self.results = ResultCache(cache_size)
+        self.time_limit = time_limit  # seconds a search may spend ranking before it returns what it has
         self._local = threading.local()
         self._generation: Generation | None = None
         self._lock = threading.Lock()

@@ -3,6 +3,7 @@
     strategic purchasing            words, OR-ed and ranked
     "budget flexibility"            a phrase
     -ghana  -"fee for service"      excluded words and phrases
+    -(ghana OR kenya)               everything in a -( ) group is excluded
     topic:provider-payment          field filters (OR within a field, AND across)
     -topic:covid-19-response        excluded filter values
     before:2020-07 after:6m         dates: YYYY-MM-DD, YYYY-MM, YYYY or 30d / 6m / 1y ago
@@ -36,9 +37,10 @@ DATE_OPERATORS = ("before", "after")
 MIN_PREFIX = 3
 
 _TOKEN = re.compile(
-    r'(?P<neg>-)?(?:(?P<op>[A-Za-z]+):(?:"(?P<opquoted>[^"]*)"|(?P<opvalue>[^\s"()]+))'
+    r'(?P<paren>-?[()])'
+    r'|(?P<neg>-)?(?:(?P<op>[A-Za-z]+):(?:"(?P<opquoted>[^"]*)"|(?P<opvalue>[^\s"()]+))'
     r'|"(?P<phrase>[^"]*)"|(?P<word>[^\s"()]+))'
-    r'|(?P<paren>[()])|(?P<stray>")'
+    r'|(?P<stray>")'
 )
 _RELATIVE = re.compile(r"^(\d{1,4})([dwmy])$")
 
@@ -94,10 +96,17 @@ def parse_query(text: str, vocabulary: Vocabulary | None = None, today: dt.date 
     title_only = False
     if text.count('"') % 2:
         messages.append("A quote is not closed; the unmatched quote was ignored.")
+    groups: list[bool] = []  # for each open parenthesis: whether it was -( (everything inside excluded)
     for match in _TOKEN.finditer(text):
-        negated = bool(match["neg"])
-        if match["paren"] or match["stray"]:
+        if match["paren"]:
+            if match["paren"].endswith("("):
+                groups.append(match["paren"].startswith("-"))
+            elif groups:
+                groups.pop()
             continue
+        if match["stray"]:
+            continue
+        negated = bool(match["neg"]) != any(groups)
         if match["op"]:
             op = match["op"].lower()
             value = (match["opquoted"] if match["opquoted"] is not None else match["opvalue"]).strip()

@@ -25,6 +25,7 @@ class Settings:
     max_file_bytes: int = _setting(20_000_000, "content files larger than this are skipped")
     related_limit: int = _setting(8, "related items shown on an item page")
     search_cache: int = _setting(256, "search results kept per process for repeated searches (0: none)")
+    search_time_limit: int = _setting(10, "seconds a search may spend ranking before it shows what it found")
     search_log_days: int = _setting(365, "days the anonymous search log keeps each search (0: no log)")
     secret_key: str = _setting("", "key signing web sessions; generated per process if empty")
 

@@ -240,3 +240,34 @@ def test_repeated_searches_come_from_the_cache_until_the_index_changes(tmp_path)
 def test_hits_carry_no_full_text(store):
     hit = run(store, "capitation").hits[0]
     assert hit.item.html == "" and hit.item.text == "" and hit.item.title and hit.snippet
+
+
+def test_prefix_expansion_is_bounded(store, monkeypatch):
+    import indexer.searching as searching
+    from kb.query import Clause
+
+    monkeypatch.setattr(searching, "MAX_EXPANSION", 2)
+    with store.searcher() as (searcher, _):
+        q = searching.clause_query(searcher, Clause("prefix", "bud"), ["text_en"])
+        terms = {text for field, text in q.iter_all_terms()}
+        assert 0 < len(terms) <= 2 * 2  # at most 2 words for the prefix and 2 for its stem
+    assert run(store, "bud*").total > 0
+
+
+def test_a_search_past_its_time_limit_returns_what_it_found(tmp_path, monkeypatch):
+    import indexer.searching as searching
+    from whoosh.collectors import TimeLimit, TimeLimitCollector
+
+    class Expiring(TimeLimitCollector):
+        def collect_matches(self):
+            raise TimeLimit("time is up")
+
+    monkeypatch.setattr(searching, "TimeLimitCollector", Expiring)
+    content = tmp_path / "c"
+    write(content / "a.md", "---\ntitle: Alpha\n---\nokapi")
+    reindex(content, tmp_path / "ix")
+    store = IndexStore(tmp_path / "ix", cache_size=4, time_limit=2)
+    result = run(store, "okapi")
+    assert result.total == 1 and result.hits == ()
+    assert "The search took longer than 2 s; the best results found by then are shown." in result.messages
+    assert not store.results._entries  # an incomplete answer is not cached

@@ -104,3 +104,12 @@ def test_empty_and_year():
     q = parse("year:2020 year:20x")
     assert q.filters == {"year": ("2020",)}
     assert "year:20x" in q.messages[0]
+
+
+def test_negated_group_excludes_everything_inside():
+    q = parse("capitation -(ghana OR kenya topic:covid-19-response) (budget)")
+    assert [(c.text, c.negated) for c in q.clauses] == [
+        ("capitation", False), ("ghana", True), ("kenya", True), ("budget", False)]
+    assert q.exclude == {"topic": ("covid-19-response",)}
+    unbalanced = parse("-(ghana kenya")
+    assert all(c.negated for c in unbalanced.clauses)

@@ -23,7 +23,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     if test_config is not None:
         app.config.update({k: v for k, v in test_config.items() if not k.startswith("KB_")})
-    app.extensions["kb"] = {"settings": settings, "store": IndexStore(settings.index, cache_size=settings.search_cache)}
+    app.extensions["kb"] = {"settings": settings, "store": IndexStore(settings.index, cache_size=settings.search_cache,
+                                                                    time_limit=settings.search_time_limit)}
 
     from kb.search import item_url
     from webui import errors, items, search
