@@ -51,9 +51,11 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
               help="Content folder (env KB_CONTENT).")
 @click.option("--index", envvar="KB_INDEX", default=".kb-index", show_default=True,
               help="Index folder (env KB_INDEX).")
+@click.option("--data", envvar="KB_DATA", default=".kb-data", show_default=True,
+              help="Folder for accounts, logs and the session key (env KB_DATA).")
 @click.version_option(package_name="kb", message="kb %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, content: str, index: str) -> None:
+def cli(ctx: click.Context, content: str, index: str, data: str) -> None:
     """kb: search and map a community of practice's knowledge.
 
     \b
@@ -63,7 +65,7 @@ def cli(ctx: click.Context, content: str, index: str) -> None:
       kb --content ~/community check
     """
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
-    ctx.obj = Settings(content=content, index=index)
+    ctx.obj = Settings(content=content, index=index, data=data)
 
 
 @cli.command(epilog=EPILOG)
@@ -382,7 +384,7 @@ def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
     access.setLevel(logging.INFO)
     access.propagate = False
     access.addHandler(logging.StreamHandler())
-    app = create_app({"KB_CONTENT": settings.content, "KB_INDEX": settings.index})
+    app = create_app({"KB_CONTENT": settings.content, "KB_INDEX": settings.index, "KB_DATA": settings.data})
     app.run(host=host, port=port, debug=debug, threaded=True)
 
 
@@ -417,8 +419,8 @@ def report_searches(settings: Settings, days: int, limit: int, as_json: bool) ->
 
     from indexer import searchlog
 
-    searchlog.prune(Path(settings.index), settings.search_log_days)
-    data = searchlog.report(Path(settings.index), days, limit)
+    searchlog.prune(Path(settings.data), settings.search_log_days)
+    data = searchlog.report(Path(settings.data), days, limit)
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
@@ -430,6 +432,73 @@ def report_searches(settings: Settings, days: int, limit: int, as_json: bool) ->
         for row in rows:
             filters = " ".join(f"{k}={','.join(v)}" for k, v in row["filters"].items())
             click.echo(f"  {row['count']:>5}  {row['query'] or '(no words)'}" + (f"  [{filters}]" if filters else ""))
+
+
+@cli.group(epilog=EPILOG)
+def user() -> None:
+    """Manager accounts for the web UI.
+
+    \b
+    Example:
+      kb user add ama
+    """
+
+
+@user.command("add", epilog=EPILOG)
+@click.argument("name")
+@click.password_option(help="The password (asked for, twice, when not given).")
+@click.pass_obj
+@handle_errors
+def user_add(settings: Settings, name: str, password: str) -> None:
+    """Create a manager account; the password is stored only as a salted hash.
+
+    \b
+    Example:
+      kb user add ama
+    """
+    from pathlib import Path
+
+    from indexer.accounts import add_user
+
+    add_user(Path(settings.data), name, password)
+    click.echo(f"Created user {name}.")
+
+
+@user.command("list", epilog=EPILOG)
+@click.pass_obj
+@handle_errors
+def user_list(settings: Settings) -> None:
+    """List manager accounts.
+
+    \b
+    Example:
+      kb user list
+    """
+    from pathlib import Path
+
+    from indexer.accounts import list_users
+
+    for name, created in list_users(Path(settings.data)):
+        click.echo(f"{name}  (created {created})")
+
+
+@user.command("remove", epilog=EPILOG)
+@click.argument("name")
+@click.pass_obj
+@handle_errors
+def user_remove(settings: Settings, name: str) -> None:
+    """Delete a manager account.
+
+    \b
+    Example:
+      kb user remove ama
+    """
+    from pathlib import Path
+
+    from indexer.accounts import remove_user
+
+    remove_user(Path(settings.data), name)
+    click.echo(f"Removed user {name}.")
 
 
 def main() -> None:

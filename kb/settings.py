@@ -19,6 +19,7 @@ class Settings:
 
     content: str = _setting("content", "content folder: Markdown files and vocabulary.yml")
     index: str = _setting(".kb-index", "index folder (generations of the search index)")
+    data: str = _setting(".kb-data", "folder for accounts, logs and the session key (kept when the index is rebuilt)")
     page_size: int = _setting(10, "results per search page")
     max_page: int = _setting(100, "highest page number a search may ask for")
     max_query_length: int = _setting(2000, "longest query accepted, in characters")
@@ -27,7 +28,7 @@ class Settings:
     search_cache: int = _setting(256, "search results kept per process for repeated searches (0: none)")
     search_time_limit: int = _setting(10, "seconds a search may spend ranking before it shows what it found")
     search_log_days: int = _setting(365, "days the anonymous search log keeps each search (0: no log)")
-    secret_key: str = _setting("", "key signing web sessions; generated per process if empty")
+    secret_key: str = _setting("", "key signing web sessions; generated once into the data folder if empty")
 
     @classmethod
     def names(cls) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,14 @@ from webui import create_app
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "content"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Accounts, logs and the session key of every test go to a temporary folder, never the checkout."""
+    path = tmp_path_factory.mktemp("data")
+    os.environ["KB_DATA"] = str(path)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -190,15 +190,15 @@ def test_search_suggestions_and_relaxations_on_stderr(runner, sample_index):
 def test_report_searches(runner, tmp_path):
     from indexer import searchlog
 
-    index = tmp_path / "ix"
+    data = tmp_path / "data"
     for query, results in (("capitation", 5), ("Capitation ", 5), ("gender budgeting", 0)):
-        searchlog.record(index, query, {}, results)
-    text = kb(runner, "--index", str(index), "report", "searches", "--days", "7")
+        searchlog.record(data, query, {}, results)
+    text = kb(runner, "--data", str(data), "report", "searches", "--days", "7")
     assert text.exit_code == 0
     assert "3 searches since" in text.stdout
     assert "      2  capitation" in text.stdout
     assert "Searches with no results:\n      1  gender budgeting" in text.stdout
-    data = json.loads(kb(runner, "--index", str(index), "report", "searches", "--json").stdout)
-    assert data["zero_results"] == [{"query": "gender budgeting", "filters": {}, "count": 1}]
-    empty = kb(runner, "--index", str(tmp_path / "none"), "report", "searches", "--json")
+    report = json.loads(kb(runner, "--data", str(data), "report", "searches", "--json").stdout)
+    assert report["zero_results"] == [{"query": "gender budgeting", "filters": {}, "count": 1}]
+    empty = kb(runner, "--data", str(tmp_path / "none"), "report", "searches", "--json")
     assert json.loads(empty.stdout)["searches"] == 0

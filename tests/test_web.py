@@ -196,20 +196,20 @@ def test_zero_results_by_date_and_nearest_topics(client):
 def test_searches_are_logged_without_personal_data(tmp_path):
     from indexer import searchlog
 
-    content, index = tmp_path / "c", tmp_path / "ix"
+    content, index, data = tmp_path / "c", tmp_path / "ix", tmp_path / "data"
     write(content / "a.md", "---\ntitle: Alpha\ntype: document\n---\nokapi words")
     reindex(content, index)
-    client = create_app({"TESTING": True, "KB_INDEX": str(index)}).test_client()
+    client = create_app({"TESTING": True, "KB_INDEX": str(index), "KB_DATA": str(data)}).test_client()
     client.get("/search?q=Okapi", environ_base={"REMOTE_ADDR": "203.0.113.9"})
     client.get("/search.json?q=okapi&page=1")
     client.get("/search?q=okapi&page=2")  # paging is the same search: not logged again
     client.get("/search?q=zebra&type=document")
-    rows = sqlite3.connect(index / searchlog.LOG_FILE).execute("SELECT * FROM searches").fetchall()
+    rows = sqlite3.connect(data / searchlog.LOG_FILE).execute("SELECT * FROM searches").fetchall()
     assert len(rows) == 3
     assert {r[1] for r in rows} == {"okapi", "zebra"}
     assert not any("203.0.113.9" in str(r) for r in rows)
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:00", r[0]) for r in rows)  # the hour only
-    report = searchlog.report(index, days=1)
+    report = searchlog.report(data, days=1)
     assert report["searches"] == 3
     assert report["top"][0] == {"query": "okapi", "filters": {}, "count": 2, "average_results": 1.0}
     assert report["zero_results"] == [{"query": "zebra", "filters": {"type": ["document"]}, "count": 1}]
@@ -220,14 +220,15 @@ def test_search_log_can_be_turned_off_and_is_pruned(tmp_path):
 
     from indexer import searchlog
 
-    content, index = tmp_path / "c", tmp_path / "ix"
+    content, index, data = tmp_path / "c", tmp_path / "ix", tmp_path / "data"
     write(content / "a.md", "# A")
     reindex(content, index)
-    client = create_app({"TESTING": True, "KB_INDEX": str(index), "KB_SEARCH_LOG_DAYS": "0"}).test_client()
+    client = create_app({"TESTING": True, "KB_INDEX": str(index), "KB_DATA": str(data),
+                         "KB_SEARCH_LOG_DAYS": "0"}).test_client()
     client.get("/search?q=a")
-    assert not (index / searchlog.LOG_FILE).exists()
+    assert not (data / searchlog.LOG_FILE).exists()
     old = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
-    searchlog.record(index, "old search", {}, 0, when=old)
-    searchlog.record(index, "new search", {}, 0)
-    assert searchlog.prune(index, keep_days=30) == 1
-    assert [r["query"] for r in searchlog.report(index, days=30)["zero_results"]] == ["new search"]
+    searchlog.record(data, "old search", {}, 0, when=old)
+    searchlog.record(data, "new search", {}, 0)
+    assert searchlog.prune(data, keep_days=30) == 1
+    assert [r["query"] for r in searchlog.report(data, days=30)["zero_results"]] == ["new search"]

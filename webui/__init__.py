@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-import secrets
+from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from indexer.accounts import secret_key
 
 from indexer.store import IndexStore
 from kb.settings import Settings
@@ -18,8 +21,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     source = dict(os.environ) if test_config is None else {**os.environ, **test_config}
     settings = Settings.from_mapping(source)
     app.config.from_mapping(
-        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
-        JSON_SORT_KEYS=False,
+        SECRET_KEY=settings.secret_key or secret_key(Path(settings.data)),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
     if test_config is not None:
         app.config.update({k: v for k, v in test_config.items() if not k.startswith("KB_")})
@@ -27,9 +32,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                                                                     time_limit=settings.search_time_limit)}
 
     from kb.search import item_url
-    from webui import errors, items, search
+    from webui import auth, errors, items, manage, search
 
+    CSRFProtect(app)
     app.jinja_env.globals.update(item_url=item_url)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(manage.bp)
 
     app.register_blueprint(search.bp)
     app.register_blueprint(items.bp)

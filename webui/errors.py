@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from kb.errors import IndexLockedError, IndexMissingError, KbError, NotFoundError, QueryError
@@ -34,6 +35,11 @@ def register(app: Flask) -> None:
     def kb_error(exc: KbError):
         status, title = next((v for k, v in STATUS.items() if isinstance(exc, k)), (500, "Error"))
         return render_error(status, title, str(exc))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return render_error(400, "Form expired or not sent from this site",
+                            f"{exc.description} Reload the page and try again.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

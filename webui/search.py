@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, jsonify, redirect, render_template, request
 
 from indexer import searching, searchlog
@@ -44,7 +46,7 @@ def run(search_request: SearchRequest):
     """Search, and log the search (first pages only, so paging through is one search)."""
     result = searching.search(store(), search_request)
     if settings().search_log_days and search_request.page == 1:
-        searchlog.record(store().path, search_request.q, search_request.filters, result.total)
+        searchlog.record(Path(settings().data), search_request.q, search_request.filters, result.total)
     return result
 
 
