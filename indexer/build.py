@@ -132,31 +132,39 @@ def reindex(content_path: str | os.PathLike[str], index_path: str | os.PathLike[
             full: bool = False, dry_run: bool = False, guards: Guards = Guards(), wait: float = 0.0,
             max_bytes: int = 20_000_000, progress: Progress | None = None) -> ReindexSummary:
     """Bring the index up to date with the content folder and return what was done."""
-    started = time.perf_counter()
-    progress = progress or NoProgress()
     store = IndexStore(index_path)
     root = content_root(content_path)
     with store.write_lock(wait) as stale:
-        summary = ReindexSummary(recovered_lock=stale)
-        if stale:
-            summary.notes.append(f"recovered the lock of a job that did not finish ({stale}); this run completes its work")
-        for name in store.prune():
-            summary.notes.append(f"removed {name}, left unfinished by an interrupted job")
-        vocabulary = load_vocabulary(root)
-        current = store.current_path()
-        reason = full_rebuild_reason(current, full)
-        try:
-            if reason:
-                summary.mode = "full"
-                if reason != "asked":
-                    summary.notes.append(reason)
-                run_full(store, root, vocabulary, summary, dry_run, guards, max_bytes, progress)
-            else:
-                run_incremental(store, current, root, vocabulary, summary, dry_run, guards, max_bytes, progress)
-        finally:
-            summary.seconds = time.perf_counter() - started
-            if not dry_run:
-                store.record_run(summary.to_dict())
+        return reindex_locked(store, root, stale=stale, full=full, dry_run=dry_run, guards=guards,
+                              max_bytes=max_bytes, progress=progress)
+
+
+def reindex_locked(store: IndexStore, root: Path, *, stale: str = "", full: bool = False, dry_run: bool = False,
+                   guards: Guards = Guards(), max_bytes: int = 20_000_000,
+                   progress: Progress | None = None) -> ReindexSummary:
+    """The reindex job, for a caller that already holds the writer lock (a tag edit does)."""
+    started = time.perf_counter()
+    progress = progress or NoProgress()
+    summary = ReindexSummary(recovered_lock=stale)
+    if stale:
+        summary.notes.append(f"recovered the lock of a job that did not finish ({stale}); this run completes its work")
+    for name in store.prune():
+        summary.notes.append(f"removed {name}, left unfinished by an interrupted job")
+    vocabulary = load_vocabulary(root)
+    current = store.current_path()
+    reason = full_rebuild_reason(current, full)
+    try:
+        if reason:
+            summary.mode = "full"
+            if reason != "asked":
+                summary.notes.append(reason)
+            run_full(store, root, vocabulary, summary, dry_run, guards, max_bytes, progress)
+        else:
+            run_incremental(store, current, root, vocabulary, summary, dry_run, guards, max_bytes, progress)
+    finally:
+        summary.seconds = time.perf_counter() - started
+        if not dry_run:
+            store.record_run(summary.to_dict())
     return summary
 
 

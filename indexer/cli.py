@@ -434,6 +434,83 @@ def report_searches(settings: Settings, days: int, limit: int, as_json: bool) ->
             click.echo(f"  {row['count']:>5}  {row['query'] or '(no words)'}" + (f"  [{filters}]" if filters else ""))
 
 
+@cli.command(epilog=EPILOG)
+@click.argument("item_id")
+@click.option("--add", "add_topics", multiple=True, metavar="TOPIC", help="Topic to add (repeatable).")
+@click.option("--remove", "remove_topics", multiple=True, metavar="TOPIC", help="Topic to remove (repeatable).")
+@click.option("--add-activity", multiple=True, metavar="ID", help="Activity to link (repeatable).")
+@click.option("--remove-activity", multiple=True, metavar="ID", help="Activity to unlink (repeatable).")
+@click.option("--type", "set_type", metavar="TYPE", help="New item type.")
+@click.option("--dry-run", is_flag=True, help="Show the change without writing it.")
+@click.option("--wait", type=click.FloatRange(min=0), default=10, show_default=True,
+              help="Seconds to wait for another writer.")
+@click.option("--who", envvar="USER", default="cli", show_default=True, help="Name written to the audit log.")
+@click.pass_obj
+@handle_errors
+def tag(settings: Settings, item_id: str, add_topics: tuple[str, ...], remove_topics: tuple[str, ...],
+        add_activity: tuple[str, ...], remove_activity: tuple[str, ...], set_type: str | None, dry_run: bool,
+        wait: float, who: str) -> None:
+    """Change an item's topics, activities or type in its own file, then reindex it.
+
+    Only the changed front-matter keys are rewritten; the rest of the file
+    stays byte for byte. Unknown and deprecated topics are refused. The change
+    is added to the audit log ('kb log').
+
+    \b
+    Examples:
+      kb tag discussions/data-dashboards-health-spending --add health-financing-data
+      kb tag forum-2020-roundtable-2 --remove budget-execution --add-activity working-group-budget-flexibility
+    """
+    from pathlib import Path
+
+    from indexer.content import content_root, load_vocabulary
+    from indexer.searching import get_item
+    from indexer.store import IndexStore
+    from indexer.tagging import Change, plan, tag as run
+
+    change = Change(add_topics=add_topics, remove_topics=remove_topics, add_activities=add_activity,
+                    remove_activities=remove_activity, set_type=set_type)
+    if dry_run:
+        root = content_root(settings.content)
+        edit = plan(root, get_item(IndexStore(settings.index), item_id).path, change, load_vocabulary(root))
+        result_changes, written = edit.changes, False
+    else:
+        result = run(settings.content, settings.index, Path(settings.data), item_id, change, who=who, wait=wait)
+        result_changes, written = result.changes, result.written
+    changed = {k: v for k, v in result_changes.items() if v[0] != v[1]}
+    if not changed:
+        click.echo(f"{item_id}: nothing to change.")
+        return
+    for key, (before, after) in changed.items():
+        click.echo(f"{item_id}: {key}: {before} -> {after}")
+    click.echo("Written and reindexed." if written else "Dry run: nothing written.")
+
+
+@cli.command("log", epilog=EPILOG)
+@click.option("--item", "item_id", help="Only changes to this item.")
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print entries as JSON lines.")
+@click.pass_obj
+@handle_errors
+def audit_log(settings: Settings, item_id: str | None, limit: int, as_json: bool) -> None:
+    """Show the audit log of changes made to content, newest first.
+
+    \b
+    Example:
+      kb log --item forum-2020-roundtable-2
+    """
+    from pathlib import Path
+
+    from indexer import audit
+
+    for entry in audit.entries(Path(settings.data), item_id, limit):
+        if as_json:
+            click.echo(json.dumps(entry, ensure_ascii=False))
+            continue
+        changes = "; ".join(f"{k}: {v['before']} -> {v['after']}" for k, v in entry["changes"].items())
+        click.echo(f"{entry['at']}  {entry['who']}  {entry['action']}  {entry['item']}  {changes}")
+
+
 @cli.group(epilog=EPILOG)
 def user() -> None:
     """Manager accounts for the web UI.

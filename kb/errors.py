@@ -31,7 +31,7 @@ class VocabularyError(KbError):
 
 
 class QueryError(KbError):
-    """A search request has a parameter that cannot be used."""
+    """A request (a search, a tag edit) has a parameter or value that cannot be used."""
 
     exit_code = 2
 
@@ -58,3 +58,9 @@ class ValidationError(KbError):
     """A new index failed its checks; the previous one keeps serving."""
 
     exit_code = 4
+
+
+class ConflictError(KbError):
+    """A file changed since it was read; the change was not written."""
+
+    exit_code = 1

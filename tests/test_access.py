@@ -109,7 +109,26 @@ def test_forms_without_a_csrf_token_are_refused(manager_app):
     assert client.post("/logout").status_code == 400
 
 
-def test_every_write_route_is_known(manager_app):
-    # Each route that changes something must appear here, with its own permission and CSRF tests.
-    writes = {rule.rule for rule in manager_app.url_map.iter_rules() if rule.methods - {"GET", "HEAD", "OPTIONS"}}
-    assert writes == {"/login", "/logout"}
+WRITES = {
+    "/items/<path:item_id>/tags": "/items/sessions/roundtable-2-virements-notes/tags",
+    "/manage/bulk/preview": "/manage/bulk/preview",
+    "/manage/bulk/apply": "/manage/bulk/apply",
+}
+
+
+def test_every_write_route_refuses_anonymous_and_forged_requests(manager_app, sample_index):
+    # Any new route that changes something must be listed in WRITES (login and logout are the session itself).
+    routes = {rule.rule for rule in manager_app.url_map.iter_rules() if rule.methods - {"GET", "HEAD", "OPTIONS"}}
+    assert routes == set(WRITES) | {"/login", "/logout"}
+    content, _ = sample_index
+    before = {p: p.read_bytes() for p in content.rglob("*.md")}
+    anonymous = manager_app.test_client()
+    for url in WRITES.values():
+        form = {"csrf_token": token(anonymous), "topics": "health-taxes", "add": "health-taxes", "item": "forum-2020"}
+        assert anonymous.post(url, data=form).status_code == 401, url
+    manager = manager_app.test_client()
+    log_in(manager)
+    for url in WRITES.values():
+        response = manager.post(url, data={"topics": "health-taxes", "add": "health-taxes", "item": "forum-2020"})
+        assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True), url
+    assert {p: p.read_bytes() for p in content.rglob("*.md")} == before  # nothing was written

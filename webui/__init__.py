@@ -32,12 +32,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                                                                     time_limit=settings.search_time_limit)}
 
     from kb.search import item_url
-    from webui import auth, errors, items, manage, search
+    from webui import auth, errors, items, manage, search, tagging
 
     CSRFProtect(app)
     app.jinja_env.globals.update(item_url=item_url)
     app.register_blueprint(auth.bp)
     app.register_blueprint(manage.bp)
+    app.register_blueprint(tagging.bp)
 
     app.register_blueprint(search.bp)
     app.register_blueprint(items.bp)

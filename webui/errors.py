@@ -8,12 +8,15 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from kb.errors import IndexLockedError, IndexMissingError, KbError, NotFoundError, QueryError
+from kb.errors import ConflictError, ContentError, IndexLockedError, IndexMissingError, KbError, NotFoundError, \
+    QueryError
 
 log = logging.getLogger(__name__)
 
 STATUS = {
     QueryError: (400, "Bad request"),
+    ConflictError: (409, "Changed by someone else"),
+    ContentError: (422, "The file cannot be changed safely"),
     NotFoundError: (404, "Not found"),
     IndexMissingError: (503, "Search is not ready"),
     IndexLockedError: (503, "Search is busy"),

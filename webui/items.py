@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template
+from flask import Blueprint, abort, g, redirect, render_template
 
 from indexer import searching
-from kb.errors import NotFoundError
+from indexer.content import content_root
+from indexer.editing import file_version
+from kb.errors import KbError, NotFoundError
 from kb.item import Item
 from kb.search import item_url
 from webui.context import settings, store
 
 bp = Blueprint("items", __name__)
+
+
+def edit_form(item: Item) -> dict | None:
+    """What a logged-in manager needs to tag the item: its file's version and the vocabulary."""
+    if g.get("user") is None:
+        return None
+    try:
+        version = file_version(content_root(settings().content), item.path)
+    except (OSError, KbError):
+        return {"missing": True}
+    return {"version": version, "vocabulary": searching.vocabulary(store())}
 
 
 def split_related(item: Item) -> tuple[list, list]:
@@ -28,7 +41,8 @@ def item_page(item_id: str):
         return redirect(item_url(item))
     activities, others = split_related(item)
     return render_template("item.html", item=item, related_activities=activities, related_content=others,
-                           vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities))
+                           vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities),
+                           edit=edit_form(item))
 
 
 def titles_of(item_ids: tuple[str, ...]) -> dict[str, str]:
@@ -56,7 +70,7 @@ def activity_page(activity_id: str):
         "activity.html", item=item, parts=parts, content=content,
         related_activities=[r for r in activities if r.item.id not in member_ids],
         related_content=[r for r in others if r.item.id not in member_ids],
-        vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities),
+        vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities), edit=edit_form(item),
     )
 
 

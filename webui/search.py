@@ -66,6 +66,7 @@ def search_page():
         vocabulary=vocabulary,
         clear_url=viewmodels.search_url(search_request, filters={}, page=1),
         help=viewmodels.zero_help(result, vocabulary),
+        bulk_url="/manage/bulk" + viewmodels.search_url(search_request, page=1).removeprefix("/search"),
     )
 
 

@@ -1,0 +1,161 @@
+"""Tag items: change topics, activities and type in the item's own file, log it, reindex it at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from indexer import audit
+from indexer.build import reindex_locked
+from indexer.content import content_root, load_vocabulary
+from indexer.editing import Edit, apply_edit, plan_edit
+from indexer.readers import decode, split_front_matter
+from indexer.searching import get_item
+from indexer.store import IndexStore
+from kb.errors import KbError, QueryError
+from kb.metadata import clean_list, clean_text
+from kb.vocabulary import Vocabulary
+
+EDITABLE = ("topics", "activities", "type")
+
+
+@dataclass(frozen=True)
+class Change:
+    """What to do to one item's tags; empty parts leave that key alone."""
+
+    add_topics: tuple[str, ...] = ()
+    remove_topics: tuple[str, ...] = ()
+    set_topics: tuple[str, ...] | None = None
+    add_activities: tuple[str, ...] = ()
+    remove_activities: tuple[str, ...] = ()
+    set_activities: tuple[str, ...] | None = None
+    set_type: str | None = None
+
+
+@dataclass
+class TagResult:
+    item_id: str
+    path: str
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    written: bool = False
+
+
+def current_values(root: Path, relative_path: str) -> dict[str, Any]:
+    text, _ = decode(relative_path, (root / relative_path).read_bytes())
+    metadata, _ = split_front_matter(relative_path, text)
+    return {
+        "topics": list(clean_list(metadata.get("topics"), lower=True)),
+        "activities": list(clean_list(metadata.get("activities"))),
+        "type": clean_text(metadata.get("type")) or None,
+    }
+
+
+def check_topics(topics: Iterable[str], vocabulary: Vocabulary) -> None:
+    """Refuse topics that are not in the vocabulary, or deprecated ones."""
+    if not vocabulary.topics:
+        return
+    for topic_id in topics:
+        topic = vocabulary.topics.get(topic_id)
+        if topic is None:
+            raise QueryError(f"topic {topic_id!r} is not in the vocabulary")
+        if topic.deprecated:
+            instead = f"; use {topic.replaced_by!r}" if topic.replaced_by else ""
+            raise QueryError(f"topic {topic_id!r} is deprecated{instead}")
+
+
+def plan(root: Path, relative_path: str, change: Change, vocabulary: Vocabulary,
+         expected: str | None = None) -> Edit:
+    """Work out the new values from the file as it is now, and the edit that writes them."""
+    now = current_values(root, relative_path)
+    updates: dict[str, Any] = {}
+    topics = list(change.set_topics) if change.set_topics is not None else list(now["topics"])
+    topics += [t for t in change.add_topics if t not in topics]
+    topics = [t for t in topics if t not in change.remove_topics]
+    if topics != now["topics"]:
+        check_topics([t for t in topics if t not in now["topics"]], vocabulary)
+        updates["topics"] = topics
+    activities = list(change.set_activities) if change.set_activities is not None else list(now["activities"])
+    activities += [a for a in change.add_activities if a not in activities]
+    activities = [a for a in activities if a not in change.remove_activities]
+    if activities != now["activities"]:
+        updates["activities"] = activities
+    if change.set_type and change.set_type != now["type"]:
+        if vocabulary.types and change.set_type not in vocabulary.types:
+            raise QueryError(f"type {change.set_type!r} is not one of {', '.join(vocabulary.types)}")
+        updates["type"] = change.set_type
+    return plan_edit(root, relative_path, updates, expected=expected)
+
+
+def tag(content: str | Path, index: str | Path, data: str | Path, item_id: str, change: Change, *,
+        who: str, expected: str | None = None, wait: float = 10.0) -> TagResult:
+    """Apply a change to one item's file and reindex it; `expected` is the file version the editor saw."""
+    root = content_root(content)
+    store = IndexStore(index)
+    try:
+        path = get_item(store, item_id).path
+    finally:
+        store.close()
+    with store.write_lock(wait):
+        edit = plan(root, path, change, load_vocabulary(root), expected)
+        result = TagResult(item_id, path, edit.changes)
+        if edit.changed:
+            apply_edit(root, edit)
+            audit.append(Path(data), who, item_id, path, edit.changes)
+            reindex_locked(store, root)
+            result.written = True
+    return result
+
+
+@dataclass
+class BulkOutcome:
+    """What happened to each item of a bulk change."""
+
+    written: list[TagResult] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (item id, reason)
+
+
+def bulk_plan(content: str | Path, index: str | Path, item_ids: Iterable[str], change: Change) -> list[tuple[str, Edit | str]]:
+    """Plan one change for many items, without writing: an Edit per item, or the reason it cannot be made."""
+    root = content_root(content)
+    vocabulary = load_vocabulary(root)
+    store = IndexStore(index)
+    planned: list[tuple[str, Edit | str]] = []
+    try:
+        for item_id in item_ids:
+            try:
+                planned.append((item_id, plan(root, get_item(store, item_id).path, change, vocabulary)))
+            except KbError as exc:
+                planned.append((item_id, str(exc)))
+    finally:
+        store.close()
+    return planned
+
+
+def bulk_tag(content: str | Path, index: str | Path, data: str | Path, versions: dict[str, str], change: Change, *,
+             who: str, wait: float = 10.0) -> BulkOutcome:
+    """Apply one change to many items, each only if its file is still the version that was previewed;
+    one reindex at the end."""
+    root = content_root(content)
+    store = IndexStore(index)
+    outcome = BulkOutcome()
+    with store.write_lock(wait):
+        vocabulary = load_vocabulary(root)
+        for item_id, version in versions.items():
+            try:
+                path = get_item(store, item_id).path
+                edit = plan(root, path, change, vocabulary, expected=version)
+                if not edit.changed:
+                    outcome.unchanged.append(item_id)
+                    continue
+                apply_edit(root, edit)
+            except KbError as exc:
+                outcome.refused.append((item_id, str(exc)))
+                continue
+            audit.append(Path(data), who, item_id, path, edit.changes, action="bulk-tag")
+            outcome.written.append(TagResult(item_id, path, edit.changes, True))
+        store.close()
+        if outcome.written:
+            reindex_locked(store, root)
+    return outcome

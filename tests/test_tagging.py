@@ -1,0 +1,148 @@
+"""Tagging from the CLI and the web UI: the file changes, the index follows, the audit log records it."""
+
+import json
+import re
+
+import pytest
+
+from indexer import audit
+from indexer.build import reindex
+from indexer.cli import cli
+from indexer.editing import file_version
+from indexer.searching import get_item, search
+from indexer.store import IndexStore
+from indexer.tagging import Change, tag
+from kb.errors import ConflictError, QueryError
+from kb.search import SearchRequest
+from tests.test_access import PASSWORD, log_in, token
+from webui import create_app
+from indexer.accounts import add_user
+
+NOTES = "sessions/roundtable-2-virements-notes"
+
+
+@pytest.fixture()
+def site(content_copy, tmp_path):
+    index, data = tmp_path / "ix", tmp_path / "data"
+    reindex(content_copy, index)
+    return content_copy, index, data
+
+
+def topics_in_index(index, item_id):
+    return get_item(IndexStore(index), item_id).topics
+
+
+def test_tag_writes_the_file_reindexes_and_logs(site):
+    content, index, data = site
+    path = content / f"{NOTES}.md"
+    before = path.read_bytes()
+    result = tag(content, index, data, NOTES, Change(add_topics=("health-financing-data",),
+                                                     remove_topics=("budget-execution",)), who="ama")
+    assert result.written and result.path == f"{NOTES}.md"
+    after = path.read_bytes()
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    assert changed == [(b"topics: [budget-flexibility, budget-execution, public-financial-management]",
+                        b"topics: [budget-flexibility, public-financial-management, health-financing-data]")]
+    assert len(before.splitlines()) == len(after.splitlines())
+    assert topics_in_index(index, NOTES) == ("budget-flexibility", "public-financial-management", "health-financing-data")
+    found = search(IndexStore(index), SearchRequest(q="topic:health-financing-data"))
+    assert NOTES in [h.item.id for h in found.hits]
+    entry = audit.entries(data)[0]
+    assert (entry["who"], entry["item"], entry["action"]) == ("ama", NOTES, "tag")
+    assert entry["changes"]["topics"]["before"] == ["budget-flexibility", "budget-execution", "public-financial-management"]
+
+
+def test_tag_refuses_unknown_deprecated_and_stale(site):
+    content, index, data = site
+    with pytest.raises(QueryError, match="'nope' is not in the vocabulary"):
+        tag(content, index, data, NOTES, Change(add_topics=("nope",)), who="ama")
+    with pytest.raises(QueryError, match="deprecated; use 'covid-19-response'"):
+        tag(content, index, data, NOTES, Change(add_topics=("covid-financing",)), who="ama")
+    with pytest.raises(ConflictError):
+        tag(content, index, data, NOTES, Change(add_topics=("health-taxes",)), who="ama", expected="0" * 64)
+    assert "health-taxes" not in (content / f"{NOTES}.md").read_text()
+    assert audit.entries(data) == []
+
+
+def test_nothing_to_change_writes_nothing(site):
+    content, index, data = site
+    before = (content / f"{NOTES}.md").stat().st_mtime_ns
+    result = tag(content, index, data, NOTES, Change(add_topics=("budget-flexibility",)), who="ama")
+    assert not result.written and (content / f"{NOTES}.md").stat().st_mtime_ns == before
+
+
+def test_cli_tag_and_log(runner, site):
+    content, index, data = site
+    args = ["--content", str(content), "--index", str(index), "--data", str(data)]
+    dry = runner.invoke(cli, [*args, "tag", NOTES, "--add", "health-taxes", "--dry-run"])
+    assert dry.exit_code == 0 and "Dry run: nothing written." in dry.output
+    assert "health-taxes" not in (content / f"{NOTES}.md").read_text()
+    done = runner.invoke(cli, [*args, "tag", NOTES, "--add", "health-taxes", "--type", "document", "--who", "kofi"])
+    assert done.exit_code == 0 and "Written and reindexed." in done.output
+    assert get_item(IndexStore(index), NOTES).type == "document"
+    bad = runner.invoke(cli, [*args, "tag", NOTES, "--add", "nope"])
+    assert bad.exit_code == 2 and bad.output == "Error: topic 'nope' is not in the vocabulary\n"
+    missing = runner.invoke(cli, [*args, "tag", "no/such/item", "--add", "health-taxes"])
+    assert missing.exit_code == 2 and "no item with id 'no/such/item'" in missing.output
+    log = runner.invoke(cli, [*args, "log", "--item", NOTES, "--json"])
+    entry = json.loads(log.output.splitlines()[0])
+    assert entry["who"] == "kofi" and entry["changes"]["type"] == {"before": "session-note", "after": "document"}
+
+
+@pytest.fixture()
+def manager(site):
+    content, index, data = site
+    add_user(data, "ama", PASSWORD)
+    app = create_app({"TESTING": True, "KB_CONTENT": str(content), "KB_INDEX": str(index), "KB_DATA": str(data)})
+    client = app.test_client()
+    log_in(client)
+    return client
+
+
+def test_item_page_form_saves_tags(manager, site):
+    content, index, data = site
+    page = manager.get(f"/items/{NOTES}").get_data(as_text=True)
+    version = re.search(r'name="version" value="([0-9a-f]{64})"', page)[1]
+    assert version == file_version(content, f"{NOTES}.md")
+    response = manager.post(f"/items/{NOTES}/tags", data={
+        "csrf_token": token(manager, f"/items/{NOTES}"), "version": version,
+        "topics": ["budget-flexibility", "budget-execution", "accountability"],
+        "activities": "forum-2020, forum-2020-roundtable-2", "type": "session-note"})
+    assert response.status_code == 302
+    assert "accountability" in topics_in_index(index, NOTES)
+    assert "public-financial-management" not in topics_in_index(index, NOTES)
+    followed = manager.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"Saved topics in {NOTES}.md." in followed
+    # the same form again, with the version read before the save: refused, nothing overwritten
+    stale = manager.post(f"/items/{NOTES}/tags", data={
+        "csrf_token": token(manager, f"/items/{NOTES}"), "version": version, "topics": ["health-taxes"],
+        "activities": "", "type": "session-note"})
+    assert stale.status_code == 409
+    assert "changed since it was loaded" in stale.get_data(as_text=True)
+    assert "health-taxes" not in (content / f"{NOTES}.md").read_text()
+
+
+def test_bulk_tagging_previews_then_applies(manager, site):
+    content, index, data = site
+    form = manager.get("/manage/bulk?q=virements").get_data(as_text=True)
+    items = re.findall(r'name="item" value="([^"]+)"', form)
+    assert NOTES in items and len(items) >= 3
+    before = {p: p.read_bytes() for p in content.rglob("*.md")}
+    preview = manager.post("/manage/bulk/preview", data={"csrf_token": token(manager, "/manage/bulk?q=virements"),
+                                                         "add": "accountability", "item": items})
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and f"<code>{NOTES}.md</code>" in page
+    assert {p: p.read_bytes() for p in content.rglob("*.md")} == before  # a preview writes nothing
+    ids = re.findall(r'name="item" value="([^"]+)"', page)
+    versions = re.findall(r'name="version" value="([^"]+)"', page)
+    # someone edits one of the files between preview and apply: that one is refused
+    (content / f"{NOTES}.md").write_text((content / f"{NOTES}.md").read_text() + "\nA late edit.\n")
+    done = manager.post("/manage/bulk/apply", data={"csrf_token": token(manager, "/manage/bulk?q=virements"),
+                                                    "add": "accountability", "item": ids, "version": versions})
+    text = done.get_data(as_text=True)
+    assert f"{len(ids) - 1} files changed and reindexed" in text
+    assert f"{NOTES}: {NOTES}.md changed since it was loaded" in text
+    assert "accountability" not in topics_in_index(index, NOTES)
+    other = next(i for i in ids if i != NOTES)
+    assert "accountability" in topics_in_index(index, other)
+    assert {e["action"] for e in audit.entries(data)} == {"bulk-tag"}
