@@ -511,6 +511,74 @@ def audit_log(settings: Settings, item_id: str | None, limit: int, as_json: bool
         click.echo(f"{entry['at']}  {entry['who']}  {entry['action']}  {entry['item']}  {changes}")
 
 
+@cli.command("map", epilog=EPILOG)
+@click.option("--by", type=click.Choice(["kind", "type", "year"]), default="kind", show_default=True,
+              help="Columns: activity kinds, item types or years.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "html"]), default="text",
+              show_default=True)
+@click.option("--shared-value", is_flag=True,
+              help="Instead of the map: each topic's member demand, priority and supply, what to produce next first.")
+@click.pass_obj
+@handle_errors
+def map_command(settings: Settings, by: str, fmt: str, shared_value: bool) -> None:
+    """The content map: how many items each topic has per activity kind, type or year, and its gaps.
+
+    A topic counts the items tagged with it or with a narrower topic. Gaps are
+    empty cells of topics that have items. With --shared-value, topics are
+    listed with what members ask for (surveys, personas, searches), the
+    organisation's priority (vocabulary) and what exists, sorted so that what
+    to produce next comes first.
+
+    \b
+    Examples:
+      kb map
+      kb map --by year --format csv > map.csv
+      kb map --shared-value --format json
+    """
+    from pathlib import Path
+
+    from indexer import mapping
+    from indexer.store import IndexStore
+
+    store = IndexStore(settings.index)
+    if shared_value:
+        rows = mapping.shared_value(store, Path(settings.data))
+        if fmt == "json":
+            click.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
+        elif fmt == "csv":
+            import csv
+            import io
+
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=list(rows[0].to_dict()) if rows else ["topic"])
+            writer.writeheader()
+            for r in rows:
+                writer.writerow({**r.to_dict(), "missing_activity_kinds": "; ".join(r.missing)})
+            click.echo(out.getvalue(), nl=False)
+        else:
+            click.echo(f"{'topic':40} {'priority':8} {'demand':>6} {'items':>6} {'activities':>10}  missing kinds")
+            for r in rows:
+                mark = "*" if r.meets else " "
+                click.echo(f"{mark}{r.label[:39]:39} {r.priority or '-':8} {r.demand:>6} {r.items:>6} {r.activities:>10}"
+                           f"  {', '.join(r.missing)}")
+            click.echo("* member demand and organisational priority meet")
+        return
+    result = mapping.content_map(store, by)
+    if fmt == "json":
+        click.echo(result.to_json())
+    elif fmt == "csv":
+        click.echo(result.to_csv(), nl=False)
+    elif fmt == "html":
+        click.echo(result.to_html())
+    else:
+        width = max((len(label) + 2 * depth for _, label, depth in result.rows), default=10)
+        click.echo(" " * width + "   all " + " ".join(f"{c[:10]:>10}" for c, _ in result.columns))
+        for topic, label, depth in result.rows:
+            counts = " ".join(f"{result.cells.get((topic, c), 0) or '.':>10}" for c, _ in result.columns)
+            click.echo(f"{'  ' * depth + label:{width}} {result.totals.get(topic, 0):>5} {counts}")
+        click.echo(f"{len(result.gaps)} gaps (empty cells of topics that have items).")
+
+
 @cli.group(epilog=EPILOG)
 def user() -> None:
     """Manager accounts for the web UI.

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from flask import Blueprint, render_template, request
 
-from indexer import searchlog
+from indexer import mapping, searchlog
 from kb.errors import QueryError
 from webui.auth import login_required
-from webui.context import settings
+from indexer import searching
+from webui.context import settings, store
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -31,3 +32,21 @@ def searches():
     report = searchlog.report(data, int(text), limit=50)
     return render_template("searches.html", report=report, days=int(text),
                            retention=settings().search_log_days)
+
+
+@bp.get("/map")
+@login_required
+def content_map():
+    by = request.args.get("by", "kind")
+    if by not in mapping.BY:
+        raise QueryError(f"by: {by!r} is not one of {', '.join(mapping.BY)}")
+    result = mapping.content_map(store(), by)
+    return render_template("map.html", map=result, by=by, choices=mapping.BY,
+                           vocabulary=searching.vocabulary(store()))
+
+
+@bp.get("/value")
+@login_required
+def shared_value():
+    rows = mapping.shared_value(store(), Path(settings().data))
+    return render_template("value.html", rows=rows, largest=max([max(r.demand, r.items + r.activities) for r in rows] or [1]))

@@ -1,0 +1,142 @@
+"""The content map (topics x activity kinds, types or years) and the shared-value table.
+
+Plain functions over counts, so any index can fill them: a cell's number is the
+items tagged with the topic (or a narrower one) that have the column's value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from html import escape
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb.vocabulary import Vocabulary
+
+PRIORITY_WEIGHT = {"high": 3, "medium": 2, "low": 1, "": 0}
+
+
+@dataclass(frozen=True)
+class ContentMap:
+    """Rows are topics, columns the values of one facet; `cells[(topic, column)]` is a count."""
+
+    by: str  # "kind" | "type" | "year"
+    rows: tuple[tuple[str, str, int], ...]  # (topic id, label, depth in the hierarchy)
+    columns: tuple[tuple[str, str], ...]  # (value, label)
+    cells: dict[tuple[str, str], int]
+    totals: dict[str, int]  # items per topic, whatever the column
+
+    @property
+    def gaps(self) -> list[tuple[str, str]]:
+        """Empty cells of active topics (topics with at least one item)."""
+        return [(topic, column) for topic, _, _ in self.rows if self.totals.get(topic)
+                for column, _ in self.columns if not self.cells.get((topic, column))]
+
+    @property
+    def largest(self) -> int:
+        return max(self.cells.values(), default=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "by": self.by,
+            "columns": [{"id": c, "label": label} for c, label in self.columns],
+            "rows": [{"topic": t, "label": label, "depth": depth, "total": self.totals.get(t, 0),
+                      "cells": {c: self.cells.get((t, c), 0) for c, _ in self.columns}}
+                     for t, label, depth in self.rows],
+            "gaps": [{"topic": t, "column": c} for t, c in self.gaps],
+        }
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["topic", "label", "total", *[c for c, _ in self.columns]])
+        for topic, label, _ in self.rows:
+            writer.writerow([topic, label, self.totals.get(topic, 0),
+                             *[self.cells.get((topic, c), 0) for c, _ in self.columns]])
+        return out.getvalue()
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def shade(self, count: int) -> str:
+        """A background colour for a cell: darker for more items (the number is always shown too)."""
+        if not count:
+            return "#ffffff"
+        level = count / (self.largest or 1)
+        light = int(235 - 150 * level)
+        return f"rgb({light}, {light + 10}, 255)"
+
+    def to_html(self) -> str:
+        """A self-contained HTML page: the map as a table of numbers on a heatmap, gaps marked."""
+        heading = "".join(f"<th>{escape(label)}</th>" for _, label in self.columns)
+        lines = []
+        for topic, label, depth in self.rows:
+            cells = []
+            for column, _ in self.columns:
+                count = self.cells.get((topic, column), 0)
+                gap = " gap" if not count and self.totals.get(topic) else ""
+                cells.append(f'<td class="n{gap}" style="background:{self.shade(count)}">{count}</td>')
+            lines.append(f'<tr><th style="padding-left:{depth + .3}em">{escape(label)}</th>'
+                         f'<td class="n">{self.totals.get(topic, 0)}</td>{"".join(cells)}</tr>')
+        return ("<!doctype html><meta charset='utf-8'><title>Content map</title><style>"
+                "table{border-collapse:collapse;font:14px system-ui}th,td{border:1px solid #ccd;padding:3px 6px}"
+                "th{text-align:left}td.n{text-align:right}td.gap{outline:2px dashed #c33;outline-offset:-3px}"
+                f"</style><h1>Content map: topics x {escape(self.by)}</h1><table><tr><th>Topic</th><th>All</th>"
+                f"{heading}</tr>{''.join(lines)}</table><p>Dashed cells: gaps (an active topic with no item of that "
+                "column).</p>")
+
+
+def topic_rows(vocabulary: Vocabulary) -> tuple[tuple[str, str, int], ...]:
+    """Current topics in hierarchy order (each under its broader topic), with their depth."""
+    rows: list[tuple[str, str, int]] = []
+
+    def visit(topic_id: str, depth: int) -> None:
+        topic = vocabulary.topics[topic_id]
+        rows.append((topic_id, topic.label, depth))
+        for child in vocabulary.children(topic_id):
+            if not vocabulary.topics[child].deprecated:
+                visit(child, depth + 1)
+
+    for topic in vocabulary.topics.values():
+        if not topic.broader and not topic.deprecated:
+            visit(topic.id, 0)
+    return tuple(rows)
+
+
+@dataclass(frozen=True)
+class TopicValue:
+    """One row of the shared-value table: what members ask for, what the organisation wants, what exists."""
+
+    topic: str
+    label: str
+    priority: str
+    asked_in_surveys: int  # survey results and personas tagged with the topic
+    searches: int  # logged searches naming the topic
+    zero_result_searches: int
+    items: int
+    activities: int
+    missing: tuple[str, ...] = field(default=())  # activity kinds with nothing on the topic
+
+    @property
+    def demand(self) -> int:
+        return self.asked_in_surveys * 3 + self.searches + self.zero_result_searches * 2
+
+    @property
+    def meets(self) -> bool:
+        """Member demand and organisational priority meet on this topic."""
+        return self.demand > 0 and PRIORITY_WEIGHT[self.priority] >= 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"topic": self.topic, "label": self.label, "priority": self.priority or None,
+                "demand": self.demand, "asked_in_surveys": self.asked_in_surveys, "searches": self.searches,
+                "zero_result_searches": self.zero_result_searches, "items": self.items,
+                "activities": self.activities, "missing_activity_kinds": list(self.missing),
+                "demand_meets_priority": self.meets}
+
+
+def rank_shared_value(rows: list[TopicValue]) -> list[TopicValue]:
+    """What to produce next first: demand and priority meet, high priority, high demand, little supply."""
+    return sorted(rows, key=lambda r: (not r.meets, -PRIORITY_WEIGHT[r.priority], -r.demand,
+                                       r.items + r.activities, r.label))
