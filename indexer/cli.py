@@ -511,6 +511,55 @@ def audit_log(settings: Settings, item_id: str | None, limit: int, as_json: bool
         click.echo(f"{entry['at']}  {entry['who']}  {entry['action']}  {entry['item']}  {changes}")
 
 
+@report.command("queue", epilog=EPILOG)
+@click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
+@click.pass_obj
+@handle_errors
+def report_queue(settings: Settings, as_json: bool) -> None:
+    """Items that need a manager: no topics, unknown or deprecated topics, no activity, no date, broken links.
+
+    \b
+    Example:
+      kb report queue
+    """
+    from indexer.searching import all_items
+    from indexer.store import IndexStore
+    from kb.checks import tagging_queue
+
+    store = IndexStore(settings.index)
+    print_attention(tagging_queue(all_items(store), store.generation().vocabulary), as_json)
+
+
+@report.command("stale", epilog=EPILOG)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+@handle_errors
+def report_stale(settings: Settings, as_json: bool) -> None:
+    """Items past their review_by date, or much older than the newest content of their topics.
+
+    \b
+    Example:
+      kb report stale --json
+    """
+    import datetime as dt
+
+    from indexer.searching import all_items
+    from indexer.store import IndexStore
+    from kb.checks import staleness
+
+    print_attention(staleness(all_items(IndexStore(settings.index)), dt.date.today()), as_json)
+
+
+def print_attention(rows: list[Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([{"id": r.item.id, "path": r.item.path, "title": r.item.title,
+                                "reasons": list(r.reasons)} for r in rows], indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row.item.path}: {'; '.join(row.reasons)}")
+    click.echo(f"{len(rows)} items.", err=True)
+
+
 @cli.command("map", epilog=EPILOG)
 @click.option("--by", type=click.Choice(["kind", "type", "year"]), default="kind", show_default=True,
               help="Columns: activity kinds, item types or years.")

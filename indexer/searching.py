@@ -407,3 +407,10 @@ def related_items(store: IndexStore, item: Item, limit: int = 8) -> list[Related
         ranked = rank_related(item, vocabulary=generation.vocabulary, linked=linked, linking=linking,
                               siblings=siblings, sharing=sharing, similar=similar)
     return ranked[:limit]
+
+
+def all_items(store: IndexStore) -> list[Item]:
+    """Every item of the serving generation (for manager reports; the full text is left out)."""
+    with store.searcher() as (searcher, _):
+        return [dataclasses.replace(unpack(fields["data"]), body="", html="", text="")
+                for fields in searcher.all_stored_fields()]

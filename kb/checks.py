@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
 from kb.item import Item
+from kb.metadata import parse_date
 from kb.vocabulary import Vocabulary
 
 
@@ -59,3 +61,73 @@ def _check_topics(item: Item, vocabulary: Vocabulary) -> list[Problem]:
             instead = f"; use {topic.replaced_by!r}" if topic.replaced_by else ""
             problems.append(Problem(item.path, f"topics: {topic_id!r} is deprecated{instead}", "warning"))
     return problems
+
+
+@dataclass(frozen=True)
+class Attention:
+    """An item in the tagging queue, with everything that needs a manager's attention."""
+
+    item: Item
+    reasons: tuple[str, ...]
+
+
+def tagging_queue(items: Iterable[Item], vocabulary: Vocabulary) -> list[Attention]:
+    """Items with no topics, unknown or deprecated topics, no activity, no date, or links to missing items."""
+    items = list(items)
+    known = {item.id for item in items}
+    queue = []
+    for item in items:
+        reasons = []
+        if not item.topics:
+            reasons.append("no topics")
+        for topic_id in item.topics:
+            topic = vocabulary.topics.get(topic_id)
+            if vocabulary.topics and topic is None:
+                reasons.append(f"unknown topic {topic_id}")
+            elif topic is not None and topic.deprecated:
+                reasons.append(f"deprecated topic {topic_id}" + (f" (use {topic.replaced_by})" if topic.replaced_by else ""))
+        if not item.activities and not item.is_activity:
+            reasons.append("no activity")
+        if item.date is None:
+            reasons.append("no date")
+        missing = [a for a in item.activities if a not in known]
+        if missing:
+            reasons.append("links to missing " + ", ".join(missing))
+        if reasons:
+            queue.append(Attention(item, tuple(reasons)))
+    return sorted(queue, key=lambda a: (-len(a.reasons), a.item.title))
+
+
+def staleness(items: Iterable[Item], today: dt.date, age_months: int = 18) -> list[Attention]:
+    """Items past their review_by date, and old items in topics that have much newer content.
+
+    "Old" is measured against the newest item of the collection, not the calendar,
+    so an archive that stopped in 2020 is not all stale at once.
+    """
+    items = list(items)
+    dated = [i.date for i in items if i.date]
+    newest = max(dated, default=today)
+    newest_by_topic: dict[str, dt.date] = {}
+    for item in items:
+        for topic in item.topics:
+            if item.date and item.date > newest_by_topic.get(topic, dt.date.min):
+                newest_by_topic[topic] = item.date
+    cutoff = _months_before(newest, age_months)
+    found = []
+    for item in items:
+        reasons = []
+        review = parse_date(item.extra.get("review_by"))
+        if review and review < today:
+            reasons.append(f"review was due {review.isoformat()}")
+        if item.date and item.date < cutoff and not item.is_activity:
+            fresher = [t for t in item.topics if newest_by_topic.get(t, dt.date.min) >= _months_before(newest, 6)]
+            if fresher:
+                reasons.append(f"from {item.date.isoformat()}; {', '.join(fresher)} have content from the last 6 months")
+        if reasons:
+            found.append(Attention(item, tuple(reasons)))
+    return sorted(found, key=lambda a: (a.item.date or dt.date.min, a.item.title))
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(year, month + 1, min(day.day, 28))

@@ -73,3 +73,20 @@ def test_map_and_value_pages(manager_app):
     assert client.get("/manage/map?by=colour").status_code == 400
     value = client.get("/manage/value").get_data(as_text=True)
     assert "<svg" in value and "Strategic purchasing" in value
+
+
+def test_queue_and_stale_reports(runner, sample_index, manager_app):
+    _, index = sample_index
+    queue = json.loads(runner.invoke(cli, ["--index", str(index), "report", "queue", "--json"]).output)
+    by_path = {r["path"]: r["reasons"] for r in queue}
+    assert by_path["discussions/data-dashboards-health-spending.md"] == ["no topics"]
+    assert by_path["documents/ghana-covid-19-health-financing-response.md"] == [
+        "deprecated topic covid-financing (use covid-19-response)"]
+    stale = json.loads(runner.invoke(cli, ["--index", str(index), "report", "stale", "--json"]).output)
+    assert {"path": "documents/forum-2020-synthesis-report.md", "reasons": ["review was due 2020-12-31"]}.items() \
+        <= next(r for r in stale if r["path"] == "documents/forum-2020-synthesis-report.md").items()
+    client = manager_app.test_client()
+    log_in(client)
+    page = client.get("/manage/queue").get_data(as_text=True)
+    assert 'href="/items/discussions/data-dashboards-health-spending#tags"' in page and "no topics" in page
+    assert "review was due 2020-12-31" in client.get("/manage/stale").get_data(as_text=True)

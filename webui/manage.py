@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from flask import Blueprint, render_template, request
 
 from indexer import mapping, searchlog
+from kb.checks import staleness, tagging_queue
 from kb.errors import QueryError
 from webui.auth import login_required
 from indexer import searching
@@ -50,3 +52,21 @@ def content_map():
 def shared_value():
     rows = mapping.shared_value(store(), Path(settings().data))
     return render_template("value.html", rows=rows, largest=max([max(r.demand, r.items + r.activities) for r in rows] or [1]))
+
+
+@bp.get("/queue")
+@login_required
+def queue():
+    items = searching.all_items(store())
+    return render_template("attention.html", title="Tagging queue", rows=tagging_queue(items, searching.vocabulary(store())),
+                           intro="Items with no topics, unknown or deprecated topics, no activity, no date, "
+                                 "or links to items that do not exist. Open one to fix its tags.")
+
+
+@bp.get("/stale")
+@login_required
+def stale():
+    items = searching.all_items(store())
+    return render_template("attention.html", title="Staleness report", rows=staleness(items, dt.date.today()),
+                           intro="Items past their review_by date, and items much older than the newest content "
+                                 "of their topics.")
