@@ -111,6 +111,7 @@ def test_forms_without_a_csrf_token_are_refused(manager_app):
 
 WRITES = {
     "/items/<path:item_id>/tags": "/items/sessions/roundtable-2-virements-notes/tags",
+    "/items/<path:item_id>/suggestions": "/items/sessions/roundtable-2-virements-notes/suggestions",
     "/manage/bulk/preview": "/manage/bulk/preview",
     "/manage/bulk/apply": "/manage/bulk/apply",
 }
@@ -124,11 +125,13 @@ def test_every_write_route_refuses_anonymous_and_forged_requests(manager_app, sa
     before = {p: p.read_bytes() for p in content.rglob("*.md")}
     anonymous = manager_app.test_client()
     for url in WRITES.values():
-        form = {"csrf_token": token(anonymous), "topics": "health-taxes", "add": "health-taxes", "item": "forum-2020"}
+        form = {"csrf_token": token(anonymous), "topics": "health-taxes", "add": "health-taxes", "item": "forum-2020",
+                "topic": "health-taxes", "decision": "accept"}
         assert anonymous.post(url, data=form).status_code == 401, url
     manager = manager_app.test_client()
     log_in(manager)
     for url in WRITES.values():
-        response = manager.post(url, data={"topics": "health-taxes", "add": "health-taxes", "item": "forum-2020"})
+        response = manager.post(url, data={"topics": "health-taxes", "add": "health-taxes", "item": "forum-2020",
+                                           "topic": "health-taxes", "decision": "accept"})
         assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True), url
     assert {p: p.read_bytes() for p in content.rglob("*.md")} == before  # nothing was written

@@ -146,3 +146,29 @@ def test_bulk_tagging_previews_then_applies(manager, site):
     other = next(i for i in ids if i != NOTES)
     assert "accountability" in topics_in_index(index, other)
     assert {e["action"] for e in audit.entries(data)} == {"bulk-tag"}
+
+
+def test_suggestions_are_offered_accepted_and_rejected(manager, site):
+    from indexer.suggest import suggestions
+
+    content, index, data = site
+    item_id = "discussions/data-dashboards-health-spending"
+    offered, candidates = suggestions(IndexStore(index), data, get_item(IndexStore(index), item_id))
+    by_topic = {s.topic: s.reason for s in offered}
+    assert by_topic["health-financing-data"] == "the text says “dashboards”"
+    assert candidates and all(c.isalpha() for c in candidates)
+    page = manager.get(f"/items/{item_id}").get_data(as_text=True)
+    assert "Suggested topics" in page and "the text says “dashboards”" in page
+    version = re.search(r'name="version" value="([0-9a-f]{64})"', page)[1]
+    accepted = manager.post(f"/items/{item_id}/suggestions", data={
+        "csrf_token": token(manager, f"/items/{item_id}"), "topic": "health-financing-data", "decision": "accept",
+        "version": version})
+    assert accepted.status_code == 302
+    assert "health-financing-data" in topics_in_index(index, item_id)
+    rejected = manager.post(f"/items/{item_id}/suggestions", data={
+        "csrf_token": token(manager, f"/items/{item_id}"), "topic": "budget-execution", "decision": "reject"})
+    assert rejected.status_code == 302 and "budget-execution" not in topics_in_index(index, item_id)
+    offered_now = {s.topic for s in suggestions(IndexStore(index), data, get_item(IndexStore(index), item_id))[0]}
+    assert "budget-execution" not in offered_now and "health-financing-data" not in offered_now
+    assert audit.entries(data)[0]["changes"]["topics"]["after"] == ["health-financing-data"]
+    assert manager.get("/manage/candidates").status_code == 200

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, redirect, render_template
 
-from indexer import searching
+from pathlib import Path
+
+from indexer import searching, suggest
 from indexer.content import content_root
 from indexer.editing import file_version
 from kb.errors import KbError, NotFoundError
@@ -23,7 +25,9 @@ def edit_form(item: Item) -> dict | None:
         version = file_version(content_root(settings().content), item.path)
     except (OSError, KbError):
         return {"missing": True}
-    return {"version": version, "vocabulary": searching.vocabulary(store())}
+    offered, candidates = suggest.suggestions(store(), Path(settings().data), item)
+    return {"version": version, "vocabulary": searching.vocabulary(store()), "suggestions": offered,
+            "candidates": candidates}
 
 
 def split_related(item: Item) -> tuple[list, list]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, render_template, request
 
-from indexer import mapping, searchlog
+from indexer import mapping, searchlog, suggest
 from kb.checks import staleness, tagging_queue
 from kb.errors import QueryError
 from webui.auth import login_required
@@ -70,3 +70,9 @@ def stale():
     return render_template("attention.html", title="Staleness report", rows=staleness(items, dt.date.today()),
                            intro="Items past their review_by date, and items much older than the newest content "
                                  "of their topics.")
+
+
+@bp.get("/candidates")
+@login_required
+def candidates():
+    return render_template("candidates.html", rows=suggest.candidate_topics(store()))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, flash, g, redirect, render_template, request
 
-from indexer import searching
+from indexer import searching, suggest
 from indexer.tagging import Change, bulk_plan, bulk_tag, tag
 from kb.errors import QueryError
 from kb.search import SearchRequest, item_url
@@ -32,6 +32,20 @@ def save_tags(item_id: str):
     changed = [key for key, (before, after) in result.changes.items() if before != after]
     flash(f"Saved {', '.join(changed)} in {result.path}." if changed else "Nothing to change.")
     return redirect(item_url(searching.get_item(store(), item_id)))
+
+
+@bp.post("/items/<path:item_id>/suggestions")
+@login_required
+def decide_suggestion(item_id: str):
+    topic, decision = request.form.get("topic", ""), request.form.get("decision", "")
+    if decision not in ("accept", "reject") or not topic:
+        raise QueryError("decision: must be accept or reject, with a topic")
+    if decision == "accept":
+        tag(settings().content, settings().index, Path(settings().data), item_id, Change(add_topics=(topic,)),
+            who=g.user, expected=request.form.get("version") or None)
+    suggest.decide(Path(settings().data), item_id, topic, "accepted" if decision == "accept" else "rejected")
+    flash(f"{'Tagged' if decision == 'accept' else 'Will not suggest again'}: {topic}.")
+    return redirect(item_url(searching.get_item(store(), item_id)) + "#tags")
 
 
 def request_from_form() -> SearchRequest:
