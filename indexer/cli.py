@@ -629,6 +629,111 @@ def map_command(settings: Settings, by: str, fmt: str, shared_value: bool) -> No
 
 
 @cli.group(epilog=EPILOG)
+def topics() -> None:
+    """Rename, merge and split vocabulary topics, in the vocabulary and every tagged file.
+
+    \b
+    Examples:
+      kb topics rename results-based-financing performance-based-financing --dry-run
+      kb topics merge covid-financing covid-19-response
+      kb topics split health-taxes --into tobacco-taxes="Tobacco taxes" --into sugar-taxes="Sugar taxes"
+    """
+
+
+def run_topics(settings: Settings, operation: str, source: str, dry_run: bool, who: str, **options: Any) -> None:
+    from pathlib import Path
+
+    from indexer.vocabedit import apply_operation, plan_operation
+
+    plan = plan_operation(settings.content, operation, source, **options)
+    for line in plan.summary:
+        click.echo(line + ".")
+    click.echo(f"{plan.vocabulary_file}: updated")
+    for edit in plan.edits:
+        before, after = edit.changes["topics"]
+        click.echo(f"{edit.path}: topics: {before} -> {after}")
+    for path, reason in plan.refused:
+        click.echo(f"{path}: not changed: {reason}", err=True)
+    if dry_run:
+        click.echo(f"Dry run: {len(plan.edits)} files and the vocabulary would change; nothing written.")
+        return
+    skipped = apply_operation(settings.content, settings.index, Path(settings.data), plan, who=who)
+    click.echo(f"Written: the vocabulary and {len(plan.edits) - len(set(skipped) - {p for p, _ in plan.refused})} files; "
+               "reindexed.")
+    if skipped:
+        click.echo(f"{len(skipped)} files were not changed (see above); fix them and tag them by hand.", err=True)
+        sys.exit(1)
+
+
+TOPIC_OPTIONS = [
+    click.option("--dry-run", is_flag=True, help="List every file that would change; write nothing."),
+    click.option("--who", envvar="USER", default="cli", show_default=True, help="Name written to the audit log."),
+]
+
+
+def topic_options(command: Any) -> Any:
+    for option in reversed(TOPIC_OPTIONS):
+        command = option(command)
+    return command
+
+
+@topics.command("rename", epilog=EPILOG)
+@click.argument("old")
+@click.argument("new")
+@click.option("--label", default="", help="A new preferred label (the old one is kept as an alternative).")
+@topic_options
+@click.pass_obj
+@handle_errors
+def topics_rename(settings: Settings, old: str, new: str, label: str, dry_run: bool, who: str) -> None:
+    """Give a topic a new id (and label); OLD stays as a deprecated alias.
+
+    \b
+    Example:
+      kb topics rename results-based-financing performance-based-financing --label "Performance-based financing"
+    """
+    run_topics(settings, "rename", old, dry_run, who, target=new, label=label)
+
+
+@topics.command("merge", epilog=EPILOG)
+@click.argument("source")
+@click.argument("target")
+@topic_options
+@click.pass_obj
+@handle_errors
+def topics_merge(settings: Settings, source: str, target: str, dry_run: bool, who: str) -> None:
+    """Merge SOURCE into TARGET: items move to TARGET, SOURCE's labels become TARGET's alternative labels.
+
+    \b
+    Example:
+      kb topics merge covid-financing covid-19-response --dry-run
+    """
+    run_topics(settings, "merge", source, dry_run, who, target=target)
+
+
+@topics.command("split", epilog=EPILOG)
+@click.argument("source")
+@click.option("--into", "parts", multiple=True, required=True, metavar='ID="LABEL"',
+              help="A new topic (repeat, at least twice).")
+@topic_options
+@click.pass_obj
+@handle_errors
+def topics_split(settings: Settings, source: str, parts: tuple[str, ...], dry_run: bool, who: str) -> None:
+    """Split SOURCE into new topics; each item gets those whose labels its text mentions (all if none).
+
+    \b
+    Example:
+      kb topics split health-taxes --into tobacco-taxes="Tobacco taxes" --into sugar-taxes="Sugar taxes"
+    """
+    pairs = []
+    for part in parts:
+        part_id, sep, part_label = part.partition("=")
+        if not sep or not part_id or not part_label:
+            raise QueryError(f"--into {part!r}: expected ID=LABEL")
+        pairs.append((part_id.strip(), part_label.strip()))
+    run_topics(settings, "split", source, dry_run, who, parts=pairs)
+
+
+@cli.group(epilog=EPILOG)
 def user() -> None:
     """Manager accounts for the web UI.
 

@@ -114,6 +114,8 @@ WRITES = {
     "/items/<path:item_id>/suggestions": "/items/sessions/roundtable-2-virements-notes/suggestions",
     "/manage/bulk/preview": "/manage/bulk/preview",
     "/manage/bulk/apply": "/manage/bulk/apply",
+    "/manage/topics/preview": "/manage/topics/preview",
+    "/manage/topics/apply": "/manage/topics/apply",
 }
 
 
@@ -122,16 +124,18 @@ def test_every_write_route_refuses_anonymous_and_forged_requests(manager_app, sa
     routes = {rule.rule for rule in manager_app.url_map.iter_rules() if rule.methods - {"GET", "HEAD", "OPTIONS"}}
     assert routes == set(WRITES) | {"/login", "/logout"}
     content, _ = sample_index
-    before = {p: p.read_bytes() for p in content.rglob("*.md")}
+    before = {p: p.read_bytes() for p in [*content.rglob("*.md"), content / "vocabulary.yml"]}
     anonymous = manager_app.test_client()
     for url in WRITES.values():
         form = {"csrf_token": token(anonymous), "topics": "health-taxes", "add": "health-taxes", "item": "forum-2020",
-                "topic": "health-taxes", "decision": "accept"}
+                "topic": "health-taxes", "decision": "accept", "operation": "merge", "source": "health-taxes",
+                "target": "health-financing"}
         assert anonymous.post(url, data=form).status_code == 401, url
     manager = manager_app.test_client()
     log_in(manager)
     for url in WRITES.values():
         response = manager.post(url, data={"topics": "health-taxes", "add": "health-taxes", "item": "forum-2020",
-                                           "topic": "health-taxes", "decision": "accept"})
+                                           "topic": "health-taxes", "decision": "accept", "operation": "merge", "source": "health-taxes",
+                "target": "health-financing"})
         assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True), url
-    assert {p: p.read_bytes() for p in content.rglob("*.md")} == before  # nothing was written
+    assert {p: p.read_bytes() for p in [*content.rglob("*.md"), content / "vocabulary.yml"]} == before

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
 
-from indexer import mapping, searchlog, suggest
+from indexer import mapping, searchlog, suggest, vocabedit
 from kb.checks import staleness, tagging_queue
 from kb.errors import QueryError
 from webui.auth import login_required
@@ -76,3 +76,51 @@ def stale():
 @login_required
 def candidates():
     return render_template("candidates.html", rows=suggest.candidate_topics(store()))
+
+
+def topic_operation_args() -> dict:
+    form = request.form
+    operation = form.get("operation", "")
+    args: dict = {"operation": operation, "source": form.get("source", "").strip()}
+    if operation in ("rename", "merge"):
+        args["target"] = form.get("target", "").strip()
+        if operation == "rename":
+            args["label"] = form.get("label", "").strip()
+    elif operation == "split":
+        parts = []
+        for line in form.get("parts", "").splitlines():
+            part_id, sep, label = line.partition("=")
+            if line.strip() and (not sep or not part_id.strip() or not label.strip()):
+                raise QueryError(f"parts: {line.strip()!r} is not ID=Label")
+            if line.strip():
+                parts.append((part_id.strip(), label.strip()))
+        args["parts"] = parts
+    return args
+
+
+@bp.get("/topics")
+@login_required
+def topics():
+    return render_template("topics_manage.html", vocabulary=searching.vocabulary(store()))
+
+
+@bp.post("/topics/preview")
+@login_required
+def topics_preview():
+    args = topic_operation_args()
+    plan = vocabedit.plan_operation(settings().content, **args)
+    return render_template("topics_preview.html", plan=plan, form=request.form)
+
+
+@bp.post("/topics/apply")
+@login_required
+def topics_apply():
+    args = topic_operation_args()
+    plan = vocabedit.plan_operation(settings().content, **args)
+    previewed = dict(zip(request.form.getlist("path"), request.form.getlist("version")))
+    # A file that changed since the preview (or was not in it) is left alone, never overwritten.
+    stale = [e for e in plan.edits if previewed.get(e.path) != e.old_sha256]
+    plan.edits = [e for e in plan.edits if e not in stale]
+    plan.refused += [(e.path, "changed since the preview") for e in stale]
+    skipped = vocabedit.apply_operation(settings().content, settings().index, Path(settings().data), plan, who=g.user)
+    return render_template("topics_done.html", plan=plan, skipped=skipped)

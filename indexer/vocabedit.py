@@ -1,0 +1,208 @@
+"""Rename, merge and split topics: the vocabulary file and every tagged file, in one job.
+
+The vocabulary file is edited with a round-trip YAML library (its comments,
+order and layout are kept); item files get the same key-level edits as tagging.
+Old ids and labels stay findable: a renamed or merged topic remains in the
+vocabulary as deprecated with `replaced_by`, and its labels become alternative
+labels of the topic that replaces it. A dry run lists every file that would change.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from indexer import audit
+from indexer.build import reindex_locked
+from indexer.content import VOCABULARY_FILES, content_root, load_content
+from indexer.editing import Edit, apply_edit, plan_edit
+from indexer.store import IndexStore, write_atomic
+from indexer.tagging import current_values
+from kb.errors import KbError, QueryError
+from kb.vocabulary import Vocabulary, normalise_label
+
+
+@dataclass
+class Plan:
+    """What an operation will do: the new vocabulary text, and an edit (or a refusal) per tagged file."""
+
+    operation: str
+    summary: list[str] = field(default_factory=list)
+    vocabulary_file: str = ""
+    vocabulary_text: str = ""
+    edits: list[Edit] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)  # file path -> item id, for the audit log
+
+
+def _yaml() -> YAML:
+    parser = YAML()
+    parser.preserve_quotes = True
+    parser.width = 4096
+    parser.indent(mapping=2, sequence=4, offset=2)
+    return parser
+
+
+def _load(root: Path) -> tuple[str, Any]:
+    for name in VOCABULARY_FILES:
+        if (root / name).is_file():
+            return name, _yaml().load((root / name).read_text(encoding="utf-8"))
+    raise QueryError("the content folder has no vocabulary.yml to change")
+
+
+def _dump(tree: Any) -> str:
+    out = io.StringIO()
+    _yaml().dump(tree, out)
+    return out.getvalue()
+
+
+def _entry(tree: Any, topic_id: str) -> CommentedMap:
+    for entry in tree.get("topics") or []:
+        if str(entry.get("id")) == topic_id:
+            return entry
+    raise QueryError(f"topic {topic_id!r} is not in the vocabulary")
+
+
+def _add_alt_labels(entry: CommentedMap, names: list[str]) -> None:
+    labels = entry.setdefault("alt_labels", CommentedMap())
+    english = labels.setdefault("en", CommentedSeq())
+    if isinstance(english, CommentedSeq):
+        english.fa.set_flow_style()
+    known = {normalise_label(str(n)) for values in labels.values() for n in (values or [])}
+    known.add(normalise_label(str(entry.get("label", ""))))
+    for name in names:
+        if normalise_label(name) not in known:
+            english.append(name)
+            known.add(normalise_label(name))
+
+
+def _labels_of(entry: CommentedMap) -> list[str]:
+    names = [str(entry.get("label", ""))]
+    for values in (entry.get("alt_labels") or {}).values():
+        names += [str(v) for v in values or []]
+    return [n for n in names if n]
+
+
+def _retarget(tree: Any, old: str, new: str) -> None:
+    for entry in tree.get("topics") or []:
+        for key in ("broader", "replaced_by"):
+            if str(entry.get(key, "")) == old:
+                entry[key] = new
+
+
+def _deprecate(entry: CommentedMap, replaced_by: str) -> None:
+    entry["deprecated"] = True
+    entry["replaced_by"] = replaced_by
+    for key in ("broader", "priority"):
+        entry.pop(key, None)
+
+
+def plan_operation(content: str | Path, operation: str, source: str, target: str = "",
+                   label: str = "", parts: list[tuple[str, str]] | None = None) -> Plan:
+    """Plan rename (source -> target), merge (source into target) or split (source into parts)."""
+    root = content_root(content)
+    name, tree = _load(root)
+    plan = Plan(operation, vocabulary_file=name)
+    entry = _entry(tree, source)
+    if entry.get("deprecated") and operation != "merge":
+        raise QueryError(f"topic {source!r} is deprecated; merge it into its replacement instead")
+    if operation == "rename":
+        if not target or target == source:
+            raise QueryError("rename needs a new, different topic id")
+        if any(str(e.get("id")) == target for e in tree["topics"]):
+            raise QueryError(f"topic {target!r} already exists; use merge")
+        new = CommentedMap(entry)
+        new["id"] = target
+        if label:
+            new["label"] = label
+        _add_alt_labels(new, _labels_of(entry))
+        tree["topics"].insert(tree["topics"].index(entry) + 1, new)
+        _retarget(tree, source, target)
+        _deprecate(entry, target)
+        entry.pop("alt_labels", None)
+        plan.summary.append(f"topic {source} is renamed {target}; {source} stays as a deprecated alias")
+        mapping = lambda topics, text: _swap(topics, source, [target])  # noqa: E731
+    elif operation == "merge":
+        if not target or target == source:
+            raise QueryError("merge needs another topic to merge into")
+        into = _entry(tree, target)
+        _add_alt_labels(into, _labels_of(entry))
+        _retarget(tree, source, target)
+        _deprecate(entry, target)
+        plan.summary.append(f"topic {source} is merged into {target}; its labels become alternative labels of {target}")
+        mapping = lambda topics, text: _swap(topics, source, [target])  # noqa: E731
+    elif operation == "split":
+        parts = parts or []
+        if len(parts) < 2:
+            raise QueryError("split needs at least two new topics (id and label each)")
+        existing = {str(e.get("id")) for e in tree["topics"]}
+        at = tree["topics"].index(entry)
+        for offset, (part_id, part_label) in enumerate(parts, 1):
+            if part_id in existing:
+                raise QueryError(f"topic {part_id!r} already exists")
+            new = CommentedMap([("id", part_id), ("label", part_label)])
+            if entry.get("broader"):
+                new["broader"] = entry["broader"]
+            if entry.get("priority"):
+                new["priority"] = entry["priority"]
+            tree["topics"].insert(at + offset, new)
+        _retarget(tree, source, parts[0][0])
+        _deprecate(entry, parts[0][0])
+        plan.summary.append(f"topic {source} is split into {', '.join(p for p, _ in parts)}; "
+                            "each item gets the new topics whose labels its text mentions (all of them if none)")
+        mapping = lambda topics, text: _swap(topics, source, _parts_for(text, parts))  # noqa: E731
+    else:
+        raise QueryError(f"operation: {operation!r} is not rename, merge or split")
+    plan.vocabulary_text = _dump(tree)
+    Vocabulary.from_dict(_yaml().load(plan.vocabulary_text), source=name)  # the result must still be valid
+    for item in load_content(root).items:
+        if source not in item.topics:
+            continue
+        try:
+            topics = current_values(root, item.path)["topics"]
+            plan.edits.append(plan_edit(root, item.path, {"topics": mapping(topics, f"{item.title} {item.text}")}))
+            plan.ids[item.path] = item.id
+        except KbError as exc:
+            plan.refused.append((item.path, str(exc)))
+    return plan
+
+
+def _swap(topics: list[str], old: str, new: list[str]) -> list[str]:
+    result: list[str] = []
+    for topic in topics:
+        for replacement in (new if topic == old else [topic]):
+            if replacement not in result:
+                result.append(replacement)
+    return result
+
+
+def _parts_for(text: str, parts: list[tuple[str, str]]) -> list[str]:
+    words = set(normalise_label(text).split())
+    chosen = [pid for pid, plabel in parts if set(normalise_label(plabel).split()) <= words]
+    return chosen or [pid for pid, _ in parts]
+
+
+def apply_operation(content: str | Path, index: str | Path, data: str | Path, plan: Plan, *, who: str,
+                    wait: float = 10.0) -> list[str]:
+    """Write the vocabulary and the files of a plan, log each change, reindex; return files not changed."""
+    root = content_root(content)
+    store = IndexStore(index)
+    skipped = [path for path, _ in plan.refused]
+    with store.write_lock(wait):
+        write_atomic(root / plan.vocabulary_file, plan.vocabulary_text)
+        for edit in plan.edits:
+            try:
+                apply_edit(root, edit)
+            except KbError:
+                skipped.append(edit.path)
+                continue
+            audit.append(Path(data), who, plan.ids.get(edit.path, edit.path), edit.path, edit.changes,
+                         action=f"topics-{plan.operation}")
+        store.close()
+        reindex_locked(store, root)
+    return skipped

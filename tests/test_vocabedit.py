@@ -1,0 +1,118 @@
+"""Renaming, merging and splitting topics: the vocabulary and every tagged file change together."""
+
+import re
+
+import pytest
+import yaml
+
+from indexer import audit
+from indexer.build import reindex
+from indexer.cli import cli
+from indexer.searching import search
+from indexer.store import IndexStore
+from indexer.vocabedit import apply_operation, plan_operation
+from kb.errors import QueryError
+from kb.search import SearchRequest
+from kb.vocabulary import Vocabulary
+from tests.test_access import log_in, token
+from tests.test_tagging import manager, site  # noqa: F401 (fixtures)
+
+
+def vocabulary(content):
+    return Vocabulary.from_dict(yaml.safe_load((content / "vocabulary.yml").read_text()))
+
+
+def ids(index, q):
+    return {h.item.id for h in search(IndexStore(index), SearchRequest(q=q, page_size=100)).hits}
+
+
+def test_rename_keeps_the_old_id_and_label_findable(site):
+    content, index, data = site
+    tagged = ids(index, "topic:budget-execution")
+    plan = plan_operation(content, "rename", "budget-execution", target="budget-implementation",
+                          label="Budget implementation")
+    assert {e.path for e in plan.edits} and all("budget-execution" not in e.changes["topics"][1] for e in plan.edits)
+    assert apply_operation(content, index, data, plan, who="ama") == []
+    v = vocabulary(content)
+    assert v.topics["budget-implementation"].label == "Budget implementation"
+    assert "Budget execution" in v.topics["budget-implementation"].alt_labels["en"]
+    assert v.topics["budget-execution"].deprecated and v.topics["budget-execution"].replaced_by == "budget-implementation"
+    assert v.topics["direct-facility-financing"].broader == "budget-implementation"
+    assert ids(index, "topic:budget-implementation") == tagged
+    assert ids(index, "topic:budget-execution") == tagged  # old links and searches still work
+    front = [yaml.safe_load(p.read_text().split("---")[1]) for p in content.rglob("*.md")]
+    assert not any("budget-execution" in (f.get("topics") or []) for f in front)  # bodies may still mention it
+    assert {e["action"] for e in audit.entries(data)} == {"topics-rename"}
+
+
+def test_merge_moves_items_and_labels(site):
+    content, index, data = site
+    health_taxes = ids(index, "topic:health-taxes")
+    plan = plan_operation(content, "merge", "health-taxes", target="domestic-resource-mobilization")
+    apply_operation(content, index, data, plan, who="ama")
+    v = vocabulary(content)
+    assert "sin taxes" in v.topics["domestic-resource-mobilization"].alt_labels["en"]
+    assert "Health taxes" in v.topics["domestic-resource-mobilization"].alt_labels["en"]
+    assert health_taxes <= ids(index, "topic:domestic-resource-mobilization")
+    assert "documents/note-health-taxes-and-fiscal-space" in [h for h in ids(index, "sin taxes")]
+
+
+def test_split_assigns_parts_by_the_labels_in_the_text(site):
+    content, index, data = site
+    plan = plan_operation(content, "split", "health-taxes", parts=[("tobacco-taxes", "Tobacco taxes"),
+                                                                  ("sugar-taxes", "Sugar taxes")])
+    after = {e.path: e.changes["topics"][1] for e in plan.edits}
+    assert after and all({"tobacco-taxes", "sugar-taxes"} & set(topics) for topics in after.values())
+    apply_operation(content, index, data, plan, who="ama")
+    v = vocabulary(content)
+    assert v.topics["tobacco-taxes"].broader == "domestic-resource-mobilization"
+    assert v.topics["health-taxes"].replaced_by == "tobacco-taxes"
+
+
+@pytest.mark.parametrize("operation, args, message", [
+    ("rename", {"target": "budget-flexibility"}, "already exists; use merge"),
+    ("rename", {"target": ""}, "needs a new, different topic id"),
+    ("merge", {"target": "nope"}, "'nope' is not in the vocabulary"),
+    ("split", {"parts": [("x", "X")]}, "at least two new topics"),
+    ("explode", {}, "not rename, merge or split"),
+])
+def test_bad_operations_are_refused(site, operation, args, message):
+    content, _, _ = site
+    with pytest.raises(QueryError, match=message):
+        plan_operation(content, operation, "health-taxes", **args)
+
+
+def test_cli_dry_run_lists_files_and_writes_nothing(runner, site):
+    content, index, data = site
+    before = {p: p.read_bytes() for p in content.rglob("*")if p.is_file()}
+    result = runner.invoke(cli, ["--content", str(content), "--index", str(index), "--data", str(data),
+                                 "topics", "merge", "health-taxes", "domestic-resource-mobilization", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "discussions/health-taxes-earmarking-debate.md: topics: " in result.output
+    assert result.output.rstrip().endswith("nothing written.")
+    assert {p: p.read_bytes() for p in content.rglob("*") if p.is_file()} == before
+    applied = runner.invoke(cli, ["--content", str(content), "--index", str(index), "--data", str(data),
+                                  "topics", "split", "health-taxes", "--into", "tobacco-taxes=Tobacco taxes",
+                                  "--into", "sugar-taxes=Sugar taxes"])
+    assert applied.exit_code == 0 and "Written: the vocabulary and" in applied.output
+    bad = runner.invoke(cli, ["--content", str(content), "topics", "split", "peer-learning", "--into", "x"])
+    assert bad.exit_code == 2 and "expected ID=LABEL" in bad.output
+
+
+def test_web_preview_then_apply_refuses_files_changed_in_between(manager, site):
+    content, index, data = site
+    assert manager.get("/manage/topics").status_code == 200
+    form = {"csrf_token": token(manager, "/manage/topics"), "operation": "merge", "source": "health-taxes",
+            "target": "domestic-resource-mobilization"}
+    preview = manager.post("/manage/topics/preview", data=form).get_data(as_text=True)
+    paths = re.findall(r'name="path" value="([^"]+)"', preview)
+    versions = re.findall(r'name="version" value="([^"]+)"', preview)
+    assert "discussions/health-taxes-earmarking-debate.md" in paths
+    assert "health-taxes" in (content / "discussions/health-taxes-earmarking-debate.md").read_text()  # not yet
+    late = content / paths[0]
+    late.write_text(late.read_text() + "\nA late edit.\n")
+    done = manager.post("/manage/topics/apply", data={**form, "path": paths, "version": versions})
+    text = done.get_data(as_text=True)
+    assert done.status_code == 200 and f"Not changed: {paths[0]}" in text
+    assert "health-taxes" in late.read_text() and "A late edit." in late.read_text()
+    assert all("health-taxes" not in (content / p).read_text() for p in paths[1:])
