@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
 from collections import deque
+from functools import lru_cache
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import yaml
 
-from indexer.readers import READERS, read_item
+from indexer.readers import FRONT_MATTER, READERS, SIDECAR, front_matter_in_file, parse_sidecar, read_item
+from indexer.textfiles import decode, split_front_matter
 from indexer.workers import die_with_parent, worker_context
 from kb.errors import ConfigError, ContentError, VocabularyError
 from kb.item import Item
@@ -72,14 +75,22 @@ def load_vocabulary(root: Path) -> Vocabulary:
     return Vocabulary()
 
 
-def scan(root: Path) -> dict[str, os.stat_result]:
+class FileStat(NamedTuple):
+    """Size and modification time of a content file, counting its sidecar file if it has one."""
+
+    st_size: int
+    st_mtime_ns: int
+
+
+def scan(root: Path) -> dict[str, FileStat]:
     """Readable files under `root` by relative path, with their stat; hidden files and folders skipped.
 
     One scandir per folder and one stat per file: at 100,000 files this walk is
     most of an incremental run that finds one change.
     """
     suffixes = tuple(READERS)
-    found: dict[str, os.stat_result] = {}
+    found: dict[str, FileStat] = {}
+    sidecars: dict[str, FileStat] = {}
     pending = [("", str(root))]
     while pending:
         prefix, folder = pending.pop()
@@ -91,14 +102,22 @@ def scan(root: Path) -> dict[str, os.stat_result]:
             name = entry.name
             if name[0] == ".":
                 continue
-            if entry.is_dir(follow_symlinks=False):
-                if not name.startswith("_build"):
-                    pending.append((prefix + name + "/", entry.path))
-            elif name.lower().endswith(suffixes) and name not in VOCABULARY_FILES:
-                try:
-                    found[prefix + name] = entry.stat()
-                except OSError:
-                    continue  # vanished while walking: seen as deleted
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if not name.startswith("_build"):
+                        pending.append((prefix + name + "/", entry.path))
+                elif name.endswith(SIDECAR):
+                    stat = entry.stat()
+                    sidecars[prefix + name[: -len(SIDECAR)]] = FileStat(stat.st_size, stat.st_mtime_ns)
+                elif name.lower().endswith(suffixes) and name not in VOCABULARY_FILES:
+                    stat = entry.stat()
+                    found[prefix + name] = FileStat(stat.st_size, stat.st_mtime_ns)
+            except OSError:
+                continue  # vanished while walking: seen as deleted
+    for path, extra in sidecars.items():
+        if path in found and not front_matter_in_file(path):
+            own = found[path]
+            found[path] = FileStat(own.st_size + extra.st_size, max(own.st_mtime_ns, extra.st_mtime_ns))
     return found
 
 
@@ -107,8 +126,56 @@ def content_files(root: Path) -> list[str]:
     return sorted(scan(root))
 
 
-def read_file(root: Path, relative_path: str, max_bytes: int) -> tuple[bytes, Item, list[str]]:
-    """Read one file of the content folder; every problem becomes a ContentError."""
+def sidecar_of(root: Path, relative_path: str) -> Path | None:
+    """The sidecar metadata file of a document, if it has one (Markdown keeps its metadata inside)."""
+    if front_matter_in_file(relative_path):
+        return None
+    path = root / (relative_path + SIDECAR)
+    return path if path.is_file() else None
+
+
+def content_hash(data: bytes, sidecar: bytes | None) -> str:
+    """The hash the manifest keeps: the file's bytes, and its sidecar's if it has one."""
+    digest = hashlib.sha256(data)
+    if sidecar is not None:
+        digest.update(b"\0sidecar\0" + sidecar)
+    return digest.hexdigest()
+
+
+def hash_file(root: Path, relative_path: str) -> str:
+    sidecar = sidecar_of(root, relative_path)
+    return content_hash((root / relative_path).read_bytes(), sidecar.read_bytes() if sidecar else None)
+
+
+@lru_cache(maxsize=4096)
+def activity_id_of(activity_file: str, default_id: str) -> str:
+    """The id of the activity whose Markdown file is `activity_file` ('' if it is not an activity)."""
+    path = Path(activity_file)
+    try:
+        text, _ = decode(path.name, path.read_bytes())
+        metadata, _ = split_front_matter(path.name, text)
+    except (OSError, ContentError):
+        return ""
+    if str(metadata.get("type", "")).strip().lower() != "activity":
+        return ""
+    return str(metadata.get("id") or "").strip() or default_id
+
+
+def attached_to(root: Path, relative_path: str) -> str:
+    """The activity a file is attached to by living in the folder beside the activity's file
+    (activities/forum-2020.md and activities/forum-2020/agenda.pdf); '' if none."""
+    folder, _, _ = relative_path.rpartition("/")
+    if not folder:
+        return ""
+    for suffix in FRONT_MATTER:
+        candidate = root / (folder + suffix)
+        if candidate.is_file():
+            return activity_id_of(str(candidate), folder)
+    return ""
+
+
+def read_file(root: Path, relative_path: str, max_bytes: int) -> tuple[str, Item, list[str]]:
+    """Read one file of the content folder (and its sidecar); return its hash, the item, warnings."""
     path = root / relative_path
     try:
         if path.is_symlink() and not path.resolve().is_relative_to(root):
@@ -117,10 +184,16 @@ def read_file(root: Path, relative_path: str, max_bytes: int) -> tuple[bytes, It
         if size > max_bytes:
             raise ContentError(relative_path, f"file is {size:,} bytes; the limit is {max_bytes:,} (skipped)")
         data = path.read_bytes()
+        sidecar_path = sidecar_of(root, relative_path)
+        sidecar = sidecar_path.read_bytes() if sidecar_path else None
     except OSError as exc:
         raise ContentError(relative_path, f"cannot be read: {exc.strerror or exc}") from None
-    item, warnings = read_item(relative_path, data)
-    return data, item, warnings
+    metadata = parse_sidecar(relative_path + SIDECAR, sidecar) if sidecar is not None else None
+    item, warnings = read_item(relative_path, data, metadata)
+    owner = attached_to(root, relative_path)
+    if owner and owner != item.id and owner not in item.activities:
+        item = dataclasses.replace(item, activities=item.activities + (owner,))
+    return content_hash(data, sidecar), item, warnings
 
 
 @dataclass(frozen=True)
@@ -138,13 +211,13 @@ class Read:
 def read_one(root: Path, relative_path: str, max_bytes: int) -> Read:
     """Read one file; every problem, even a reader bug, becomes a Failure instead of an exception."""
     try:
-        data, item, warnings = read_file(root, relative_path, max_bytes)
+        digest, item, warnings = read_file(root, relative_path, max_bytes)
     except ContentError as exc:
         return Read(relative_path, failure=Failure(exc.path, exc.reason))
     except Exception as exc:  # a reader bug must not stop the other files
         log.exception("unexpected error reading %s", relative_path)
         return Read(relative_path, failure=Failure(relative_path, f"unexpected {type(exc).__name__}: {exc}"))
-    return Read(relative_path, item=item, warnings=tuple(warnings), sha256=hashlib.sha256(data).hexdigest(),
+    return Read(relative_path, item=item, warnings=tuple(warnings), sha256=digest,
                 words=tuple(words_of(f"{item.title} {item.text}")))
 
 

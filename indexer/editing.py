@@ -50,9 +50,35 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def file_version(root: Path, relative_path: str) -> str:
-    """The version token of a file: the hash of its bytes."""
-    return sha256((root / relative_path).read_bytes())
+def plan_sidecar_edit(root: Path, relative_path: str, updates: dict[str, Any]) -> Edit:
+    """Plan setting keys of a sidecar metadata file (plain YAML), creating it if it does not exist."""
+    path = root / relative_path
+    data = path.read_bytes() if path.exists() else b""
+    _check_text(relative_path, data)
+    lines = data.splitlines(keepends=True)
+    if lines and not lines[-1].endswith(b"\n"):
+        lines[-1] += b"\n"
+    newline = _newline(data)
+    before = _parse(relative_path, data)
+    for key, value in updates.items():
+        lines = _replace_key(relative_path, lines, key, value, newline)
+    new = b"".join(lines)
+    after = _parse(relative_path, new)
+    _compare(relative_path, before, after, updates)
+    return Edit(relative_path, sha256(data), new, {key: (before.get(key), after.get(key)) for key in updates})
+
+
+def _check_text(relative_path: str, data: bytes) -> None:
+    if b"\x00" in data[:8192]:
+        raise ContentError(relative_path, "binary data, not a text file")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ContentError(relative_path, "not UTF-8; kb does not rewrite it (edit it by hand or convert it)") from None
+
+
+def _newline(data: bytes) -> bytes:
+    return b"\r\n" if b"\r\n" in data and data.count(b"\r\n") * 2 >= data.count(b"\n") else b"\n"
 
 
 def plan_edit(root: Path, relative_path: str, updates: dict[str, Any], expected: str | None = None) -> Edit:
@@ -60,14 +86,9 @@ def plan_edit(root: Path, relative_path: str, updates: dict[str, Any], expected:
     data = (root / relative_path).read_bytes()
     if expected is not None and sha256(data) != expected:
         raise ConflictError(f"{relative_path} changed since it was loaded; reload it and make the change again")
-    if b"\x00" in data[:8192]:
-        raise ContentError(relative_path, "binary data, not a text file")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ContentError(relative_path, "not UTF-8; kb does not rewrite it (edit it by hand or convert it)") from None
+    _check_text(relative_path, data)
     lines = data.splitlines(keepends=True)
-    newline = b"\r\n" if data.count(b"\r\n") * 2 >= data.count(b"\n") and b"\r\n" in data else b"\n"
+    newline = _newline(data)
     start, end = _front_matter_bounds(relative_path, lines)
     if start is None:
         # No front matter: add one above the untouched file.
@@ -88,9 +109,10 @@ def plan_edit(root: Path, relative_path: str, updates: dict[str, Any], expected:
 def apply_edit(root: Path, edit: Edit) -> None:
     """Write a planned edit atomically, unless the file changed since it was planned."""
     path = root / edit.path
-    if sha256(path.read_bytes()) != edit.old_sha256:
+    current = path.read_bytes() if path.exists() else b""
+    if sha256(current) != edit.old_sha256:
         raise ConflictError(f"{edit.path} changed since it was loaded; nothing was written")
-    mode = path.stat().st_mode & 0o777
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -194,6 +216,11 @@ def _verify(relative_path: str, new: bytes, before: dict[str, Any], updates: dic
     lines = new.splitlines(keepends=True)
     start, end = _front_matter_bounds(relative_path, lines)
     after = _parse(relative_path, b"".join(lines[(start or 0) + 1:end]))
+    _compare(relative_path, before, after, updates)
+    return after
+
+
+def _compare(relative_path: str, before: dict[str, Any], after: dict[str, Any], updates: dict[str, Any]) -> None:
     for key, value in updates.items():
         expected = list(value) if isinstance(value, tuple) else value
         if value is None and key in after or value is not None and after.get(key) != expected:
@@ -201,4 +228,3 @@ def _verify(relative_path: str, new: bytes, before: dict[str, Any], updates: dic
     for key, value in before.items():
         if key not in updates and after.get(key) != value:
             raise ContentError(relative_path, f"rewriting would change {key!r}; the file was not changed")
-    return after

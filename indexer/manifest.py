@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from indexer.content import VOCABULARY_FILES, scan
+from indexer.content import VOCABULARY_FILES, FileStat, hash_file, scan
 
 MANIFEST = "manifest.sqlite"
 _SCHEMA = """
@@ -45,7 +45,7 @@ class Changes:
     unchanged: list[str] = field(default_factory=list)
     # unchanged content but a new size/mtime: only the manifest needs the new stat
     touched: dict[str, Entry] = field(default_factory=dict)
-    stats: dict[str, os.stat_result] = field(default_factory=dict)
+    stats: dict[str, FileStat] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -109,7 +109,7 @@ def compare(root: Path, manifest: dict[str, Entry]) -> Changes:
             changes.unchanged.append(relative_path)
             continue
         try:
-            digest = file_hash(root / relative_path)
+            digest = hash_file(root, relative_path)
         except OSError:
             changes.updated.append(relative_path)
             continue

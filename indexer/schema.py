@@ -22,7 +22,7 @@ LANGUAGES = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese
 # title field adds a bonus for words in the title. Tuned on CISI (bench/eval_cisi.py).
 TITLE_BOOST = 0.5
 # Bump when fields or derived values change: an older index is then rebuilt from scratch.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # filter/facet name -> index field
 FILTER_FIELDS = {
     "topic": "topics_all",
@@ -92,6 +92,8 @@ def build_schema() -> fields.Schema:
         activity=fields.KEYWORD(commas=True),
         person=fields.KEYWORD(commas=True),
         community=fields.KEYWORD(commas=True),
+        path=fields.ID(),
+        attachment=fields.KEYWORD(commas=True),  # files an activity lists as its attachments
         data=fields.STORED(),
     )
     for lang in LANGUAGES:
@@ -131,10 +133,22 @@ def item_document(item: Item, vocabulary: Vocabulary, kinds: tuple[str, ...]) ->
         "activity": _keywords(item.activities + ((item.id,) if item.is_activity else ())),
         "person": _keywords(item.people),
         "community": item.community,
+        "path": item.path,
+        "attachment": _keywords(attachments_of(item)),
         "data": pack(item),
         title_field(item.lang): item.title,
         text_field(item.lang): f"{item.title}\n{item.text}",
     }
+
+
+def attachments_of(item: Item) -> tuple[str, ...]:
+    """The files an activity lists under `attachments:` (paths in the content folder)."""
+    listed = item.extra.get("attachments") if item.is_activity else None
+    if isinstance(listed, str):
+        listed = [listed]
+    if not isinstance(listed, list):
+        return ()
+    return tuple(str(p).strip().lstrip("/") for p in listed if isinstance(p, (str, int)) and str(p).strip())
 
 
 def related_kinds(item: Item, kind_of: dict[str, str]) -> tuple[str, ...]:

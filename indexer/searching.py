@@ -20,7 +20,7 @@ from whoosh.searching import Searcher
 
 from indexer.bitsets import DocSets, as_filter, docsets
 from indexer.snippets import snippet
-from indexer.schema import FILTER_FIELDS, LANGUAGES, text_field, title_field, unpack
+from indexer.schema import FILTER_FIELDS, LANGUAGES, attachments_of, text_field, title_field, unpack
 from indexer.store import Generation, IndexStore
 from indexer.words import correct
 from kb.errors import NotFoundError
@@ -391,6 +391,7 @@ def related_items(store: IndexStore, item: Item, limit: int = 8) -> list[Related
             return [unpack(h["data"]) for h in searcher.search(q, limit=n)]
 
         linked = [unpack(d["data"]) for d in (searcher.document(id=a) for a in item.activities) if d]
+        linked += [a for a in fetch(wq.Term("attachment", item.path), 20) if a.id not in item.activities]
         linking = fetch(wq.Term("activity", item.id), 50)
         siblings = []
         for activity in linked:
@@ -414,3 +415,14 @@ def all_items(store: IndexStore) -> list[Item]:
     with store.searcher() as (searcher, _):
         return [dataclasses.replace(unpack(fields["data"]), body="", html="", text="")
                 for fields in searcher.all_stored_fields()]
+
+
+def attachments(store: IndexStore, activity: Item) -> list[Item]:
+    """The items an activity lists under `attachments:`, in that order (missing files are left out)."""
+    with store.searcher() as (searcher, _):
+        found = []
+        for path in attachments_of(activity):
+            stored = searcher.document(path=path)
+            if stored is not None:
+                found.append(unpack(stored["data"]))
+        return found

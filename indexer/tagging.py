@@ -9,11 +9,12 @@ from typing import Any, Iterable
 from indexer import audit
 from indexer.build import reindex_locked
 from indexer.content import content_root, load_vocabulary
-from indexer.editing import Edit, apply_edit, plan_edit
-from indexer.readers import decode, split_front_matter
+from indexer.content import hash_file
+from indexer.editing import Edit, apply_edit, plan_edit, plan_sidecar_edit
+from indexer.readers import SIDECAR, decode, front_matter_in_file, parse_sidecar, split_front_matter
 from indexer.searching import get_item
 from indexer.store import IndexStore
-from kb.errors import KbError, QueryError
+from kb.errors import ConflictError, KbError, QueryError
 from kb.metadata import clean_list, clean_text
 from kb.vocabulary import Vocabulary
 
@@ -42,8 +43,13 @@ class TagResult:
 
 
 def current_values(root: Path, relative_path: str) -> dict[str, Any]:
-    text, _ = decode(relative_path, (root / relative_path).read_bytes())
-    metadata, _ = split_front_matter(relative_path, text)
+    """The tags as the file says now: its front matter, or its sidecar for other formats."""
+    if front_matter_in_file(relative_path):
+        text, _ = decode(relative_path, (root / relative_path).read_bytes())
+        metadata, _ = split_front_matter(relative_path, text)
+    else:
+        sidecar = root / (relative_path + SIDECAR)
+        metadata = parse_sidecar(relative_path + SIDECAR, sidecar.read_bytes()) if sidecar.exists() else {}
     return {
         "topics": list(clean_list(metadata.get("topics"), lower=True)),
         "activities": list(clean_list(metadata.get("activities"))),
@@ -66,7 +72,13 @@ def check_topics(topics: Iterable[str], vocabulary: Vocabulary) -> None:
 
 def plan(root: Path, relative_path: str, change: Change, vocabulary: Vocabulary,
          expected: str | None = None) -> Edit:
-    """Work out the new values from the file as it is now, and the edit that writes them."""
+    """Work out the new values from the file as it is now, and the edit that writes them.
+
+    `expected` is the item's version (its file and sidecar) the editor saw; if the
+    item changed since, ConflictError and nothing is planned.
+    """
+    if expected is not None and hash_file(root, relative_path) != expected:
+        raise ConflictError(f"{relative_path} changed since it was loaded; reload it and make the change again")
     now = current_values(root, relative_path)
     updates: dict[str, Any] = {}
     topics = list(change.set_topics) if change.set_topics is not None else list(now["topics"])
@@ -84,7 +96,9 @@ def plan(root: Path, relative_path: str, change: Change, vocabulary: Vocabulary,
         if vocabulary.types and change.set_type not in vocabulary.types:
             raise QueryError(f"type {change.set_type!r} is not one of {', '.join(vocabulary.types)}")
         updates["type"] = change.set_type
-    return plan_edit(root, relative_path, updates, expected=expected)
+    if front_matter_in_file(relative_path):
+        return plan_edit(root, relative_path, updates)
+    return plan_sidecar_edit(root, relative_path + SIDECAR, updates)
 
 
 def tag(content: str | Path, index: str | Path, data: str | Path, item_id: str, change: Change, *,

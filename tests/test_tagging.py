@@ -8,7 +8,7 @@ import pytest
 from indexer import audit
 from indexer.build import reindex
 from indexer.cli import cli
-from indexer.editing import file_version
+from indexer.content import hash_file
 from indexer.searching import get_item, search
 from indexer.store import IndexStore
 from indexer.tagging import Change, tag
@@ -103,7 +103,7 @@ def test_item_page_form_saves_tags(manager, site):
     content, index, data = site
     page = manager.get(f"/items/{NOTES}").get_data(as_text=True)
     version = re.search(r'name="version" value="([0-9a-f]{64})"', page)[1]
-    assert version == file_version(content, f"{NOTES}.md")
+    assert version == hash_file(content, f"{NOTES}.md")
     response = manager.post(f"/items/{NOTES}/tags", data={
         "csrf_token": token(manager, f"/items/{NOTES}"), "version": version,
         "topics": ["budget-flexibility", "budget-execution", "accountability"],

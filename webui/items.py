@@ -7,8 +7,7 @@ from flask import Blueprint, abort, g, redirect, render_template
 from pathlib import Path
 
 from indexer import searching, suggest
-from indexer.content import content_root
-from indexer.editing import file_version
+from indexer.content import content_root, hash_file
 from kb.errors import KbError, NotFoundError
 from kb.item import Item
 from kb.search import item_url
@@ -22,7 +21,7 @@ def edit_form(item: Item) -> dict | None:
     if g.get("user") is None:
         return None
     try:
-        version = file_version(content_root(settings().content), item.path)
+        version = hash_file(content_root(settings().content), item.path)
     except (OSError, KbError):
         return {"missing": True}
     offered, candidates = suggest.suggestions(store(), Path(settings().data), item)
@@ -66,12 +65,15 @@ def activity_page(activity_id: str):
     if not item.is_activity:
         raise NotFoundError(f"{activity_id!r} is a {item.type}, not an activity")
     members = [i for i in searching.items_where(store(), "activity", item.id) if i.id != item.id]
-    parts = [i for i in members if i.is_activity]
-    content = [i for i in members if not i.is_activity]
+    folder = item.path.rsplit(".", 1)[0] + "/"
+    attached = searching.attachments(store(), item)
+    attached += [i for i in members if i.path.startswith(folder) and i not in attached]
+    parts = [i for i in members if i.is_activity and i not in attached]
+    content = [i for i in members if not i.is_activity and i not in attached]
     activities, others = split_related(item)
-    member_ids = {i.id for i in members}
+    member_ids = {i.id for i in members} | {i.id for i in attached}
     return render_template(
-        "activity.html", item=item, parts=parts, content=content,
+        "activity.html", item=item, parts=parts, content=content, attached=attached,
         related_activities=[r for r in activities if r.item.id not in member_ids],
         related_content=[r for r in others if r.item.id not in member_ids],
         vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities), edit=edit_form(item),

@@ -7,6 +7,8 @@ from pathlib import Path
 from flask import Blueprint, flash, g, redirect, render_template, request
 
 from indexer import searching, suggest
+from indexer.content import content_root, hash_file
+from indexer.readers import SIDECAR
 from indexer.tagging import Change, bulk_plan, bulk_tag, tag
 from kb.errors import QueryError
 from kb.search import SearchRequest, item_url
@@ -79,6 +81,12 @@ def matching_ids(search_request: SearchRequest) -> list[str]:
     return ids[:BULK_LIMIT]
 
 
+def item_version(edited_path: str) -> str:
+    """The version token of the item whose file (or sidecar) an edit changes."""
+    document = edited_path[: -len(SIDECAR)] if edited_path.endswith(SIDECAR) else edited_path
+    return hash_file(content_root(settings().content), document)
+
+
 def bulk_change() -> Change:
     add, remove = request.form.get("add", "").strip(), request.form.get("remove", "").strip()
     if not add and not remove:
@@ -99,7 +107,7 @@ def bulk_preview():
         if isinstance(outcome, str):
             rows.append({"id": item_id, "error": outcome})
         else:
-            rows.append({"id": item_id, "path": outcome.path, "version": outcome.old_sha256,
+            rows.append({"id": item_id, "path": outcome.path, "version": item_version(outcome.path),
                          "changes": {k: v for k, v in outcome.changes.items() if v[0] != v[1]}})
     return render_template("bulk_preview.html", rows=rows, add=request.form.get("add", ""),
                            remove=request.form.get("remove", ""))

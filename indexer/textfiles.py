@@ -1,0 +1,58 @@
+"""Text files: decoding bytes and splitting YAML front matter from the body."""
+
+from __future__ import annotations
+
+import frontmatter
+import yaml
+
+from kb.errors import ContentError
+
+_YAML = frontmatter.YAMLHandler()
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def decode(relative_path: str, data: bytes) -> tuple[str, list[str]]:
+    """Decode file bytes as UTF-8, falling back to Windows-1252; refuse binary data."""
+    if b"\x00" in data[:8192]:
+        raise ContentError(relative_path, "binary data (NUL bytes), not a text file")
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        where = f"byte {exc.start}"
+    try:
+        return data.decode("cp1252"), [f"not valid UTF-8 at {where}; read as Windows-1252"]
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), [f"not valid UTF-8 at {where}; read as Latin-1"]
+
+
+def split_front_matter(relative_path: str, text: str) -> tuple[dict, str]:
+    """Return (front matter mapping, body); a file without front matter has an empty mapping."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    stripped = text.lstrip("\ufeff \t\n")
+    skipped_lines = text[: len(text) - len(stripped)].count("\n")
+    text = stripped
+    if not _YAML.detect(text):
+        return {}, text
+    parts = _YAML.FM_BOUNDARY.split(text, 2)
+    if len(parts) < 3:
+        raise ContentError(relative_path, "front matter starts with --- but is never closed by a --- line")
+    _, raw, body = parts
+    try:
+        metadata = yaml.load(raw, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise ContentError(relative_path, f"front matter is not valid YAML: {_yaml_reason(exc, skipped_lines)}") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ContentError(relative_path, f"front matter has a value YAML cannot convert: {exc}") from None
+    if metadata is None:
+        return {}, body.lstrip("\n")
+    if not isinstance(metadata, dict):
+        kind = type(metadata).__name__
+        raise ContentError(relative_path, f"front matter is a {kind}, expected 'key: value' lines")
+    return metadata, body.lstrip("\n")
+
+
+def _yaml_reason(exc: yaml.YAMLError, skipped_lines: int = 0) -> str:
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    # The YAML starts right after the opening ---, on the file's first line; marks count from 0.
+    return f"{problem} (line {mark.line + 1 + skipped_lines} of the file)" if mark is not None else problem
