@@ -733,6 +733,88 @@ def topics_split(settings: Settings, source: str, parts: tuple[str, ...], dry_ru
     run_topics(settings, "split", source, dry_run, who, parts=pairs)
 
 
+@cli.group("import", epilog=EPILOG)
+def import_group() -> None:
+    """Bring exports (forums, mail, spreadsheets) into the content folder as Markdown items.
+
+    Each importer writes ordinary Markdown files with front matter; run 'kb reindex'
+    afterwards. Re-importing the same export updates the same files; a file edited
+    since kb wrote it is kept and reported, never overwritten.
+
+    \b
+    Example:
+      kb import stackexchange ../dumps/beer.stackexchange.com --mapping tags.yml --dry-run
+    """
+
+
+def import_options(command: Any) -> Any:
+    for option in reversed([
+        click.option("--mapping", type=click.Path(exists=True, dir_okay=False),
+                     help="YAML file mapping forum tags to vocabulary topics ({tags: {brewing: [topic-id]}})."),
+        click.option("--community", default="", help="Community id written on every item."),
+        click.option("--dry-run", is_flag=True, help="List what would be written; write nothing."),
+        click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
+    ]):
+        command = option(command)
+    return command
+
+
+def finish_import(settings: Settings, report: Any, items: list[Any], as_json: bool) -> None:
+    from pathlib import Path
+
+    from indexer.imports.common import write_items
+
+    write_items(settings.content, Path(settings.data), items, report)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        verb = "would write" if report.dry_run else "wrote"
+        click.echo(f"{report.source}: {verb} {len(report.written)} new, {len(report.updated)} updated, "
+                   f"{len(report.unchanged)} unchanged items.")
+        for path in report.written + report.updated if report.dry_run else []:
+            click.echo(f"  {path}")
+        for path in report.kept_local_edits:
+            click.echo(f"kept: {path} was edited since the last import; not overwritten", err=True)
+        for reason, count in report.skipped.items():
+            click.echo(f"skipped: {count} {reason}", err=True)
+        if report.unmapped_tags:
+            tags = ", ".join(f"{t} ({n})" for t, n in report.unmapped_tags.most_common(20))
+            click.echo(f"unmapped tags: {tags}" + (" …" if len(report.unmapped_tags) > 20 else ""), err=True)
+        for problem in report.problems:
+            click.echo(f"problem: {problem}", err=True)
+        if not report.dry_run and (report.written or report.updated):
+            click.echo("Run 'kb reindex' to make them searchable.")
+    if report.problems:
+        sys.exit(1)
+
+
+@import_group.command("stackexchange", epilog=EPILOG)
+@click.argument("dump_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--site", default="", help="Site name for ids and links (default: from the folder name).")
+@import_options
+@click.pass_obj
+@handle_errors
+def import_stackexchange(settings: Settings, dump_dir: str, site: str, mapping: str | None, community: str,
+                         dry_run: bool, as_json: bool) -> None:
+    """Import a Stack Exchange data dump: one discussion per question, with its answers and comments.
+
+    \b
+    Example:
+      kb import stackexchange ../shared/data/beer-stackexchange --mapping tags.yml
+    """
+    from pathlib import Path
+
+    from indexer.content import content_root
+    from indexer.imports.common import ImportReport, load_mapping
+    from indexer.imports.stackexchange import read_dump, site_of
+
+    folder = Path(dump_dir)
+    report = ImportReport(source=str(folder), dry_run=dry_run)
+    tags = load_mapping(mapping, content_root(settings.content))
+    items = read_dump(folder, site or site_of(folder), community, tags, report)
+    finish_import(settings, report, items, as_json)
+
+
 @cli.group(epilog=EPILOG)
 def user() -> None:
     """Manager accounts for the web UI.
