@@ -815,6 +815,83 @@ def import_stackexchange(settings: Settings, dump_dir: str, site: str, mapping: 
     finish_import(settings, report, items, as_json)
 
 
+@import_group.command("discourse", epilog=EPILOG)
+@click.argument("export", type=click.Path(exists=True, dir_okay=False))
+@click.option("--site", default="discourse", show_default=True, help="Forum name for ids and folders.")
+@import_options
+@click.pass_obj
+@handle_errors
+def import_discourse(settings: Settings, export: str, site: str, mapping: str | None, community: str,
+                     dry_run: bool, as_json: bool) -> None:
+    """Import Discourse topics (a JSON list of topics with their posts, as the API gives them).
+
+    \b
+    Example:
+      kb import discourse forum-export.json --site hfr-forum --mapping tags.yml
+    """
+    from pathlib import Path
+
+    from indexer.content import content_root
+    from indexer.imports.common import ImportReport, load_mapping
+    from indexer.imports.others import read_discourse
+
+    report = ImportReport(source=export, dry_run=dry_run)
+    items = read_discourse(Path(export), site, community, load_mapping(mapping, content_root(settings.content)), report)
+    finish_import(settings, report, items, as_json)
+
+
+@import_group.command("mbox", epilog=EPILOG)
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--site", default="mail", show_default=True, help="List name for ids and folders.")
+@click.option("--community", default="", help="Community id written on every item.")
+@click.option("--dry-run", is_flag=True, help="List what would be written; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+@handle_errors
+def import_mbox(settings: Settings, archive: str, site: str, community: str, dry_run: bool, as_json: bool) -> None:
+    """Import a mail archive (mbox): one discussion per thread, messages in date order.
+
+    \b
+    Example:
+      kb import mbox hfr-list.mbox --site hfr-list
+    """
+    from pathlib import Path
+
+    from indexer.imports.common import ImportReport
+    from indexer.imports.others import read_mbox
+
+    report = ImportReport(source=archive, dry_run=dry_run)
+    finish_import(settings, report, read_mbox(Path(archive), site, community, report), as_json)
+
+
+@import_group.command("csv", epilog=EPILOG)
+@click.argument("table", type=click.Path(exists=True, dir_okay=False))
+@click.option("--type", "item_type", default="activity", show_default=True, help="Type of every item.")
+@click.option("--community", default="", help="Community id written on every item.")
+@click.option("--dry-run", is_flag=True, help="List what would be written; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+@handle_errors
+def import_csv(settings: Settings, table: str, item_type: str, community: str, dry_run: bool, as_json: bool) -> None:
+    """Import a spreadsheet saved as CSV, one item per row.
+
+    Columns: title (required), id, date, kind, topics, activities, countries,
+    people (lists separated by ; or ,), description (the body); other columns
+    are kept as metadata.
+
+    \b
+    Example:
+      kb import csv activities-2021.csv --type activity
+    """
+    from pathlib import Path
+
+    from indexer.imports.common import ImportReport
+    from indexer.imports.others import read_csv
+
+    report = ImportReport(source=table, dry_run=dry_run)
+    finish_import(settings, report, read_csv(Path(table), item_type, community, report), as_json)
+
+
 @cli.group(epilog=EPILOG)
 def user() -> None:
     """Manager accounts for the web UI.

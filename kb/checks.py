@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
+from kb.duplicates import near_duplicates
 from kb.item import Item
 from kb.metadata import parse_date
 from kb.vocabulary import Vocabulary
@@ -44,6 +45,10 @@ def check_items(items: Iterable[Item], vocabulary: Vocabulary) -> list[Problem]:
                 problems.append(Problem(item.path, f"kind: {item.kind!r} is not an activity kind ({known})", "warning"))
         if vocabulary.types and item.type not in vocabulary.types:
             problems.append(Problem(item.path, f"type: {item.type!r} is not a type in the vocabulary", "warning"))
+    for first, second, _ in near_duplicates(items):
+        same = "the same text as" if " ".join(first.text.split()) == " ".join(second.text.split()) \
+            else "nearly the same text as"
+        problems.append(Problem(second.path, f"{same} {first.path} (a duplicate?)", "warning"))
     return sorted(problems, key=lambda p: (p.path, p.severity, p.message))
 
 

@@ -152,3 +152,21 @@ def test_empty_pdf_text_is_a_warning_not_a_failure(tmp_path):
     content = load_content(root)
     assert content.items[0].title == "Scanned"
     assert any("no text found" in w.reason for w in content.warnings)
+
+
+def test_near_duplicates_are_flagged_by_check(runner, tmp_path):
+    from indexer.cli import cli
+
+    root = tmp_path / "content"
+    text = " ".join(f"word{i} budget flexibility note" for i in range(40))
+    write(root / "notes/original.md", f"# Note\n\n{text}\n")
+    write(root / "notes/reposted.md", f"# Note (reposted)\n\n{text} thanks\n")
+    report = " ".join(f"section{i} capitation rates" for i in range(40))
+    write(root / "reports/a.pdf", pdf([report], title="Report"))
+    write(root / "reports/copy-of-a.pdf", pdf([report], title="Report"))
+    write(root / "notes/other.md", "# Other\n\n" + " ".join(f"zebra{i} okapi giraffe" for i in range(40)))
+    result = runner.invoke(cli, ["--content", str(root), "check"])
+    assert result.exit_code == 0  # warnings: both copies are still indexed, but nobody is silent about it
+    assert "notes/reposted.md: warning: nearly the same text as notes/original.md (a duplicate?)" in result.output
+    assert "reports/copy-of-a.pdf: warning: the same text as reports/a.pdf (a duplicate?)" in result.output
+    assert "other.md" not in result.output

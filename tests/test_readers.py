@@ -118,3 +118,30 @@ def test_yaml_error_line_counts_from_the_top_of_the_file():
         read(b"\n\n---\ntitle: ok\ntopics: [a, b\n---\n")
     # the unclosed list starts on line 5; YAML notices at the closing --- (line 6)
     assert "(line 6 of the file)" in err.value.reason
+
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+yaml_like = st.text(alphabet=st.sampled_from(list("abc:-[]{}#'\"\n\t &*!|>%@`?,0123456789é")), max_size=120)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(front=yaml_like, body=st.text(max_size=200), crlf=st.booleans(), blank=st.booleans())
+def test_no_front_matter_crashes_the_reader(front, body, crlf, blank):
+    text = ("\n\n" if blank else "") + "---\n" + front + "\n---\n" + body
+    data = (text.replace("\n", "\r\n") if crlf else text).encode("utf-8", "surrogatepass")
+    try:
+        item, _ = read_item("fuzz/a.md", data)
+    except ContentError as exc:
+        assert exc.path == "fuzz/a.md" and exc.reason
+    else:
+        assert item.id and item.title
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=400), name=st.sampled_from(["a.md", "a.txt", "a.html", "a.pdf", "a.docx"]))
+def test_no_bytes_crash_any_reader(data, name):
+    try:
+        read_item(name, data)
+    except ContentError as exc:
+        assert exc.reason
