@@ -54,6 +54,10 @@ def test_thread_content(imported):
     assert "> [Ancient Mesopotamia](http://en.wikipedia.org/wiki/History_of_beer#History), as a starting point." in text
     first = (content / "discussions/beer/1-what-is-a-citra-hop-and-how-does-it-differ-from-other-hops.md").read_text()
     assert "### Answer (accepted answer ✓) — nhaarman — 2014-01-21" in first
+    # answer 432 belongs to a deleted user: the dump keeps only a display name
+    [thread_430] = (content / "discussions/beer").glob("430-*.md")
+    assert "### Answer — user150 — 2014-01-29" in thread_430.read_text()
+    assert "beer-user150" in thread_430.read_text().split("---")[1]
 
 
 def test_import_reindex_search_and_facets(imported):
