@@ -71,7 +71,7 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
     vocabulary = generation.vocabulary
     sets = docsets(searcher)
     parsed = parse_query(request.q, vocabulary, today=today)
-    parsed, suggestion = add_corrections(searcher, generation, sets, parsed, request.q)
+    parsed, suggestion = add_corrections(searcher, generation, parsed, request.q)
     selected = merge_filters(parsed.filters, request.filters)
     text_q = text_query(searcher, parsed, vocabulary)
     # Documents the query and its exclusions allow, before facet filters.
@@ -108,7 +108,7 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
                         nearest_topics=nearest)
 
 
-def add_corrections(searcher: Searcher, generation: Generation, sets: DocSets, parsed: ParsedQuery,
+def add_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQuery,
                     text: str) -> tuple[ParsedQuery, str]:
     """Also search for the likely spelling of words no item contains; return the corrected query too."""
     corrections: dict[str, str] = {}
@@ -117,8 +117,8 @@ def add_corrections(searcher: Searcher, generation: Generation, sets: DocSets, p
         if clause.kind != "word" or not correctable(clause.text) or clause.text in corrections:
             continue
         q = clause_query(searcher, clause, text_fields())
-        if q is not None and sets.query(q):
-            continue
+        if q is not None and any(searcher.doc_frequency(field, text) for field, text in q.iter_all_terms()):
+            continue  # some item contains it (a term lookup, not a search)
         if labels is None:
             labels = generation.vocabulary.all_names()
         better = correct(generation.path, clause.text, labels)

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import sqlite3
+import threading
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,20 @@ def _connect(index: Path) -> sqlite3.Connection:
     return conn
 
 
+_writers = threading.local()
+
+
+def _writer(index: Path) -> sqlite3.Connection:
+    """This thread's connection for appending (opening one per search cost more than the search)."""
+    cached = getattr(_writers, "connections", None)
+    if cached is None:
+        cached = _writers.connections = {}
+    conn = cached.get(index)
+    if conn is None or not (index / LOG_FILE).exists():
+        conn = cached[index] = _connect(index)
+    return conn
+
+
 def hour_of(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:00")
 
@@ -43,7 +58,8 @@ def record(index: Path, query: str, filters: dict[str, tuple[str, ...]], results
     """Add one search; a log that cannot be written never breaks the search itself."""
     when = when or dt.datetime.now(dt.timezone.utc)
     try:
-        with closing(_connect(index)) as conn, conn:
+        conn = _writer(index)
+        with conn:
             conn.execute("INSERT INTO searches VALUES (?, ?, ?, ?)",
                          (hour_of(when), normalise(query), json.dumps(dict(sorted(filters.items()))), results))
     except sqlite3.Error as exc:

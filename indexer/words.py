@@ -8,6 +8,7 @@ query word matches nothing.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
@@ -32,6 +33,19 @@ def add_words(generation: Path, counts: Counter[str]) -> None:
             [(word, fold(word), df) for word, df in counts.items()])
 
 
+_readers = threading.local()
+CANDIDATES = 3000
+
+
+def _reader(generation: Path) -> sqlite3.Connection:
+    cached = getattr(_readers, "connections", None)
+    if cached is None:
+        cached = _readers.connections = {}
+    if generation not in cached:
+        cached[generation] = sqlite3.connect(f"file:{generation / WORDS}?mode=ro", uri=True, check_same_thread=False)
+    return cached[generation]
+
+
 def correct(generation: Path, word: str, labels: list[str] = ()) -> str | None:
     """A close, frequent word of the index (or a vocabulary label word) for a word that matches nothing."""
     target = fold(word)
@@ -39,10 +53,11 @@ def correct(generation: Path, word: str, labels: list[str] = ()) -> str | None:
         candidates: list[tuple[str, int]] = []
     else:
         spread = max_distance(target)
-        with closing(sqlite3.connect(generation / WORDS)) as conn:
-            # Typos rarely hit the first letter: compare only words starting like this one.
-            candidates = conn.execute(
-                "SELECT word, df FROM words WHERE folded >= ? AND folded < ? AND length(folded) BETWEEN ? AND ?",
-                (target[0], chr(ord(target[0]) + 1), len(target) - spread, len(target) + spread)).fetchall()
+        # Typos rarely hit the first letter: compare only words starting like this one, the most
+        # frequent first, a bounded number of them.
+        candidates = _reader(generation).execute(
+            "SELECT word, df FROM words WHERE folded >= ? AND folded < ? AND length(folded) BETWEEN ? AND ? "
+            "ORDER BY df DESC LIMIT ?",
+            (target[0], chr(ord(target[0]) + 1), len(target) - spread, len(target) + spread, CANDIDATES)).fetchall()
     label_words = [(w, 1) for label in labels for w in label.lower().split() if w[:1] == target[:1]]
     return best_correction(word, candidates + label_words)
