@@ -23,7 +23,7 @@ from typing import Any, Iterable, Protocol
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 
-from indexer.content import Failure, Read, content_root, load_vocabulary, read_files
+from indexer.content import Failure, Read, ReadLimits, content_root, load_vocabulary, read_files
 from indexer.manifest import Changes, Entry, compare, load_manifest, manifest_vocabulary_hash, \
     save_manifest, vocabulary_hash
 from indexer.schema import SCHEMA_VERSION, build_schema, item_document, related_kinds, title_field, unpack
@@ -130,17 +130,17 @@ class ReindexSummary:
 
 def reindex(content_path: str | os.PathLike[str], index_path: str | os.PathLike[str], *,
             full: bool = False, dry_run: bool = False, guards: Guards = Guards(), wait: float = 0.0,
-            max_bytes: int = 20_000_000, progress: Progress | None = None) -> ReindexSummary:
+            limits: ReadLimits = ReadLimits(), progress: Progress | None = None) -> ReindexSummary:
     """Bring the index up to date with the content folder and return what was done."""
     store = IndexStore(index_path)
     root = content_root(content_path)
     with store.write_lock(wait) as stale:
         return reindex_locked(store, root, stale=stale, full=full, dry_run=dry_run, guards=guards,
-                              max_bytes=max_bytes, progress=progress)
+                              limits=limits, progress=progress)
 
 
 def reindex_locked(store: IndexStore, root: Path, *, stale: str = "", full: bool = False, dry_run: bool = False,
-                   guards: Guards = Guards(), max_bytes: int = 20_000_000,
+                   guards: Guards = Guards(), limits: ReadLimits = ReadLimits(),
                    progress: Progress | None = None) -> ReindexSummary:
     """The reindex job, for a caller that already holds the writer lock (a tag edit does)."""
     started = time.perf_counter()
@@ -158,9 +158,9 @@ def reindex_locked(store: IndexStore, root: Path, *, stale: str = "", full: bool
             summary.mode = "full"
             if reason != "asked":
                 summary.notes.append(reason)
-            run_full(store, root, vocabulary, summary, dry_run, guards, max_bytes, progress)
+            run_full(store, root, vocabulary, summary, dry_run, guards, limits, progress)
         else:
-            run_incremental(store, current, root, vocabulary, summary, dry_run, guards, max_bytes, progress)
+            run_incremental(store, current, root, vocabulary, summary, dry_run, guards, limits, progress)
     finally:
         summary.seconds = time.perf_counter() - started
         if not dry_run:
@@ -182,7 +182,7 @@ def full_rebuild_reason(current: Path | None, asked: bool) -> str:
 # -- full rebuilds -------------------------------------------------------------
 
 def run_full(store: IndexStore, root: Path, vocabulary: Vocabulary, summary: ReindexSummary, dry_run: bool,
-             guards: Guards, max_bytes: int, progress: Progress) -> None:
+             guards: Guards, limits: ReadLimits, progress: Progress) -> None:
     current = store.current_path()
     old_manifest = load_manifest(current) if current else {}
     changes = compare(root, old_manifest)
@@ -204,7 +204,7 @@ def run_full(store: IndexStore, root: Path, vocabulary: Vocabulary, summary: Rei
         try:
             progress.start(len(present), "indexing")
             words: Counter[str] = Counter()
-            accepted, entries = stream(writer, root, present, changes, max_bytes, summary, progress, vocabulary, words)
+            accepted, entries = stream(writer, root, present, changes, limits, summary, progress, vocabulary, words)
             carried = carry_over(current, old_manifest, summary, accepted, entries)
             kind_of = {item.id: item.kind for item in accepted.values() if item.is_activity}
             write_items(writer, carried, vocabulary, kind_of)
@@ -225,7 +225,7 @@ def run_full(store: IndexStore, root: Path, vocabulary: Vocabulary, summary: Rei
     summary.warnings += problems(accepted.values(), vocabulary)
 
 
-def stream(writer: Any, root: Path, paths: list[str], changes: Changes, max_bytes: int, summary: ReindexSummary,
+def stream(writer: Any, root: Path, paths: list[str], changes: Changes, limits: ReadLimits, summary: ReindexSummary,
            progress: Progress, vocabulary: Vocabulary, words: Counter[str]) -> tuple[dict[str, Item], dict[str, Entry]]:
     """Read files and write each item as it arrives; return light copies of the items and their entries.
 
@@ -238,7 +238,7 @@ def stream(writer: Any, root: Path, paths: list[str], changes: Changes, max_byte
     entries: dict[str, Entry] = {}
     kind_of: dict[str, str] = {}
     waiting: list[Item] = []
-    for read in read_files(root, paths, max_bytes, WORKERS):
+    for read in read_files(root, paths, limits, WORKERS):
         progress.advance()
         item = accept(read, owners, summary)
         if item is None:
@@ -261,13 +261,13 @@ def entry_for(read: Read, changes: Changes) -> Entry:
     return Entry(read.item.id if read.item else "", stat.st_size, stat.st_mtime_ns, read.sha256)
 
 
-def collect(root: Path, paths: list[str], changes: Changes, max_bytes: int, summary: ReindexSummary,
+def collect(root: Path, paths: list[str], changes: Changes, limits: ReadLimits, summary: ReindexSummary,
             progress: Progress, owners: dict[str, str], words: Counter[str]) -> tuple[dict[str, Item], dict[str, Entry]]:
     """Read files (the few an incremental run needs); return items by path and their manifest entries."""
     owners = dict(owners)
     accepted: dict[str, Item] = {}
     entries: dict[str, Entry] = {}
-    for read in read_files(root, paths, max_bytes, WORKERS):
+    for read in read_files(root, paths, limits, WORKERS):
         progress.advance()
         item = accept(read, owners, summary)
         if item is not None:
@@ -380,7 +380,7 @@ def problems(items: Iterable[Item], vocabulary: Vocabulary) -> list[Failure]:
 # -- incremental runs -----------------------------------------------------------
 
 def run_incremental(store: IndexStore, current: Path, root: Path, vocabulary: Vocabulary, summary: ReindexSummary,
-                    dry_run: bool, guards: Guards, max_bytes: int, progress: Progress) -> None:
+                    dry_run: bool, guards: Guards, limits: ReadLimits, progress: Progress) -> None:
     manifest = load_manifest(current)
     changes = compare(root, manifest)
     vocabulary_changed = vocabulary_hash(root) != manifest_vocabulary_hash(current)
@@ -404,7 +404,7 @@ def run_incremental(store: IndexStore, current: Path, root: Path, vocabulary: Vo
     progress.start(len(changes.to_read), "indexing")
     try:
         words: Counter[str] = Counter()
-        fresh, entries = collect(root, changes.to_read, changes, max_bytes, summary, progress, owners, words)
+        fresh, entries = collect(root, changes.to_read, changes, limits, summary, progress, owners, words)
     finally:
         progress.finish()
     failed_paths = {f.path for f in summary.failed}

@@ -12,6 +12,7 @@ import functools
 import html
 import logging
 import json
+import os
 import re
 import sys
 from typing import Any, Callable, TextIO
@@ -47,16 +48,17 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.group(epilog=EPILOG)
-@click.option("--content", envvar="KB_CONTENT", default="content", show_default=True,
-              help="Content folder (env KB_CONTENT).")
-@click.option("--index", envvar="KB_INDEX", default=".kb-index", show_default=True,
-              help="Index folder (env KB_INDEX).")
-@click.option("--data", envvar="KB_DATA", default=".kb-data", show_default=True,
-              help="Folder for accounts, logs and the session key (env KB_DATA).")
+@click.option("--content", metavar="PATH", help="Content folder (env KB_CONTENT; default: content).")
+@click.option("--index", metavar="PATH", help="Index folder (env KB_INDEX; default: .kb-index).")
+@click.option("--data", metavar="PATH",
+              help="Folder for accounts, logs and the session key (env KB_DATA; default: .kb-data).")
 @click.version_option(package_name="kb", message="kb %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, content: str, index: str, data: str) -> None:
+def cli(ctx: click.Context, content: str | None, index: str | None, data: str | None) -> None:
     """kb: search and map a community of practice's knowledge.
+
+    Every setting can also be given in the environment (KB_PAGE_SIZE,
+    KB_MAX_FILE_BYTES, ... see the README); options win over the environment.
 
     \b
     Examples:
@@ -65,7 +67,12 @@ def cli(ctx: click.Context, content: str, index: str, data: str) -> None:
       kb --content ~/community check
     """
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
-    ctx.obj = Settings(content=content, index=index, data=data)
+    try:
+        ctx.obj = Settings.from_mapping(os.environ).replace(content=content, index=index, data=data)
+    except KbError as exc:
+        error = click.ClickException(str(exc))
+        error.exit_code = exc.exit_code
+        raise error from None
 
 
 @cli.command(epilog=EPILOG)
@@ -102,11 +109,12 @@ def reindex(settings: Settings, full: bool, dry_run: bool, force: bool, max_drop
       kb reindex --wait 60 --quiet      # from cron
     """
     from indexer.build import Guards, reindex as run
+    from indexer.content import ReadLimits
 
     bar = TerminalProgress(enabled=not (quiet or as_json))
     guards = Guards(min_items=min_items, max_drop=max_drop / 100, force=force)
     summary = run(settings.content, settings.index, full=full, dry_run=dry_run, guards=guards, wait=wait,
-                  max_bytes=settings.max_file_bytes, progress=bar)
+                  limits=ReadLimits.from_settings(settings), progress=bar)
     if as_json:
         click.echo(json.dumps(summary.to_dict(paths=dry_run), indent=2, ensure_ascii=False))
     else:
@@ -347,10 +355,11 @@ def check(settings: Settings, strict: bool) -> None:
     Example:
       kb check --strict
     """
-    from indexer.content import load_content
+    from indexer.build import WORKERS
+    from indexer.content import ReadLimits, load_content
     from kb.checks import check_items
 
-    content = load_content(settings.content, max_bytes=settings.max_file_bytes)
+    content = load_content(settings.content, ReadLimits.from_settings(settings), workers=WORKERS)
     lines = [f"{f.path}: error: {f.reason}" for f in content.failed]
     lines += [f"{w.path}: warning: {w.reason}" for w in content.warnings]
     problems = check_items(content.items, content.vocabulary)
@@ -384,7 +393,7 @@ def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
     access.setLevel(logging.INFO)
     access.propagate = False
     access.addHandler(logging.StreamHandler())
-    app = create_app({"KB_CONTENT": settings.content, "KB_INDEX": settings.index, "KB_DATA": settings.data})
+    app = create_app(settings)
     app.run(host=host, port=port, debug=debug, threaded=True)
 
 
@@ -463,7 +472,7 @@ def tag(settings: Settings, item_id: str, add_topics: tuple[str, ...], remove_to
     """
     from pathlib import Path
 
-    from indexer.content import content_root, load_vocabulary
+    from indexer.content import ReadLimits, content_root, load_vocabulary
     from indexer.searching import get_item
     from indexer.store import IndexStore
     from indexer.tagging import Change, plan, tag as run
@@ -475,7 +484,8 @@ def tag(settings: Settings, item_id: str, add_topics: tuple[str, ...], remove_to
         edit = plan(root, get_item(IndexStore(settings.index), item_id).path, change, load_vocabulary(root))
         result_changes, written = edit.changes, False
     else:
-        result = run(settings.content, settings.index, Path(settings.data), item_id, change, who=who, wait=wait)
+        result = run(settings.content, settings.index, Path(settings.data), item_id, change, who=who, wait=wait,
+                     limits=ReadLimits.from_settings(settings))
         result_changes, written = result.changes, result.written
     changed = {k: v for k, v in result_changes.items() if v[0] != v[1]}
     if not changed:
@@ -643,9 +653,10 @@ def topics() -> None:
 def run_topics(settings: Settings, operation: str, source: str, dry_run: bool, who: str, **options: Any) -> None:
     from pathlib import Path
 
+    from indexer.content import ReadLimits
     from indexer.vocabedit import apply_operation, plan_operation
 
-    plan = plan_operation(settings.content, operation, source, **options)
+    plan = plan_operation(settings.content, operation, source, limits=ReadLimits.from_settings(settings), **options)
     for line in plan.summary:
         click.echo(line + ".")
     click.echo(f"{plan.vocabulary_file}: updated")
@@ -657,7 +668,8 @@ def run_topics(settings: Settings, operation: str, source: str, dry_run: bool, w
     if dry_run:
         click.echo(f"Dry run: {len(plan.edits)} files and the vocabulary would change; nothing written.")
         return
-    skipped = apply_operation(settings.content, settings.index, Path(settings.data), plan, who=who)
+    skipped = apply_operation(settings.content, settings.index, Path(settings.data), plan, who=who,
+                              limits=ReadLimits.from_settings(settings))
     click.echo(f"Written: the vocabulary and {len(plan.edits) - len(set(skipped) - {p for p, _ in plan.refused})} files; "
                "reindexed.")
     if skipped:

@@ -6,18 +6,15 @@ import dataclasses
 import hashlib
 import logging
 import os
-from collections import deque
 from functools import lru_cache
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 import yaml
 
 from indexer.readers import FRONT_MATTER, READERS, SIDECAR, front_matter_in_file, parse_sidecar, read_item
 from indexer.textfiles import decode, split_front_matter
-from indexer.workers import die_with_parent, worker_context
 from kb.errors import ConfigError, ContentError, VocabularyError
 from kb.item import Item
 from kb.spelling import words_of
@@ -25,9 +22,8 @@ from kb.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 VOCABULARY_FILES = ("vocabulary.yml", "vocabulary.yaml")
-# Rendering Markdown is the slow part of reading; spread it over processes for big folders.
+# Rendering Markdown is the slow part of reading; big folders are read by several processes.
 PARALLEL_FROM = 400
-BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -174,18 +170,42 @@ def attached_to(root: Path, relative_path: str) -> str:
     return ""
 
 
-def read_file(root: Path, relative_path: str, max_bytes: int) -> tuple[str, Item, list[str]]:
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on reading one file: its size, the time and the memory reading it may take."""
+
+    max_bytes: int = 20_000_000
+    seconds: float = 20.0
+    memory_mb: int = 1024
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ReadLimits:
+        return cls(settings.max_file_bytes, settings.file_seconds, settings.file_memory_mb)
+
+
+def inside(root: Path, path: Path) -> bool:
+    """True when `path`, following symbolic links, is a file inside the content folder."""
+    return path.resolve().is_relative_to(root)
+
+
+def read_file(root: Path, relative_path: str, limits: ReadLimits) -> tuple[str, Item, list[str]]:
     """Read one file of the content folder (and its sidecar); return its hash, the item, warnings."""
     path = root / relative_path
     try:
-        if path.is_symlink() and not path.resolve().is_relative_to(root):
+        if path.is_symlink() and not inside(root, path):
             raise ContentError(relative_path, "symbolic link to a file outside the content folder")
         size = path.stat().st_size
-        if size > max_bytes:
-            raise ContentError(relative_path, f"file is {size:,} bytes; the limit is {max_bytes:,} (skipped)")
+        if size > limits.max_bytes:
+            raise ContentError(relative_path, f"file is {size:,} bytes; the limit is {limits.max_bytes:,} "
+                                              "(KB_MAX_FILE_BYTES); skipped")
         data = path.read_bytes()
         sidecar_path = sidecar_of(root, relative_path)
+        if sidecar_path is not None and sidecar_path.is_symlink() and not inside(root, sidecar_path):
+            raise ContentError(relative_path + SIDECAR, "symbolic link to a file outside the content folder")
         sidecar = sidecar_path.read_bytes() if sidecar_path else None
+        if sidecar is not None and len(sidecar) > limits.max_bytes:
+            raise ContentError(relative_path + SIDECAR, f"file is {len(sidecar):,} bytes; the limit is "
+                                                        f"{limits.max_bytes:,} (KB_MAX_FILE_BYTES); skipped")
     except OSError as exc:
         raise ContentError(relative_path, f"cannot be read: {exc.strerror or exc}") from None
     metadata = parse_sidecar(relative_path + SIDECAR, sidecar) if sidecar is not None else None
@@ -208,12 +228,18 @@ class Read:
     words: tuple[str, ...] = ()  # distinct words of title and text, for spelling suggestions
 
 
-def read_one(root: Path, relative_path: str, max_bytes: int) -> Read:
-    """Read one file; every problem, even a reader bug, becomes a Failure instead of an exception."""
+def read_one(root: Path, relative_path: str, limits: ReadLimits) -> Read:
+    """Read one file; every problem, even a reader bug, becomes a Failure instead of an exception.
+
+    MemoryError is left to the reader process (indexer.readpool), which reports it
+    and is replaced.
+    """
     try:
-        digest, item, warnings = read_file(root, relative_path, max_bytes)
+        digest, item, warnings = read_file(root, relative_path, limits)
     except ContentError as exc:
         return Read(relative_path, failure=Failure(exc.path, exc.reason))
+    except MemoryError:
+        raise
     except Exception as exc:  # a reader bug must not stop the other files
         log.exception("unexpected error reading %s", relative_path)
         return Read(relative_path, failure=Failure(relative_path, f"unexpected {type(exc).__name__}: {exc}"))
@@ -221,36 +247,20 @@ def read_one(root: Path, relative_path: str, max_bytes: int) -> Read:
                 words=tuple(words_of(f"{item.title} {item.text}")))
 
 
-def _read_batch(args: tuple[str, list[str], int]) -> list[Read]:
-    root, paths, max_bytes = args
-    return [read_one(Path(root), p, max_bytes) for p in paths]
+def read_files(root: Path, paths: list[str], limits: ReadLimits, workers: int = 1) -> Iterator[Read]:
+    """Read files in reader processes, each within `limits`; yield the Reads in the order of `paths`."""
+    # Imported here: the reader pool runs read_one from this module.
+    from indexer.readpool import read_in_readers
+
+    return read_in_readers(root, paths, limits, workers if len(paths) >= PARALLEL_FROM else 1)
 
 
-def read_files(root: Path, paths: list[str], max_bytes: int, workers: int = 0) -> Iterator[Read]:
-    """Read files in order; with workers > 1 and many files, render them in parallel processes."""
-    if workers <= 1 or len(paths) < PARALLEL_FROM:
-        for relative_path in paths:
-            yield read_one(root, relative_path, max_bytes)
-        return
-    batches = [(str(root), paths[i:i + BATCH], max_bytes) for i in range(0, len(paths), BATCH)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(), initializer=die_with_parent) as pool:
-        # A few batches in flight: readers stay ahead of the index writer without
-        # piling every rendered item up in memory.
-        pending: deque[Future[list[Read]]] = deque()
-        for batch in batches:
-            pending.append(pool.submit(_read_batch, batch))
-            if len(pending) >= workers * 3:
-                yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
-
-
-def load_content(path: str | os.PathLike[str], max_bytes: int = 20_000_000, workers: int = 0) -> Content:
+def load_content(path: str | os.PathLike[str], limits: ReadLimits = ReadLimits(), workers: int = 1) -> Content:
     """Read the vocabulary and every item; bad files are collected, never raised."""
     root = content_root(path)
     content = Content(root=root, vocabulary=load_vocabulary(root))
     owners: dict[str, str] = {}
-    for read in read_files(root, content_files(root), max_bytes, workers):
+    for read in read_files(root, content_files(root), limits, workers):
         relative_path, item, warnings = read.path, read.item, read.warnings
         if read.failure is not None or item is None:
             content.failed.append(read.failure or Failure(relative_path, "not read"))

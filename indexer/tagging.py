@@ -8,8 +8,7 @@ from typing import Any, Iterable
 
 from indexer import audit
 from indexer.build import reindex_locked
-from indexer.content import content_root, load_vocabulary
-from indexer.content import hash_file
+from indexer.content import ReadLimits, content_root, hash_file, load_vocabulary
 from indexer.editing import Edit, apply_edit, plan_edit, plan_sidecar_edit
 from indexer.readers import SIDECAR, decode, front_matter_in_file, parse_sidecar, split_front_matter
 from indexer.searching import get_item
@@ -102,7 +101,7 @@ def plan(root: Path, relative_path: str, change: Change, vocabulary: Vocabulary,
 
 
 def tag(content: str | Path, index: str | Path, data: str | Path, item_id: str, change: Change, *,
-        who: str, expected: str | None = None, wait: float = 10.0) -> TagResult:
+        who: str, expected: str | None = None, wait: float = 10.0, limits: ReadLimits = ReadLimits()) -> TagResult:
     """Apply a change to one item's file and reindex it; `expected` is the file version the editor saw."""
     root = content_root(content)
     store = IndexStore(index)
@@ -116,7 +115,7 @@ def tag(content: str | Path, index: str | Path, data: str | Path, item_id: str, 
         if edit.changed:
             apply_edit(root, edit)
             audit.append(Path(data), who, item_id, path, edit.changes)
-            reindex_locked(store, root)
+            reindex_locked(store, root, limits=limits)
             result.written = True
     return result
 
@@ -148,7 +147,7 @@ def bulk_plan(content: str | Path, index: str | Path, item_ids: Iterable[str], c
 
 
 def bulk_tag(content: str | Path, index: str | Path, data: str | Path, versions: dict[str, str], change: Change, *,
-             who: str, wait: float = 10.0) -> BulkOutcome:
+             who: str, wait: float = 10.0, limits: ReadLimits = ReadLimits()) -> BulkOutcome:
     """Apply one change to many items, each only if its file is still the version that was previewed;
     one reindex at the end."""
     root = content_root(content)
@@ -171,5 +170,5 @@ def bulk_tag(content: str | Path, index: str | Path, data: str | Path, versions:
             outcome.written.append(TagResult(item_id, path, edit.changes, True))
         store.close()
         if outcome.written:
-            reindex_locked(store, root)
+            reindex_locked(store, root, limits=limits)
     return outcome

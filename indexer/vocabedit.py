@@ -19,7 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from indexer import audit
 from indexer.build import reindex_locked
-from indexer.content import VOCABULARY_FILES, content_root, load_content
+from indexer.content import VOCABULARY_FILES, ReadLimits, content_root, load_content
 from indexer.editing import Edit, apply_edit, plan_edit
 from indexer.store import IndexStore, write_atomic
 from indexer.tagging import current_values
@@ -103,7 +103,8 @@ def _deprecate(entry: CommentedMap, replaced_by: str) -> None:
 
 
 def plan_operation(content: str | Path, operation: str, source: str, target: str = "",
-                   label: str = "", parts: list[tuple[str, str]] | None = None) -> Plan:
+                   label: str = "", parts: list[tuple[str, str]] | None = None,
+                   limits: ReadLimits = ReadLimits()) -> Plan:
     """Plan rename (source -> target), merge (source into target) or split (source into parts)."""
     root = content_root(content)
     name, tree = _load(root)
@@ -160,7 +161,7 @@ def plan_operation(content: str | Path, operation: str, source: str, target: str
         raise QueryError(f"operation: {operation!r} is not rename, merge or split")
     plan.vocabulary_text = _dump(tree)
     Vocabulary.from_dict(_yaml().load(plan.vocabulary_text), source=name)  # the result must still be valid
-    for item in load_content(root).items:
+    for item in load_content(root, limits).items:
         if source not in item.topics:
             continue
         try:
@@ -188,7 +189,7 @@ def _parts_for(text: str, parts: list[tuple[str, str]]) -> list[str]:
 
 
 def apply_operation(content: str | Path, index: str | Path, data: str | Path, plan: Plan, *, who: str,
-                    wait: float = 10.0) -> list[str]:
+                    wait: float = 10.0, limits: ReadLimits = ReadLimits()) -> list[str]:
     """Write the vocabulary and the files of a plan, log each change, reindex; return files not changed."""
     root = content_root(content)
     store = IndexStore(index)
@@ -204,5 +205,5 @@ def apply_operation(content: str | Path, index: str | Path, data: str | Path, pl
             audit.append(Path(data), who, plan.ids.get(edit.path, edit.path), edit.path, edit.changes,
                          action=f"topics-{plan.operation}")
         store.close()
-        reindex_locked(store, root)
+        reindex_locked(store, root, limits=limits)
     return skipped

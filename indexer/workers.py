@@ -1,9 +1,17 @@
 """Worker processes that die with the job that started them.
 
-Readers and Whoosh's sub-writers are spawned as direct children of the reindex
-job. If the job is killed (kill -9, the OOM killer), each worker is killed by the
-kernel too (PR_SET_PDEATHSIG), so no idle worker outlives it. (With a forkserver
-they could not: its children keep the forkserver alive, and it keeps them.)
+Readers and Whoosh's sub-writers are direct children of the reindex job. If the
+job is killed (kill -9, the OOM killer), the kernel kills each of them too
+(PR_SET_PDEATHSIG), so no worker outlives it. The signal is armed from inside the
+child, so a job killed while a child is still starting would be missed; each
+child therefore checks, once armed, that its parent is still the job that
+started it, and exits at once if not. That closes the gap at any moment of
+start-up. (With a forkserver this could not work: its children are the
+forkserver's, and they keep it alive.)
+
+Children arm the signal as early as they can: a spawned child whose parent runs
+the `kb` command does it while it imports `indexer` (see indexer/__init__.py),
+before it reads its task; every other child does it when it starts working.
 """
 
 from __future__ import annotations
@@ -11,18 +19,53 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import multiprocessing.util
+import os
 import signal
+import sys
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
+# The job's process id, for spawned children that arm before they know their parent.
+JOB_PID = "KB_JOB_PID"
+ORPHAN_EXIT = 70
 
 
-def die_with_parent(_: object = None) -> None:
-    """Ask the kernel to kill this process when its parent exits (Linux; a no-op elsewhere)."""
+def _prctl_deathsig() -> None:
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
+    except (OSError, AttributeError):  # not Linux: workers then end when their pipes close
         pass
+
+
+def _expected_parent() -> int | None:
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid:
+        return parent.pid
+    value = os.environ.get(JOB_PID, "")
+    return int(value) if value.isdigit() else None
+
+
+def die_with_parent(parent_pid: int | None = None) -> None:
+    """Have the kernel kill this process when its parent exits; exit now if the parent is already gone."""
+    _prctl_deathsig()
+    expected = parent_pid if isinstance(parent_pid, int) else _expected_parent()
+    if expected is not None and os.getppid() != expected:
+        os._exit(ORPHAN_EXIT)  # the job died while this process was starting
+
+
+def spawned_child() -> bool:
+    """True in a process multiprocessing spawned (its command line ends with --multiprocessing-fork).
+
+    sys.orig_argv, not sys.argv: a spawned child takes its parent's sys.argv
+    before it imports anything of the parent's.
+    """
+    return "--multiprocessing-fork" in getattr(sys, "orig_argv", sys.argv)
+
+
+def arm_if_worker() -> None:
+    """Called when `indexer` is imported: a child spawned by a kb job arms itself at once."""
+    if os.environ.get(JOB_PID) and spawned_child():
+        die_with_parent()
 
 
 class _Hook:
@@ -30,7 +73,8 @@ class _Hook:
 
 
 _HOOK = _Hook()
-# Runs in every process multiprocessing starts after this module is imported.
+# Runs in every process multiprocessing forks after this module is imported (not in
+# spawned ones: multiprocessing runs no after-fork hooks there).
 multiprocessing.util.register_after_fork(_HOOK, die_with_parent)
 if multiprocessing.parent_process() is not None:
     # A worker importing this late: Whoosh's sub-writers do, when they unpickle the
@@ -39,5 +83,10 @@ if multiprocessing.parent_process() is not None:
 
 
 def worker_context() -> Any:
-    """The multiprocessing context for kb's workers."""
+    """The multiprocessing context for kb's spawned workers (Whoosh's sub-writers).
+
+    Records this process as the job, so that its spawned children can check
+    their parent before they have unpickled anything.
+    """
+    os.environ[JOB_PID] = str(os.getpid())
     return multiprocessing.get_context("spawn")

@@ -1,4 +1,9 @@
-"""Every setting of kb in one place, with its default and a one-line help."""
+"""Every setting of kb in one place, with its default and a one-line help.
+
+One Settings object is built once per process, from the environment (KB_* keys)
+and, for the CLI, its global options; the CLI, the web app and the jobs all read
+that same object, so a setting documented here works on every edge.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +13,51 @@ from typing import Any, Mapping
 
 from kb.errors import ConfigError
 
+# A session key shorter than this is easy to guess; `kb` creates a 64-character one when none is set.
+MIN_SECRET_KEY = 32
 
-def _setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+
+def _setting(default: Any, help: str, least: int = 1) -> Any:
+    return field(default=default, metadata={"help": help, "least": least})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Settings for the CLI and the web app; built from KB_* keys or options."""
+    """Settings for the CLI, the web app and the jobs; built from KB_* keys or options."""
 
     content: str = _setting("content", "content folder: Markdown files and vocabulary.yml")
     index: str = _setting(".kb-index", "index folder (generations of the search index)")
     data: str = _setting(".kb-data", "folder for accounts, logs and the session key (kept when the index is rebuilt)")
     page_size: int = _setting(10, "results per search page")
     max_page: int = _setting(100, "highest page number a search may ask for")
-    max_query_length: int = _setting(2000, "longest query accepted, in characters")
+    max_query_length: int = _setting(2000, "longest query searched, in characters; longer ones are cut, with a note")
+    max_filter_values: int = _setting(50, "most facet values one search may select")
     max_file_bytes: int = _setting(20_000_000, "content files larger than this are skipped")
+    file_seconds: int = _setting(20, "seconds reading one content file may take before it is reported and skipped")
+    file_memory_mb: int = _setting(1024, "memory (MB) reading one content file may use before it is reported and skipped")
     related_limit: int = _setting(8, "related items shown on an item page")
-    search_cache: int = _setting(256, "search results kept per process for repeated searches (0: none)")
+    search_cache: int = _setting(256, "search results kept per process for repeated searches (0: none)", least=0)
     search_time_limit: int = _setting(10, "seconds a search may spend ranking before it shows what it found")
-    search_log_days: int = _setting(365, "days the anonymous search log keeps each search (0: no log)")
-    secret_key: str = _setting("", "key signing web sessions; generated once into the data folder if empty")
+    search_log_days: int = _setting(365, "days the anonymous search log keeps each search (0: no log)", least=0)
+    secret_key: str = _setting("", f"key signing web sessions (at least {MIN_SECRET_KEY} characters); "
+                                   "generated once into the data folder if empty")
+    secure_cookies: bool = _setting(False, "send the session cookie over HTTPS only (set 1 behind HTTPS)")
+    login_attempts: int = _setting(5, "failed logins allowed per account, and per address, within login_window")
+    login_window: int = _setting(300, "seconds over which failed logins count; also how long a blocked login waits")
+
+    def __post_init__(self) -> None:
+        if self.secret_key and len(self.secret_key) < MIN_SECRET_KEY:
+            raise ConfigError(f"KB_SECRET_KEY must be at least {MIN_SECRET_KEY} characters long "
+                              f"(it has {len(self.secret_key)}); leave it empty to have one generated")
 
     @classmethod
     def names(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, Any, str]]:
+        """(environment key, default, help) of every setting, for documentation."""
+        return [("KB_" + f.name.upper(), f.default, f.metadata["help"]) for f in dataclasses.fields(cls)]
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], prefix: str = "KB_") -> Settings:
@@ -41,7 +66,7 @@ class Settings:
         for f in dataclasses.fields(cls):
             key = prefix + f.name.upper()
             if key in values and values[key] not in (None, ""):
-                found[f.name] = _convert(key, values[key], f.default)
+                found[f.name] = _convert(key, values[key], f.default, f.metadata["least"])
         return cls(**found)
 
     def replace(self, **changes: Any) -> Settings:
@@ -49,15 +74,19 @@ class Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-def _convert(key: str, value: Any, default: Any) -> Any:
+def _convert(key: str, value: Any, default: Any, least: int) -> Any:
     if isinstance(default, bool):
-        return str(value).lower() in ("1", "true", "yes", "on")
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key} must be 1 or 0 (true or false), got {value!r}")
     if isinstance(default, int):
         try:
             number = int(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{key} must be a whole number, got {value!r}") from None
-        least = 0 if key.endswith(("CACHE", "DAYS")) else 1
         if number < least:
             raise ConfigError(f"{key} must be at least {least}, got {number}")
         return number

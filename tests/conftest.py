@@ -1,9 +1,23 @@
-"""Shared fixtures: the sample community copied aside, its index, the app, a CLI runner."""
+"""Shared fixtures: the sample community copied aside, its index, the app, a CLI runner.
+
+Tests own their data. The sample they use is the one committed to git (the
+`content/` folder as of HEAD), extracted once per test session into a temporary
+folder; each test that writes gets its own copy of that. What someone tries in
+the live `content/` folder (tagging through the web UI, `kb tag`) therefore never
+changes a test's outcome; commit a change to the sample before testing it.
+Outside a git checkout the folder itself is copied. Every test runs in its own
+temporary working directory, and KB_CONTENT, KB_INDEX and KB_DATA point to
+empty temporary places, so a command that forgets its paths cannot reach the
+live `content/`, `.kb-index` or `.kb-data`.
+"""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -14,24 +28,55 @@ from indexer.store import IndexStore
 from webui import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "content"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+_LIVE_SAMPLE = ROOT / "content"
+
+
+def committed_sample(target: Path) -> Path:
+    """Write the sample community as committed (git HEAD) into `target`; the folder itself without git."""
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD", "content"],
+                                 capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        shutil.copytree(_LIVE_SAMPLE, target)
+        return target
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        tar.extractall(target.parent / ".extract", **safe)
+    (target.parent / ".extract" / "content").rename(target)
+    shutil.rmtree(target.parent / ".extract")
+    return target
 
 
 @pytest.fixture(scope="session", autouse=True)
-def data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Accounts, logs and the session key of every test go to a temporary folder, never the checkout."""
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Accounts, logs and the session key go to a temporary folder; default paths lead nowhere live."""
     path = tmp_path_factory.mktemp("data")
+    nowhere = tmp_path_factory.mktemp("nowhere")
     os.environ["KB_DATA"] = str(path)
+    os.environ["KB_CONTENT"] = str(nowhere / "content")
+    os.environ["KB_INDEX"] = str(nowhere / "index")
     return path
 
 
+@pytest.fixture(autouse=True)
+def own_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relative paths (`content`, `.kb-index`) resolve inside the test's own folder, never the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session")
-def sample_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed sample community, read-only: copy it before changing anything."""
+    return committed_sample(tmp_path_factory.mktemp("committed") / "content")
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory, sample: Path) -> tuple[Path, Path]:
     """The sample community indexed once per test session (read-only for tests)."""
     base = tmp_path_factory.mktemp("sample")
     content = base / "content"
-    shutil.copytree(SAMPLE, content)
+    shutil.copytree(sample, content)
     index = base / "index"
     summary = reindex(content, index)
     assert summary.indexed >= 60 and not summary.failed
@@ -44,10 +89,10 @@ def store(sample_index: tuple[Path, Path]) -> IndexStore:
 
 
 @pytest.fixture()
-def content_copy(tmp_path: Path) -> Path:
+def content_copy(tmp_path: Path, sample: Path) -> Path:
     """A private, writable copy of the sample community."""
     target = tmp_path / "content"
-    shutil.copytree(SAMPLE, target)
+    shutil.copytree(sample, target)
     return target
 
 

@@ -36,7 +36,7 @@ def install(point: str) -> None:
     import whoosh.index
     import whoosh.writing
 
-    from indexer import build, content, store
+    from indexer import build, readpool, store
 
     calls = {"n": 0}
 
@@ -49,7 +49,7 @@ def install(point: str) -> None:
 
     points: dict[str, Callable[[], None]] = {
         # while reading files, before anything is written
-        "reading": lambda: kill_on_call(content, "read_one", third_file),
+        "reading": lambda: kill_on_call(readpool.ReaderPool, "_collect", third_file),
         # documents added to the writer, commit not started
         "before-commit": lambda: kill_on_call(whoosh.writing.SegmentWriter, "commit"),
         # segment files written, the table of contents (the commit point) not yet

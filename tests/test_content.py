@@ -1,6 +1,6 @@
 import os
 
-from indexer.content import content_files, load_content
+from indexer.content import ReadLimits, content_files, load_content
 from tests.conftest import write
 
 
@@ -29,9 +29,9 @@ def test_duplicate_ids_keep_the_first_file(tmp_path):
 def test_oversized_files_are_skipped_with_a_reason(tmp_path):
     write(tmp_path / "big.md", "x" * 2000)
     write(tmp_path / "small.md", "y")
-    content = load_content(tmp_path, max_bytes=1000)
+    content = load_content(tmp_path, ReadLimits(max_bytes=1000))
     assert [i.id for i in content.items] == ["small"]
-    assert content.failed[0].reason == "file is 2,000 bytes; the limit is 1,000 (skipped)"
+    assert content.failed[0].reason == "file is 2,000 bytes; the limit is 1,000 (KB_MAX_FILE_BYTES); skipped"
 
 
 def test_symlinks_out_of_the_content_folder_are_refused(tmp_path):

@@ -135,7 +135,7 @@ def test_huge_files_are_skipped_and_reported(tmp_path):
     summary = reindex(root, tmp_path / "ix")
     assert summary.items == 1
     assert summary.failed[0].path == "huge.pdf"
-    assert summary.failed[0].reason == "file is 209,715,200 bytes; the limit is 20,000,000 (skipped)"
+    assert summary.failed[0].reason == "file is 209,715,200 bytes; the limit is 20,000,000 (KB_MAX_FILE_BYTES); skipped"
 
 
 def test_unknown_encoding_is_read_with_a_warning(tmp_path):

@@ -3,15 +3,14 @@ import yaml
 
 from kb.errors import VocabularyError
 from kb.vocabulary import Vocabulary, normalise_label
-from tests.conftest import SAMPLE
 
 
 def vocab(topics, **more):
     return Vocabulary.from_dict({"topics": topics, **more})
 
 
-def test_sample_vocabulary_loads_with_hierarchy_and_labels():
-    v = Vocabulary.from_dict(yaml.safe_load((SAMPLE / "vocabulary.yml").read_text()))
+def test_sample_vocabulary_loads_with_hierarchy_and_labels(sample):
+    v = Vocabulary.from_dict(yaml.safe_load((sample / "vocabulary.yml").read_text()))
     assert len(v.topics) >= 20
     assert "provider-payment" in v.narrower("strategic-purchasing")
     assert "results-based-financing" in v.narrower("health-financing")  # grandchildren too
@@ -60,8 +59,8 @@ def test_invalid_vocabularies_name_the_problem(data, message):
     assert str(err.value).startswith("vocabulary.yml")
 
 
-def test_round_trip_to_dict():
-    v = Vocabulary.from_dict(yaml.safe_load((SAMPLE / "vocabulary.yml").read_text()))
+def test_round_trip_to_dict(sample):
+    v = Vocabulary.from_dict(yaml.safe_load((sample / "vocabulary.yml").read_text()))
     again = Vocabulary.from_dict(v.to_dict())
     assert again.topics == v.topics and again.kinds == v.kinds
     assert again.topics["budget-flexibility"].alt_labels == v.topics["budget-flexibility"].alt_labels

@@ -15,11 +15,17 @@ from indexer.store import IndexStore
 from kb.settings import Settings
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Create the app; settings come from `test_config` (KB_* keys) or the environment."""
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Create the app from a Settings object, or from KB_* keys of `config` over the environment.
+
+    Other keys of a `config` mapping (TESTING ...) go to Flask's own configuration.
+    """
     app = Flask(__name__)
-    source = dict(os.environ) if test_config is None else {**os.environ, **test_config}
-    settings = Settings.from_mapping(source)
+    if isinstance(config, Settings):
+        settings, test_config = config, None
+    else:
+        test_config = config
+        settings = Settings.from_mapping({**os.environ, **(config or {})})
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key or secret_key(Path(settings.data)),
         SESSION_COOKIE_HTTPONLY=True,

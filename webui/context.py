@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from indexer.content import ReadLimits
 from indexer.store import IndexStore
 from kb.settings import Settings
 
@@ -15,3 +16,7 @@ def settings() -> Settings:
 def store() -> IndexStore:
     return current_app.extensions["kb"]["store"]
 
+
+def limits() -> ReadLimits:
+    """The bounds on reading one content file, for writes that reindex what they changed."""
+    return ReadLimits.from_settings(settings())

@@ -12,7 +12,7 @@ from kb.checks import staleness, tagging_queue
 from kb.errors import QueryError
 from webui.auth import login_required
 from indexer import searching
-from webui.context import settings, store
+from webui.context import limits, settings, store
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -108,7 +108,7 @@ def topics():
 @login_required
 def topics_preview():
     args = topic_operation_args()
-    plan = vocabedit.plan_operation(settings().content, **args)
+    plan = vocabedit.plan_operation(settings().content, **args, limits=limits())
     return render_template("topics_preview.html", plan=plan, form=request.form)
 
 
@@ -116,11 +116,12 @@ def topics_preview():
 @login_required
 def topics_apply():
     args = topic_operation_args()
-    plan = vocabedit.plan_operation(settings().content, **args)
+    plan = vocabedit.plan_operation(settings().content, **args, limits=limits())
     previewed = dict(zip(request.form.getlist("path"), request.form.getlist("version")))
     # A file that changed since the preview (or was not in it) is left alone, never overwritten.
     stale = [e for e in plan.edits if previewed.get(e.path) != e.old_sha256]
     plan.edits = [e for e in plan.edits if e not in stale]
     plan.refused += [(e.path, "changed since the preview") for e in stale]
-    skipped = vocabedit.apply_operation(settings().content, settings().index, Path(settings().data), plan, who=g.user)
+    skipped = vocabedit.apply_operation(settings().content, settings().index, Path(settings().data), plan, who=g.user,
+                                        limits=limits())
     return render_template("topics_done.html", plan=plan, skipped=skipped)

@@ -13,7 +13,7 @@ from indexer.tagging import Change, bulk_plan, bulk_tag, tag
 from kb.errors import QueryError
 from kb.search import SearchRequest, item_url
 from webui.auth import login_required
-from webui.context import settings, store
+from webui.context import limits, settings, store
 
 bp = Blueprint("tagging", __name__)
 BULK_LIMIT = 500
@@ -30,7 +30,7 @@ def save_tags(item_id: str):
     change = Change(set_topics=tuple(form.getlist("topics")), set_activities=id_list(form.get("activities", "")),
                     set_type=form.get("type") or None)
     result = tag(settings().content, settings().index, Path(settings().data), item_id, change,
-                 who=g.user, expected=form.get("version") or None)
+                 who=g.user, expected=form.get("version") or None, limits=limits())
     changed = [key for key, (before, after) in result.changes.items() if before != after]
     flash(f"Saved {', '.join(changed)} in {result.path}." if changed else "Nothing to change.")
     return redirect(item_url(searching.get_item(store(), item_id)))
@@ -44,7 +44,7 @@ def decide_suggestion(item_id: str):
         raise QueryError("decision: must be accept or reject, with a topic")
     if decision == "accept":
         tag(settings().content, settings().index, Path(settings().data), item_id, Change(add_topics=(topic,)),
-            who=g.user, expected=request.form.get("version") or None)
+            who=g.user, expected=request.form.get("version") or None, limits=limits())
     suggest.decide(Path(settings().data), item_id, topic, "accepted" if decision == "accept" else "rejected")
     flash(f"{'Tagged' if decision == 'accept' else 'Will not suggest again'}: {topic}.")
     return redirect(item_url(searching.get_item(store(), item_id)) + "#tags")
@@ -120,5 +120,6 @@ def bulk_apply():
     versions = dict(zip(request.form.getlist("item"), request.form.getlist("version")))
     if not versions:
         raise QueryError("nothing to apply")
-    outcome = bulk_tag(settings().content, settings().index, Path(settings().data), versions, change, who=g.user)
+    outcome = bulk_tag(settings().content, settings().index, Path(settings().data), versions, change, who=g.user,
+                       limits=limits())
     return render_template("bulk_done.html", outcome=outcome)
