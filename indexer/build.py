@@ -23,7 +23,7 @@ from typing import Any, Iterable, Protocol
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 
-from indexer.content import Failure, Read, ReadLimits, content_root, load_vocabulary, read_files
+from indexer.content import UNREADABLE_NAME, Failure, Read, ReadLimits, content_root, load_vocabulary, read_files
 from indexer.manifest import Changes, Entry, compare, load_manifest, manifest_vocabulary_hash, \
     save_manifest, vocabulary_hash
 from indexer.schema import SCHEMA_VERSION, build_schema, item_document, related_kinds, title_field, unpack
@@ -31,7 +31,7 @@ from indexer.words import add_words
 from indexer.workers import worker_context
 from indexer.store import BUILD_FILE, Generation, IndexStore, now_iso, read_json, write_atomic
 from kb.checks import check_items
-from kb.errors import ValidationError
+from kb.errors import KbError, ValidationError
 from kb.item import Item
 from kb.vocabulary import Vocabulary
 
@@ -150,10 +150,11 @@ def reindex_locked(store: IndexStore, root: Path, *, stale: str = "", full: bool
         summary.notes.append(f"recovered the lock of a job that did not finish ({stale}); this run completes its work")
     for name in store.prune():
         summary.notes.append(f"removed {name}, left unfinished by an interrupted job")
-    vocabulary = load_vocabulary(root)
-    current = store.current_path()
-    reason = full_rebuild_reason(current, full)
+    error = ""
     try:
+        vocabulary = load_vocabulary(root)
+        current = store.current_path()
+        reason = full_rebuild_reason(current, full)
         if reason:
             summary.mode = "full"
             if reason != "asked":
@@ -161,11 +162,33 @@ def reindex_locked(store: IndexStore, root: Path, *, stale: str = "", full: bool
             run_full(store, root, vocabulary, summary, dry_run, guards, limits, progress)
         else:
             run_incremental(store, current, root, vocabulary, summary, dry_run, guards, limits, progress)
+    except BaseException as exc:
+        error = describe_error(exc)
+        raise
     finally:
         summary.seconds = time.perf_counter() - started
         if not dry_run:
-            store.record_run(summary.to_dict())
+            record(store, summary, error)
     return summary
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, KbError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
+    return f"{type(exc).__name__}: {exc}"
+
+
+def record(store: IndexStore, summary: ReindexSummary, error: str) -> None:
+    """Keep what the run did for `kb status` and /healthz: ok, partial (some files failed) or failed."""
+    outcome = "failed" if error else "partial" if summary.failed else "ok"
+    try:
+        store.record_run({**summary.to_dict(), "outcome": outcome, "error": error or None})
+    except OSError as exc:  # a full disk: the run's own error, if any, is the one to report
+        log.warning("the run's summary could not be recorded in %s: %s", store.path, exc.strerror or exc)
 
 
 def full_rebuild_reason(current: Path | None, asked: bool) -> str:
@@ -187,6 +210,7 @@ def run_full(store: IndexStore, root: Path, vocabulary: Vocabulary, summary: Rei
     old_manifest = load_manifest(current) if current else {}
     changes = compare(root, old_manifest)
     present = sorted(changes.stats)
+    summary.failed.extend(Failure(name, UNREADABLE_NAME) for name in changes.unusable)
     summary.added, summary.updated, summary.deleted = changes.added, changes.updated, changes.deleted
     summary.unchanged = len(changes.unchanged)
     if dry_run:
@@ -384,6 +408,7 @@ def run_incremental(store: IndexStore, current: Path, root: Path, vocabulary: Vo
     manifest = load_manifest(current)
     changes = compare(root, manifest)
     vocabulary_changed = vocabulary_hash(root) != manifest_vocabulary_hash(current)
+    summary.failed.extend(Failure(name, UNREADABLE_NAME) for name in changes.unusable)
     summary.added, summary.updated, summary.deleted = changes.added, changes.updated, changes.deleted
     summary.unchanged = len(changes.unchanged)
     summary.generation, summary.items = current.name, len(manifest)

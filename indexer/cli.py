@@ -221,8 +221,7 @@ def status(settings: Settings, as_json: bool) -> None:
         click.echo(f"items:       {info['items'] if info['items'] is not None else '-'}")
         click.echo(f"previous:    {info['previous_generation'] or 'none'}")
         if last:
-            outcome = "failed files: " + str(len(last.get("failed", []))) if last.get("failed") else "ok"
-            click.echo(f"last run:    {last.get('mode', '?')} at {last.get('finished_at', '?')}, {outcome}")
+            click.echo(f"last run:    {last.get('mode', '?')} at {last.get('finished_at', '?')}, {run_outcome(last)}")
         else:
             click.echo("last run:    none")
         click.echo(f"writer lock: {info['lock_holder'] or 'free'}")
@@ -230,9 +229,20 @@ def status(settings: Settings, as_json: bool) -> None:
         sys.exit(2)
 
 
+def run_outcome(last: dict[str, Any]) -> str:
+    """How the last run ended, in words: ok, some files failed, or failed and why."""
+    failed = len(last.get("failed") or [])
+    outcome = last.get("outcome") or ("partial" if failed else "ok")
+    if outcome == "failed":
+        return f"FAILED: {last.get('error') or 'no reason recorded'} (the previous index still serves)"
+    if outcome == "partial":
+        return f"ok, but {failed} file{'' if failed == 1 else 's'} failed (run 'kb reindex' or 'kb check' to list them)"
+    return "ok"
+
+
 @cli.command(epilog=EPILOG)
 @click.argument("query", required=False, default="")
-@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Number of results.")
+@click.option("--limit", type=click.IntRange(1, 1000), help="Number of results (default: KB_PAGE_SIZE, 10).")
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--filter", "filters", multiple=True, metavar="FIELD=VALUE",
               help=f"Facet filter, repeatable; FIELD is one of {', '.join(FACETS)}.")
@@ -241,7 +251,7 @@ def status(settings: Settings, as_json: bool) -> None:
               help='Run one query per line, each JSON {"id": ..., "text": ...}; print one JSON line each.')
 @click.pass_obj
 @handle_errors
-def search(settings: Settings, query: str, limit: int, sort: str, filters: tuple[str, ...],
+def search(settings: Settings, query: str, limit: int | None, sort: str, filters: tuple[str, ...],
            as_json: bool, batch: TextIO | None) -> None:
     """Search the index.
 
@@ -258,14 +268,15 @@ def search(settings: Settings, query: str, limit: int, sort: str, filters: tuple
     from indexer.searching import search as run
     from indexer.store import IndexStore
 
-    store = IndexStore(settings.index)
+    store = IndexStore(settings.index, cache_size=settings.search_cache, time_limit=settings.search_time_limit)
+    limit = limit or settings.page_size
     if batch is not None:
         sys.exit(run_batch(store, batch, limit, sort, settings.max_query_length))
     if not query.strip() and not filters:
         raise click.UsageError("give a QUERY, --filter or --batch FILE")
     request = SearchRequest(q=query, filters=parse_filters(filters), sort=sort, page=1, page_size=limit)
-    request.validate(max_query_length=settings.max_query_length, max_page_size=1000)
-    result = run(store, request)
+    request.validate(max_page_size=1000, max_filter_values=settings.max_filter_values)
+    result = run(store, request, max_query_length=settings.max_query_length)
     if as_json:
         click.echo(json.dumps(result_to_dict(result), indent=2, ensure_ascii=False))
         return
@@ -278,7 +289,8 @@ def search(settings: Settings, query: str, limit: int, sort: str, filters: tuple
     if result.nearest_topics:
         click.echo(f"topics close to your search: {', '.join(result.nearest_topics)}", err=True)
     shown = len(result.hits)
-    click.echo(f"{result.total} results for {query!r}" + (f", showing {shown}" if shown < result.total else "")
+    shown_query = result.request.q if len(result.request.q) <= 80 else result.request.q[:77] + "..."
+    click.echo(f"{result.total} results for {shown_query!r}" + (f", showing {shown}" if shown < result.total else "")
                + f" ({result.seconds:.3f} s)")
     for rank, hit in enumerate(result.hits, 1):
         item = hit.item
@@ -311,7 +323,11 @@ def snippet_text(snippet: str) -> str:
 
 
 def run_batch(store: Any, lines: TextIO, limit: int, sort: str, max_query_length: int) -> int:
-    """Run each JSON line as a query; a bad line prints an error object and sets exit code 1."""
+    """Run each JSON line as a query; a bad line prints an error object and sets exit code 1.
+
+    A query over the length limit is searched cut to the limit, with a warning
+    line on stderr and the note in its JSON line's "messages".
+    """
     from indexer.searching import search as run
 
     status = 0
@@ -323,14 +339,17 @@ def run_batch(store: Any, lines: TextIO, limit: int, sort: str, max_query_length
             if not isinstance(entry, dict) or not isinstance(entry.get("text"), str):
                 raise ValueError('expected an object with a "text" string')
             request = SearchRequest(q=entry["text"], sort=sort, page=1, page_size=limit)
-            request.validate(max_query_length=max_query_length, max_page_size=1000)
-            result = run(store, request)
+            request.validate(max_page_size=1000)
+            result = run(store, request, max_query_length=max_query_length)
         except (ValueError, KbError) as exc:
             click.echo(json.dumps({"id": _entry_id(line), "line": number, "error": str(exc)}))
             status = 1
             continue
+        if result.request.q != request.q:
+            click.echo(f"warning: line {number}: {result.messages[0]}", err=True)
         hits = [hit_to_dict(h) for h in result.hits]
-        click.echo(json.dumps({"id": entry.get("id"), "total": result.total, "hits": hits}, ensure_ascii=False))
+        click.echo(json.dumps({"id": entry.get("id"), "total": result.total, "hits": hits,
+                               "messages": list(result.messages)}, ensure_ascii=False))
     return status
 
 
@@ -513,7 +532,12 @@ def audit_log(settings: Settings, item_id: str | None, limit: int, as_json: bool
 
     from indexer import audit
 
-    for entry in audit.entries(Path(settings.data), item_id, limit):
+    log = audit.read(Path(settings.data), item_id, limit)
+    if log.damaged:
+        lines = ", ".join(str(n) for n in log.damaged[:10]) + (" ..." if len(log.damaged) > 10 else "")
+        click.echo(f"warning: {Path(settings.data) / audit.AUDIT}: line {lines} cannot be read "
+                   "(cut off by a crash or a full disk); skipped", err=True)
+    for entry in log.entries:
         if as_json:
             click.echo(json.dumps(entry, ensure_ascii=False))
             continue
@@ -605,15 +629,9 @@ def map_command(settings: Settings, by: str, fmt: str, shared_value: bool) -> No
         if fmt == "json":
             click.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
         elif fmt == "csv":
-            import csv
-            import io
+            from kb.contentmap import shared_value_csv
 
-            out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=list(rows[0].to_dict()) if rows else ["topic"])
-            writer.writeheader()
-            for r in rows:
-                writer.writerow({**r.to_dict(), "missing_activity_kinds": "; ".join(r.missing)})
-            click.echo(out.getvalue(), nl=False)
+            click.echo(shared_value_csv(rows), nl=False)
         else:
             click.echo(f"{'topic':40} {'priority':8} {'demand':>6} {'items':>6} {'activities':>10}  missing kinds")
             for r in rows:

@@ -78,11 +78,32 @@ class FileStat(NamedTuple):
     st_mtime_ns: int
 
 
-def scan(root: Path) -> dict[str, FileStat]:
+def readable_name(name: str) -> bool:
+    """False for a name with bytes that are not UTF-8 (Python keeps them as surrogates, which nothing
+    downstream can store or show: archives from Windows or Latin-1 systems have such names)."""
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_name(path: str) -> str:
+    """A name with bytes that are not UTF-8, printable: each such byte as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+UNREADABLE_NAME = "the file name is not valid UTF-8 (written by another system?); rename it to index it"
+
+
+def scan(root: Path, unusable: list[str] | None = None) -> dict[str, FileStat]:
     """Readable files under `root` by relative path, with their stat; hidden files and folders skipped.
 
     One scandir per folder and one stat per file: at 100,000 files this walk is
-    most of an incremental run that finds one change.
+    most of an incremental run that finds one change. Names that are not UTF-8
+    are left out and added to `unusable` (printable), to be reported.
     """
     suffixes = tuple(READERS)
     found: dict[str, FileStat] = {}
@@ -97,6 +118,10 @@ def scan(root: Path) -> dict[str, FileStat]:
         for entry in entries:
             name = entry.name
             if name[0] == ".":
+                continue
+            if not readable_name(name):
+                if unusable is not None:
+                    unusable.append(shown_name(prefix + name))
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -117,9 +142,9 @@ def scan(root: Path) -> dict[str, FileStat]:
     return found
 
 
-def content_files(root: Path) -> list[str]:
-    """Relative paths of readable files, sorted; hidden files and folders skipped."""
-    return sorted(scan(root))
+def content_files(root: Path, unusable: list[str] | None = None) -> list[str]:
+    """Relative paths of readable files, sorted; hidden files and folders skipped (see scan)."""
+    return sorted(scan(root, unusable))
 
 
 def sidecar_of(root: Path, relative_path: str) -> Path | None:
@@ -260,7 +285,10 @@ def load_content(path: str | os.PathLike[str], limits: ReadLimits = ReadLimits()
     root = content_root(path)
     content = Content(root=root, vocabulary=load_vocabulary(root))
     owners: dict[str, str] = {}
-    for read in read_files(root, content_files(root), limits, workers):
+    unusable: list[str] = []
+    paths = content_files(root, unusable)
+    content.failed.extend(Failure(name, UNREADABLE_NAME) for name in unusable)
+    for read in read_files(root, paths, limits, workers):
         relative_path, item, warnings = read.path, read.item, read.warnings
         if read.failure is not None or item is None:
             content.failed.append(read.failure or Failure(relative_path, "not read"))

@@ -46,6 +46,7 @@ class Changes:
     # unchanged content but a new size/mtime: only the manifest needs the new stat
     touched: dict[str, Entry] = field(default_factory=dict)
     stats: dict[str, FileStat] = field(default_factory=dict)
+    unusable: list[str] = field(default_factory=list)  # names that are not UTF-8, shown printable
     hashes: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -99,7 +100,7 @@ def manifest_vocabulary_hash(generation: Path) -> str:
 def compare(root: Path, manifest: dict[str, Entry]) -> Changes:
     """Walk the content folder and sort every file into added, updated, deleted, unchanged."""
     changes = Changes()
-    changes.stats = scan(root)
+    changes.stats = scan(root, changes.unusable)
     for relative_path, stat in changes.stats.items():
         entry = manifest.get(relative_path)
         if entry is None:

@@ -43,26 +43,32 @@ SNIPPET_CHARS = 220
 # A prefix query (capit*) searches at most this many of the words it could stand for.
 MAX_EXPANSION = 64
 SIBLINGS_MAX = 15
+# Words of one query that "did you mean" tries to correct.
+MAX_CORRECTED = 8
 
 
-def search(store: IndexStore, request: SearchRequest, today: dt.date | None = None) -> SearchResult:
+def search(store: IndexStore, request: SearchRequest, today: dt.date | None = None,
+           max_query_length: int = 2000) -> SearchResult:
     """Run one search: ranked page of hits, facet counts and messages.
 
-    Results are cached per store, keyed by generation, commit, request and day, so
-    a repeated search costs nothing and any index change is seen at once.
+    A query longer than `max_query_length` is cut there, with a message (a long
+    pasted question is still searched). Results are cached per store, keyed by
+    generation, commit, request and day, so a repeated search costs nothing and
+    any index change is seen at once.
     """
     started = time.perf_counter()
     today = today or dt.date.today()
+    request, cut_note = request.cut(max_query_length)
     with store.searcher() as (searcher, generation):
         key = (generation.name, searcher.reader().generation(), request.q, tuple(sorted(request.filters.items())),
                request.sort, request.page, request.page_size, today)
-        cached = store.results.get(key)
-        if cached is not None:
-            return dataclasses.replace(cached, seconds=time.perf_counter() - started)
-        result = run_search(searcher, generation, request, today, store.time_limit)
-        if not any(m.startswith("The search took longer") for m in result.messages):
-            store.results.put(key, result)
-    return dataclasses.replace(result, seconds=time.perf_counter() - started)
+        result = store.results.get(key)
+        if result is None:
+            result = run_search(searcher, generation, request, today, store.time_limit)
+            if not any(m.startswith("The search took longer") for m in result.messages):
+                store.results.put(key, result)
+    notes = (cut_note,) if cut_note else ()
+    return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started)
 
 
 def run_search(searcher: Searcher, generation: Generation, request: SearchRequest, today: dt.date,
@@ -71,7 +77,7 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
     vocabulary = generation.vocabulary
     sets = docsets(searcher)
     parsed = parse_query(request.q, vocabulary, today=today)
-    parsed, suggestion = add_corrections(searcher, generation, parsed, request.q)
+    parsed, suggestion = add_corrections(searcher, generation, parsed, request.q, time_limit / 2)
     selected = merge_filters(parsed.filters, request.filters)
     text_q = text_query(searcher, parsed, vocabulary)
     # Documents the query and its exclusions allow, before facet filters.
@@ -109,18 +115,27 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
 
 
 def add_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQuery,
-                    text: str) -> tuple[ParsedQuery, str]:
-    """Also search for the likely spelling of words no item contains; return the corrected query too."""
+                    text: str, seconds: float = 10.0) -> tuple[ParsedQuery, str]:
+    """Also search for the likely spelling of words no item contains; return the corrected query too.
+
+    At most MAX_CORRECTED words are looked at, within `seconds` (half the search's
+    time limit): a long pasted question full of names must not spend its time here.
+    """
     corrections: dict[str, str] = {}
     labels: list[str] | None = None
+    deadline = time.perf_counter() + seconds
+    looked = 0
     for clause in parsed.positive:
         if clause.kind != "word" or not correctable(clause.text) or clause.text in corrections:
             continue
+        if looked >= MAX_CORRECTED or time.perf_counter() > deadline:
+            break
         q = clause_query(searcher, clause, text_fields())
         if q is not None and any(searcher.doc_frequency(field, text) for field, text in q.iter_all_terms()):
             continue  # some item contains it (a term lookup, not a search)
         if labels is None:
             labels = generation.vocabulary.all_names()
+        looked += 1
         better = correct(generation.path, clause.text, labels)
         if better:
             corrections[clause.text] = better

@@ -12,10 +12,11 @@ import datetime as dt
 import json
 import logging
 import sqlite3
-import threading
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+
+from indexer.connections import SharedConnections
 
 log = logging.getLogger(__name__)
 LOG_FILE = "searches.sqlite"
@@ -25,9 +26,9 @@ def normalise(query: str) -> str:
     return " ".join(query.casefold().split())
 
 
-def _connect(index: Path) -> sqlite3.Connection:
+def _connect(index: Path, shared: bool = False) -> sqlite3.Connection:
     index.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(index / LOG_FILE, timeout=5)
+    conn = sqlite3.connect(index / LOG_FILE, timeout=5, check_same_thread=not shared)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("CREATE TABLE IF NOT EXISTS searches(hour TEXT, query TEXT, filters TEXT, results INTEGER)")
@@ -35,18 +36,8 @@ def _connect(index: Path) -> sqlite3.Connection:
     return conn
 
 
-_writers = threading.local()
-
-
-def _writer(index: Path) -> sqlite3.Connection:
-    """This thread's connection for appending (opening one per search cost more than the search)."""
-    cached = getattr(_writers, "connections", None)
-    if cached is None:
-        cached = _writers.connections = {}
-    conn = cached.get(index)
-    if conn is None or not (index / LOG_FILE).exists():
-        conn = cached[index] = _connect(index)
-    return conn
+# One connection per log for the whole process (opening one per search cost more than the search).
+_writers = SharedConnections(lambda index: _connect(index, shared=True))
 
 
 def hour_of(moment: dt.datetime) -> str:
@@ -58,8 +49,7 @@ def record(index: Path, query: str, filters: dict[str, tuple[str, ...]], results
     """Add one search; a log that cannot be written never breaks the search itself."""
     when = when or dt.datetime.now(dt.timezone.utc)
     try:
-        conn = _writer(index)
-        with conn:
+        with _writers.using(index, reopen=not (index / LOG_FILE).exists()) as conn, conn:
             conn.execute("INSERT INTO searches VALUES (?, ?, ?, ?)",
                          (hour_of(when), normalise(query), json.dumps(dict(sorted(filters.items()))), results))
     except sqlite3.Error as exc:

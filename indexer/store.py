@@ -120,22 +120,27 @@ class ResultCache:
 
 
 class IndexStore:
-    """The index folder: which generation serves, and searchers kept open per thread."""
+    """The index folder: which generation serves, and a pool of open searchers."""
+
+    # Idle searchers kept open for the next searches; more are opened when more
+    # searches run at once, and closed again when they finish.
+    KEEP_IDLE = 4
 
     def __init__(self, path: str | os.PathLike[str], cache_size: int = 0, time_limit: float = 10.0):
         self.path = Path(path)
         self.results = ResultCache(cache_size)
         self.time_limit = time_limit  # seconds a search may spend ranking before it returns what it has
-        self._local = threading.local()
         self._generation: Generation | None = None
         self._lock = threading.Lock()
-        self._searchers: list[Searcher] = []  # every thread's, so close() can close them all
+        self._idle: list[tuple[Searcher, str]] = []  # (searcher, generation name), most recent last
+        self._closed = False
 
     def close(self) -> None:
-        """Close every searcher this store opened (they hold the index's files open)."""
+        """Close every idle searcher (they hold the index's files open); searchers in use close when returned."""
         with self._lock:
-            searchers, self._searchers = self._searchers, []
-        for searcher in searchers:
+            idle, self._idle = self._idle, []
+            self._closed = True
+        for searcher, _ in idle:
             searcher.close()
 
     def __del__(self) -> None:
@@ -254,31 +259,51 @@ class IndexStore:
     # -- searchers ---------------------------------------------------------
     @contextmanager
     def searcher(self) -> Iterator[tuple[Searcher, Generation]]:
-        """Yield this thread's searcher on the serving generation.
+        """Lend a searcher on the serving generation for the length of the block.
 
-        Opening a searcher is costly, so each thread keeps one and reopens it
-        only when the generation or its last commit changed. Searcher.refresh()
-        is not used: it can keep segments that a merge removed.
+        Opening a searcher is costly (and its facet bitsets are built on first
+        use), so searchers are pooled: one that is returned waits for the next
+        search, unless its generation or commit is no longer the serving one,
+        in which case it is closed, releasing the files of a retired generation.
+        Searchers are not tied to threads: a server that starts a thread per
+        request (kb serve) reuses the same few. Searcher.refresh() is not used:
+        it can keep segments that a merge removed.
         """
         generation = self.generation()
-        cached = getattr(self._local, "searcher", None)
-        if cached is not None:
-            searcher, name = cached
-            if name != generation.name or not searcher.up_to_date():
-                self._forget(searcher)
-                cached = None
-        if cached is None:
-            searcher = generation.index.searcher()
-            with self._lock:
-                self._searchers.append(searcher)
-            self._local.searcher = (searcher, generation.name)
-        yield self._local.searcher[0], generation
+        searcher = self._checkout(generation)
+        try:
+            yield searcher, generation
+        finally:
+            self._checkin(searcher, generation.name)
 
-    def _forget(self, searcher: Searcher) -> None:
+    def _checkout(self, generation: Generation) -> Searcher:
+        found = None
         with self._lock:
-            if searcher in self._searchers:
-                self._searchers.remove(searcher)
-        searcher.close()
+            stale = [s for s, name in self._idle if name != generation.name]
+            self._idle = [(s, name) for s, name in self._idle if name == generation.name]
+            if self._idle:
+                found = self._idle.pop()[0]
+        for old in stale:  # of a generation that no longer serves
+            old.close()
+        if found is not None:
+            if found.up_to_date():
+                return found
+            found.close()  # an incremental run committed since
+        return generation.index.searcher()
+
+    def _checkin(self, searcher: Searcher, name: str) -> None:
+        with self._lock:
+            keep = not self._closed and len(self._idle) < self.KEEP_IDLE and \
+                (self._generation is None or self._generation.name == name)
+            if keep:
+                self._idle.append((searcher, name))
+        if not keep:
+            searcher.close()
+
+    def open_searchers(self) -> int:
+        """Idle searchers held open (for tests of descriptor use)."""
+        with self._lock:
+            return len(self._idle)
 
     # -- the writer lock ---------------------------------------------------
     @contextmanager

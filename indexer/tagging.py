@@ -13,7 +13,7 @@ from indexer.editing import Edit, apply_edit, plan_edit, plan_sidecar_edit
 from indexer.readers import SIDECAR, decode, front_matter_in_file, parse_sidecar, split_front_matter
 from indexer.searching import get_item
 from indexer.store import IndexStore
-from kb.errors import ConflictError, KbError, QueryError
+from kb.errors import ConflictError, KbError, QueryError, StorageError
 from kb.metadata import clean_list, clean_text
 from kb.vocabulary import Vocabulary
 
@@ -63,10 +63,10 @@ def check_topics(topics: Iterable[str], vocabulary: Vocabulary) -> None:
     for topic_id in topics:
         topic = vocabulary.topics.get(topic_id)
         if topic is None:
-            raise QueryError(f"topic {topic_id!r} is not in the vocabulary")
+            raise QueryError(f"topic {topic_id!r} is not in the vocabulary", field="topics")
         if topic.deprecated:
             instead = f"; use {topic.replaced_by!r}" if topic.replaced_by else ""
-            raise QueryError(f"topic {topic_id!r} is deprecated{instead}")
+            raise QueryError(f"topic {topic_id!r} is deprecated{instead}", field="topics")
 
 
 def plan(root: Path, relative_path: str, change: Change, vocabulary: Vocabulary,
@@ -93,7 +93,7 @@ def plan(root: Path, relative_path: str, change: Change, vocabulary: Vocabulary,
         updates["activities"] = activities
     if change.set_type and change.set_type != now["type"]:
         if vocabulary.types and change.set_type not in vocabulary.types:
-            raise QueryError(f"type {change.set_type!r} is not one of {', '.join(vocabulary.types)}")
+            raise QueryError(f"type {change.set_type!r} is not one of {', '.join(vocabulary.types)}", field="type")
         updates["type"] = change.set_type
     if front_matter_in_file(relative_path):
         return plan_edit(root, relative_path, updates)
@@ -113,11 +113,22 @@ def tag(content: str | Path, index: str | Path, data: str | Path, item_id: str, 
         edit = plan(root, path, change, load_vocabulary(root), expected)
         result = TagResult(item_id, path, edit.changes)
         if edit.changed:
-            apply_edit(root, edit)
-            audit.append(Path(data), who, item_id, path, edit.changes)
+            write_logged(root, Path(data), edit, who, item_id, "tag")
             reindex_locked(store, root, limits=limits)
             result.written = True
     return result
+
+
+def write_logged(root: Path, data: Path, edit: Edit, who: str, item_id: str, action: str) -> None:
+    """Record the change in the audit log, then make it: no change is ever made without its record."""
+    entry = audit.append(data, who, item_id, edit.path, edit.changes, action=action)
+    try:
+        apply_edit(root, edit)
+    except (KbError, OSError) as exc:
+        audit.not_applied(data, entry, str(exc))
+        if isinstance(exc, OSError):
+            raise StorageError(f"{edit.path} cannot be written ({exc.strerror or exc}); it was not changed") from None
+        raise
 
 
 @dataclass
@@ -162,11 +173,10 @@ def bulk_tag(content: str | Path, index: str | Path, data: str | Path, versions:
                 if not edit.changed:
                     outcome.unchanged.append(item_id)
                     continue
-                apply_edit(root, edit)
+                write_logged(root, Path(data), edit, who, item_id, "bulk-tag")
             except KbError as exc:
                 outcome.refused.append((item_id, str(exc)))
                 continue
-            audit.append(Path(data), who, item_id, path, edit.changes, action="bulk-tag")
             outcome.written.append(TagResult(item_id, path, edit.changes, True))
         store.close()
         if outcome.written:

@@ -17,14 +17,13 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from indexer import audit
 from indexer.build import reindex_locked
 from indexer.content import VOCABULARY_FILES, ReadLimits, content_root, load_content
-from indexer.editing import Edit, apply_edit, plan_edit
+from indexer.editing import Edit, plan_edit
 from indexer.store import IndexStore, write_atomic
-from indexer.tagging import current_values
-from kb.errors import KbError, QueryError
-from kb.vocabulary import Vocabulary, normalise_label
+from indexer.tagging import current_values, write_logged
+from kb.errors import KbError, QueryError, StorageError
+from kb.vocabulary import TOPIC_ID_RULE, Vocabulary, is_topic_id, normalise_label, slug
 
 
 @dataclass
@@ -61,11 +60,19 @@ def _dump(tree: Any) -> str:
     return out.getvalue()
 
 
-def _entry(tree: Any, topic_id: str) -> CommentedMap:
+def _entry(tree: Any, topic_id: str, field: str) -> CommentedMap:
     for entry in tree.get("topics") or []:
         if str(entry.get("id")) == topic_id:
             return entry
-    raise QueryError(f"topic {topic_id!r} is not in the vocabulary")
+    raise QueryError(f"topic {topic_id!r} is not in the vocabulary", field=field)
+
+
+def check_new_id(topic_id: str, field: str) -> None:
+    """Refuse a new topic id that is not an id, proposing one made from the text."""
+    if not is_topic_id(topic_id):
+        proposal = slug(topic_id)
+        hint = f"; for example {proposal!r}" if proposal else ""
+        raise QueryError(f"{topic_id!r} is not a topic id: an id is {TOPIC_ID_RULE}{hint}", field=field)
 
 
 def _add_alt_labels(entry: CommentedMap, names: list[str]) -> None:
@@ -109,14 +116,15 @@ def plan_operation(content: str | Path, operation: str, source: str, target: str
     root = content_root(content)
     name, tree = _load(root)
     plan = Plan(operation, vocabulary_file=name)
-    entry = _entry(tree, source)
+    entry = _entry(tree, source, "source")
     if entry.get("deprecated") and operation != "merge":
-        raise QueryError(f"topic {source!r} is deprecated; merge it into its replacement instead")
+        raise QueryError(f"topic {source!r} is deprecated; merge it into its replacement instead", field="source")
     if operation == "rename":
         if not target or target == source:
-            raise QueryError("rename needs a new, different topic id")
+            raise QueryError("rename needs a new, different topic id", field="target")
+        check_new_id(target, "target")
         if any(str(e.get("id")) == target for e in tree["topics"]):
-            raise QueryError(f"topic {target!r} already exists; use merge")
+            raise QueryError(f"topic {target!r} already exists; use merge", field="target")
         new = CommentedMap(entry)
         new["id"] = target
         if label:
@@ -130,8 +138,8 @@ def plan_operation(content: str | Path, operation: str, source: str, target: str
         mapping = lambda topics, text: _swap(topics, source, [target])  # noqa: E731
     elif operation == "merge":
         if not target or target == source:
-            raise QueryError("merge needs another topic to merge into")
-        into = _entry(tree, target)
+            raise QueryError("merge needs another topic to merge into", field="target")
+        into = _entry(tree, target, "target")
         _add_alt_labels(into, _labels_of(entry))
         _retarget(tree, source, target)
         _deprecate(entry, target)
@@ -140,12 +148,13 @@ def plan_operation(content: str | Path, operation: str, source: str, target: str
     elif operation == "split":
         parts = parts or []
         if len(parts) < 2:
-            raise QueryError("split needs at least two new topics (id and label each)")
+            raise QueryError("split needs at least two new topics (id and label each)", field="parts")
         existing = {str(e.get("id")) for e in tree["topics"]}
         at = tree["topics"].index(entry)
         for offset, (part_id, part_label) in enumerate(parts, 1):
+            check_new_id(part_id, "parts")
             if part_id in existing:
-                raise QueryError(f"topic {part_id!r} already exists")
+                raise QueryError(f"topic {part_id!r} already exists", field="parts")
             new = CommentedMap([("id", part_id), ("label", part_label)])
             if entry.get("broader"):
                 new["broader"] = entry["broader"]
@@ -158,7 +167,7 @@ def plan_operation(content: str | Path, operation: str, source: str, target: str
                             "each item gets the new topics whose labels its text mentions (all of them if none)")
         mapping = lambda topics, text: _swap(topics, source, _parts_for(text, parts))  # noqa: E731
     else:
-        raise QueryError(f"operation: {operation!r} is not rename, merge or split")
+        raise QueryError(f"operation: {operation!r} is not rename, merge or split", field="operation")
     plan.vocabulary_text = _dump(tree)
     Vocabulary.from_dict(_yaml().load(plan.vocabulary_text), source=name)  # the result must still be valid
     for item in load_content(root, limits).items:
@@ -195,15 +204,20 @@ def apply_operation(content: str | Path, index: str | Path, data: str | Path, pl
     store = IndexStore(index)
     skipped = [path for path, _ in plan.refused]
     with store.write_lock(wait):
-        write_atomic(root / plan.vocabulary_file, plan.vocabulary_text)
-        for edit in plan.edits:
-            try:
-                apply_edit(root, edit)
-            except KbError:
-                skipped.append(edit.path)
-                continue
-            audit.append(Path(data), who, plan.ids.get(edit.path, edit.path), edit.path, edit.changes,
-                         action=f"topics-{plan.operation}")
-        store.close()
-        reindex_locked(store, root, limits=limits)
+        try:
+            write_atomic(root / plan.vocabulary_file, plan.vocabulary_text)
+        except OSError as exc:
+            raise StorageError(f"{plan.vocabulary_file} cannot be written ({exc.strerror or exc}); "
+                               "nothing was changed") from None
+        try:
+            for edit in plan.edits:
+                try:
+                    write_logged(root, Path(data), edit, who, plan.ids.get(edit.path, edit.path),
+                                 f"topics-{plan.operation}")
+                except KbError as exc:  # this file stays as it was; the others go on
+                    skipped.append(edit.path)
+                    plan.refused.append((edit.path, str(exc)))
+        finally:  # whatever was written is indexed, even when a write failed half-way
+            store.close()
+            reindex_locked(store, root, limits=limits)
     return skipped

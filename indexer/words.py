@@ -8,11 +8,14 @@ query word matches nothing.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from indexer.connections import SharedConnections
 from kb.spelling import best_correction, fold, max_distance
 
 WORDS = "words.sqlite"
@@ -33,17 +36,9 @@ def add_words(generation: Path, counts: Counter[str]) -> None:
             [(word, fold(word), df) for word, df in counts.items()])
 
 
-_readers = threading.local()
 CANDIDATES = 3000
-
-
-def _reader(generation: Path) -> sqlite3.Connection:
-    cached = getattr(_readers, "connections", None)
-    if cached is None:
-        cached = _readers.connections = {}
-    if generation not in cached:
-        cached[generation] = sqlite3.connect(f"file:{generation / WORDS}?mode=ro", uri=True, check_same_thread=False)
-    return cached[generation]
+_readers = SharedConnections(
+    lambda generation: sqlite3.connect(f"file:{generation / WORDS}?mode=ro", uri=True, check_same_thread=False))
 
 
 def correct(generation: Path, word: str, labels: list[str] = ()) -> str | None:
@@ -55,9 +50,20 @@ def correct(generation: Path, word: str, labels: list[str] = ()) -> str | None:
         spread = max_distance(target)
         # Typos rarely hit the first letter: compare only words starting like this one, the most
         # frequent first, a bounded number of them.
-        candidates = _reader(generation).execute(
-            "SELECT word, df FROM words WHERE folded >= ? AND folded < ? AND length(folded) BETWEEN ? AND ? "
-            "ORDER BY df DESC LIMIT ?",
-            (target[0], chr(ord(target[0]) + 1), len(target) - spread, len(target) + spread, CANDIDATES)).fetchall()
+        with _readers.using(generation) as conn:
+            candidates = conn.execute(
+                "SELECT word, df FROM words WHERE folded >= ? AND folded < ? AND length(folded) BETWEEN ? AND ? "
+                "ORDER BY df DESC LIMIT ?",
+                (target[0], chr(ord(target[0]) + 1), len(target) - spread, len(target) + spread,
+                 CANDIDATES)).fetchall()
     label_words = [(w, 1) for label in labels for w in label.lower().split() if w[:1] == target[:1]]
-    return best_correction(word, candidates + label_words)
+    return best_correction(word, close(target, candidates + label_words))
+
+
+def close(target: str, candidates: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The candidates within the allowed edit distance of `target` (found in C by rapidfuzz; the exact
+    choice among these few is kb.spelling's)."""
+    folded = [fold(word) for word, _ in candidates]
+    limit = max_distance(target)
+    found = process.extract(target, folded, scorer=OSA.distance, score_cutoff=limit, limit=None)
+    return [candidates[index] for _, _, index in found]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from html import escape
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,24 @@ from typing import Any
 from kb.vocabulary import Vocabulary
 
 PRIORITY_WEIGHT = {"high": 3, "medium": 2, "low": 1, "": 0}
+# A spreadsheet runs a cell that starts with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell value a spreadsheet shows as text: text that would start a formula gets a leading quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(header: list[str], rows: list[list[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in [header, *rows]:
+        writer.writerow([csv_safe(value) for value in row])
+    return out.getvalue()
+SHADES = 10  # steps of the heatmap in the web UI: 0 for an empty cell, then 1 to 9 from one item to the most
 
 
 @dataclass(frozen=True)
@@ -49,13 +68,9 @@ class ContentMap:
         }
 
     def to_csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["topic", "label", "total", *[c for c, _ in self.columns]])
-        for topic, label, _ in self.rows:
-            writer.writerow([topic, label, self.totals.get(topic, 0),
-                             *[self.cells.get((topic, c), 0) for c, _ in self.columns]])
-        return out.getvalue()
+        return write_csv(["topic", "label", "total", *[c for c, _ in self.columns]],
+                         [[topic, label, self.totals.get(topic, 0), *[self.cells.get((topic, c), 0) for c, _ in self.columns]]
+                          for topic, label, _ in self.rows])
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
@@ -67,6 +82,12 @@ class ContentMap:
         level = count / (self.largest or 1)
         light = int(235 - 150 * level)
         return f"rgb({light}, {light + 10}, 255)"
+
+    def shade_level(self, count: int) -> int:
+        """The cell's step on a scale of SHADES (0: empty, SHADES - 1: the largest count), like shade(), for a CSS class."""
+        if not count:
+            return 0
+        return max(1, min(SHADES - 1, math.ceil((SHADES - 1) * count / (self.largest or 1))))
 
     def to_html(self) -> str:
         """A self-contained HTML page: the map as a table of numbers on a heatmap, gaps marked."""
@@ -134,6 +155,13 @@ class TopicValue:
                 "zero_result_searches": self.zero_result_searches, "items": self.items,
                 "activities": self.activities, "missing_activity_kinds": list(self.missing),
                 "demand_meets_priority": self.meets}
+
+
+def shared_value_csv(rows: list[TopicValue]) -> str:
+    """The shared-value table as CSV, one row per topic."""
+    header = list(rows[0].to_dict()) if rows else ["topic"]
+    lines = [[("; ".join(value) if isinstance(value, list) else value) for value in r.to_dict().values()] for r in rows]
+    return write_csv(header, lines)
 
 
 def rank_shared_value(rows: list[TopicValue]) -> list[TopicValue]:

@@ -35,6 +35,10 @@ class QueryError(KbError):
 
     exit_code = 2
 
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field  # the parameter or form field at fault, when one is
+
 
 class IndexMissingError(KbError):
     """No index has been built yet at the configured location."""
@@ -64,3 +68,9 @@ class ConflictError(KbError):
     """A file changed since it was read; the change was not written."""
 
     exit_code = 1
+
+
+class StorageError(KbError):
+    """A file kb keeps (the audit log, accounts, the index) cannot be written: a full disk, a read-only folder."""
+
+    exit_code = 2

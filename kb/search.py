@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,10 +25,11 @@ class SearchRequest:
     page: int = 1
     page_size: int = 10
 
-    def validate(self, max_page: int = 100, max_query_length: int = 2000, max_page_size: int = 100) -> None:
-        """Raise QueryError naming the parameter that cannot be used."""
-        if len(self.q) > max_query_length:
-            raise QueryError(f"q: the query is {len(self.q)} characters long; the limit is {max_query_length}")
+    def validate(self, max_page: int = 100, max_page_size: int = 100, max_filter_values: int = 50) -> None:
+        """Raise QueryError naming the parameter that cannot be used.
+
+        A long query is not an error: `cut` shortens it, and the search says so.
+        """
         if self.sort not in SORTS:
             raise QueryError(f"sort: {self.sort!r} is not one of {', '.join(SORTS)}")
         if not 1 <= self.page <= max_page:
@@ -37,6 +39,24 @@ class SearchRequest:
         for name in self.filters:
             if name not in FACETS:
                 raise QueryError(f"{name}: is not a filter; use one of {', '.join(FACETS)}")
+        selected = sum(len(values) for values in self.filters.values())
+        if selected > max_filter_values:
+            raise QueryError(f"filters: {selected} values are selected; the limit is {max_filter_values}. "
+                             "Remove some filters and search again")
+
+    def cut(self, max_query_length: int) -> tuple[SearchRequest, str]:
+        """The request with its query cut to `max_query_length` characters (at a space where it can),
+        and a note saying so ('' when the query is short enough)."""
+        if len(self.q) <= max_query_length:
+            return self, ""
+        head = self.q[:max_query_length]
+        if " " in head[max_query_length // 2:] and not self.q[max_query_length].isspace():
+            head = head.rsplit(" ", 1)[0]
+        if head.count('"') % 2:  # do not leave a phrase open at the cut
+            head = head[:head.rindex('"')]
+        note = (f"The query is {len(self.q):,} characters long; only its first {len(head):,} characters "
+                f"were searched (the limit is {max_query_length:,}).")
+        return dataclasses.replace(self, q=head.rstrip()), note
 
 
 @dataclass(frozen=True)

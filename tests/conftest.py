@@ -96,6 +96,16 @@ def content_copy(tmp_path: Path, sample: Path) -> Path:
     return target
 
 
+@pytest.fixture()
+def indexed_copy(tmp_path: Path, sample_index: tuple[Path, Path]) -> tuple[Path, Path]:
+    """A private, writable copy of the sample and of its index, as if `kb reindex` had just built it
+    (copied, not rebuilt: file times are kept, so the next run sees nothing changed)."""
+    content, index = tmp_path / "content", tmp_path / "ix"
+    shutil.copytree(sample_index[0], content)
+    shutil.copytree(sample_index[1], index)
+    return content, index
+
+
 @pytest.fixture(scope="session")
 def app(sample_index: tuple[Path, Path]):
     content, index = sample_index

@@ -1,6 +1,7 @@
 """The kb command: exit codes, JSON shapes and error messages."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -111,9 +112,30 @@ def test_query_messages_go_to_stderr(runner, sample_index):
     assert "note: topic:nonsense is not a topic in the vocabulary" in result.stderr
 
 
-def test_overlong_query_is_refused(runner, sample_index):
-    result = kb(runner, "--index", str(sample_index[1]), "search", "x" * 2001)
-    assert result.exit_code == 2 and "Error: q: the query is 2001 characters long; the limit is 2000" in result.output
+LONG_QUESTION = ("In our ministry we are trying to understand how other countries handled budget flexibility "
+                 "for health during COVID-19, in particular virements between budget lines, " * 30
+                 + "and what the roundtable on strategic purchasing concluded about capitation")
+
+
+def test_a_long_question_is_cut_to_the_limit_and_searched(runner, sample_index):
+    assert len(LONG_QUESTION) > 2000
+    result = kb(runner, "--index", str(sample_index[1]), "search", LONG_QUESTION)
+    assert result.exit_code == 0, result.output
+    assert f"note: The query is {len(LONG_QUESTION):,} characters long; only its first" in result.stderr
+    assert "(the limit is 2,000)" in result.stderr
+    assert re.search(r"^[1-9]\d* results for", result.stdout, re.M)
+
+
+def test_batch_searches_a_long_question_with_a_warning_line(runner, sample_index, tmp_path):
+    queries = write(tmp_path / "q.jsonl", json.dumps({"id": "long", "text": LONG_QUESTION}) + "\n"
+                    + json.dumps({"id": "short", "text": "capitation"}) + "\n")
+    result = kb(runner, "--index", str(sample_index[1]), "search", "--batch", str(queries))
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["long", "short"]
+    assert lines[0]["total"] > 0 and "error" not in lines[0]
+    assert "only its first" in lines[0]["messages"][0] and lines[1]["messages"] == []
+    assert "warning: line 1: The query is" in result.stderr
 
 
 def test_check_clean_sample_has_only_warnings(runner, sample_index):

@@ -12,7 +12,8 @@ from tests.conftest import SHARED_DATA
 
 DIGITALGOV = SHARED_DATA / "digitalgov" / "content"
 
-pytestmark = pytest.mark.skipif(not DIGITALGOV.is_dir(), reason="../shared/data/digitalgov is not present")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not DIGITALGOV.is_dir(), reason="../shared/data/digitalgov is not present")]
 
 
 @pytest.fixture(scope="module")

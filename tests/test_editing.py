@@ -93,6 +93,7 @@ def block_of(lines: list[bytes], key: bytes) -> tuple[int, int]:
     return start, end
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not DIGITALGOV.is_dir(), reason="../shared/data/digitalgov is not present")
 def test_real_files_change_only_in_the_touched_key(tmp_path):
     files = sorted(DIGITALGOV.rglob("*.md"))

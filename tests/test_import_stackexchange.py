@@ -35,6 +35,7 @@ def imported(runner, tmp_path):
     return content, data, args, mapping, json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_every_question_becomes_one_thread_and_other_posts_are_skipped(imported):
     content, _, _, _, report = imported
     assert report["written"] == 591 and report["problems"] == []
@@ -45,6 +46,7 @@ def test_every_question_becomes_one_thread_and_other_posts_are_skipped(imported)
     assert len(list((content / "discussions" / "beer").glob("*.md"))) == 591
 
 
+@pytest.mark.slow
 def test_thread_content(imported):
     content, _, _, _, _ = imported
     text = (content / "discussions/beer/2-when-was-the-first-beer-ever-brewed.md").read_text()
@@ -60,6 +62,7 @@ def test_thread_content(imported):
     assert "beer-user150" in thread_430.read_text().split("---")[1]
 
 
+@pytest.mark.slow
 def test_import_reindex_search_and_facets(imported):
     content, _, args, _, _ = imported
     index = args[3]
@@ -75,6 +78,7 @@ def test_import_reindex_search_and_facets(imported):
     assert styles.total > 0 and all("beer-styles" in h.item.topics for h in styles.hits)
 
 
+@pytest.mark.slow
 def test_reimport_updates_in_place_and_keeps_local_edits(runner, imported):
     content, data, args, mapping, _ = imported
     edited = content / "discussions/beer/2-when-was-the-first-beer-ever-brewed.md"

@@ -90,3 +90,22 @@ def test_queue_and_stale_reports(runner, sample_index, manager_app):
     page = client.get("/manage/queue").get_data(as_text=True)
     assert 'href="/items/discussions/data-dashboards-health-spending#tags"' in page and "no topics" in page
     assert "review was due 2020-12-31" in client.get("/manage/stale").get_data(as_text=True)
+
+
+def test_csv_exports_never_carry_a_formula(runner, content_copy, tmp_path):
+    """A label a manager typed (or an import brought) that starts like a formula stays text in a spreadsheet."""
+    from indexer.build import reindex
+
+    vocabulary = content_copy / "vocabulary.yml"
+    text = vocabulary.read_text(encoding="utf-8")
+    text = text.replace("label: Health taxes", 'label: "=HYPERLINK(\\"http://evil.example\\",\\"Health taxes\\")"', 1)
+    text = text.replace("label: Budget execution", 'label: "+1-Budget execution"', 1)
+    vocabulary.write_text(text, encoding="utf-8")
+    index = tmp_path / "ix"
+    reindex(content_copy, index)
+    for extra in ([], ["--shared-value"]):
+        out = runner.invoke(cli, ["--index", str(index), "--data", str(tmp_path / "d"), "map", *extra, "--format", "csv"])
+        cells = [cell for row in csv.reader(io.StringIO(out.output)) for cell in row]
+        assert "'=HYPERLINK(\"http://evil.example\",\"Health taxes\")" in cells
+        assert "'+1-Budget execution" in cells
+        assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]

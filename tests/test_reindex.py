@@ -36,10 +36,8 @@ def index_files(index: Path) -> dict[str, float]:
 
 
 @pytest.fixture()
-def indexed(content_copy, tmp_path):
-    index = tmp_path / "ix"
-    reindex(content_copy, index)
-    return content_copy, index
+def indexed(indexed_copy):
+    return indexed_copy
 
 
 def test_first_run_is_full_then_incremental_and_nothing_changed_writes_nothing(indexed):
@@ -235,6 +233,24 @@ def test_status(indexed):
     info = IndexStore(index).status()
     assert info["generation"].startswith("gen-") and info["items"] == 64 and info["lock_holder"] is None
     assert info["last_run"]["mode"] == "full" and info["last_run"]["failed"] == []
+    assert info["last_run"]["outcome"] == "ok" and info["last_run"]["error"] is None
+
+
+def test_a_refused_run_is_recorded_as_failed_not_ok(indexed):
+    content, index = indexed
+    for path in list((content / "sessions").glob("*.md")) + list((content / "webinars").glob("*.md")):
+        path.unlink()
+    refused = kb_cli("--content", str(content), "--index", str(index), "reindex", "--full")
+    assert refused.returncode == 4
+    last = IndexStore(index).status()["last_run"]
+    assert last["outcome"] == "failed" and "fewer than the 64 serving now" in last["error"]
+    status = kb_cli("--index", str(index), "status")
+    assert "last run:    full at " in status.stdout
+    assert ", FAILED: the new index has " in status.stdout and "(the previous index still serves)" in status.stdout
+    write(content / "bad.md", "---\n- not a mapping\n---\n")
+    kb_cli("--content", str(content), "--index", str(index), "reindex", "--force")
+    assert IndexStore(index).status()["last_run"]["outcome"] == "partial"
+    assert "ok, but 1 file failed" in kb_cli("--index", str(index), "status").stdout
 
 
 def hold_lock_in_child(index: Path) -> subprocess.Popen:
@@ -333,3 +349,18 @@ def test_a_generation_that_cannot_answer_is_refused(indexed, monkeypatch):
     with pytest.raises(ValidationError, match="failed its canary searches: item .* is not found by a word of its title"):
         reindex(content, index, full=True)
     assert IndexStore(index).current_name() == serving
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_indexed(content_copy, tmp_path):
+    """Archives from Windows or Latin-1 systems: a name with a byte that is not UTF-8."""
+    index = tmp_path / "ix"
+    with open(os.path.join(os.fsencode(content_copy / "documents"), b"r\xe9sum\xe9.md"), "w") as handle:
+        handle.write("---\ntitle: Resume\n---\nokapis")
+    for args in (["reindex"], ["reindex"], ["reindex", "--full"]):  # full, then incremental, then full again
+        result = kb_cli("--content", str(content_copy), "--index", str(index), *args)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert "failed: documents/r\\xe9sum\\xe9.md: the file name is not valid UTF-8" in result.stderr
+    assert len(ids_in(index)) == 64
+    check = kb_cli("--content", str(content_copy), "check")
+    assert "documents/r\\xe9sum\\xe9.md: error: the file name is not valid UTF-8" in check.stdout

@@ -38,3 +38,16 @@ def test_accents_fold_in_comparisons():
 
 def test_words_of_keeps_letters_only():
     assert words_of("Budget 2020: covid-19 and Réaffectation, UHC ok") == {"budget", "and", "réaffectation", "uhc"}
+
+
+def test_a_long_question_full_of_typos_corrects_a_few_words_only(store):
+    """Spelling work is bounded: a pasted question of typos does not spend seconds on "did you mean"."""
+    from indexer.searching import MAX_CORRECTED, search
+    from kb.search import SearchRequest
+
+    typos = ["budgte", "flexibilty", "hospitl", "paymnet", "capitaton", "emergancy", "provder", "ministy",
+             "finanse", "reallocaton", "purchasng", "insurence", "treasuary", "spendng", "dashbord"]
+    result = search(store, SearchRequest(q=" ".join(typos * 20)))
+    note = next(m for m in result.messages if m.startswith("No item contains"))
+    assert note.split(";")[0].count("“") == MAX_CORRECTED == 8
+    assert result.total > 0

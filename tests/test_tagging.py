@@ -22,10 +22,9 @@ NOTES = "sessions/roundtable-2-virements-notes"
 
 
 @pytest.fixture()
-def site(content_copy, tmp_path):
-    index, data = tmp_path / "ix", tmp_path / "data"
-    reindex(content_copy, index)
-    return content_copy, index, data
+def site(indexed_copy, tmp_path):
+    content, index = indexed_copy
+    return content, index, tmp_path / "data"
 
 
 def topics_in_index(index, item_id):
@@ -172,3 +171,59 @@ def test_suggestions_are_offered_accepted_and_rejected(manager, site):
     assert "budget-execution" not in offered_now and "health-financing-data" not in offered_now
     assert audit.entries(data)[0]["changes"]["topics"]["after"] == ["health-financing-data"]
     assert manager.get("/manage/candidates").status_code == 200
+
+
+@pytest.fixture()
+def full_disk(tmp_path):
+    """A real, tiny file system that fills up (tmpfs; needs root and mount, else the test is skipped)."""
+    import shutil
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if shutil.which("mount") is None or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_stops_the_change_and_leaves_the_log_whole(runner, site, full_disk):
+    content, index, _ = site
+    data = full_disk / "data"
+    args = ["--content", str(content), "--index", str(index), "--data", str(data)]
+    assert runner.invoke(cli, [*args, "tag", NOTES, "--add", "health-taxes"]).exit_code == 0
+    with open(data / audit.AUDIT, "ab") as handle:  # blank lines up to a page boundary: the next entry needs a new page
+        handle.write(b"\n" * (-handle.tell() % 4096))
+    log_bytes = (data / audit.AUDIT).read_bytes()
+    filler = full_disk / "filler"
+    with open(filler, "wb", buffering=0) as handle:  # fill the disk to the last byte
+        try:
+            while True:
+                handle.write(b"x" * 64)
+        except OSError:
+            pass
+    before = (content / f"{NOTES}.md").read_bytes()
+    failed = runner.invoke(cli, [*args, "tag", NOTES, "--add", "budget-execution", "--remove", "health-taxes"])
+    assert failed.exit_code == 2
+    assert "cannot be written (No space left on device); the change was not made" in failed.output
+    assert "Traceback" not in failed.output
+    assert (content / f"{NOTES}.md").read_bytes() == before  # no change without its record
+    assert (data / audit.AUDIT).read_bytes() == log_bytes  # no half line
+    filler.unlink()
+    assert runner.invoke(cli, [*args, "tag", NOTES, "--remove", "health-taxes"]).exit_code == 0
+    entries = json.loads("[" + ",".join(runner.invoke(cli, [*args, "log", "--json"]).output.splitlines()) + "]")
+    assert [e["changes"]["topics"]["after"] for e in entries] == [
+        ["budget-flexibility", "budget-execution", "public-financial-management"],
+        ["budget-flexibility", "budget-execution", "public-financial-management", "health-taxes"]]
+
+
+def test_a_line_torn_in_the_past_does_not_hide_the_next_entry(runner, site):
+    content, index, data = site
+    args = ["--content", str(content), "--index", str(index), "--data", str(data)]
+    data.mkdir(parents=True, exist_ok=True)
+    (data / audit.AUDIT).write_text('{"at": "2026-01-01T00:00:00+00:00", "who": "ama", "action": "tag", "ite')
+    assert runner.invoke(cli, [*args, "tag", NOTES, "--add", "health-taxes", "--who", "kofi"]).exit_code == 0
+    log = runner.invoke(cli, [*args, "log"])
+    assert "kofi  tag  " + NOTES in log.stdout
+    assert "line 1 cannot be read (cut off by a crash or a full disk); skipped" in log.stderr

@@ -33,7 +33,7 @@ def request_from_args() -> SearchRequest:
         page=page,
         page_size=settings().page_size,
     )
-    search_request.validate(max_page=settings().max_page, max_query_length=settings().max_query_length)
+    search_request.validate(max_page=settings().max_page, max_filter_values=settings().max_filter_values)
     return search_request
 
 
@@ -44,7 +44,7 @@ def home():
 
 def run(search_request: SearchRequest):
     """Search, and log the search (first pages only, so paging through is one search)."""
-    result = searching.search(store(), search_request)
+    result = searching.search(store(), search_request, max_query_length=settings().max_query_length)
     if settings().search_log_days and search_request.page == 1:
         searchlog.record(Path(settings().data), search_request.q, search_request.filters, result.total)
     return result

@@ -1,0 +1,101 @@
+"""Real servers on 127.0.0.1 under a low open-files limit: thousands of searches, no descriptor leak."""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+SEARCHES = 2000
+FILES_LIMIT = 256
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def low_file_limit() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (FILES_LIMIT, FILES_LIMIT))
+
+
+def descriptors(pids: list[int]) -> int:
+    return sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in pids if Path(f"/proc/{pid}").exists())
+
+
+def server_pids(proc: subprocess.Popen) -> list[int]:
+    """The server and its worker processes (gunicorn forks workers)."""
+    pids = [proc.pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == proc.pid:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return pids
+
+
+def wait_until_up(port: int, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
+            return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise AssertionError("the server did not start within 30 s")
+
+
+def run_searches(port: int, proc: subprocess.Popen) -> tuple[list[str], list[int]]:
+    """2,000 distinct searches, one connection each; return the errors and the descriptor counts seen."""
+    errors, counts = [], []
+    for number in range(SEARCHES):
+        url = f"http://127.0.0.1:{port}/search?q=budget+{number}"
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                response.read()
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            errors.append(f"{number}: {exc}")
+        if number % 250 == 0 or number == SEARCHES - 1:
+            counts.append(descriptors(server_pids(proc)))
+    return errors, counts
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux /proc to count open files")
+@pytest.mark.parametrize("server", ["kb serve", "gunicorn"])
+def test_thousands_of_searches_leak_no_descriptors(server, sample_index, tmp_path):
+    content, index = sample_index
+    port = free_port()
+    env = {**os.environ, "KB_CONTENT": str(content), "KB_INDEX": str(index), "KB_DATA": str(tmp_path / "data"),
+           "KB_SEARCH_CACHE": "0"}
+    if server == "kb serve":
+        command = [str(BIN / "kb"), "serve", "--port", str(port)]
+    else:
+        command = [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "webui:create_app()"]
+    log = tmp_path / "server.log"
+    with open(log, "w") as output:
+        proc = subprocess.Popen(command, env=env, stdout=output, stderr=output, preexec_fn=low_file_limit)
+    try:
+        wait_until_up(port, proc, log)
+        errors, counts = run_searches(port, proc)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    failures = [line for line in log.read_text().splitlines() if " 500 " in line or "Too many open files" in line]
+    assert not errors, f"{len(errors)} failed searches under a limit of {FILES_LIMIT} open files: {errors[:3]}"
+    assert not failures, failures[:3]
+    # flat: after the first searches opened what they keep open, the count does not grow
+    assert max(counts[1:]) <= counts[1] + 10, f"open descriptors grew: {counts}"
