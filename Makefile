@@ -1,5 +1,6 @@
 # make run   - create the venv, install, index content/, serve http://127.0.0.1:5000
-# make test  - create the venv, install, run the test suite
+# make test  - create the venv, install, run the whole test suite (what CI runs)
+# make test-fast - everything except the tests marked slow (real data sets, kill tests, browser, load)
 # make bench - retrieval quality on CISI against BM25, then reindex/query/web at 10k-100k items against
 #              SQLite FTS5 (needs wrk: apt-get install wrk; takes about half an hour)
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-quick eval wrk clean
+.PHONY: run test test-fast bench bench-quick eval wrk clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(STAMP) wrk
 	$(BIN)/python bench/eval_cisi.py

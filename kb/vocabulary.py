@@ -13,6 +13,18 @@ from kb.errors import VocabularyError
 
 PRIORITIES = ("high", "medium", "low")
 _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+TOPIC_ID_RULE = "lower-case letters (a-z), digits and hyphens, starting with a letter or digit"
+
+
+def is_topic_id(text: str) -> bool:
+    return bool(_TOPIC_ID.match(text))
+
+
+def slug(text: str) -> str:
+    """A topic id made from a label: "Budget flexibility rules" -> "budget-flexibility-rules"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "-".join(re.findall(r"[a-z0-9]+", plain))
 
 
 def normalise_label(text: str) -> str:
@@ -282,7 +294,7 @@ def _topic_from(entry: Any, where: str) -> Topic:
     if not topic_id:
         raise VocabularyError(f"{where}: missing 'id'")
     if not _TOPIC_ID.match(topic_id):
-        raise VocabularyError(f"{where}: id {topic_id!r} must be lower-case letters, digits and hyphens")
+        raise VocabularyError(f"{where}: id {topic_id!r} must be {TOPIC_ID_RULE}")
     label = _text(entry, "label")
     if not label:
         raise VocabularyError(f"{where} ({topic_id}): missing 'label'")
