@@ -1,17 +1,24 @@
 """Manager accounts and the key that signs web sessions, kept in the data folder.
 
 Passwords are stored only as salted hashes (Werkzeug's scrypt); the file is
-written atomically and readable by its owner only.
+written atomically and readable by its owner only. Each account also holds a
+random session token: a web session carries the token it was given at login and
+is valid only while the account exists and still has that token, so logging out
+(which draws a new token) or removing the account ends every session at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import functools
 import json
 import os
 import re
 import secrets
 from pathlib import Path
+from typing import Iterator
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -19,6 +26,7 @@ from indexer.store import write_atomic
 from kb.errors import ConfigError, NotFoundError
 
 USERS = "users.json"
+USERS_LOCK = ".users.lock"
 SECRET = "secret_key"
 NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 10
@@ -39,6 +47,17 @@ def _save(data: Path, users: dict[str, dict[str, str]]) -> None:
     os.chmod(data / USERS, 0o600)
 
 
+@contextlib.contextmanager
+def _changing(data: Path) -> Iterator[dict[str, dict[str, str]]]:
+    """Read the accounts for a change and save them after, one process at a time (web workers, CLI)."""
+    data.mkdir(parents=True, exist_ok=True)
+    with open(data / USERS_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        users = _load(data)
+        yield users
+        _save(data, users)
+
+
 def add_user(data: Path, name: str, password: str) -> None:
     """Create an account; ConfigError names what is wrong with the name or password."""
     if not NAME.match(name):
@@ -46,20 +65,20 @@ def add_user(data: Path, name: str, password: str) -> None:
                           "starting with a letter")
     if len(password) < MIN_PASSWORD:
         raise ConfigError(f"the password must be at least {MIN_PASSWORD} characters long")
-    users = _load(data)
-    if name in users:
-        raise ConfigError(f"user {name!r} already exists")
-    users[name] = {"hash": generate_password_hash(password),
-                   "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    _save(data, users)
+    hashed = generate_password_hash(password)
+    with _changing(data) as users:
+        if name in users:
+            raise ConfigError(f"user {name!r} already exists")
+        users[name] = {"hash": hashed, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                       "session": secrets.token_urlsafe(16)}
 
 
 def remove_user(data: Path, name: str) -> None:
-    users = _load(data)
-    if name not in users:
-        raise NotFoundError(f"no user {name!r}")
-    del users[name]
-    _save(data, users)
+    """Delete an account; its web sessions end with it."""
+    with _changing(data) as users:
+        if name not in users:
+            raise NotFoundError(f"no user {name!r}")
+        del users[name]
 
 
 def list_users(data: Path) -> list[tuple[str, str]]:
@@ -67,14 +86,39 @@ def list_users(data: Path) -> list[tuple[str, str]]:
     return sorted((name, info.get("created", "")) for name, info in _load(data).items())
 
 
+@functools.cache
+def dummy_hash() -> str:
+    """A hash to check unknown names against, made once per process with the same method as real ones."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
 def check_login(data: Path, name: str, password: str) -> bool:
-    """True when the name exists and the password matches its hash."""
+    """True when the name exists and the password matches its hash.
+
+    An unknown name costs one hash check too, so response times do not reveal which names exist.
+    """
     info = _load(data).get(name)
     if info is None:
-        # Spend the same time as a real check, so response times do not reveal names.
-        check_password_hash(generate_password_hash("x"), password)
+        check_password_hash(dummy_hash(), password)
         return False
     return check_password_hash(info["hash"], password)
+
+
+def session_token(data: Path, name: str) -> str | None:
+    """The token a valid session of `name` carries; None when there is no such account."""
+    info = _load(data).get(name)
+    if info is None:
+        return None
+    return info.get("session", "")
+
+
+def end_sessions(data: Path, name: str) -> None:
+    """End every session of an account (at logout): it gets a new session token."""
+    if session_token(data, name) is None:
+        return
+    with _changing(data) as users:
+        if name in users:
+            users[name]["session"] = secrets.token_urlsafe(16)
 
 
 def secret_key(data: Path) -> str:

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Protocol
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 
-from indexer.content import UNREADABLE_NAME, Failure, Read, ReadLimits, content_root, load_vocabulary, read_files
+from indexer.content import Failure, Read, ReadLimits, content_root, load_vocabulary, read_files
 from indexer.manifest import Changes, Entry, compare, load_manifest, manifest_vocabulary_hash, \
     save_manifest, vocabulary_hash
 from indexer.schema import SCHEMA_VERSION, build_schema, item_document, related_kinds, title_field, unpack
@@ -210,7 +210,7 @@ def run_full(store: IndexStore, root: Path, vocabulary: Vocabulary, summary: Rei
     old_manifest = load_manifest(current) if current else {}
     changes = compare(root, old_manifest)
     present = sorted(changes.stats)
-    summary.failed.extend(Failure(name, UNREADABLE_NAME) for name in changes.unusable)
+    summary.failed.extend(Failure(name, reason) for name, reason in changes.unusable)
     summary.added, summary.updated, summary.deleted = changes.added, changes.updated, changes.deleted
     summary.unchanged = len(changes.unchanged)
     if dry_run:
@@ -408,7 +408,7 @@ def run_incremental(store: IndexStore, current: Path, root: Path, vocabulary: Vo
     manifest = load_manifest(current)
     changes = compare(root, manifest)
     vocabulary_changed = vocabulary_hash(root) != manifest_vocabulary_hash(current)
-    summary.failed.extend(Failure(name, UNREADABLE_NAME) for name in changes.unusable)
+    summary.failed.extend(Failure(name, reason) for name, reason in changes.unusable)
     summary.added, summary.updated, summary.deleted = changes.added, changes.updated, changes.deleted
     summary.unchanged = len(changes.unchanged)
     summary.generation, summary.items = current.name, len(manifest)

@@ -686,10 +686,12 @@ def run_topics(settings: Settings, operation: str, source: str, dry_run: bool, w
     if dry_run:
         click.echo(f"Dry run: {len(plan.edits)} files and the vocabulary would change; nothing written.")
         return
+    planned = len(plan.refused)
     skipped = apply_operation(settings.content, settings.index, Path(settings.data), plan, who=who,
                               limits=ReadLimits.from_settings(settings))
-    click.echo(f"Written: the vocabulary and {len(plan.edits) - len(set(skipped) - {p for p, _ in plan.refused})} files; "
-               "reindexed.")
+    for path, reason in plan.refused[planned:]:  # files that could not be written after all
+        click.echo(f"{path}: not changed: {reason}", err=True)
+    click.echo(f"Written: the vocabulary and {len(plan.edits) - len(plan.refused[planned:])} files; reindexed.")
     if skipped:
         click.echo(f"{len(skipped)} files were not changed (see above); fix them and tag them by hand.", err=True)
         sys.exit(1)

@@ -96,14 +96,16 @@ def shown_name(path: str) -> str:
 
 
 UNREADABLE_NAME = "the file name is not valid UTF-8 (written by another system?); rename it to index it"
+NOT_A_FILE = "not a regular file (a pipe, socket or device); skipped"
 
 
-def scan(root: Path, unusable: list[str] | None = None) -> dict[str, FileStat]:
+def scan(root: Path, unusable: list[tuple[str, str]] | None = None) -> dict[str, FileStat]:
     """Readable files under `root` by relative path, with their stat; hidden files and folders skipped.
 
     One scandir per folder and one stat per file: at 100,000 files this walk is
     most of an incremental run that finds one change. Names that are not UTF-8
-    are left out and added to `unusable` (printable), to be reported.
+    (shown printable) and pipes, sockets or devices with a content file's name
+    are left out and added to `unusable` with the reason, to be reported.
     """
     suffixes = tuple(READERS)
     found: dict[str, FileStat] = {}
@@ -121,7 +123,7 @@ def scan(root: Path, unusable: list[str] | None = None) -> dict[str, FileStat]:
                 continue
             if not readable_name(name):
                 if unusable is not None:
-                    unusable.append(shown_name(prefix + name))
+                    unusable.append((shown_name(prefix + name), UNREADABLE_NAME))
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -131,6 +133,10 @@ def scan(root: Path, unusable: list[str] | None = None) -> dict[str, FileStat]:
                     stat = entry.stat()
                     sidecars[prefix + name[: -len(SIDECAR)]] = FileStat(stat.st_size, stat.st_mtime_ns)
                 elif name.lower().endswith(suffixes) and name not in VOCABULARY_FILES:
+                    if not entry.is_file():  # reading a pipe would wait for ever
+                        if unusable is not None:
+                            unusable.append((prefix + name, NOT_A_FILE))
+                        continue
                     stat = entry.stat()
                     found[prefix + name] = FileStat(stat.st_size, stat.st_mtime_ns)
             except OSError:
@@ -142,7 +148,7 @@ def scan(root: Path, unusable: list[str] | None = None) -> dict[str, FileStat]:
     return found
 
 
-def content_files(root: Path, unusable: list[str] | None = None) -> list[str]:
+def content_files(root: Path, unusable: list[tuple[str, str]] | None = None) -> list[str]:
     """Relative paths of readable files, sorted; hidden files and folders skipped (see scan)."""
     return sorted(scan(root, unusable))
 
@@ -285,9 +291,9 @@ def load_content(path: str | os.PathLike[str], limits: ReadLimits = ReadLimits()
     root = content_root(path)
     content = Content(root=root, vocabulary=load_vocabulary(root))
     owners: dict[str, str] = {}
-    unusable: list[str] = []
+    unusable: list[tuple[str, str]] = []
     paths = content_files(root, unusable)
-    content.failed.extend(Failure(name, UNREADABLE_NAME) for name in unusable)
+    content.failed.extend(Failure(name, reason) for name, reason in unusable)
     for read in read_files(root, paths, limits, workers):
         relative_path, item, warnings = read.path, read.item, read.warnings
         if read.failure is not None or item is None:

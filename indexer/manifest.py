@@ -46,7 +46,7 @@ class Changes:
     # unchanged content but a new size/mtime: only the manifest needs the new stat
     touched: dict[str, Entry] = field(default_factory=dict)
     stats: dict[str, FileStat] = field(default_factory=dict)
-    unusable: list[str] = field(default_factory=list)  # names that are not UTF-8, shown printable
+    unusable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of files that cannot be read
     hashes: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -33,11 +33,12 @@ class Settings:
     max_query_length: int = _setting(2000, "longest query searched, in characters; longer ones are cut, with a note")
     max_filter_values: int = _setting(50, "most facet values one search may select")
     max_file_bytes: int = _setting(20_000_000, "content files larger than this are skipped")
-    file_seconds: int = _setting(20, "seconds reading one content file may take before it is reported and skipped")
+    file_seconds: float = _setting(20.0, "seconds reading one content file may take before it is reported and skipped")
     file_memory_mb: int = _setting(1024, "memory (MB) reading one content file may use before it is reported and skipped")
     related_limit: int = _setting(8, "related items shown on an item page")
     search_cache: int = _setting(256, "search results kept per process for repeated searches (0: none)", least=0)
-    search_time_limit: int = _setting(10, "seconds a search may spend ranking before it shows what it found")
+    search_time_limit: float = _setting(10.0, "seconds a search may spend ranking (and half of it on spelling) "
+                                              "before it shows what it found")
     search_log_days: int = _setting(365, "days the anonymous search log keeps each search (0: no log)", least=0)
     secret_key: str = _setting("", f"key signing web sessions (at least {MIN_SECRET_KEY} characters); "
                                    "generated once into the data folder if empty")
@@ -82,6 +83,14 @@ def _convert(key: str, value: Any, default: Any, least: int) -> Any:
         if text in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{key} must be 1 or 0 (true or false), got {value!r}")
+    if isinstance(default, float):
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a number of seconds, got {value!r}") from None
+        if not 0 < seconds < 10 ** 6:
+            raise ConfigError(f"{key} must be more than 0 seconds, got {value!r}")
+        return seconds
     if isinstance(default, int):
         try:
             number = int(value)

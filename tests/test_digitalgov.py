@@ -1,5 +1,6 @@
 """Robustness on 4,044 real Markdown files (Digital.gov, CC0), read in place."""
 
+import json
 import random
 
 import pytest
@@ -57,3 +58,23 @@ def test_odd_front_matter_is_normalised(digitalgov):
     assert numeric_slug.extra.get("slug") == 124062
     result = search(store, SearchRequest(q="plain language", filters={"year": ("2019",)}))
     assert result.total > 0 and all(h.item.year == "2019" for h in result.hits)
+
+
+def test_search_time_limit_on_a_long_question(digitalgov, tmp_path):
+    """KB_SEARCH_TIME_LIMIT bounds ranking: a 400-word question over 4,000 pages stops early with a note."""
+    from click.testing import CliRunner
+
+    from indexer.cli import cli
+
+    _, store = digitalgov
+    words = [w for doc in ("plain language", "accessibility", "digital analytics", "user experience", "open data",
+                           "customer service", "social media", "mobile", "security", "design system")
+             for w in doc.split()]
+    question = " ".join(random.Random(5).choice(words) + suffix for suffix in ("", "s", "ing", "ed") * 100)[:2000]
+    runner = CliRunner()
+    quick = runner.invoke(cli, ["--index", str(store.path), "search", question, "--json"],
+                          env={"KB_SEARCH_TIME_LIMIT": "0.01", "KB_SEARCH_CACHE": "0"})
+    assert any(m.startswith("The search took longer than 0.01 s") for m in json.loads(quick.stdout)["messages"])
+    patient = runner.invoke(cli, ["--index", str(store.path), "search", question, "--json"],
+                            env={"KB_SEARCH_TIME_LIMIT": "60"})
+    assert not any(m.startswith("The search took longer") for m in json.loads(patient.stdout)["messages"])

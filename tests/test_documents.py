@@ -170,3 +170,20 @@ def test_near_duplicates_are_flagged_by_check(runner, tmp_path):
     assert "notes/reposted.md: warning: nearly the same text as notes/original.md (a duplicate?)" in result.output
     assert "reports/copy-of-a.pdf: warning: the same text as reports/a.pdf (a duplicate?)" in result.output
     assert "other.md" not in result.output
+
+
+def test_a_sidecar_linked_to_a_file_outside_the_content_folder_is_refused(tmp_path):
+    """A symlinked sidecar must not pull values from anywhere on disk onto a public page."""
+    root = tmp_path / "content"
+    write(root / "good.md", "# Good")
+    write(root / "report.txt", "Quarterly report\n\nnumbers")
+    secret = write(tmp_path / "elsewhere" / "secret.yml", "title: SECRET-TITLE\nsummary: private words\n")
+    (root / "report.txt.meta.yml").symlink_to(secret)
+    summary = reindex(root, tmp_path / "ix")
+    assert [(f.path, f.reason) for f in summary.failed] == [
+        ("report.txt.meta.yml", "symbolic link to a file outside the content folder")]
+    assert summary.items == 1
+    inside = write(root / "shared.yml", "title: Shared metadata\n")
+    (root / "report.txt.meta.yml").unlink()
+    (root / "report.txt.meta.yml").symlink_to(inside)  # a link inside the folder is fine
+    assert not reindex(root, tmp_path / "ix2").failed

@@ -116,3 +116,43 @@ def test_web_preview_then_apply_refuses_files_changed_in_between(manager, site):
     assert done.status_code == 200 and f"Not changed: {paths[0]}" in text
     assert "health-taxes" in late.read_text() and "A late edit." in late.read_text()
     assert all("health-taxes" not in (content / p).read_text() for p in paths[1:])
+
+
+@pytest.fixture()
+def read_only_folder(site):
+    """One folder of the content made read-only by a bind mount (a share mounted read-only); needs root."""
+    import shutil
+    import subprocess
+
+    folder = site[0] / "sessions"
+    mounted = shutil.which("mount") and not subprocess.run(["mount", "--bind", str(folder), str(folder)],
+                                                           capture_output=True).returncode
+    if not mounted:
+        pytest.skip("cannot bind-mount a folder read-only here (needs root)")
+    if subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True).returncode:
+        subprocess.run(["umount", str(folder)], capture_output=True)
+        pytest.skip("cannot remount a folder read-only here")
+    yield folder
+    subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+def test_a_file_that_cannot_be_written_does_not_stop_the_others(runner, site, read_only_folder):
+    content, index, data = site
+    tagged = ids(index, "topic:budget-execution")
+    args = ["--content", str(content), "--index", str(index), "--data", str(data)]
+    result = runner.invoke(cli, [*args, "topics", "rename", "budget-execution", "budget-implementation"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    stuck = {p.relative_to(content).as_posix() for p in read_only_folder.glob("*.md")
+             if "budget-execution" in p.read_text().split("---")[1]}
+    assert stuck, "the read-only folder holds files tagged with the topic"
+    for path in stuck:
+        assert f"{path}: not changed: {path} cannot be written (Read-only file system)" in result.stderr
+    moved = ids(index, "topic:budget-implementation")
+    # every other file was changed and reindexed; the stuck ones are still found under the old id
+    assert {i for i in tagged if not any(i in p for p in stuck)} <= moved
+    assert tagged <= ids(index, "topic:budget-execution")
+    written = int(re.search(r"Written: the vocabulary and (\d+) files; reindexed.", result.output)[1])
+    entries = audit.entries(data)
+    not_applied = {e["path"] for e in entries if e["action"] == "topics-rename-not-applied"}
+    assert not_applied == stuck  # each was logged, then marked as not made
+    assert len([e for e in entries if e["action"] == "topics-rename"]) == written + len(stuck)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -9,10 +10,15 @@ from typing import Any, Mapping
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from indexer.accounts import secret_key
+from indexer.accounts import dummy_hash, secret_key
 
 from indexer.store import IndexStore
 from kb.settings import Settings
+
+# Forms are small: the largest is a topic change's apply form, a path and a version per file changed.
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+# A manager's session ends after this long without a request (and auth.SESSION_MAX_AGE after login at the latest).
+SESSION_IDLE = dt.timedelta(hours=12)
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -30,6 +36,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         SECRET_KEY=settings.secret_key or secret_key(Path(settings.data)),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=SESSION_IDLE,
+        SESSION_REFRESH_EACH_REQUEST=True,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        MAX_FORM_MEMORY_SIZE=MAX_REQUEST_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
     if test_config is not None:
@@ -38,7 +49,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
                                                                     time_limit=settings.search_time_limit)}
 
     from kb.search import item_url
-    from webui import auth, errors, items, manage, search, tagging
+    from webui import auth, edge, errors, items, manage, search, tagging
 
     CSRFProtect(app)
     app.jinja_env.globals.update(item_url=item_url)
@@ -49,4 +60,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(items.bp)
     errors.register(app)
+    edge.register(app)
+    dummy_hash()  # made now, so the first login with an unknown name costs no more than any other
     return app

@@ -1,31 +1,61 @@
-"""Logging in and out; `login_required` guards every manager page and every write."""
+"""Logging in and out; `login_required` guards every manager page and every write.
+
+A session is a signed cookie holding the user name, the account's session token at
+login and the login time. It is checked on every request: the account must still
+exist and hold the same token (logout draws a new one, `kb user remove` deletes the
+account), and the login must be younger than SESSION_MAX_AGE. The cookie itself
+expires after PERMANENT_SESSION_LIFETIME without a request.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import math
+import time
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, g, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from indexer.accounts import check_login
+from indexer import logins
+from indexer.accounts import check_login, end_sessions, session_token
 from webui.context import settings
 
 bp = Blueprint("auth", __name__)
+SESSION_MAX_AGE = dt.timedelta(days=7)
 
 
 class LoginForm(FlaskForm):
-    name = StringField("User name", validators=[DataRequired(), Length(max=32)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    name = StringField("User name", validators=[DataRequired("Enter your user name."), Length(max=32)])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
 
 
 @bp.before_app_request
 def load_user() -> None:
-    g.user = session.get("user")
+    """Set g.user from a session that is still valid; end a session that is not."""
+    g.user = None
+    name = session.get("user")
+    if name is None or request.endpoint == "static":
+        return
+    token = session_token(Path(settings().data), name)
+    too_old = time.time() - session.get("since", 0) > SESSION_MAX_AGE.total_seconds()
+    if token is None or token != session.get("token") or too_old:
+        session.clear()
+        return
+    g.user = name
+
+
+def start_session(name: str) -> None:
+    session.clear()  # nothing from before the login (such as its CSRF token) is carried into the new session
+    session.permanent = True
+    session["user"] = name
+    session["token"] = session_token(Path(settings().data), name)
+    session["since"] = int(time.time())
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -42,28 +72,54 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def safe_next(target: str | None) -> str:
     """Only same-site paths are followed after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc \
+            and "\\" not in target:
         return target
     return url_for("manage.index")
+
+
+def wait_message(seconds: int) -> str:
+    until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)).strftime("%H:%M UTC")
+    minutes = math.ceil(seconds / 60)
+    after = "less than a minute" if seconds < 60 else "1 minute" if minutes == 1 else f"{minutes} minutes"
+    return f"Too many failed logins for this account or from this address. Try again in {after} (after {until})."
+
+
+def login_page(form: LoginForm, error: str | None, status: int, retry_after: int = 0):
+    response = make_response(render_template("login.html", form=form, error=error), status)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    error = None
-    if form.validate_on_submit():
-        if check_login(Path(settings().data), form.name.data.strip(), form.password.data):
-            session.clear()
-            session["user"] = form.name.data.strip()
-            return redirect(safe_next(request.args.get("next")))
-        error = "Unknown user name or wrong password."
-    elif request.method == "POST":
-        error = "Fill in both fields."
-    status = 401 if error else 200
-    return render_template("login.html", form=form, error=error), status
+    if not form.validate_on_submit():
+        return login_page(form, None, 400 if request.method == "POST" else 200)
+    data, name = Path(settings().data), form.name.data.strip()
+    address = request.remote_addr or ""
+    wait = logins.wait_seconds(data, name, address, attempts=settings().login_attempts,
+                               window=settings().login_window)
+    if wait:
+        return login_page(form, wait_message(wait), 429, retry_after=wait)
+    if not check_login(data, name, form.password.data):
+        logins.record_failure(data, name, address)
+        return login_page(form, "Unknown user name or wrong password.", 401)
+    logins.record_success(data, name)
+    start_session(name)
+    return redirect(safe_next(request.args.get("next")))
+
+
+def login_again(message: str):
+    """The login page with what was typed (never the password) and a message, for an expired form."""
+    return login_page(LoginForm(), message, 400)
 
 
 @bp.post("/logout")
 def logout():
+    """Log out everywhere: every session of the account ends, not only this browser's."""
+    if g.get("user"):
+        end_sessions(Path(settings().data), g.user)
     session.clear()
     return redirect("/search")

@@ -6,10 +6,11 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from kb.errors import ConflictError, ContentError, IndexLockedError, IndexMissingError, KbError, NotFoundError, \
-    QueryError
+from kb.errors import ConfigError, ConflictError, ContentError, IndexLockedError, IndexMissingError, KbError, \
+    NotFoundError, QueryError, StorageError, VocabularyError
+from webui.auth import login_again
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,9 @@ STATUS = {
     NotFoundError: (404, "Not found"),
     IndexMissingError: (503, "Search is not ready"),
     IndexLockedError: (503, "Search is busy"),
+    StorageError: (503, "Cannot save right now"),
+    ConfigError: (500, "The server is not configured correctly"),
+    VocabularyError: (500, "The vocabulary file is broken"),
 }
 
 
@@ -41,8 +45,17 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
+        if request.endpoint == "auth.login":
+            return login_again(f"{exc.description} The form expired or was not sent from this page: log in again.")
         return render_error(400, "Form expired or not sent from this site",
                             f"{exc.description} Reload the page and try again.")
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge):
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return render_error(413, "Too much sent",
+                            f"This site accepts forms of up to {limit} MB, and this one was larger, so nothing was "
+                            "saved. Go back, send less at a time (fewer items or shorter text) and try again.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -16,8 +16,11 @@ from webui.context import settings, store
 bp = Blueprint("items", __name__)
 
 
-def edit_form(item: Item) -> dict | None:
-    """What a logged-in manager needs to tag the item: its file's version and the vocabulary."""
+def edit_form(item: Item, state: dict | None = None) -> dict | None:
+    """What a logged-in manager needs to tag the item: its file's version, the vocabulary, the values to show.
+
+    `state` replaces the item's own values with what a refused form sent, and carries its error.
+    """
     if g.get("user") is None:
         return None
     try:
@@ -25,8 +28,20 @@ def edit_form(item: Item) -> dict | None:
     except (OSError, KbError):
         return {"missing": True}
     offered, candidates = suggest.suggestions(store(), Path(settings().data), item)
-    return {"version": version, "vocabulary": searching.vocabulary(store()), "suggestions": offered,
-            "candidates": candidates}
+    form = {"version": version, "vocabulary": searching.vocabulary(store()), "suggestions": offered,
+            "candidates": candidates, "topics": list(item.topics), "activities": ", ".join(item.activities),
+            "type": item.type, "error": None, "open": False}
+    return {**form, **(state or {})}
+
+
+def render_page(item: Item, edit_state: dict | None = None) -> str:
+    """The page of an item or an activity, its tag form filled from `edit_state` when a form was refused."""
+    if item.is_activity:
+        return render_activity(item, edit_state)
+    activities, others = split_related(item)
+    return render_template("item.html", item=item, related_activities=activities, related_content=others,
+                           vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities),
+                           edit=edit_form(item, edit_state))
 
 
 def split_related(item: Item) -> tuple[list, list]:
@@ -42,10 +57,7 @@ def item_page(item_id: str):
     item = searching.get_item(store(), item_id)
     if item.is_activity:
         return redirect(item_url(item))
-    activities, others = split_related(item)
-    return render_template("item.html", item=item, related_activities=activities, related_content=others,
-                           vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities),
-                           edit=edit_form(item))
+    return render_page(item)
 
 
 def titles_of(item_ids: tuple[str, ...]) -> dict[str, str]:
@@ -64,6 +76,10 @@ def activity_page(activity_id: str):
     item = searching.get_item(store(), activity_id)
     if not item.is_activity:
         raise NotFoundError(f"{activity_id!r} is a {item.type}, not an activity")
+    return render_page(item)
+
+
+def render_activity(item: Item, edit_state: dict | None = None) -> str:
     members = [i for i in searching.items_where(store(), "activity", item.id) if i.id != item.id]
     folder = item.path.rsplit(".", 1)[0] + "/"
     attached = searching.attachments(store(), item)
@@ -76,7 +92,7 @@ def activity_page(activity_id: str):
         "activity.html", item=item, parts=parts, content=content, attached=attached,
         related_activities=[r for r in activities if r.item.id not in member_ids],
         related_content=[r for r in others if r.item.id not in member_ids],
-        vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities), edit=edit_form(item),
+        vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities), edit=edit_form(item, edit_state),
     )
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 from flask import Blueprint, g, render_template, request
 
 from indexer import mapping, searchlog, suggest, vocabedit
 from kb.checks import staleness, tagging_queue
-from kb.errors import QueryError
+from kb.errors import KbError, QueryError
+from kb.vocabulary import is_topic_id, slug
 from webui.auth import login_required
 from indexer import searching
 from webui.context import limits, settings, store
+from webui.forms import FORM_ERRORS, form_error
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -78,6 +81,9 @@ def candidates():
     return render_template("candidates.html", rows=suggest.candidate_topics(store()))
 
 
+TOPIC_FIELDS = {"rename": ("source", "target", "label"), "merge": ("source", "target"), "split": ("source", "parts")}
+
+
 def topic_operation_args() -> dict:
     form = request.form
     operation = form.get("operation", "")
@@ -91,37 +97,60 @@ def topic_operation_args() -> dict:
         for line in form.get("parts", "").splitlines():
             part_id, sep, label = line.partition("=")
             if line.strip() and (not sep or not part_id.strip() or not label.strip()):
-                raise QueryError(f"parts: {line.strip()!r} is not ID=Label")
+                raise QueryError(f"{line.strip()!r} is not ID=Label (one new topic per line, such as "
+                                 "budget-rules=Budget rules)", field="parts")
             if line.strip():
                 parts.append((part_id.strip(), label.strip()))
         args["parts"] = parts
     return args
 
 
+def topics_form_again(exc: KbError):
+    """The topics page again, with what was typed and the message beside the field it concerns."""
+    operation = request.form.get("operation", "")
+    error = form_error(exc, operation if operation in TOPIC_FIELDS else "topics", TOPIC_FIELDS.get(operation, ()))
+    target = request.form.get("target", "").strip()
+    if operation == "rename" and error.field == "target" and target and not is_topic_id(target) and slug(target):
+        label = request.form.get("label", "").strip() or target
+        fields = (("operation", "rename"), ("source", request.form.get("source", "")), ("target", slug(target)),
+                  ("label", label))
+        error = replace(error, fix=(f"Preview the rename to {slug(target)}, labelled “{label}”", fields))
+    return render_template("topics_manage.html", vocabulary=searching.vocabulary(store()), error=error,
+                           values=request.form), error.status
+
+
 @bp.get("/topics")
 @login_required
 def topics():
-    return render_template("topics_manage.html", vocabulary=searching.vocabulary(store()))
+    return render_template("topics_manage.html", vocabulary=searching.vocabulary(store()), error=None, values={})
 
 
 @bp.post("/topics/preview")
 @login_required
 def topics_preview():
-    args = topic_operation_args()
-    plan = vocabedit.plan_operation(settings().content, **args, limits=limits())
-    return render_template("topics_preview.html", plan=plan, form=request.form)
+    try:
+        plan = vocabedit.plan_operation(settings().content, **topic_operation_args(), limits=limits())
+    except FORM_ERRORS as exc:
+        return topics_form_again(exc)
+    return render_template("topics_preview.html", plan=plan, form=request.form, error=None)
 
 
 @bp.post("/topics/apply")
 @login_required
 def topics_apply():
-    args = topic_operation_args()
-    plan = vocabedit.plan_operation(settings().content, **args, limits=limits())
+    try:  # planned again from the files as they are now: the vocabulary may have changed since the preview
+        plan = vocabedit.plan_operation(settings().content, **topic_operation_args(), limits=limits())
+    except FORM_ERRORS as exc:
+        return topics_form_again(exc)
     previewed = dict(zip(request.form.getlist("path"), request.form.getlist("version")))
     # A file that changed since the preview (or was not in it) is left alone, never overwritten.
     stale = [e for e in plan.edits if previewed.get(e.path) != e.old_sha256]
     plan.edits = [e for e in plan.edits if e not in stale]
     plan.refused += [(e.path, "changed since the preview") for e in stale]
-    skipped = vocabedit.apply_operation(settings().content, settings().index, Path(settings().data), plan, who=g.user,
-                                        limits=limits())
+    try:
+        skipped = vocabedit.apply_operation(settings().content, settings().index, Path(settings().data), plan,
+                                            who=g.user, limits=limits())
+    except FORM_ERRORS as exc:
+        error = form_error(exc, "apply")
+        return render_template("topics_preview.html", plan=plan, form=request.form, error=error), error.status
     return render_template("topics_done.html", plan=plan, skipped=skipped)

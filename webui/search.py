@@ -79,7 +79,18 @@ def search_json():
 
 @bp.get("/healthz")
 def healthz():
-    """Which index generation serves, its size, the last reindex run and any lock holder."""
+    """Which index generation serves, its size and whether the last run went well; managers see the details.
+
+    The details (failed files' paths, the lock holder's pid and host) are for managers and `kb status` only.
+    """
+    from flask import g
+
     status = store().status()
     ok = status["generation"] is not None
-    return jsonify({"status": "ok" if ok else "no index", **status}), 200 if ok else 503
+    if g.get("user"):
+        return jsonify({"status": "ok" if ok else "no index", **status}), 200 if ok else 503
+    last = status["last_run"]
+    outcome = None if last is None else last.get("outcome") or ("partial" if last.get("failed") else "ok")
+    return jsonify({"status": "ok" if ok else "no index", "generation": status["generation"],
+                    "items": status["items"], "last_run_ok": None if outcome is None else outcome == "ok"}), \
+        200 if ok else 503

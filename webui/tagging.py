@@ -1,7 +1,13 @@
-"""Manager writes: tag one item from its page, or tag the results of a search in bulk."""
+"""Manager writes: tag one item from its page, or tag the results of a search in bulk.
+
+A form refused because of what was sent, or of what changed since the page was
+loaded, comes back as its page with the message beside the field and what was
+typed kept (webui.forms).
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from flask import Blueprint, flash, g, redirect, render_template, request
@@ -9,18 +15,33 @@ from flask import Blueprint, flash, g, redirect, render_template, request
 from indexer import searching, suggest
 from indexer.content import content_root, hash_file
 from indexer.readers import SIDECAR
-from indexer.tagging import Change, bulk_plan, bulk_tag, tag
-from kb.errors import QueryError
+from indexer.tagging import Change, bulk_plan, bulk_tag, current_values, tag
+from kb.errors import ConflictError, KbError, QueryError
 from kb.search import SearchRequest, item_url
 from webui.auth import login_required
 from webui.context import limits, settings, store
+from webui.forms import FORM_ERRORS, form_error
+from webui.items import render_page
 
 bp = Blueprint("tagging", __name__)
 BULK_LIMIT = 500
+TAG_FIELDS = ("topics", "activities", "type")
 
 
 def id_list(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(part.strip() for part in text.replace("\n", ",").split(",") if part.strip()))
+
+
+def conflict_message(item_id: str) -> str:
+    """What to tell a manager whose page was out of date: nothing was saved, and what the file says now."""
+    try:
+        path = searching.get_item(store(), item_id).path
+        values = current_values(content_root(settings().content), path)
+    except (OSError, KbError):
+        return f"{item_id} changed since it was loaded, so nothing was saved; reload the page and make the change again."
+    return (f"{path} changed since it was loaded, so nothing was saved. The file now has topics: "
+            f"{', '.join(values['topics']) or '(none)'}; activities: {', '.join(values['activities']) or '(none)'}; "
+            f"type: {values['type'] or '(none)'}. Your choices are kept below: check them against these and save again.")
 
 
 @bp.post("/items/<path:item_id>/tags")
@@ -29,8 +50,16 @@ def save_tags(item_id: str):
     form = request.form
     change = Change(set_topics=tuple(form.getlist("topics")), set_activities=id_list(form.get("activities", "")),
                     set_type=form.get("type") or None)
-    result = tag(settings().content, settings().index, Path(settings().data), item_id, change,
-                 who=g.user, expected=form.get("version") or None, limits=limits())
+    try:
+        result = tag(settings().content, settings().index, Path(settings().data), item_id, change,
+                     who=g.user, expected=form.get("version") or None, limits=limits())
+    except FORM_ERRORS as exc:
+        error = form_error(exc, "tags", TAG_FIELDS)
+        if isinstance(exc, ConflictError):
+            error = replace(error, message=conflict_message(item_id))
+        state = {"topics": form.getlist("topics"), "activities": form.get("activities", ""),
+                 "type": form.get("type", ""), "error": error, "open": True}
+        return render_page(searching.get_item(store(), item_id), state), error.status
     changed = [key for key, (before, after) in result.changes.items() if before != after]
     flash(f"Saved {', '.join(changed)} in {result.path}." if changed else "Nothing to change.")
     return redirect(item_url(searching.get_item(store(), item_id)))
@@ -40,11 +69,20 @@ def save_tags(item_id: str):
 @login_required
 def decide_suggestion(item_id: str):
     topic, decision = request.form.get("topic", ""), request.form.get("decision", "")
-    if decision not in ("accept", "reject") or not topic:
-        raise QueryError("decision: must be accept or reject, with a topic")
-    if decision == "accept":
-        tag(settings().content, settings().index, Path(settings().data), item_id, Change(add_topics=(topic,)),
-            who=g.user, expected=request.form.get("version") or None, limits=limits())
+    try:
+        if decision not in ("accept", "reject") or not topic:
+            raise QueryError("choose Accept or Reject for one suggested topic")
+        if decision == "accept":
+            tag(settings().content, settings().index, Path(settings().data), item_id, Change(add_topics=(topic,)),
+                who=g.user, expected=request.form.get("version") or None, limits=limits())
+    except FORM_ERRORS as exc:
+        error = form_error(exc, "suggestions")
+        if isinstance(exc, ConflictError):
+            path = searching.get_item(store(), item_id).path
+            error = replace(error, message=f"{path} changed since it was loaded, so nothing was saved; the "
+                                           "suggestions below are for the file as it is now.")
+        state = {"error": error, "open": True, "suggestion": topic}
+        return render_page(searching.get_item(store(), item_id), state), error.status
     suggest.decide(Path(settings().data), item_id, topic, "accepted" if decision == "accept" else "rejected")
     flash(f"{'Tagged' if decision == 'accept' else 'Will not suggest again'}: {topic}.")
     return redirect(item_url(searching.get_item(store(), item_id)) + "#tags")
@@ -59,12 +97,27 @@ def request_from_form() -> SearchRequest:
 @bp.get("/manage/bulk")
 @login_required
 def bulk_form():
-    search_request = request_from_form()
+    try:
+        search_request = request_from_form()
+    except QueryError as exc:
+        error = form_error(exc, "bulk")
+        return render_template("bulk.html", request_=None, search="", total=0, items=[], checked=set(),
+                               limit=BULK_LIMIT, vocabulary=searching.vocabulary(store()), error=error,
+                               values={}), error.status
+    return bulk_page(search_request)
+
+
+def bulk_page(search_request: SearchRequest, error=None, status: int = 200):
+    """The list of a search's items to tag; after a refused preview, with the choices that were sent."""
     result = searching.search(store(), SearchRequest(q=search_request.q, filters=search_request.filters,
                                                      page_size=100))
     items = matching_ids(search_request)
-    return render_template("bulk.html", request_=search_request, total=result.total, items=items,
-                           limit=BULK_LIMIT, vocabulary=searching.vocabulary(store()))
+    sent = request.form if request.method == "POST" else {}
+    checked = set(request.form.getlist("item")) if request.method == "POST" else set(items)
+    search = request.query_string.decode("ascii", "replace")
+    return render_template("bulk.html", request_=search_request, search=search, total=result.total, items=items,
+                           checked=checked, limit=BULK_LIMIT, vocabulary=searching.vocabulary(store()),
+                           error=error, values=sent), status
 
 
 def matching_ids(search_request: SearchRequest) -> list[str]:
@@ -90,36 +143,59 @@ def item_version(edited_path: str) -> str:
 def bulk_change() -> Change:
     add, remove = request.form.get("add", "").strip(), request.form.get("remove", "").strip()
     if not add and not remove:
-        raise QueryError("choose a topic to add or to remove")
+        raise QueryError("choose a topic to add or a topic to remove", field="add")
     return Change(add_topics=(add,) if add else (), remove_topics=(remove,) if remove else ())
+
+
+def preview_rows(item_ids: list[str], change: Change, versions: dict[str, str] | None = None) -> list[dict]:
+    """A row per item: the change its file would get, or why it cannot; `versions` keeps previewed versions."""
+    rows = []
+    for item_id, outcome in bulk_plan(settings().content, settings().index, item_ids[:BULK_LIMIT], change):
+        if isinstance(outcome, str):
+            rows.append({"id": item_id, "error": outcome})
+        else:
+            version = (versions or {}).get(item_id) or item_version(outcome.path)
+            rows.append({"id": item_id, "path": outcome.path, "version": version,
+                         "changes": {k: v for k, v in outcome.changes.items() if v[0] != v[1]}})
+    return rows
 
 
 @bp.post("/manage/bulk/preview")
 @login_required
 def bulk_preview():
-    change = bulk_change()
-    item_ids = request.form.getlist("item")
-    if not item_ids:
-        raise QueryError("select at least one item")
-    planned = bulk_plan(settings().content, settings().index, item_ids[:BULK_LIMIT], change)
-    rows = []
-    for item_id, outcome in planned:
-        if isinstance(outcome, str):
-            rows.append({"id": item_id, "error": outcome})
-        else:
-            rows.append({"id": item_id, "path": outcome.path, "version": item_version(outcome.path),
-                         "changes": {k: v for k, v in outcome.changes.items() if v[0] != v[1]}})
+    try:
+        change = bulk_change()
+        item_ids = request.form.getlist("item")
+        if not item_ids:
+            raise QueryError("select at least one item", field="item")
+        rows = preview_rows(item_ids, change)
+    except FORM_ERRORS as exc:
+        error = form_error(exc, "bulk", ("add", "remove", "item"))
+        try:  # the search the form came from is in its URL: list its items again, as they were ticked
+            return bulk_page(request_from_form(), error, error.status)
+        except QueryError:
+            return render_template("bulk.html", request_=None, search="", total=0, items=request.form.getlist("item"),
+                                   checked=set(request.form.getlist("item")), limit=BULK_LIMIT,
+                                   vocabulary=searching.vocabulary(store()), error=error,
+                                   values=request.form), error.status
     return render_template("bulk_preview.html", rows=rows, add=request.form.get("add", ""),
-                           remove=request.form.get("remove", ""))
+                           remove=request.form.get("remove", ""), error=None)
 
 
 @bp.post("/manage/bulk/apply")
 @login_required
 def bulk_apply():
-    change = bulk_change()
     versions = dict(zip(request.form.getlist("item"), request.form.getlist("version")))
-    if not versions:
-        raise QueryError("nothing to apply")
-    outcome = bulk_tag(settings().content, settings().index, Path(settings().data), versions, change, who=g.user,
-                       limits=limits())
+    change = None
+    try:
+        change = bulk_change()
+        if not versions:
+            raise QueryError("nothing to apply: no file would change")
+        outcome = bulk_tag(settings().content, settings().index, Path(settings().data), versions, change,
+                           who=g.user, limits=limits())
+    except FORM_ERRORS as exc:
+        error = form_error(exc, "apply")
+        rows = preview_rows(list(versions), change, versions) if change else []
+        return render_template("bulk_preview.html", rows=rows, add=request.form.get("add", ""),
+                               remove=request.form.get("remove", ""), error=error), error.status
     return render_template("bulk_done.html", outcome=outcome)
