@@ -13,8 +13,9 @@ import io
 import logging
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import nh3
 
@@ -25,6 +26,12 @@ from kb.errors import ContentError
 MAX_PAGES = 2000
 MAX_TEXT = 5_000_000  # characters of text kept from one document
 _PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})?(\d{2})?")
+# A DOCX is a zip archive. Real ones unpack to a few MB (text compresses about 10 times,
+# pictures not at all); a "zip bomb" of 1 MB unpacks to gigabytes.
+MAX_UNPACKED_MB = 200
+MAX_RATIO = 100
+RATIO_FROM_MB = 50
+_MB = 1 << 20
 
 
 @dataclass
@@ -53,27 +60,58 @@ def read_text(relative_path: str, data: bytes) -> Extracted:
     return Extracted(metadata, body, paragraphs_html(paragraphs), " ".join(body.split()), warnings)
 
 
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
-_H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.I | re.S)
+# Each regular expression runs on one tag at a time: searched over the whole page, `<title[^>]*>(.*?)</title>`
+# and its like search on to the end again from every unclosed `<title`, quadratic in a page that repeats it.
 _META = re.compile(r'<meta\s+[^>]*name=["\'](?P<name>[\w.:-]+)["\'][^>]*content=["\'](?P<content>[^"\']*)["\']', re.I)
-_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.I | re.S)
+MAX_TAG = 2_000  # characters of a <meta> tag read
+
+
+def tags(text: str, name: str) -> Iterator[tuple[int, int]]:
+    """Start and end of each `<name ...>` tag (any case), in order; stops at one never closed by `>`."""
+    opening = re.compile(rf"<{name}", re.I)
+    position = 0
+    while (match := opening.search(text, position)) is not None:
+        end = text.find(">", match.end())
+        if end < 0:
+            return  # no later tag closes either
+        yield match.start(), end + 1
+        position = end + 1
+
+
+def element(text: str, name: str, *, last: bool = False) -> str | None:
+    """What is between the first `<name ...>` and the first (or `last`) `</name>` after it; None without them."""
+    first = next(tags(text, name), None)
+    if first is None:
+        return None
+    closings = re.compile(rf"</{name}>", re.I).finditer(text, first[1])
+    closing = None
+    for closing in closings:
+        if not last:
+            break
+    return text[first[1]:closing.start()] if closing is not None else None
 
 
 def read_html(relative_path: str, data: bytes) -> Extracted:
     """An HTML page: title from <title> or the first <h1>, date from a date meta tag, the body sanitised."""
     text, warnings = decode(relative_path, data)
     metadata: dict[str, Any] = {}
-    title = _TITLE.search(text) or _H1.search(text)
-    if title:
-        metadata["title"] = " ".join(htmllib.unescape(nh3.clean(title.group(1), tags=set())).split())
-    for meta in _META.finditer(text):
+    title = element(text, "title")
+    if title is None:
+        title = element(text, "h1")
+    if title is not None:
+        metadata["title"] = " ".join(htmllib.unescape(nh3.clean(title, tags=set())).split())
+    for start, _ in tags(text, "meta"):
+        meta = _META.match(text, start, start + MAX_TAG)  # a quoted content may hold a '>'
+        if meta is None:
+            continue
         name = meta["name"].lower()
         if name in ("date", "dc.date", "dcterms.created", "article:published_time") and "date" not in metadata:
             metadata["date"] = meta["content"]
         elif name in ("description", "dc.description") and "summary" not in metadata:
             metadata["summary"] = htmllib.unescape(meta["content"])
-    body_match = _BODY.search(text)
-    body = body_match.group(1) if body_match else text
+    body = element(text, "body", last=True)
+    if body is None:
+        body = text
     dropped = {"script", "style", "nav", "footer", "header", "noscript", "template"}  # with what is inside
     page = nh3.clean(body, tags=set(nh3.ALLOWED_TAGS) - dropped, clean_content_tags=dropped,
                      link_rel="noopener noreferrer nofollow")
@@ -147,11 +185,49 @@ def read_pdf(relative_path: str, data: bytes) -> Extracted:
     return Extracted(metadata, joined, paragraphs_html(paragraphs), " ".join(joined.split()), warnings)
 
 
+def check_archive(relative_path: str, data: bytes) -> None:
+    """Refuse a zip archive (a DOCX) that expands past a sane size, before a library unpacks it.
+
+    The sizes the archive declares are checked first. A part can declare less
+    than it holds, and Python's zipfile then inflates all of it in one piece when a
+    library reads the part whole; so each part is also read once in small pieces,
+    which stop at its declared size and fail its checksum if it held more.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # not a zip archive: the reader says so
+    with archive:
+        parts = archive.infolist()
+        unpacked = sum(info.file_size for info in parts)
+        mb = unpacked / _MB
+        if unpacked > MAX_UNPACKED_MB * _MB:
+            raise ContentError(relative_path, f"expands to {mb:,.0f} MB when unpacked; "
+                                              f"the limit is {MAX_UNPACKED_MB} MB")
+        if unpacked > RATIO_FROM_MB * _MB and unpacked > MAX_RATIO * len(data):
+            raise ContentError(relative_path, f"expands to {mb:,.0f} MB when unpacked, {unpacked // len(data):,} times "
+                                              f"its size; the limit is {RATIO_FROM_MB} MB for a file that expands "
+                                              f"more than {MAX_RATIO} times")
+        for info in parts:
+            try:
+                with archive.open(info) as part:
+                    while part.read(_MB):
+                        pass
+            except zipfile.BadZipFile as exc:
+                reason = f"is damaged or holds more than the {info.file_size:,} bytes it declares ({exc})"
+            except (ValueError, OSError, EOFError, RuntimeError, NotImplementedError, zlib.error) as exc:
+                reason = f"cannot be unpacked: {type(exc).__name__}: {exc}"
+            else:
+                continue
+            raise ContentError(relative_path, f"not a readable DOCX: its part {info.filename} {reason}")
+
+
 def read_docx(relative_path: str, data: bytes) -> Extracted:
     """A Word document: paragraphs and tables, title from the core properties or the first heading."""
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    check_archive(relative_path, data)
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:

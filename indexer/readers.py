@@ -12,11 +12,11 @@ from typing import Any, Callable
 import yaml
 
 from indexer.documents import Extracted, read_docx, read_html, read_pdf, read_text
-from indexer.render import html_to_text, render_markdown
+from indexer.render import html_to_text, render_body
 from indexer.textfiles import decode, split_front_matter
 from kb.errors import ContentError
 from kb.item import Item
-from kb.metadata import build_item
+from kb.metadata import build_item, too_large
 
 __all__ = ["READERS", "SIDECAR", "decode", "front_matter_in_file", "read_item", "split_front_matter"]
 
@@ -28,8 +28,8 @@ def read_markdown(relative_path: str, data: bytes) -> Extracted:
     """Markdown with optional YAML front matter."""
     text, warnings = decode(relative_path, data)
     metadata, body = split_front_matter(relative_path, text)
-    html = render_markdown(body)
-    return Extracted(metadata, body, html, html_to_text(html), warnings)
+    html, rendering = render_body(body)
+    return Extracted(metadata, body, html, html_to_text(html), warnings + rendering)
 
 
 READERS: dict[str, Callable[[str, bytes], Extracted]] = {
@@ -65,6 +65,9 @@ def parse_sidecar(relative_path: str, data: bytes) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise ContentError(relative_path, "expected 'key: value' lines")
+    problem = too_large(value)
+    if problem:
+        raise ContentError(relative_path, f"metadata {problem}; not read")
     return value
 
 

@@ -6,6 +6,7 @@ import frontmatter
 import yaml
 
 from kb.errors import ContentError
+from kb.metadata import too_large
 
 _YAML = frontmatter.YAMLHandler()
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -48,6 +49,9 @@ def split_front_matter(relative_path: str, text: str) -> tuple[dict, str]:
     if not isinstance(metadata, dict):
         kind = type(metadata).__name__
         raise ContentError(relative_path, f"front matter is a {kind}, expected 'key: value' lines")
+    problem = too_large(metadata)
+    if problem:
+        raise ContentError(relative_path, f"front matter {problem}; not read")
     return metadata, body.lstrip("\n")
 
 

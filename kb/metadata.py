@@ -21,6 +21,30 @@ _DATE_FORMATS = (
 # "2017-10-11 14:00:00 -0500", "2015-06-29 1:00:19 -0400", "2020-06-18T09:00:00Z"
 _DATETIME_PREFIX = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?$")
 _ID_SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")
+# YAML aliases let 450 bytes of front matter stand for millions of values ("billion laughs"):
+# the parser shares them, but every function here that walks them expands them.
+MAX_VALUES = 10_000
+MAX_DEPTH = 50
+# Keys that take one value: each is one facet value in the index, where commas separate values.
+SINGLE_VALUED = ("type", "community", "lang", "kind")
+
+
+def too_large(value: Any) -> str:
+    """Why a parsed YAML value is too large to use once its aliases are expanded; '' if it is not."""
+    count = 0
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        count += 1
+        if count > MAX_VALUES:
+            return f"expands to more than {MAX_VALUES:,} values (YAML aliases)"
+        if depth > MAX_DEPTH:
+            return f"is nested more than {MAX_DEPTH} levels deep"
+        if isinstance(node, dict):
+            pending.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, (list, tuple, set)):
+            pending.extend((v, depth + 1) for v in node)
+    return ""
 
 
 def clean_text(value: Any) -> str:
@@ -100,6 +124,20 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+def single_value(metadata: dict[str, Any], key: str, warnings: list[str]) -> str:
+    """The value of a key that takes one: the first of a list or of comma-separated parts, with a warning."""
+    value = metadata.get(key)
+    if isinstance(value, (list, tuple)):
+        parts = [clean_text(v) for v in value]
+    else:
+        parts = clean_text(value).split(",")
+    parts = [p.strip() for p in parts if p.strip()]
+    if len(parts) > 1:
+        shown = ", ".join(parts)
+        warnings.append(f"{key} {shown!r} has {len(parts)} values; using {parts[0]!r} (a {key} takes one)")
+    return parts[0] if parts else ""
+
+
 def title_fallback(metadata: dict[str, Any], body: str, relative_path: str) -> str:
     """Pick a title when front matter has none: other name keys, first heading, file name."""
     for key in ("display_name", "name", "linktitle"):
@@ -150,22 +188,23 @@ def build_item(
     title = clean_text(metadata.get("title")) or title_fallback(metadata, body, relative_path)
     summary = clean_text(metadata.get("summary")) or clean_text(metadata.get("description"))
     extra = {k: json_safe(v) for k, v in metadata.items() if k not in CORE_KEYS}
+    single = {key: single_value(metadata, key, warnings) for key in SINGLE_VALUED}
     item = Item(
         id=item_id,
         title=title,
-        type=clean_text(metadata.get("type")).lower() or DEFAULT_TYPE,
+        type=single["type"].lower() or DEFAULT_TYPE,
         date=date,
         body=body,
         html=html,
         text=text,
         summary=summary or summarise(text),
-        community=clean_text(metadata.get("community")),
+        community=single["community"],
         topics=clean_list(metadata.get("topics"), lower=True),
         activities=clean_list(metadata.get("activities")),
         people=clean_list(metadata.get("people") or metadata.get("authors")),
         countries=clean_list(metadata.get("countries"), upper=True),
-        lang=(clean_text(metadata.get("lang")) or "en").lower()[:2] or "en",
-        kind=clean_text(metadata.get("kind")).lower(),
+        lang=(single["lang"] or "en").lower()[:2],
+        kind=single["kind"].lower(),
         path=relative_path,
         extra=extra,
     )

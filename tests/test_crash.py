@@ -140,9 +140,11 @@ def test_no_process_outlives_a_job_killed_at_any_moment(tmp_path, sample):
     assert first.returncode == 0, first.stderr
     expected = all_ids(index)
     timer = random.Random(9)
+    # Within the first half of a build's time, so that a machine that got faster since still has the
+    # job running at each kill; a kill that comes too late anyway is counted, not a failure.
     moments = [timer.uniform(0.0, 0.2) for _ in range(5)]
-    moments += [timer.uniform(0.2, max(0.5, build_seconds)) for _ in range(KILLS - len(moments))]
-    with_workers = 0
+    moments += [timer.uniform(0.2, max(0.5, build_seconds / 2)) for _ in range(KILLS - len(moments))]
+    with_workers = finished = 0
     for number, moment in enumerate(moments):
         marker = f"KB_TEST_JOB={uuid.uuid4().hex}"
         env = {**os.environ, marker.split("=")[0]: marker.split("=")[1]}
@@ -153,7 +155,10 @@ def test_no_process_outlives_a_job_killed_at_any_moment(tmp_path, sample):
         present = job_processes(marker)
         proc.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
-        assert proc.wait() == -signal.SIGKILL, f"kill {number} at {moment:.3f} s: the job had already finished"
+        if proc.wait() == 0:
+            finished += 1
+            continue
+        assert proc.returncode == -signal.SIGKILL
         with_workers += len(present) > 1
         left = job_processes(marker)
         while left and time.monotonic() - killed_at < 2.0:
@@ -161,6 +166,7 @@ def test_no_process_outlives_a_job_killed_at_any_moment(tmp_path, sample):
             left = job_processes(marker)
         assert not left, f"kill {number} at {moment:.3f} s: processes {left} outlived the job by 2 s"
         assert total(index, "budget") > 0
+    assert finished <= 2, f"{finished} of {KILLS} jobs had finished before their kill"
     assert with_workers >= 5, f"only {with_workers} of {KILLS} kills came while the job had worker processes"
     result = kb("--content", str(content), "--index", str(index), "reindex", "--full")
     assert result.returncode == 0, result.stderr

@@ -11,6 +11,7 @@ import io
 import json
 import mailbox
 import re
+import sys
 from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
@@ -30,6 +31,10 @@ def read_discourse(path: Path, site: str, community: str, mapping: dict[str, lis
         data = json.loads(decode(path.name, path.read_bytes())[0])
     except (ValueError, OSError) as exc:
         report.problems.append(f"{path.name}: not readable JSON: {exc}")
+        return []
+    except RecursionError:
+        report.problems.append(f"{path.name}: not readable JSON: nested too deeply (arrays or objects "
+                               f"inside each other more than about {sys.getrecursionlimit():,} levels)")
         return []
     topics = data.get("topics", data.get("topic_list", {}).get("topics")) if isinstance(data, dict) else data
     if isinstance(data, dict) and topics is None and "post_stream" in data:
@@ -113,10 +118,16 @@ def plain_text(message: Message) -> str:
 
 def read_mbox(path: Path, site: str, community: str, report: ImportReport) -> list[NewItem]:
     """An mbox archive: messages grouped into threads by their references, or by subject without them."""
+    messages = []
     try:
         box = mailbox.mbox(str(path), create=False)
         try:
-            messages = list(box)
+            for number, key in enumerate(box.iterkeys(), 1):
+                try:
+                    messages.append(box[key])
+                except RecursionError:  # parts nested inside parts thousands of times
+                    report.problems.append(f"{path.name}: message {number} has its parts nested too deeply to "
+                                           "read; skipped")
         finally:
             box.close()
     except (OSError, mailbox.Error, UnicodeError, ValueError) as exc:
@@ -202,6 +213,8 @@ def read_csv(path: Path, item_type: str, community: str, report: ImportReport) -
     items = []
     folder = "activities" if item_type == "activity" else f"{slug(item_type, 30)}s"
     rows = 0
+    row_of_id: dict[str, int] = {}
+    row_of_path: dict[str, int] = {}
     try:
         records = list(reader)
     except csv.Error as exc:
@@ -228,7 +241,21 @@ def read_csv(path: Path, item_type: str, community: str, report: ImportReport) -
                 metadata[column] = value
         metadata = {k: v for k, v in metadata.items() if v is not None}
         body = row.get("description") or row.get("body") or ""
-        name = slug(metadata.get("id") or row["title"])
-        items.append(NewItem(f"{folder}/{name}.md", metadata, body))
+        item = NewItem(f"{folder}/{slug(metadata.get('id') or row['title'])}.md", metadata, body)
+        # Rows that share an id (or, without ids, a title) would be written to one file, the later over the first.
+        ident = metadata.get("id")
+        if ident in row_of_id:
+            report.problems.append(f"{path.name}: row {number} has the id {ident!r} of row {row_of_id[ident]}; "
+                                   f"skipped (row {row_of_id[ident]} is kept)")
+            continue
+        if item.path in row_of_path:
+            first = row_of_path[item.path]
+            report.problems.append(f"{path.name}: row {number} would be written to the same file as row {first} "
+                                   f"({item.path}); skipped (row {first} is kept)")
+            continue
+        if ident:
+            row_of_id[ident] = number
+        row_of_path[item.path] = number
+        items.append(item)
     report.counts = {"rows": rows, "items": len(items)}
     return items
