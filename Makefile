@@ -1,6 +1,7 @@
 # make run   - create the venv, install, index content/, serve http://127.0.0.1:5000
 # make test  - create the venv, install, run the whole test suite (what CI runs)
-# make test-fast - everything except the tests marked slow (real data sets, kill tests, browser, load)
+# make test-fast - everything except the tests marked slow (real data sets, kill tests, browser, load),
+#                  on two cores
 # make bench - retrieval quality on CISI against BM25, then reindex/query/web at 10k-100k items against
 #              SQLite FTS5 (needs wrk: apt-get install wrk; takes about half an hour)
 PYTHON ?= python3
@@ -25,7 +26,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n 2
 
 bench: $(STAMP) wrk
 	$(BIN)/python bench/eval_cisi.py
