@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from indexer.build import reindex  # noqa: E402
+from indexer.reindex import reindex  # noqa: E402
 from indexer.searching import search  # noqa: E402
 from indexer.store import IndexStore  # noqa: E402
 from kb.search import SearchRequest  # noqa: E402

@@ -22,7 +22,7 @@ from typing import Iterator
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from indexer.store import write_atomic
+from indexer.files import write_atomic
 from kb.errors import ConfigError, NotFoundError
 
 USERS = "users.json"

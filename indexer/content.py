@@ -148,6 +148,26 @@ def scan(root: Path, unusable: list[tuple[str, str]] | None = None) -> dict[str,
     return found
 
 
+def file_stat(root: Path, relative_path: str) -> FileStat | None:
+    """What scan() gives one file (its size and time, counting its sidecar), or None when it is gone."""
+    try:
+        own = os.stat(root / relative_path)
+    except OSError:
+        return None
+    if front_matter_in_file(relative_path):
+        return FileStat(own.st_size, own.st_mtime_ns)
+    try:
+        extra = os.stat(root / (relative_path + SIDECAR))
+    except OSError:
+        return FileStat(own.st_size, own.st_mtime_ns)
+    return FileStat(own.st_size + extra.st_size, max(own.st_mtime_ns, extra.st_mtime_ns))
+
+
+def document_of(relative_path: str) -> str:
+    """The content file an edited file describes: a sidecar describes its document."""
+    return relative_path[: -len(SIDECAR)] if relative_path.endswith(SIDECAR) else relative_path
+
+
 def content_files(root: Path, unusable: list[tuple[str, str]] | None = None) -> list[str]:
     """Relative paths of readable files, sorted; hidden files and folders skipped (see scan)."""
     return sorted(scan(root, unusable))

@@ -2,24 +2,22 @@
 
 Size and modification time are the fast path; the content hash is the truth, so a
 file touched without changes is not reindexed, and a file changed within the same
-second and size is. The manifest is a small SQLite database beside the index, so an
-incremental run reads it quickly and writes only the rows that changed, in one
-transaction.
+second and size is. The manifest is a small SQLite database in the generation's
+folder (indexer.generation names it), so an incremental run reads it quickly and
+writes only the rows that changed, in one transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from indexer.content import VOCABULARY_FILES, FileStat, hash_file, scan
+from indexer.content import VOCABULARY_FILES, FileStat, file_stat, hash_file, scan
+from indexer.files import sha256_file
 
-MANIFEST = "manifest.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, id TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -47,7 +45,6 @@ class Changes:
     touched: dict[str, Entry] = field(default_factory=dict)
     stats: dict[str, FileStat] = field(default_factory=dict)
     unusable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of files that cannot be read
-    hashes: dict[str, str] = field(default_factory=dict)
 
     @property
     def to_read(self) -> list[str]:
@@ -57,50 +54,52 @@ class Changes:
         return bool(self.added or self.updated or self.deleted or self.touched)
 
 
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _connect(generation: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(generation / MANIFEST)
+def _connect(database: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(database)
     conn.executescript(_SCHEMA)
     return conn
 
 
-def load_manifest(generation: Path) -> dict[str, Entry]:
-    """Read a generation's manifest; an empty one if it has none."""
-    if not (generation / MANIFEST).is_file():
+def load_manifest(database: Path) -> dict[str, Entry]:
+    """Read a manifest; an empty one if there is none."""
+    if not database.is_file():
         return {}
-    with closing(_connect(generation)) as conn:
+    with closing(_connect(database)) as conn:
         return {row[0]: Entry(*row[1:]) for row in conn.execute("SELECT path, id, size, mtime_ns, sha256 FROM files")}
 
 
-def save_manifest(generation: Path, entries: dict[str, Entry], vocabulary_hash: str,
+def save_manifest(database: Path, entries: dict[str, Entry], vocabulary_hash: str,
                   deleted: Iterable[str] = ()) -> None:
     """Insert or replace `entries`, remove `deleted`, record the vocabulary hash: one transaction."""
-    with closing(_connect(generation)) as conn, conn:
+    with closing(_connect(database)) as conn, conn:
         conn.executemany("DELETE FROM files WHERE path=?", [(p,) for p in deleted])
         conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
                          [(path, *entry) for path, entry in entries.items()])
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('vocabulary_sha256', ?)", (vocabulary_hash,))
 
 
-def manifest_vocabulary_hash(generation: Path) -> str:
-    if not (generation / MANIFEST).is_file():
+def manifest_vocabulary_hash(database: Path) -> str:
+    if not database.is_file():
         return ""
-    with closing(_connect(generation)) as conn:
+    with closing(_connect(database)) as conn:
         row = conn.execute("SELECT value FROM meta WHERE key='vocabulary_sha256'").fetchone()
     return row[0] if row else ""
 
 
-def compare(root: Path, manifest: dict[str, Entry]) -> Changes:
-    """Walk the content folder and sort every file into added, updated, deleted, unchanged."""
+def compare(root: Path, manifest: dict[str, Entry], only: Iterable[str] | None = None) -> Changes:
+    """Sort every file into added, updated, deleted, unchanged: the whole content folder, or
+    only the files in `only` (the ones a tag edit wrote: no walk of the folder)."""
     changes = Changes()
-    changes.stats = scan(root, changes.unusable)
+    if only is None:
+        changes.stats = scan(root, changes.unusable)
+        changes.deleted = sorted(p for p in manifest if p not in changes.stats)
+    else:
+        for path in sorted(set(only)):
+            stat = file_stat(root, path)
+            if stat is not None:
+                changes.stats[path] = stat
+            elif path in manifest:
+                changes.deleted.append(path)
     for relative_path, stat in changes.stats.items():
         entry = manifest.get(relative_path)
         if entry is None:
@@ -109,18 +108,18 @@ def compare(root: Path, manifest: dict[str, Entry]) -> Changes:
         if entry.size == stat.st_size and entry.mtime_ns == stat.st_mtime_ns:
             changes.unchanged.append(relative_path)
             continue
+        # Hashed here only to tell a touched file from a changed one; the reader hashes the
+        # bytes it actually reads, which may have changed again since.
         try:
             digest = hash_file(root, relative_path)
         except OSError:
             changes.updated.append(relative_path)
             continue
-        changes.hashes[relative_path] = digest
         if digest == entry.sha256:
             changes.unchanged.append(relative_path)
             changes.touched[relative_path] = Entry(entry.id, stat.st_size, stat.st_mtime_ns, digest)
         else:
             changes.updated.append(relative_path)
-    changes.deleted = sorted(p for p in manifest if p not in changes.stats)
     changes.added.sort()
     changes.updated.sort()
     return changes
@@ -130,5 +129,5 @@ def vocabulary_hash(root: Path) -> str:
     """Hash of the vocabulary file ('' when there is none)."""
     for name in VOCABULARY_FILES:
         if (root / name).is_file():
-            return file_hash(root / name)
+            return sha256_file(root / name)
     return ""

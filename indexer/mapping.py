@@ -8,38 +8,28 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from indexer.bitsets import docsets
-from indexer.schema import FILTER_FIELDS
 from indexer.searchlog import LOG_FILE
-from indexer.store import IndexStore
+from kb.backend import SearchBackend
 from kb.contentmap import ContentMap, TopicValue, rank_shared_value, topic_rows
 from kb.vocabulary import Vocabulary
 
 BY = ("kind", "type", "year")
 
 
-def content_map(store: IndexStore, by: str = "kind") -> ContentMap:
+def content_map(backend: SearchBackend, by: str = "kind") -> ContentMap:
     """Topics x activity kinds (or types, or years), counting items of each topic or its narrower topics."""
-    with store.searcher() as (searcher, generation):
-        vocabulary = generation.vocabulary
-        sets = docsets(searcher)
-        topics = sets.values("topics_all")
-        present = sets.values(FILTER_FIELDS[by])
-        columns = columns_for(by, vocabulary, present)
-        rows = topic_rows(vocabulary)
-        cells = {}
-        totals = {}
-        for topic, _, _ in rows:
-            bits = topics.get(topic, 0)
-            totals[topic] = bits.bit_count()
-            for column, _ in columns:
-                count = (bits & present.get(column, 0)).bit_count()
-                if count:
-                    cells[(topic, column)] = count
+    vocabulary = backend.vocabulary()
+    table = backend.facet_table("topic", by)
+    columns = columns_for(by, vocabulary, table.columns)
+    rows = topic_rows(vocabulary)
+    known = {topic for topic, _, _ in rows}
+    cells = {key: count for key, count in table.cells.items() if key[0] in known}
+    totals = {topic: table.totals.get(topic, 0) for topic in known}
     return ContentMap(by, rows, columns, cells, totals)
 
 
 def columns_for(by: str, vocabulary: Vocabulary, present: dict[str, int]) -> tuple[tuple[str, str], ...]:
+    """The vocabulary's kinds or types in its order, then other values the items have."""
     if by == "kind":
         known = [(k, term.label) for k, term in vocabulary.kinds.items()]
     elif by == "type":
@@ -69,25 +59,22 @@ def search_demand(data: Path, vocabulary: Vocabulary, days: int = 365) -> dict[s
     return {topic: (c[0], c[1]) for topic, c in demand.items()}
 
 
-def shared_value(store: IndexStore, data: Path) -> list[TopicValue]:
+def shared_value(backend: SearchBackend, data: Path) -> list[TopicValue]:
     """Each topic's member demand, organisational priority and supply, sorted by what to produce next."""
-    kinds_map = content_map(store, "kind")
-    with store.searcher() as (searcher, generation):
-        vocabulary = generation.vocabulary
-        sets = docsets(searcher)
-        topics = sets.values("topics_all")
-        types = sets.values("type")
-        asked = types.get("survey", 0) | types.get("persona", 0)
-        activities = types.get("activity", 0)
-        searches = search_demand(data, vocabulary)
-        rows = []
-        for topic_id, label, _ in topic_rows(vocabulary):
-            bits = topics.get(topic_id, 0)
-            missing = tuple(label for kind, label in kinds_map.columns if not kinds_map.cells.get((topic_id, kind)))
-            rows.append(TopicValue(
-                topic=topic_id, label=label, priority=vocabulary.topics[topic_id].priority,
-                asked_in_surveys=(bits & asked).bit_count(),
-                searches=searches.get(topic_id, (0, 0))[0], zero_result_searches=searches.get(topic_id, (0, 0))[1],
-                items=(bits & ~asked & ~activities).bit_count(), activities=(bits & activities).bit_count(),
-                missing=missing if bits else ()))
+    kinds_map = content_map(backend, "kind")
+    vocabulary = backend.vocabulary()
+    types = backend.facet_table("topic", "type").cells
+    searches = search_demand(data, vocabulary)
+    rows = []
+    for topic_id, label, _ in topic_rows(vocabulary):
+        asked = types.get((topic_id, "survey"), 0) + types.get((topic_id, "persona"), 0)
+        activities = types.get((topic_id, "activity"), 0)
+        total = kinds_map.totals.get(topic_id, 0)
+        missing = tuple(label for kind, label in kinds_map.columns if not kinds_map.cells.get((topic_id, kind)))
+        rows.append(TopicValue(
+            topic=topic_id, label=label, priority=vocabulary.topics[topic_id].priority,
+            asked_in_surveys=asked,
+            searches=searches.get(topic_id, (0, 0))[0], zero_result_searches=searches.get(topic_id, (0, 0))[1],
+            items=total - asked - activities, activities=activities,
+            missing=missing if total else ()))
     return rank_shared_value(rows)

@@ -21,8 +21,8 @@ LANGUAGES = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese
 # The text field holds the title too, so it scores the whole item as one text; the
 # title field adds a bonus for words in the title. Tuned on CISI (bench/eval_cisi.py).
 TITLE_BOOST = 0.5
-# Bump when fields or derived values change: an older index is then rebuilt from scratch.
-SCHEMA_VERSION = 3
+# (When fields or derived values change, bump indexer.generation.SCHEMA_VERSION: older indexes
+# are then rebuilt from scratch.)
 # filter/facet name -> index field
 FILTER_FIELDS = {
     "topic": "topics_all",

@@ -1,8 +1,7 @@
 """Run searches on the Whoosh index and return plain kb data.
 
-This module and schema.py are the only places that build Whoosh queries; a
-second backend implements the same functions: search, get_item, items_where,
-related_items.
+This module, lookups.py and schema.py are the places that build Whoosh queries;
+indexer.store.IndexStore offers them as kb.backend.SearchBackend.
 """
 
 from __future__ import annotations
@@ -11,25 +10,24 @@ import dataclasses
 import datetime as dt
 import re
 import time
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from whoosh import query as wq, sorting
+from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.lang.stopwords import stoplists
 from whoosh.searching import Searcher
 
 from indexer.bitsets import DocSets, as_filter, docsets
 from indexer.snippets import snippet
-from indexer.schema import FILTER_FIELDS, LANGUAGES, attachments_of, text_field, title_field, unpack
-from indexer.store import Generation, IndexStore
+from indexer.schema import FILTER_FIELDS, LANGUAGES, text_field, title_field, unpack
 from indexer.words import correct
-from kb.errors import NotFoundError
-from kb.item import Item
 from kb.query import Clause, ParsedQuery, parse_query
-from kb.related import Related, rank_related
 from kb.search import FACETS, FacetCount, Hit, Relaxation, SearchRequest, SearchResult
 from kb.spelling import correctable
 from kb.vocabulary import Vocabulary
+
+if TYPE_CHECKING:  # the store calls this module; this module only needs its types
+    from indexer.store import Generation, IndexStore
 
 # An item tagged with a topic named in the query outranks one that only mentions the words.
 TOPIC_BOOST = 3.0
@@ -111,7 +109,7 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
         nearest = tuple(vocabulary.nearest_topics(parsed.free_text)) if parsed.free_text else ()
     return SearchResult(request=request, parsed=parsed, total=total, hits=hits, facets=facets,
                         messages=parsed.messages + tuple(notes), suggestion=suggestion, relaxations=relaxations,
-                        nearest_topics=nearest)
+                        nearest_topics=nearest, vocabulary=vocabulary)
 
 
 def add_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQuery,
@@ -136,7 +134,7 @@ def add_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQu
         if labels is None:
             labels = generation.vocabulary.all_names()
         looked += 1
-        better = correct(generation.path, clause.text, labels)
+        better = correct(generation.folder.words, clause.text, labels)
         if better:
             corrections[clause.text] = better
     if not corrections:
@@ -374,70 +372,3 @@ def any_place(places: dict[str, int]) -> int:
     for place_bits in places.values():
         bits |= place_bits
     return bits
-
-
-# -- lookups used by item, topic and activity pages ---------------------------
-
-def get_item(store: IndexStore, item_id: str) -> Item:
-    """Return one item by id, or raise NotFoundError."""
-    with store.searcher() as (searcher, _):
-        stored = searcher.document(id=item_id)
-    if stored is None:
-        raise NotFoundError(f"no item with id {item_id!r}")
-    return unpack(stored["data"])
-
-
-def items_where(store: IndexStore, field: str, value: str, limit: int | None = None) -> list[Item]:
-    """Items whose filter field (topic, activity, type ...) has `value`, newest first."""
-    with store.searcher() as (searcher, _):
-        results = searcher.search(wq.Term(FILTER_FIELDS[field], value), limit=limit,
-                                  sortedby=sorting.FieldFacet("date", reverse=True))
-        return [unpack(hit["data"]) for hit in results]
-
-
-def vocabulary(store: IndexStore) -> Vocabulary:
-    return store.generation().vocabulary
-
-
-def related_items(store: IndexStore, item: Item, limit: int = 8) -> list[Related]:
-    """Items related to `item` by explicit links both ways, shared activities, topics and text."""
-    with store.searcher() as (searcher, generation):
-        def fetch(q: wq.Query, n: int) -> list[Item]:
-            return [unpack(h["data"]) for h in searcher.search(q, limit=n)]
-
-        linked = [unpack(d["data"]) for d in (searcher.document(id=a) for a in item.activities) if d]
-        linked += [a for a in fetch(wq.Term("attachment", item.path), 20) if a.id not in item.activities]
-        linking = fetch(wq.Term("activity", item.id), 50)
-        siblings = []
-        for activity in linked:
-            members = searcher.search(wq.Term("activity", activity.id), limit=SIBLINGS_MAX)
-            # An activity with many items (a whole forum) says little about any two of them.
-            if len(members) <= SIBLINGS_MAX:
-                siblings.extend((unpack(h["data"]), activity) for h in members if h["id"] != activity.id)
-        sharing = fetch(wq.Or([wq.Term("topics", t) for t in item.topics]), 30) if item.topics else []
-        similar: list[tuple[Item, float]] = []
-        docnum = searcher.document_number(id=item.id)
-        if docnum is not None and item.text:
-            for hit in searcher.more_like(docnum, text_field(item.lang), text=item.text, top=10):
-                similar.append((unpack(hit["data"]), float(hit.score)))
-        ranked = rank_related(item, vocabulary=generation.vocabulary, linked=linked, linking=linking,
-                              siblings=siblings, sharing=sharing, similar=similar)
-    return ranked[:limit]
-
-
-def all_items(store: IndexStore) -> list[Item]:
-    """Every item of the serving generation (for manager reports; the full text is left out)."""
-    with store.searcher() as (searcher, _):
-        return [dataclasses.replace(unpack(fields["data"]), body="", html="", text="")
-                for fields in searcher.all_stored_fields()]
-
-
-def attachments(store: IndexStore, activity: Item) -> list[Item]:
-    """The items an activity lists under `attachments:`, in that order (missing files are left out)."""
-    with store.searcher() as (searcher, _):
-        found = []
-        for path in attachments_of(activity):
-            stored = searcher.document(path=path)
-            if stored is not None:
-                found.append(unpack(stored["data"]))
-        return found

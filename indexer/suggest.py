@@ -15,10 +15,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Callable
 
-from indexer.schema import text_field
-from indexer.store import IndexStore, write_atomic
+from indexer.files import write_atomic
+from kb.backend import SearchBackend
 from kb.item import Item
 from kb.vocabulary import Vocabulary
 
@@ -48,73 +48,64 @@ def decide(data: Path, item_id: str, topic: str, decision: str) -> None:
     write_atomic(data / DECISIONS, json.dumps(decisions, indent=2, sort_keys=True))
 
 
-def label_stems(searcher: Any, vocabulary: Vocabulary, lang: str) -> dict[str, set[str]]:
+def label_stems(analyse: Callable[[str], list[str]], vocabulary: Vocabulary) -> dict[str, set[str]]:
     """For each stem, the topics whose labels contain it, keeping only stems distinctive of a few topics."""
-    field = text_field(lang)
     owners: dict[str, set[str]] = {}
     for topic in vocabulary.topics.values():
         if topic.deprecated:
             continue
         for label in topic.all_labels():
-            for stem in searcher.schema[field].process_text(label, mode="query"):
+            for stem in analyse(label):
                 owners.setdefault(stem, set()).add(topic.id)
     return {stem: topics for stem, topics in owners.items() if len(topics) <= 2}
 
 
-def key_terms(searcher: Any, item: Item) -> list[str]:
-    field = text_field(item.lang)
-    terms = searcher.key_terms_from_text(field, f"{item.title} {item.text}", numterms=KEY_TERMS)
-    return [term for term, _ in terms if term.isalpha() and len(term) > 3]
+def key_terms(backend: SearchBackend, item: Item) -> list[str]:
+    return [term for term in backend.key_terms(item, KEY_TERMS) if term.isalpha() and len(term) > 3]
 
 
-def surface(searcher: Any, item: Item, terms: list[str]) -> list[str]:
+def surface(analyse: Callable[[str], list[str]], item: Item, terms: list[str]) -> list[str]:
     """The word of the item's text behind each stemmed key term (treasuri -> treasury)."""
-    field = text_field(item.lang)
     wanted = set(terms)
     seen: dict[str, str] = {}
-    for word in re.findall(r"[^\W\d_]+", f"{item.title} {item.text}"):
-        stems = list(searcher.schema[field].process_text(word, mode="query"))
+    for word in dict.fromkeys(re.findall(r"[^\W\d_]+", f"{item.title} {item.text}")):
+        stems = analyse(word)
         if stems and stems[0] in wanted and stems[0] not in seen:
             seen[stems[0]] = word.lower()
     return [seen.get(term, term) for term in terms]
 
 
-def suggestions(store: IndexStore, data: Path, item: Item) -> tuple[list[Suggestion], list[str]]:
+def suggestions(backend: SearchBackend, data: Path, item: Item) -> tuple[list[Suggestion], list[str]]:
     """Topics to suggest for an item, and key terms of it that match no topic (candidate topics)."""
     decided = load_decisions(data).get(item.id, {})
-    with store.searcher() as (searcher, generation):
-        vocabulary = generation.vocabulary
-        tagged = set(vocabulary.with_ancestors(vocabulary.resolve(item.topics)))
-        found: dict[str, str] = {}
-        for words, topic in vocabulary.match_labels(f"{item.title} {item.text}"):
-            found.setdefault(topic, f"the text says “{words}”")
-        stems = label_stems(searcher, vocabulary, item.lang)
-        unmatched = []
-        for term in key_terms(searcher, item):
-            topics = stems.get(term)
-            if topics:
-                for topic in topics:
-                    found.setdefault(topic, f"key term “{term}”")
-            else:
-                unmatched.append(term)
-        unmatched = surface(searcher, item, unmatched)
+    vocabulary = backend.vocabulary()
+    analyse = backend.analyser(item.lang)
+    tagged = set(vocabulary.with_ancestors(vocabulary.resolve(item.topics)))
+    found: dict[str, str] = {}
+    for words, topic in vocabulary.match_labels(f"{item.title} {item.text}"):
+        found.setdefault(topic, f"the text says “{words}”")
+    stems = label_stems(analyse, vocabulary)
+    unmatched = []
+    for term in key_terms(backend, item):
+        topics = stems.get(term)
+        if topics:
+            for topic in topics:
+                found.setdefault(topic, f"key term “{term}”")
+        else:
+            unmatched.append(term)
     offered = [Suggestion(t, vocabulary.label(t), reason) for t, reason in found.items()
                if t not in tagged and t in vocabulary.topics and not vocabulary.topics[t].deprecated and t not in decided]
-    return offered, unmatched
+    return offered, surface(analyse, item, unmatched)
 
 
-def candidate_topics(store: IndexStore, limit: int = 30, sample: int = 400) -> list[tuple[str, int]]:
+def candidate_topics(backend: SearchBackend, limit: int = 30, sample: int = 400) -> list[tuple[str, int]]:
     """Key terms that match no topic, with how many items (of the newest `sample`) have them."""
     counts: Counter[str] = Counter()
-    with store.searcher() as (searcher, generation):
-        stems = {s for lang in ("en", "fr", "es", "pt") for s in label_stems(searcher, generation.vocabulary, lang)}
-        items = sorted((item for item in _items(searcher)), key=lambda i: i.date or i.id, reverse=True)[:sample]
-        for item in items:
-            counts.update(surface(searcher, item, [t for t in key_terms(searcher, item) if t not in stems]))
+    vocabulary = backend.vocabulary()
+    analysers = {lang: backend.analyser(lang) for lang in ("en", "fr", "es", "pt")}
+    stems = {s for analyse in analysers.values() for s in label_stems(analyse, vocabulary)}
+    items = sorted(backend.all_items(full=True), key=lambda i: i.date or i.id, reverse=True)[:sample]
+    for item in items:
+        analyse = analysers.get(item.lang, analysers["en"])
+        counts.update(surface(analyse, item, [t for t in key_terms(backend, item) if t not in stems]))
     return [(term, n) for term, n in counts.most_common(limit) if n > 1]
-
-
-def _items(searcher: Any) -> list[Item]:
-    from indexer.schema import unpack
-
-    return [unpack(fields["data"]) for fields in searcher.all_stored_fields()]

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from indexer import audit
-from indexer.build import reindex_locked
-from indexer.content import ReadLimits, content_root, hash_file, load_vocabulary
+from indexer.reindex import reindex_locked
+from indexer.content import ReadLimits, hash_file, load_vocabulary
 from indexer.editing import Edit, apply_edit, plan_edit, plan_sidecar_edit
 from indexer.readers import SIDECAR, decode, front_matter_in_file, parse_sidecar, split_front_matter
-from indexer.searching import get_item
 from indexer.store import IndexStore
 from kb.errors import ConflictError, KbError, QueryError, StorageError
 from kb.metadata import clean_list, clean_text
@@ -100,21 +99,16 @@ def plan(root: Path, relative_path: str, change: Change, vocabulary: Vocabulary,
     return plan_sidecar_edit(root, relative_path + SIDECAR, updates)
 
 
-def tag(content: str | Path, index: str | Path, data: str | Path, item_id: str, change: Change, *,
-        who: str, expected: str | None = None, wait: float = 10.0, limits: ReadLimits = ReadLimits()) -> TagResult:
-    """Apply a change to one item's file and reindex it; `expected` is the file version the editor saw."""
-    root = content_root(content)
-    store = IndexStore(index)
-    try:
-        path = get_item(store, item_id).path
-    finally:
-        store.close()
-    with store.write_lock(wait):
+def tag(store: IndexStore, root: Path, data: Path, item_id: str, change: Change, *, who: str,
+        expected: str | None = None, wait: float = 10.0, limits: ReadLimits = ReadLimits()) -> TagResult:
+    """Apply a change to one item's file and reindex that file; `expected` is the file version the editor saw."""
+    path = store.get_item(item_id).path
+    with store.writer_lock(wait):
         edit = plan(root, path, change, load_vocabulary(root), expected)
         result = TagResult(item_id, path, edit.changes)
         if edit.changed:
-            write_logged(root, Path(data), edit, who, item_id, "tag")
-            reindex_locked(store, root, limits=limits)
+            write_logged(root, data, edit, who, item_id, "tag")
+            reindex_locked(store, root, limits=limits, only=[edit.path])
             result.written = True
     return result
 
@@ -140,45 +134,39 @@ class BulkOutcome:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (item id, reason)
 
 
-def bulk_plan(content: str | Path, index: str | Path, item_ids: Iterable[str], change: Change) -> list[tuple[str, Edit | str]]:
+def bulk_plan(store: IndexStore, root: Path, item_ids: Iterable[str], change: Change) -> list[tuple[str, Edit | str]]:
     """Plan one change for many items, without writing: an Edit per item, or the reason it cannot be made."""
-    root = content_root(content)
     vocabulary = load_vocabulary(root)
-    store = IndexStore(index)
     planned: list[tuple[str, Edit | str]] = []
-    try:
-        for item_id in item_ids:
-            try:
-                planned.append((item_id, plan(root, get_item(store, item_id).path, change, vocabulary)))
-            except KbError as exc:
-                planned.append((item_id, str(exc)))
-    finally:
-        store.close()
+    for item_id in item_ids:
+        try:
+            planned.append((item_id, plan(root, store.get_item(item_id).path, change, vocabulary)))
+        except KbError as exc:
+            planned.append((item_id, str(exc)))
     return planned
 
 
-def bulk_tag(content: str | Path, index: str | Path, data: str | Path, versions: dict[str, str], change: Change, *,
+def bulk_tag(store: IndexStore, root: Path, data: Path, versions: dict[str, str], change: Change, *,
              who: str, wait: float = 10.0, limits: ReadLimits = ReadLimits()) -> BulkOutcome:
     """Apply one change to many items, each only if its file is still the version that was previewed;
-    one reindex at the end."""
-    root = content_root(content)
-    store = IndexStore(index)
+    one reindex of the written files at the end."""
     outcome = BulkOutcome()
-    with store.write_lock(wait):
+    with store.writer_lock(wait):
         vocabulary = load_vocabulary(root)
+        written: list[str] = []
         for item_id, version in versions.items():
             try:
-                path = get_item(store, item_id).path
+                path = store.get_item(item_id).path
                 edit = plan(root, path, change, vocabulary, expected=version)
                 if not edit.changed:
                     outcome.unchanged.append(item_id)
                     continue
-                write_logged(root, Path(data), edit, who, item_id, "bulk-tag")
+                write_logged(root, data, edit, who, item_id, "bulk-tag")
             except KbError as exc:
                 outcome.refused.append((item_id, str(exc)))
                 continue
             outcome.written.append(TagResult(item_id, path, edit.changes, True))
-        store.close()
-        if outcome.written:
-            reindex_locked(store, root, limits=limits)
+            written.append(edit.path)
+        if written:
+            reindex_locked(store, root, limits=limits, only=written)
     return outcome

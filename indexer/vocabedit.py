@@ -17,10 +17,12 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from indexer.build import reindex_locked
-from indexer.content import VOCABULARY_FILES, ReadLimits, content_root, load_content
-from indexer.editing import Edit, plan_edit
-from indexer.store import IndexStore, write_atomic
+from indexer.reindex import reindex_locked
+from indexer.content import VOCABULARY_FILES, ReadLimits
+from indexer.editing import Edit, plan_edit, plan_sidecar_edit
+from indexer.readers import SIDECAR, front_matter_in_file
+from indexer.files import write_atomic
+from indexer.store import IndexStore
 from indexer.tagging import current_values, write_logged
 from kb.errors import KbError, QueryError, StorageError
 from kb.vocabulary import TOPIC_ID_RULE, Vocabulary, is_topic_id, normalise_label, slug
@@ -109,11 +111,13 @@ def _deprecate(entry: CommentedMap, replaced_by: str) -> None:
         entry.pop(key, None)
 
 
-def plan_operation(content: str | Path, operation: str, source: str, target: str = "",
-                   label: str = "", parts: list[tuple[str, str]] | None = None,
-                   limits: ReadLimits = ReadLimits()) -> Plan:
-    """Plan rename (source -> target), merge (source into target) or split (source into parts)."""
-    root = content_root(content)
+def plan_operation(store: IndexStore, root: Path, operation: str, source: str, target: str = "",
+                   label: str = "", parts: list[tuple[str, str]] | None = None) -> Plan:
+    """Plan rename (source -> target), merge (source into target) or split (source into parts).
+
+    The files to change are the items the index has under the topic; each edit is
+    worked out from the file as it is now.
+    """
     name, tree = _load(root)
     plan = Plan(operation, vocabulary_file=name)
     entry = _entry(tree, source, "source")
@@ -170,13 +174,17 @@ def plan_operation(content: str | Path, operation: str, source: str, target: str
         raise QueryError(f"operation: {operation!r} is not rename, merge or split", field="operation")
     plan.vocabulary_text = _dump(tree)
     Vocabulary.from_dict(_yaml().load(plan.vocabulary_text), source=name)  # the result must still be valid
-    for item in load_content(root, limits).items:
+    for item in store.items_where("topic", source):
         if source not in item.topics:
-            continue
+            continue  # tagged with a narrower topic only
         try:
             topics = current_values(root, item.path)["topics"]
-            plan.edits.append(plan_edit(root, item.path, {"topics": mapping(topics, f"{item.title} {item.text}")}))
-            plan.ids[item.path] = item.id
+            updates = {"topics": mapping(topics, f"{item.title} {item.text}")}
+            if front_matter_in_file(item.path):
+                plan.edits.append(plan_edit(root, item.path, updates))
+            else:  # a document: its sidecar holds the topics
+                plan.edits.append(plan_sidecar_edit(root, item.path + SIDECAR, updates))
+            plan.ids[plan.edits[-1].path] = item.id
         except KbError as exc:
             plan.refused.append((item.path, str(exc)))
     return plan
@@ -197,27 +205,26 @@ def _parts_for(text: str, parts: list[tuple[str, str]]) -> list[str]:
     return chosen or [pid for pid, _ in parts]
 
 
-def apply_operation(content: str | Path, index: str | Path, data: str | Path, plan: Plan, *, who: str,
+def apply_operation(store: IndexStore, root: Path, data: Path, plan: Plan, *, who: str,
                     wait: float = 10.0, limits: ReadLimits = ReadLimits()) -> list[str]:
-    """Write the vocabulary and the files of a plan, log each change, reindex; return files not changed."""
-    root = content_root(content)
-    store = IndexStore(index)
+    """Write the vocabulary and the files of a plan, log each change, reindex them; return files not changed."""
     skipped = [path for path, _ in plan.refused]
-    with store.write_lock(wait):
+    with store.writer_lock(wait):
         try:
             write_atomic(root / plan.vocabulary_file, plan.vocabulary_text)
         except OSError as exc:
             raise StorageError(f"{plan.vocabulary_file} cannot be written ({exc.strerror or exc}); "
                                "nothing was changed") from None
+        written: list[str] = []
         try:
             for edit in plan.edits:
                 try:
-                    write_logged(root, Path(data), edit, who, plan.ids.get(edit.path, edit.path),
+                    write_logged(root, data, edit, who, plan.ids.get(edit.path, edit.path),
                                  f"topics-{plan.operation}")
+                    written.append(edit.path)
                 except KbError as exc:  # this file stays as it was; the others go on
                     skipped.append(edit.path)
                     plan.refused.append((edit.path, str(exc)))
         finally:  # whatever was written is indexed, even when a write failed half-way
-            store.close()
-            reindex_locked(store, root, limits=limits)
+            reindex_locked(store, root, limits=limits, only=written)
     return skipped

@@ -18,19 +18,16 @@ from rapidfuzz.distance import OSA
 from indexer.connections import SharedConnections
 from kb.spelling import best_correction, fold, max_distance
 
-WORDS = "words.sqlite"
-
-
-def _connect(generation: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(generation / WORDS)
+def _connect(database: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(database)
     conn.execute("CREATE TABLE IF NOT EXISTS words(word TEXT PRIMARY KEY, folded TEXT, df INTEGER)")
     conn.execute("CREATE INDEX IF NOT EXISTS words_folded ON words(folded)")
     return conn
 
 
-def add_words(generation: Path, counts: Counter[str]) -> None:
+def add_words(database: Path, counts: Counter[str]) -> None:
     """Add document frequencies (a new generation starts empty; incremental runs add)."""
-    with closing(_connect(generation)) as conn, conn:
+    with closing(_connect(database)) as conn, conn:
         conn.executemany(
             "INSERT INTO words VALUES (?, ?, ?) ON CONFLICT(word) DO UPDATE SET df = df + excluded.df",
             [(word, fold(word), df) for word, df in counts.items()])
@@ -38,19 +35,19 @@ def add_words(generation: Path, counts: Counter[str]) -> None:
 
 CANDIDATES = 3000
 _readers = SharedConnections(
-    lambda generation: sqlite3.connect(f"file:{generation / WORDS}?mode=ro", uri=True, check_same_thread=False))
+    lambda database: sqlite3.connect(f"file:{database}?mode=ro", uri=True, check_same_thread=False))
 
 
-def correct(generation: Path, word: str, labels: list[str] = ()) -> str | None:
+def correct(database: Path, word: str, labels: list[str] = ()) -> str | None:
     """A close, frequent word of the index (or a vocabulary label word) for a word that matches nothing."""
     target = fold(word)
-    if not (generation / WORDS).is_file():
+    if not database.is_file():
         candidates: list[tuple[str, int]] = []
     else:
         spread = max_distance(target)
         # Typos rarely hit the first letter: compare only words starting like this one, the most
         # frequent first, a bounded number of them.
-        with _readers.using(generation) as conn:
+        with _readers.using(database) as conn:
             candidates = conn.execute(
                 "SELECT word, df FROM words WHERE folded >= ? AND folded < ? AND length(folded) BETWEEN ? AND ? "
                 "ORDER BY df DESC LIMIT ?",

@@ -9,6 +9,7 @@ from typing import Any
 from kb.errors import QueryError
 from kb.item import Item
 from kb.query import ParsedQuery
+from kb.vocabulary import Vocabulary
 
 # Facets shown beside results, in display order; each is a multi-valued field.
 FACETS = ("topic", "type", "kind", "country", "year", "lang")
@@ -98,6 +99,9 @@ class SearchResult:
     suggestion: str = ""  # the query with misspelt words corrected ("did you mean")
     relaxations: tuple[Relaxation, ...] = ()  # with no results: filters to remove, and what each would give
     nearest_topics: tuple[str, ...] = ()  # with no results: topics close to what was asked
+    # The vocabulary of the generation the search ran on: labels on the page come from it, so they
+    # always match the counts, even when a new generation serves meanwhile.
+    vocabulary: Vocabulary | None = field(default=None, compare=False, repr=False)
 
     @property
     def pages(self) -> int:

@@ -23,8 +23,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from indexer.build import reindex
+from indexer.library import Library
+from indexer.reindex import reindex
 from indexer.store import IndexStore
+from kb.settings import Settings
 from webui import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,6 +122,12 @@ def client(app):
 @pytest.fixture()
 def runner() -> CliRunner:
     return CliRunner()
+
+
+def open_library(content: Path, index: Path, data: Path | None = None, **settings: object) -> Library:
+    """The library the CLI and the web UI would open for these folders."""
+    return Library.open(Settings(content=str(content), index=str(index), data=str(data or index.parent / "data"),
+                                 **settings))
 
 
 def write(path: Path, text: str | bytes) -> Path:

@@ -36,7 +36,7 @@ def install(point: str) -> None:
     import whoosh.index
     import whoosh.writing
 
-    from indexer import build, readpool, store
+    from indexer import generation, incremental, indexfolder, readpool
 
     calls = {"n": 0}
 
@@ -54,14 +54,14 @@ def install(point: str) -> None:
         "before-commit": lambda: kill_on_call(whoosh.writing.SegmentWriter, "commit"),
         # segment files written, the table of contents (the commit point) not yet
         "mid-commit": lambda: kill_on_call(whoosh.index.TOC, "write"),
-        # committed, side files of a full build not yet written (generation incomplete)
-        "after-commit": lambda: kill_on_call(build, "finish_generation"),
+        # committed, the build file of a full build not yet written (generation incomplete)
+        "after-commit": lambda: kill_on_call(generation.GenerationFolder, "finish"),
         # complete new generation, CURRENT not switched yet
-        "before-switch": lambda: kill_on_call(store, "write_atomic", named("CURRENT")),
+        "before-switch": lambda: kill_on_call(indexfolder, "write_atomic", named("CURRENT")),
         # incremental: committed, manifest not yet saved
-        "before-manifest": lambda: kill_on_call(build, "save_manifest"),
+        "before-manifest": lambda: kill_on_call(incremental, "save_manifest"),
         # incremental: manifest saved, build.json not yet updated
-        "before-build-file": lambda: kill_on_call(build, "write_atomic", named("build.json")),
+        "before-build-file": lambda: kill_on_call(generation, "write_atomic", named("build.json")),
     }
     points[point]()
 

@@ -63,7 +63,7 @@ def assert_finished(content: Path, index: Path) -> None:
     assert "personas/county-health-director-kenya" not in ids
     assert total(index, "zebrafish") == 1 and total(index, "okapis") == 1
     store = IndexStore(index)
-    kept = {p.name for p in (store.current_path(), store.previous_path()) if p}
+    kept = {g.name for g in (store.folder.current(), store.folder.previous()) if g}
     assert {p.name for p in index.glob("gen-*")} <= kept
     again = kb("--content", str(content), "--index", str(index), "reindex", "--json")
     assert '"indexed": 0' in again.stdout

@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from indexer.build import reindex
-from indexer.searching import get_item, search
+from indexer.reindex import reindex
+from indexer.searching import search
 from indexer.store import IndexStore
 from kb.search import SearchRequest
 from tests.conftest import SHARED_DATA
@@ -43,7 +43,7 @@ def test_indexed_items_are_findable_by_their_titles(digitalgov):
     sample = random.Random(7).sample(ids, 100)
     found = 0
     for item_id in sample:
-        item = get_item(store, item_id)
+        item = store.get_item(item_id)
         words = " ".join(w for w in item.title.replace('"', " ").split()[:8])
         result = search(store, SearchRequest(q=f"in:title {words}", page_size=20))
         found += item_id in [h.item.id for h in result.hits]
@@ -52,9 +52,9 @@ def test_indexed_items_are_findable_by_their_titles(digitalgov):
 
 def test_odd_front_matter_is_normalised(digitalgov):
     _, store = digitalgov
-    crlf = get_item(store, "news/2015/06/2015-06-29-creating-a-social-media-report-that-matters")
+    crlf = store.get_item("news/2015/06/2015-06-29-creating-a-social-media-report-that-matters")
     assert crlf.title and crlf.date is not None  # blank lines before ---, single-digit hour in the date
-    numeric_slug = get_item(store, "news/2014/02/2014-02-20-124062")
+    numeric_slug = store.get_item("news/2014/02/2014-02-20-124062")
     assert numeric_slug.extra.get("slug") == 124062
     result = search(store, SearchRequest(q="plain language", filters={"year": ("2019",)}))
     assert result.total > 0 and all(h.item.year == "2019" for h in result.hits)

@@ -4,13 +4,13 @@ import os
 
 import pytest
 
-from indexer.build import reindex
+from indexer.reindex import reindex
 from indexer.content import load_content
-from indexer.searching import get_item, related_items, search
+from indexer.searching import search
 from indexer.store import IndexStore
-from indexer.tagging import Change, tag
+from indexer.tagging import Change
 from kb.search import SearchRequest
-from tests.conftest import write
+from tests.conftest import open_library, write
 from tests.docs import docx, pdf
 
 
@@ -67,14 +67,14 @@ def test_sidecar_tags_a_binary_file_and_tagging_writes_the_sidecar(library, tmp_
     write(library / "reports/purchasing.pdf.meta.yml", "# managed by kb\ntopics: [strategic-purchasing]\ntype: document\n")
     index, data = tmp_path / "ix", tmp_path / "data"
     reindex(library, index)
-    assert get_item(IndexStore(index), "reports/purchasing").topics == ("strategic-purchasing",)
+    assert IndexStore(index).get_item("reports/purchasing").topics == ("strategic-purchasing",)
     pdf_bytes = (library / "reports/purchasing.pdf").read_bytes()
-    tag(library, index, data, "reports/purchasing", Change(add_topics=("provider-payment",)), who="ama")
+    open_library(library, index, data).tag("reports/purchasing", Change(add_topics=("provider-payment",)), who="ama")
     assert (library / "reports/purchasing.pdf").read_bytes() == pdf_bytes  # the PDF itself is never touched
     assert (library / "reports/purchasing.pdf.meta.yml").read_text() == (
         "# managed by kb\ntopics: [strategic-purchasing, provider-payment]\ntype: document\n")
-    assert get_item(IndexStore(index), "reports/purchasing").topics == ("strategic-purchasing", "provider-payment")
-    tag(library, index, data, "reports/guide", Change(add_topics=("provider-payment",)), who="ama")
+    assert IndexStore(index).get_item("reports/purchasing").topics == ("strategic-purchasing", "provider-payment")
+    open_library(library, index, data).tag("reports/guide", Change(add_topics=("provider-payment",)), who="ama")
     assert (library / "reports/guide.docx.meta.yml").read_text() == "topics: [provider-payment]\n"
 
 
@@ -84,7 +84,7 @@ def test_a_sidecar_edit_alone_is_picked_up_by_an_incremental_run(library, tmp_pa
     write(library / "notes/minutes.txt.meta.yml", "title: Working group minutes, 2 July\n")
     summary = reindex(library, index)
     assert summary.updated == ["notes/minutes.txt"]
-    assert get_item(IndexStore(index), "notes/minutes").title == "Working group minutes, 2 July"
+    assert IndexStore(index).get_item("notes/minutes").title == "Working group minutes, 2 July"
 
 
 def test_attachments_of_an_activity(tmp_path):
@@ -96,9 +96,9 @@ def test_attachments_of_an_activity(tmp_path):
     index = tmp_path / "ix"
     reindex(root, index)
     store = IndexStore(index)
-    slides = get_item(store, "activities/webinar-1/slides")
+    slides = store.get_item("activities/webinar-1/slides")
     assert slides.activities == ("webinar-1",)  # attached by living in the activity's folder
-    related = {r.item.id: r.reasons for r in related_items(store, get_item(store, "handouts/rates"))}
+    related = {r.item.id: r.reasons for r in store.related_items(store.get_item("handouts/rates"))}
     assert "this item belongs to this activity" in related["webinar-1"]  # listed under attachments:
     from webui import create_app
 

@@ -5,9 +5,10 @@ import re
 
 import pytest
 
-from indexer import vocabedit
+import indexer.library
 from indexer.content import hash_file
 from kb.errors import IndexLockedError
+from tests.conftest import open_library
 from tests.test_access import PASSWORD, manager_app, token  # noqa: F401 (fixture)
 from tests.test_tagging import NOTES, manager, site, topics_in_index  # noqa: F401 (fixtures)
 
@@ -90,8 +91,8 @@ def test_apply_after_the_topic_changed_meanwhile_shows_the_form_again(manager, s
     paths = re.findall(r'name="path" value="([^"]+)"', preview)
     versions = re.findall(r'name="version" value="([^"]+)"', preview)
     # someone renames the topic first, from the command line
-    plan = vocabedit.plan_operation(content, "rename", "health-taxes", target="health-levies")
-    vocabedit.apply_operation(content, index, data, plan, who="kofi")
+    library = open_library(content, index, data)
+    library.apply_topics(library.plan_topics("rename", "health-taxes", target="health-levies"), who="kofi")
     late = manager.post("/manage/topics/apply", data={**form, "path": paths, "version": versions})
     page = late.get_data(as_text=True)
     assert late.status_code == 400
@@ -107,7 +108,7 @@ def test_apply_while_the_index_is_busy_keeps_the_preview(manager, site, monkeypa
     def locked(*args, **kwargs):
         raise IndexLockedError("the index is locked by another writer (pid 4242 on host-a); try again in a moment")
 
-    monkeypatch.setattr(vocabedit, "apply_operation", locked)
+    monkeypatch.setattr(indexer.library, "apply_operation", locked)
     busy = manager.post("/manage/topics/apply", data={**form, "path": paths, "version": versions})
     page = busy.get_data(as_text=True)
     assert busy.status_code == 409
@@ -120,7 +121,7 @@ def test_an_unexpected_error_in_a_form_is_still_a_500(manager, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(vocabedit, "plan_operation", broken)
+    monkeypatch.setattr(indexer.library, "plan_operation", broken)
     response = manager.post("/manage/topics/preview", data=topic_form(
         manager, operation="merge", source="health-taxes", target="domestic-resource-mobilization"))
     assert response.status_code == 500 and "Internal error" in text(response)
@@ -176,7 +177,7 @@ def test_bulk_apply_while_the_index_is_busy_keeps_the_preview(manager, site, mon
     def locked(*args, **kwargs):
         raise IndexLockedError("the index is locked by another writer; try again in a moment")
 
-    monkeypatch.setattr(web_tagging, "bulk_tag", locked)
+    monkeypatch.setattr(indexer.library, "bulk_tag", locked)
     busy = manager.post("/manage/bulk/apply", data={"csrf_token": token(manager, "/manage/bulk?q=virements"),
                                                     "add": "accountability", "item": ids, "version": versions})
     page = busy.get_data(as_text=True)

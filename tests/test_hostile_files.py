@@ -21,10 +21,10 @@ from pathlib import Path
 
 from hypothesis import given, settings as hsettings, strategies as st
 
-from indexer.build import reindex
+from indexer.reindex import reindex
 from indexer.cli import cli
 from indexer.render import strip_shortcodes
-from indexer.searching import get_item, search
+from indexer.searching import search
 from indexer.store import IndexStore
 from kb.search import SearchRequest
 from tests.conftest import write
@@ -85,7 +85,7 @@ def test_yaml_alias_bombs_in_front_matter_and_sidecars_are_refused(tmp_path):
         "loop.md": "front matter is nested more than 50 levels deep; not read",
     }
     assert ids(tmp_path / "ix") == {"ok", "anchors"}
-    anchors = get_item(IndexStore(tmp_path / "ix"), "anchors")
+    anchors = IndexStore(tmp_path / "ix").get_item("anchors")
     assert anchors.topics == ("budget-execution", "health-taxes")
     assert anchors.extra["session"] == {"venue": "Zoom", "hours": 2}
 
@@ -109,7 +109,7 @@ def test_a_run_of_shortcode_openings_is_read_fast(tmp_path):
     assert failed == {} and ids(tmp_path / "ix") == {"ok", "open", "paired"}
     assert warnings["open.md"][0].startswith("rendered as plain text: a paragraph of 300,000 characters has 100,000 "
                                              "Markdown markup characters")
-    assert get_item(IndexStore(tmp_path / "ix"), "paired").html == "<p>Keep this </p>"
+    assert IndexStore(tmp_path / "ix").get_item("paired").html == "<p>Keep this </p>"
 
 
 # -- 3. HTML pages that repeat a tag --------------------------------------------------
@@ -126,7 +126,7 @@ def test_html_pages_repeating_title_body_or_meta_are_read_fast(tmp_path):
     })
     failed, _ = reindexed(root, tmp_path / "ix")
     assert failed == {} and ids(tmp_path / "ix") == {"ok", "title", "body", "h1", "meta", "fine"}
-    fine = get_item(IndexStore(tmp_path / "ix"), "fine")
+    fine = IndexStore(tmp_path / "ix").get_item("fine")
     assert (fine.title, fine.date.isoformat(), fine.text) == ("Cash & release", "2020-05-04",
                                                              "Heading Treasury releases cash monthly.")
 
@@ -147,7 +147,7 @@ def test_markdown_runs_of_brackets_and_emphasis_become_plain_text_fast(tmp_path)
     for name in [*runs, "nested"]:
         assert warnings[f"{name}.md"][0].startswith("rendered as plain text: "), name
     assert "ok.md" not in warnings
-    item = get_item(IndexStore(tmp_path / "ix"), "double")
+    item = IndexStore(tmp_path / "ix").get_item("double")
     assert item.html.startswith("<p>[[[[") and item.text.startswith("[[[[")
 
 
@@ -193,7 +193,7 @@ def test_a_long_forum_post_renders_as_markdown_fast(tmp_path):
     root = folder(tmp_path, {"discussions/retards.md": "---\ntitle: Retards de paiement\n---\n" + post})
     failed, warnings = reindexed(root, tmp_path / "ix", bound=2.5)
     assert failed == {} and "discussions/retards.md" not in warnings
-    html = get_item(IndexStore(tmp_path / "ix"), "discussions/retards").html
+    html = IndexStore(tmp_path / "ix").get_item("discussions/retards").html
     assert html.count("<a ") == post.count("](") > 600
     assert 'href="https://fr.wikipedia.org/wiki/Loi_d\'orientation"' in html
     assert html.count("<strong>") == post.count("**") // 2 and html.count("<code>") == post.count("`") // 2
@@ -327,7 +327,7 @@ def test_a_type_with_a_comma_stays_one_facet_value(tmp_path):
         "community 'hfr, pfm' has 2 values; using 'hfr' (a community takes one)",
         "lang 'fr, en' has 2 values; using 'fr' (a lang takes one)",
     ]
-    item = get_item(IndexStore(tmp_path / "ix"), "report")
+    item = IndexStore(tmp_path / "ix").get_item("report")
     assert (item.type, item.lang, item.community, item.kind) == ("report", "fr", "hfr", "webinar")
     facets = search(IndexStore(tmp_path / "ix"), SearchRequest()).facets
     assert {f.value for f in facets["type"]} == {"report", "document"}

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from indexer.build import reindex
+from indexer.reindex import reindex
 from indexer.cli import cli
-from indexer.searching import get_item, search
+from indexer.searching import search
 from indexer.store import IndexStore
 from kb.search import SearchRequest
 from tests.conftest import SHARED_DATA, write
@@ -73,7 +73,7 @@ def test_import_reindex_search_and_facets(imported):
     assert result.hits[0].item.id == "beer-1"
     facets = {f.value: f.count for f in search(store, SearchRequest(q="")).facets["topic"]}
     assert facets["beer-styles"] > 10 and facets["brewing"] > 10
-    assert get_item(store, "beer-2").community == "beer-lovers"
+    assert store.get_item("beer-2").community == "beer-lovers"
     styles = search(store, SearchRequest(q="stout", filters={"topic": ("beer-styles",)}))
     assert styles.total > 0 and all("beer-styles" in h.item.topics for h in styles.hits)
 

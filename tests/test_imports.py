@@ -7,12 +7,12 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from indexer.build import reindex
+from indexer.reindex import reindex
 from indexer.cli import cli
 from indexer.imports.common import ImportReport
 from indexer.imports.others import read_csv, read_discourse, read_mbox
 from indexer.imports.stackexchange import read_dump
-from indexer.searching import get_item, search
+from indexer.searching import search
 from indexer.store import IndexStore
 from kb.search import SearchRequest
 from tests.conftest import write
@@ -51,7 +51,7 @@ def test_discourse_import(runner, tmp_path):
     assert "### Post (accepted answer ✓) — kasante — 2020-09-18" in text
     reindex(content, tmp_path / "ix")
     store = IndexStore(tmp_path / "ix")
-    item = get_item(store, "hfr-41")
+    item = store.get_item("hfr-41")
     assert "Ashanti" in item.text and "<script" not in item.html
 
 

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from indexer.build import reindex
-from indexer.searching import get_item, items_where, related_items, search
+from indexer.reindex import reindex
+from indexer.searching import search
 from indexer.store import IndexStore
 from kb.errors import IndexLockedError, IndexMissingError, NotFoundError
 from kb.search import SearchRequest
@@ -43,7 +43,7 @@ def test_negation_removes_items(store):
     without = set(ids(run(store, "budget -ghana", page_size=100)))
     assert without and without < with_ghana
     for item_id in without:
-        assert "ghana" not in get_item(store, item_id).text.lower()
+        assert "ghana" not in store.get_item(item_id).text.lower()
 
 
 def test_filters_and_facet_counts_for_multi_valued_fields(store):
@@ -87,7 +87,7 @@ def test_topic_filter_includes_narrower_topics(store):
 
 def test_vocabulary_label_ranks_tagged_items_first(store):
     result = run(store, "flexibilité budgétaire", page_size=10)
-    top = [get_item(store, i) for i in ids(result)[:5]]
+    top = [store.get_item(i) for i in ids(result)[:5]]
     assert all("budget-flexibility" in item.topics for item in top)
     assert "topic" in result.hits[0].matched_in
 
@@ -136,20 +136,20 @@ def test_prefix_and_title_only(store):
 
 
 def test_lookups(store):
-    item = get_item(store, "forum-2020-roundtable-1")
+    item = store.get_item("forum-2020-roundtable-1")
     assert item.is_activity and item.kind == "roundtable"
     with pytest.raises(NotFoundError):
-        get_item(store, "no/such/item")
-    members = [i.id for i in items_where(store, "activity", "forum-2020-roundtable-1")]
+        store.get_item("no/such/item")
+    members = [i.id for i in store.items_where("activity", "forum-2020-roundtable-1")]
     assert "sessions/roundtable-1-paying-providers-notes" in members
 
 
 def test_related_items_both_directions_with_reasons(store):
-    note = get_item(store, "sessions/roundtable-1-paying-providers-notes")
-    related = {r.item.id: r for r in related_items(store, note, limit=20)}
+    note = store.get_item("sessions/roundtable-1-paying-providers-notes")
+    related = {r.item.id: r for r in store.related_items(note, limit=20)}
     assert "this item belongs to this activity" in related["forum-2020-roundtable-1"].reasons
-    roundtable = get_item(store, "forum-2020-roundtable-1")
-    back = {r.item.id: r for r in related_items(store, roundtable, limit=20)}
+    roundtable = store.get_item("forum-2020-roundtable-1")
+    back = {r.item.id: r for r in store.related_items(roundtable, limit=20)}
     assert "belongs to this activity" in back["sessions/roundtable-1-paying-providers-notes"].reasons
     assert any(reason.startswith("shares topics") for r in related.values() for reason in r.reasons)
     assert any("similar text" in r.reasons for r in related.values())

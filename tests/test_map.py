@@ -94,7 +94,7 @@ def test_queue_and_stale_reports(runner, sample_index, manager_app):
 
 def test_csv_exports_never_carry_a_formula(runner, content_copy, tmp_path):
     """A label a manager typed (or an import brought) that starts like a formula stays text in a spreadsheet."""
-    from indexer.build import reindex
+    from indexer.reindex import reindex
 
     vocabulary = content_copy / "vocabulary.yml"
     text = vocabulary.read_text(encoding="utf-8")

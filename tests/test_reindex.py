@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import Guards, reindex, rollback
+from indexer.reindex import Guards, reindex, rollback
 from indexer.manifest import load_manifest
-from indexer.searching import get_item, search
+from indexer.searching import search
 from indexer.store import IndexStore
 from kb.errors import IndexLockedError, NotFoundError, ValidationError
 from kb.search import SearchRequest
@@ -77,7 +77,7 @@ def test_touched_but_unchanged_files_are_not_reindexed(indexed):
     summary = reindex(content, index)
     assert summary.indexed == 0 and summary.unchanged == 64
     # the manifest learned the new time, so the next run takes the fast path without hashing
-    manifest = load_manifest(IndexStore(index).current_path())
+    manifest = load_manifest(IndexStore(index).folder.current().manifest)
     assert manifest["documents/glossary-health-financing-terms-en-fr.md"].mtime_ns == path.stat().st_mtime_ns
 
 
@@ -113,7 +113,7 @@ def test_a_file_broken_by_an_edit_keeps_its_last_good_version(indexed):
     summary = reindex(content, index)
     assert [f.path for f in summary.failed] == ["documents/policy-note-capitation-primary-health-care.md"]
     assert "kept the last indexed version" in " ".join(summary.notes)
-    assert get_item(IndexStore(index), "documents/policy-note-capitation-primary-health-care").title.startswith("Policy note")
+    assert IndexStore(index).get_item("documents/policy-note-capitation-primary-health-care").title.startswith("Policy note")
     full = reindex(content, index, full=True)  # a full rebuild keeps it too
     assert [f.path for f in full.failed] == ["documents/policy-note-capitation-primary-health-care.md"]
     assert "documents/policy-note-capitation-primary-health-care" in ids_in(index)
@@ -124,7 +124,7 @@ def test_duplicate_id_in_a_new_file_is_refused(indexed):
     write(content / "copy.md", "---\nid: forum-2020\ntitle: Impostor\n---\n")
     summary = reindex(content, index)
     assert [(f.path, f.reason) for f in summary.failed] == [("copy.md", "id 'forum-2020' is already used by activities/forum-2020.md")]
-    assert get_item(IndexStore(index), "forum-2020").title.startswith("Annual Forum 2020")
+    assert IndexStore(index).get_item("forum-2020").title.startswith("Annual Forum 2020")
 
 
 def test_dry_run_changes_nothing(indexed):
@@ -327,25 +327,25 @@ def test_dry_run_json_lists_paths(indexed):
 
 
 def test_retired_generations_are_removed_after_the_grace_period(indexed, monkeypatch):
-    import indexer.store
+    import indexer.indexfolder
 
     content, index = indexed
     first = IndexStore(index).current_name()
     reindex(content, index, full=True)
     reindex(content, index, full=True)
     assert (index / first).is_dir()  # retired, still readable
-    monkeypatch.setattr(indexer.store, "RETIRE_GRACE", 0.0)
+    monkeypatch.setattr(indexer.indexfolder, "RETIRE_GRACE", 0.0)
     reindex(content, index, full=True)
     assert not (index / first).exists()
     assert len(list(index.glob("gen-*"))) == 2  # serving and previous
 
 
 def test_a_generation_that_cannot_answer_is_refused(indexed, monkeypatch):
-    import indexer.build
+    import indexer.lookups
 
     content, index = indexed
     serving = IndexStore(index).current_name()
-    monkeypatch.setattr(indexer.build, "title_field", lambda lang: "title_pt")  # titles not where searched
+    monkeypatch.setattr(indexer.lookups, "title_field", lambda lang: "title_pt")  # titles not where searched
     with pytest.raises(ValidationError, match="failed its canary searches: item .* is not found by a word of its title"):
         reindex(content, index, full=True)
     assert IndexStore(index).current_name() == serving

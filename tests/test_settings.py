@@ -145,8 +145,8 @@ def test_search_cache(sample_index, tmp_path):
     uncached = web(sample_index, tmp_path / "other", KB_SEARCH_CACHE=0)
     for client in (cached, uncached):
         client.get("/search.json?q=capitation")
-    assert len(cached.application.extensions["kb"]["store"].results._entries) == 1
-    assert len(uncached.application.extensions["kb"]["store"].results._entries) == 0
+    assert len(cached.application.extensions["kb"].backend.results._entries) == 1
+    assert len(uncached.application.extensions["kb"].backend.results._entries) == 0
 
 
 def test_search_log_days(sample_index, tmp_path):

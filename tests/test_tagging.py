@@ -6,14 +6,15 @@ import re
 import pytest
 
 from indexer import audit
-from indexer.build import reindex
+from indexer.reindex import reindex
 from indexer.cli import cli
 from indexer.content import hash_file
-from indexer.searching import get_item, search
+from indexer.searching import search
 from indexer.store import IndexStore
-from indexer.tagging import Change, tag
+from indexer.tagging import Change
 from kb.errors import ConflictError, QueryError
 from kb.search import SearchRequest
+from tests.conftest import open_library
 from tests.test_access import PASSWORD, log_in, token
 from webui import create_app
 from indexer.accounts import add_user
@@ -28,14 +29,14 @@ def site(indexed_copy, tmp_path):
 
 
 def topics_in_index(index, item_id):
-    return get_item(IndexStore(index), item_id).topics
+    return IndexStore(index).get_item(item_id).topics
 
 
 def test_tag_writes_the_file_reindexes_and_logs(site):
     content, index, data = site
     path = content / f"{NOTES}.md"
     before = path.read_bytes()
-    result = tag(content, index, data, NOTES, Change(add_topics=("health-financing-data",),
+    result = open_library(content, index, data).tag(NOTES, Change(add_topics=("health-financing-data",),
                                                      remove_topics=("budget-execution",)), who="ama")
     assert result.written and result.path == f"{NOTES}.md"
     after = path.read_bytes()
@@ -54,11 +55,11 @@ def test_tag_writes_the_file_reindexes_and_logs(site):
 def test_tag_refuses_unknown_deprecated_and_stale(site):
     content, index, data = site
     with pytest.raises(QueryError, match="'nope' is not in the vocabulary"):
-        tag(content, index, data, NOTES, Change(add_topics=("nope",)), who="ama")
+        open_library(content, index, data).tag(NOTES, Change(add_topics=("nope",)), who="ama")
     with pytest.raises(QueryError, match="deprecated; use 'covid-19-response'"):
-        tag(content, index, data, NOTES, Change(add_topics=("covid-financing",)), who="ama")
+        open_library(content, index, data).tag(NOTES, Change(add_topics=("covid-financing",)), who="ama")
     with pytest.raises(ConflictError):
-        tag(content, index, data, NOTES, Change(add_topics=("health-taxes",)), who="ama", expected="0" * 64)
+        open_library(content, index, data).tag(NOTES, Change(add_topics=("health-taxes",)), who="ama", expected="0" * 64)
     assert "health-taxes" not in (content / f"{NOTES}.md").read_text()
     assert audit.entries(data) == []
 
@@ -66,7 +67,7 @@ def test_tag_refuses_unknown_deprecated_and_stale(site):
 def test_nothing_to_change_writes_nothing(site):
     content, index, data = site
     before = (content / f"{NOTES}.md").stat().st_mtime_ns
-    result = tag(content, index, data, NOTES, Change(add_topics=("budget-flexibility",)), who="ama")
+    result = open_library(content, index, data).tag(NOTES, Change(add_topics=("budget-flexibility",)), who="ama")
     assert not result.written and (content / f"{NOTES}.md").stat().st_mtime_ns == before
 
 
@@ -78,7 +79,7 @@ def test_cli_tag_and_log(runner, site):
     assert "health-taxes" not in (content / f"{NOTES}.md").read_text()
     done = runner.invoke(cli, [*args, "tag", NOTES, "--add", "health-taxes", "--type", "document", "--who", "kofi"])
     assert done.exit_code == 0 and "Written and reindexed." in done.output
-    assert get_item(IndexStore(index), NOTES).type == "document"
+    assert IndexStore(index).get_item(NOTES).type == "document"
     bad = runner.invoke(cli, [*args, "tag", NOTES, "--add", "nope"])
     assert bad.exit_code == 2 and bad.output == "Error: topic 'nope' is not in the vocabulary\n"
     missing = runner.invoke(cli, [*args, "tag", "no/such/item", "--add", "health-taxes"])
@@ -152,7 +153,7 @@ def test_suggestions_are_offered_accepted_and_rejected(manager, site):
 
     content, index, data = site
     item_id = "discussions/data-dashboards-health-spending"
-    offered, candidates = suggestions(IndexStore(index), data, get_item(IndexStore(index), item_id))
+    offered, candidates = suggestions(IndexStore(index), data, IndexStore(index).get_item(item_id))
     by_topic = {s.topic: s.reason for s in offered}
     assert by_topic["health-financing-data"] == "the text says “dashboards”"
     assert candidates and all(c.isalpha() for c in candidates)
@@ -167,7 +168,7 @@ def test_suggestions_are_offered_accepted_and_rejected(manager, site):
     rejected = manager.post(f"/items/{item_id}/suggestions", data={
         "csrf_token": token(manager, f"/items/{item_id}"), "topic": "budget-execution", "decision": "reject"})
     assert rejected.status_code == 302 and "budget-execution" not in topics_in_index(index, item_id)
-    offered_now = {s.topic for s in suggestions(IndexStore(index), data, get_item(IndexStore(index), item_id))[0]}
+    offered_now = {s.topic for s in suggestions(IndexStore(index), data, IndexStore(index).get_item(item_id))[0]}
     assert "budget-execution" not in offered_now and "health-financing-data" not in offered_now
     assert audit.entries(data)[0]["changes"]["topics"]["after"] == ["health-financing-data"]
     assert manager.get("/manage/candidates").status_code == 200

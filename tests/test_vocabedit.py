@@ -6,14 +6,14 @@ import pytest
 import yaml
 
 from indexer import audit
-from indexer.build import reindex
+from indexer.reindex import reindex
 from indexer.cli import cli
 from indexer.searching import search
 from indexer.store import IndexStore
-from indexer.vocabedit import apply_operation, plan_operation
 from kb.errors import QueryError
 from kb.search import SearchRequest
 from kb.vocabulary import Vocabulary
+from tests.conftest import open_library
 from tests.test_access import log_in, token
 from tests.test_tagging import manager, site  # noqa: F401 (fixtures)
 
@@ -29,10 +29,11 @@ def ids(index, q):
 def test_rename_keeps_the_old_id_and_label_findable(site):
     content, index, data = site
     tagged = ids(index, "topic:budget-execution")
-    plan = plan_operation(content, "rename", "budget-execution", target="budget-implementation",
+    library = open_library(content, index, data)
+    plan = library.plan_topics("rename", "budget-execution", target="budget-implementation",
                           label="Budget implementation")
     assert {e.path for e in plan.edits} and all("budget-execution" not in e.changes["topics"][1] for e in plan.edits)
-    assert apply_operation(content, index, data, plan, who="ama") == []
+    assert library.apply_topics(plan, who="ama") == []
     v = vocabulary(content)
     assert v.topics["budget-implementation"].label == "Budget implementation"
     assert "Budget execution" in v.topics["budget-implementation"].alt_labels["en"]
@@ -48,8 +49,9 @@ def test_rename_keeps_the_old_id_and_label_findable(site):
 def test_merge_moves_items_and_labels(site):
     content, index, data = site
     health_taxes = ids(index, "topic:health-taxes")
-    plan = plan_operation(content, "merge", "health-taxes", target="domestic-resource-mobilization")
-    apply_operation(content, index, data, plan, who="ama")
+    library = open_library(content, index, data)
+    plan = library.plan_topics("merge", "health-taxes", target="domestic-resource-mobilization")
+    library.apply_topics(plan, who="ama")
     v = vocabulary(content)
     assert "sin taxes" in v.topics["domestic-resource-mobilization"].alt_labels["en"]
     assert "Health taxes" in v.topics["domestic-resource-mobilization"].alt_labels["en"]
@@ -59,11 +61,12 @@ def test_merge_moves_items_and_labels(site):
 
 def test_split_assigns_parts_by_the_labels_in_the_text(site):
     content, index, data = site
-    plan = plan_operation(content, "split", "health-taxes", parts=[("tobacco-taxes", "Tobacco taxes"),
+    library = open_library(content, index, data)
+    plan = library.plan_topics("split", "health-taxes", parts=[("tobacco-taxes", "Tobacco taxes"),
                                                                   ("sugar-taxes", "Sugar taxes")])
     after = {e.path: e.changes["topics"][1] for e in plan.edits}
     assert after and all({"tobacco-taxes", "sugar-taxes"} & set(topics) for topics in after.values())
-    apply_operation(content, index, data, plan, who="ama")
+    library.apply_topics(plan, who="ama")
     v = vocabulary(content)
     assert v.topics["tobacco-taxes"].broader == "domestic-resource-mobilization"
     assert v.topics["health-taxes"].replaced_by == "tobacco-taxes"
@@ -77,9 +80,9 @@ def test_split_assigns_parts_by_the_labels_in_the_text(site):
     ("explode", {}, "not rename, merge or split"),
 ])
 def test_bad_operations_are_refused(site, operation, args, message):
-    content, _, _ = site
+    content, index, data = site
     with pytest.raises(QueryError, match=message):
-        plan_operation(content, operation, "health-taxes", **args)
+        open_library(content, index, data).plan_topics(operation, "health-taxes", **args)
 
 
 def test_cli_dry_run_lists_files_and_writes_nothing(runner, site):

@@ -6,7 +6,7 @@ from html import unescape
 
 import pytest
 
-from indexer.build import reindex
+from indexer.reindex import reindex
 from tests.conftest import write
 from webui import create_app
 

@@ -16,10 +16,10 @@ from werkzeug.serving import make_server
 
 from indexer import accounts, logins
 from indexer.accounts import add_user
-from indexer.build import reindex
+from indexer.reindex import reindex
 from indexer.cli import cli
 from indexer.render import render_markdown
-from indexer.searching import all_items
+
 from indexer.store import IndexStore
 from tests.conftest import ROOT, write
 from tests.test_access import PASSWORD, log_in, token
@@ -104,7 +104,7 @@ def test_item_bodies_carry_no_style_attributes(store):
     # Markdown tables with alignment, raw HTML with style: the sanitiser keeps no style attribute for CSP to block.
     html = render_markdown('| a | b |\n|:-:|--:|\n| 1 | 2 |\n\n<span style="color:red">x</span> <p style="x">y</p>')
     assert "style" not in html and "<td>1</td>" in html
-    assert not [item.id for item in all_items(store) if "style=" in item.html]
+    assert not [item.id for item in store.all_items(full=True) if "style=" in item.html]
 
 
 def test_the_content_map_is_shaded_by_classes(edge_app):

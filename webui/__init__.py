@@ -11,8 +11,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from indexer.accounts import dummy_hash, secret_key
-
-from indexer.store import IndexStore
+from indexer.library import Library
 from kb.settings import Settings
 
 # Forms are small: the largest is a topic change's apply form, a path and a version per file changed.
@@ -45,8 +44,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     )
     if test_config is not None:
         app.config.update({k: v for k, v in test_config.items() if not k.startswith("KB_")})
-    app.extensions["kb"] = {"settings": settings, "store": IndexStore(settings.index, cache_size=settings.search_cache,
-                                                                    time_limit=settings.search_time_limit)}
+    app.extensions["kb"] = Library.open(settings)
 
     from kb.search import item_url
     from webui import auth, edge, errors, items, manage, search, tagging

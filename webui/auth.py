@@ -13,7 +13,6 @@ import datetime as dt
 import functools
 import math
 import time
-from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -24,7 +23,7 @@ from wtforms.validators import DataRequired, Length
 
 from indexer import logins
 from indexer.accounts import check_login, end_sessions, session_token
-from webui.context import settings
+from webui.context import library, settings
 
 bp = Blueprint("auth", __name__)
 SESSION_MAX_AGE = dt.timedelta(days=7)
@@ -42,7 +41,7 @@ def load_user() -> None:
     name = session.get("user")
     if name is None or request.endpoint == "static":
         return
-    token = session_token(Path(settings().data), name)
+    token = session_token(library().data, name)
     too_old = time.time() - session.get("since", 0) > SESSION_MAX_AGE.total_seconds()
     if token is None or token != session.get("token") or too_old:
         session.clear()
@@ -54,7 +53,7 @@ def start_session(name: str) -> None:
     session.clear()  # nothing from before the login (such as its CSRF token) is carried into the new session
     session.permanent = True
     session["user"] = name
-    session["token"] = session_token(Path(settings().data), name)
+    session["token"] = session_token(library().data, name)
     session["since"] = int(time.time())
 
 
@@ -97,7 +96,7 @@ def login():
     form = LoginForm()
     if not form.validate_on_submit():
         return login_page(form, None, 400 if request.method == "POST" else 200)
-    data, name = Path(settings().data), form.name.data.strip()
+    data, name = library().data, form.name.data.strip()
     address = request.remote_addr or ""
     wait = logins.wait_seconds(data, name, address, attempts=settings().login_attempts,
                                window=settings().login_window)
@@ -120,6 +119,6 @@ def login_again(message: str):
 def logout():
     """Log out everywhere: every session of the account ends, not only this browser's."""
     if g.get("user"):
-        end_sessions(Path(settings().data), g.user)
+        end_sessions(library().data, g.user)
     session.clear()
     return redirect("/search")

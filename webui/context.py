@@ -1,22 +1,16 @@
-"""Access to the app's settings and index from views."""
+"""Access to the app's library (content, index, data folder) and settings from views."""
 
 from __future__ import annotations
 
 from flask import current_app
 
-from indexer.content import ReadLimits
-from indexer.store import IndexStore
+from indexer.library import Library
 from kb.settings import Settings
 
 
+def library() -> Library:
+    return current_app.extensions["kb"]
+
+
 def settings() -> Settings:
-    return current_app.extensions["kb"]["settings"]
-
-
-def store() -> IndexStore:
-    return current_app.extensions["kb"]["store"]
-
-
-def limits() -> ReadLimits:
-    """The bounds on reading one content file, for writes that reindex what they changed."""
-    return ReadLimits.from_settings(settings())
+    return library().settings

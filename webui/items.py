@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, redirect, render_template
 
-from pathlib import Path
-
-from indexer import searching, suggest
-from indexer.content import content_root, hash_file
 from kb.errors import KbError, NotFoundError
 from kb.item import Item
 from kb.search import item_url
-from webui.context import settings, store
+from webui.context import library, settings
 
 bp = Blueprint("items", __name__)
 
@@ -24,11 +20,11 @@ def edit_form(item: Item, state: dict | None = None) -> dict | None:
     if g.get("user") is None:
         return None
     try:
-        version = hash_file(content_root(settings().content), item.path)
+        version = library().version(item.path)
     except (OSError, KbError):
         return {"missing": True}
-    offered, candidates = suggest.suggestions(store(), Path(settings().data), item)
-    form = {"version": version, "vocabulary": searching.vocabulary(store()), "suggestions": offered,
+    offered, candidates = library().suggestions(item)
+    form = {"version": version, "vocabulary": library().vocabulary(), "suggestions": offered,
             "candidates": candidates, "topics": list(item.topics), "activities": ", ".join(item.activities),
             "type": item.type, "error": None, "open": False}
     return {**form, **(state or {})}
@@ -40,13 +36,13 @@ def render_page(item: Item, edit_state: dict | None = None) -> str:
         return render_activity(item, edit_state)
     activities, others = split_related(item)
     return render_template("item.html", item=item, related_activities=activities, related_content=others,
-                           vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities),
+                           vocabulary=library().vocabulary(), titles=titles_of(item.activities),
                            edit=edit_form(item, edit_state))
 
 
 def split_related(item: Item) -> tuple[list, list]:
     """Related items as (activities, other content), each with its reasons."""
-    related = searching.related_items(store(), item, limit=settings().related_limit * 2)
+    related = library().related(item, limit=settings().related_limit * 2)
     activities = [r for r in related if r.item.is_activity][: settings().related_limit]
     others = [r for r in related if not r.item.is_activity][: settings().related_limit]
     return activities, others
@@ -54,7 +50,7 @@ def split_related(item: Item) -> tuple[list, list]:
 
 @bp.get("/items/<path:item_id>")
 def item_page(item_id: str):
-    item = searching.get_item(store(), item_id)
+    item = library().item(item_id)
     if item.is_activity:
         return redirect(item_url(item))
     return render_page(item)
@@ -64,25 +60,23 @@ def titles_of(item_ids: tuple[str, ...]) -> dict[str, str]:
     """Titles of linked items, for showing links by name; missing ids keep their id."""
     titles = {}
     for item_id in item_ids:
-        try:
-            titles[item_id] = searching.get_item(store(), item_id).title
-        except NotFoundError:
-            titles[item_id] = item_id
+        linked = library().find_item(item_id)
+        titles[item_id] = linked.title if linked else item_id
     return titles
 
 
 @bp.get("/activities/<path:activity_id>")
 def activity_page(activity_id: str):
-    item = searching.get_item(store(), activity_id)
+    item = library().item(activity_id)
     if not item.is_activity:
         raise NotFoundError(f"{activity_id!r} is a {item.type}, not an activity")
     return render_page(item)
 
 
 def render_activity(item: Item, edit_state: dict | None = None) -> str:
-    members = [i for i in searching.items_where(store(), "activity", item.id) if i.id != item.id]
+    members = [i for i in library().items_where("activity", item.id) if i.id != item.id]
     folder = item.path.rsplit(".", 1)[0] + "/"
-    attached = searching.attachments(store(), item)
+    attached = library().attachments(item)
     attached += [i for i in members if i.path.startswith(folder) and i not in attached]
     parts = [i for i in members if i.is_activity and i not in attached]
     content = [i for i in members if not i.is_activity and i not in attached]
@@ -92,14 +86,14 @@ def render_activity(item: Item, edit_state: dict | None = None) -> str:
         "activity.html", item=item, parts=parts, content=content, attached=attached,
         related_activities=[r for r in activities if r.item.id not in member_ids],
         related_content=[r for r in others if r.item.id not in member_ids],
-        vocabulary=searching.vocabulary(store()), titles=titles_of(item.activities), edit=edit_form(item, edit_state),
+        vocabulary=library().vocabulary(), titles=titles_of(item.activities), edit=edit_form(item, edit_state),
     )
 
 
 @bp.get("/activities/")
 def activity_list():
-    vocabulary = searching.vocabulary(store())
-    activities = searching.items_where(store(), "type", "activity")
+    vocabulary = library().vocabulary()
+    activities = library().items_where("type", "activity")
     by_kind: dict[str, list[Item]] = {}
     for activity in sorted(activities, key=lambda a: (a.date is None, a.date)):
         by_kind.setdefault(activity.kind or "other", []).append(activity)
@@ -110,7 +104,7 @@ def activity_list():
 
 @bp.get("/topics/")
 def topic_list():
-    vocabulary = searching.vocabulary(store())
+    vocabulary = library().vocabulary()
     roots = [t for t in vocabulary.topics.values() if not t.broader and not t.deprecated]
     return render_template("topics.html", roots=roots, vocabulary=vocabulary,
                            deprecated=[t for t in vocabulary.topics.values() if t.deprecated])
@@ -118,9 +112,9 @@ def topic_list():
 
 @bp.get("/topics/<topic_id>")
 def topic_page(topic_id: str):
-    vocabulary = searching.vocabulary(store())
+    vocabulary = library().vocabulary()
     topic = vocabulary.topics.get(topic_id)
-    items = searching.items_where(store(), "topic", topic_id)
+    items = library().items_where("topic", topic_id)
     if topic is None and not items:
         abort(404, description=f"There is no topic {topic_id!r}.")
     return render_template(

@@ -1,20 +1,16 @@
-"""Manager pages: what members search for, and (later) tagging and the content map."""
+"""Manager pages: what members search for, the content map, shared value, the tagging queue, topics."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
-from pathlib import Path
 
 from flask import Blueprint, g, render_template, request
 
-from indexer import mapping, searchlog, suggest, vocabedit
-from kb.checks import staleness, tagging_queue
+from indexer import mapping
 from kb.errors import KbError, QueryError
 from kb.vocabulary import is_topic_id, slug
 from webui.auth import login_required
-from indexer import searching
-from webui.context import limits, settings, store
+from webui.context import library, settings
 from webui.forms import FORM_ERRORS, form_error
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -32,9 +28,7 @@ def searches():
     text = request.args.get("days", "30")
     if not text.isdigit() or not 1 <= int(text) <= 3660:
         raise QueryError(f"days: must be a number of days between 1 and 3660, got {text!r}")
-    data = Path(settings().data)
-    searchlog.prune(data, settings().search_log_days)
-    report = searchlog.report(data, int(text), limit=50)
+    report = library().search_report(int(text), limit=50)
     return render_template("searches.html", report=report, days=int(text),
                            retention=settings().search_log_days)
 
@@ -45,23 +39,21 @@ def content_map():
     by = request.args.get("by", "kind")
     if by not in mapping.BY:
         raise QueryError(f"by: {by!r} is not one of {', '.join(mapping.BY)}")
-    result = mapping.content_map(store(), by)
-    return render_template("map.html", map=result, by=by, choices=mapping.BY,
-                           vocabulary=searching.vocabulary(store()))
+    result = library().content_map(by)
+    return render_template("map.html", map=result, by=by, choices=mapping.BY, vocabulary=library().vocabulary())
 
 
 @bp.get("/value")
 @login_required
 def shared_value():
-    rows = mapping.shared_value(store(), Path(settings().data))
+    rows = library().shared_value()
     return render_template("value.html", rows=rows, largest=max([max(r.demand, r.items + r.activities) for r in rows] or [1]))
 
 
 @bp.get("/queue")
 @login_required
 def queue():
-    items = searching.all_items(store())
-    return render_template("attention.html", title="Tagging queue", rows=tagging_queue(items, searching.vocabulary(store())),
+    return render_template("attention.html", title="Tagging queue", rows=library().tagging_queue(),
                            intro="Items with no topics, unknown or deprecated topics, no activity, no date, "
                                  "or links to items that do not exist. Open one to fix its tags.")
 
@@ -69,8 +61,7 @@ def queue():
 @bp.get("/stale")
 @login_required
 def stale():
-    items = searching.all_items(store())
-    return render_template("attention.html", title="Staleness report", rows=staleness(items, dt.date.today()),
+    return render_template("attention.html", title="Staleness report", rows=library().staleness(),
                            intro="Items past their review_by date, and items much older than the newest content "
                                  "of their topics.")
 
@@ -78,7 +69,7 @@ def stale():
 @bp.get("/candidates")
 @login_required
 def candidates():
-    return render_template("candidates.html", rows=suggest.candidate_topics(store()))
+    return render_template("candidates.html", rows=library().candidate_topics())
 
 
 TOPIC_FIELDS = {"rename": ("source", "target", "label"), "merge": ("source", "target"), "split": ("source", "parts")}
@@ -115,21 +106,21 @@ def topics_form_again(exc: KbError):
         fields = (("operation", "rename"), ("source", request.form.get("source", "")), ("target", slug(target)),
                   ("label", label))
         error = replace(error, fix=(f"Preview the rename to {slug(target)}, labelled “{label}”", fields))
-    return render_template("topics_manage.html", vocabulary=searching.vocabulary(store()), error=error,
+    return render_template("topics_manage.html", vocabulary=library().vocabulary(), error=error,
                            values=request.form), error.status
 
 
 @bp.get("/topics")
 @login_required
 def topics():
-    return render_template("topics_manage.html", vocabulary=searching.vocabulary(store()), error=None, values={})
+    return render_template("topics_manage.html", vocabulary=library().vocabulary(), error=None, values={})
 
 
 @bp.post("/topics/preview")
 @login_required
 def topics_preview():
     try:
-        plan = vocabedit.plan_operation(settings().content, **topic_operation_args(), limits=limits())
+        plan = library().plan_topics(**topic_operation_args())
     except FORM_ERRORS as exc:
         return topics_form_again(exc)
     return render_template("topics_preview.html", plan=plan, form=request.form, error=None)
@@ -139,7 +130,7 @@ def topics_preview():
 @login_required
 def topics_apply():
     try:  # planned again from the files as they are now: the vocabulary may have changed since the preview
-        plan = vocabedit.plan_operation(settings().content, **topic_operation_args(), limits=limits())
+        plan = library().plan_topics(**topic_operation_args())
     except FORM_ERRORS as exc:
         return topics_form_again(exc)
     previewed = dict(zip(request.form.getlist("path"), request.form.getlist("version")))
@@ -148,8 +139,7 @@ def topics_apply():
     plan.edits = [e for e in plan.edits if e not in stale]
     plan.refused += [(e.path, "changed since the preview") for e in stale]
     try:
-        skipped = vocabedit.apply_operation(settings().content, settings().index, Path(settings().data), plan,
-                                            who=g.user, limits=limits())
+        skipped = library().apply_topics(plan, who=g.user)
     except FORM_ERRORS as exc:
         error = form_error(exc, "apply")
         return render_template("topics_preview.html", plan=plan, form=request.form, error=error), error.status

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Blueprint, jsonify, redirect, render_template, request
 
-from indexer import searching, searchlog
 from kb.errors import QueryError
 from kb.search import FACETS, SORTS, SearchRequest, result_to_dict
 from webui import viewmodels
-from webui.context import settings, store
+from webui.context import library, settings
 from webui.errors import wants_json
 
 bp = Blueprint("search", __name__)
@@ -44,9 +41,8 @@ def home():
 
 def run(search_request: SearchRequest):
     """Search, and log the search (first pages only, so paging through is one search)."""
-    result = searching.search(store(), search_request, max_query_length=settings().max_query_length)
-    if settings().search_log_days and search_request.page == 1:
-        searchlog.record(Path(settings().data), search_request.q, search_request.filters, result.total)
+    result = library().search(search_request)
+    library().log_search(result)
     return result
 
 
@@ -56,7 +52,7 @@ def search_page():
     result = run(search_request)
     if wants_json():
         return jsonify(result_to_dict(result))
-    vocabulary = searching.vocabulary(store())
+    vocabulary = result.vocabulary  # the generation the search ran on: labels match the counts
     return render_template(
         "search.html",
         result=result,
@@ -85,7 +81,7 @@ def healthz():
     """
     from flask import g
 
-    status = store().status()
+    status = library().status()
     ok = status["generation"] is not None
     if g.get("user"):
         return jsonify({"status": "ok" if ok else "no index", **status}), 200 if ok else 503

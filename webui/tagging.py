@@ -8,18 +8,14 @@ typed kept (webui.forms).
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 from flask import Blueprint, flash, g, redirect, render_template, request
 
-from indexer import searching, suggest
-from indexer.content import content_root, hash_file
-from indexer.readers import SIDECAR
-from indexer.tagging import Change, bulk_plan, bulk_tag, current_values, tag
+from indexer.tagging import Change
 from kb.errors import ConflictError, KbError, QueryError
 from kb.search import SearchRequest, item_url
 from webui.auth import login_required
-from webui.context import limits, settings, store
+from webui.context import library
 from webui.forms import FORM_ERRORS, form_error
 from webui.items import render_page
 
@@ -35,8 +31,8 @@ def id_list(text: str) -> tuple[str, ...]:
 def conflict_message(item_id: str) -> str:
     """What to tell a manager whose page was out of date: nothing was saved, and what the file says now."""
     try:
-        path = searching.get_item(store(), item_id).path
-        values = current_values(content_root(settings().content), path)
+        item = library().item(item_id)
+        path, values = item.path, library().current_tags(item)
     except (OSError, KbError):
         return f"{item_id} changed since it was loaded, so nothing was saved; reload the page and make the change again."
     return (f"{path} changed since it was loaded, so nothing was saved. The file now has topics: "
@@ -51,18 +47,17 @@ def save_tags(item_id: str):
     change = Change(set_topics=tuple(form.getlist("topics")), set_activities=id_list(form.get("activities", "")),
                     set_type=form.get("type") or None)
     try:
-        result = tag(settings().content, settings().index, Path(settings().data), item_id, change,
-                     who=g.user, expected=form.get("version") or None, limits=limits())
+        result = library().tag(item_id, change, who=g.user, expected=form.get("version") or None)
     except FORM_ERRORS as exc:
         error = form_error(exc, "tags", TAG_FIELDS)
         if isinstance(exc, ConflictError):
             error = replace(error, message=conflict_message(item_id))
         state = {"topics": form.getlist("topics"), "activities": form.get("activities", ""),
                  "type": form.get("type", ""), "error": error, "open": True}
-        return render_page(searching.get_item(store(), item_id), state), error.status
+        return render_page(library().item(item_id), state), error.status
     changed = [key for key, (before, after) in result.changes.items() if before != after]
     flash(f"Saved {', '.join(changed)} in {result.path}." if changed else "Nothing to change.")
-    return redirect(item_url(searching.get_item(store(), item_id)))
+    return redirect(item_url(library().item(item_id)))
 
 
 @bp.post("/items/<path:item_id>/suggestions")
@@ -73,19 +68,19 @@ def decide_suggestion(item_id: str):
         if decision not in ("accept", "reject") or not topic:
             raise QueryError("choose Accept or Reject for one suggested topic")
         if decision == "accept":
-            tag(settings().content, settings().index, Path(settings().data), item_id, Change(add_topics=(topic,)),
-                who=g.user, expected=request.form.get("version") or None, limits=limits())
+            library().tag(item_id, Change(add_topics=(topic,)), who=g.user,
+                          expected=request.form.get("version") or None)
     except FORM_ERRORS as exc:
         error = form_error(exc, "suggestions")
         if isinstance(exc, ConflictError):
-            path = searching.get_item(store(), item_id).path
+            path = library().item(item_id).path
             error = replace(error, message=f"{path} changed since it was loaded, so nothing was saved; the "
                                            "suggestions below are for the file as it is now.")
         state = {"error": error, "open": True, "suggestion": topic}
-        return render_page(searching.get_item(store(), item_id), state), error.status
-    suggest.decide(Path(settings().data), item_id, topic, "accepted" if decision == "accept" else "rejected")
+        return render_page(library().item(item_id), state), error.status
+    library().decide_suggestion(item_id, topic, accepted=decision == "accept")
     flash(f"{'Tagged' if decision == 'accept' else 'Will not suggest again'}: {topic}.")
-    return redirect(item_url(searching.get_item(store(), item_id)) + "#tags")
+    return redirect(item_url(library().item(item_id)) + "#tags")
 
 
 def request_from_form() -> SearchRequest:
@@ -102,21 +97,20 @@ def bulk_form():
     except QueryError as exc:
         error = form_error(exc, "bulk")
         return render_template("bulk.html", request_=None, search="", total=0, items=[], checked=set(),
-                               limit=BULK_LIMIT, vocabulary=searching.vocabulary(store()), error=error,
+                               limit=BULK_LIMIT, vocabulary=library().vocabulary(), error=error,
                                values={}), error.status
     return bulk_page(search_request)
 
 
 def bulk_page(search_request: SearchRequest, error=None, status: int = 200):
     """The list of a search's items to tag; after a refused preview, with the choices that were sent."""
-    result = searching.search(store(), SearchRequest(q=search_request.q, filters=search_request.filters,
-                                                     page_size=100))
+    result = library().search(SearchRequest(q=search_request.q, filters=search_request.filters, page_size=100))
     items = matching_ids(search_request)
     sent = request.form if request.method == "POST" else {}
     checked = set(request.form.getlist("item")) if request.method == "POST" else set(items)
     search = request.query_string.decode("ascii", "replace")
     return render_template("bulk.html", request_=search_request, search=search, total=result.total, items=items,
-                           checked=checked, limit=BULK_LIMIT, vocabulary=searching.vocabulary(store()),
+                           checked=checked, limit=BULK_LIMIT, vocabulary=result.vocabulary,
                            error=error, values=sent), status
 
 
@@ -125,19 +119,13 @@ def matching_ids(search_request: SearchRequest) -> list[str]:
     ids: list[str] = []
     page = 1
     while len(ids) < BULK_LIMIT:
-        result = searching.search(store(), SearchRequest(q=search_request.q, filters=search_request.filters,
-                                                         sort="newest", page=page, page_size=100))
+        result = library().search(SearchRequest(q=search_request.q, filters=search_request.filters,
+                                                sort="newest", page=page, page_size=100))
         ids += [hit.item.id for hit in result.hits]
         if page * 100 >= result.total or page >= 100:
             break
         page += 1
     return ids[:BULK_LIMIT]
-
-
-def item_version(edited_path: str) -> str:
-    """The version token of the item whose file (or sidecar) an edit changes."""
-    document = edited_path[: -len(SIDECAR)] if edited_path.endswith(SIDECAR) else edited_path
-    return hash_file(content_root(settings().content), document)
 
 
 def bulk_change() -> Change:
@@ -150,11 +138,11 @@ def bulk_change() -> Change:
 def preview_rows(item_ids: list[str], change: Change, versions: dict[str, str] | None = None) -> list[dict]:
     """A row per item: the change its file would get, or why it cannot; `versions` keeps previewed versions."""
     rows = []
-    for item_id, outcome in bulk_plan(settings().content, settings().index, item_ids[:BULK_LIMIT], change):
+    for item_id, outcome in library().plan_bulk(item_ids[:BULK_LIMIT], change):
         if isinstance(outcome, str):
             rows.append({"id": item_id, "error": outcome})
         else:
-            version = (versions or {}).get(item_id) or item_version(outcome.path)
+            version = (versions or {}).get(item_id) or library().version(outcome.path)
             rows.append({"id": item_id, "path": outcome.path, "version": version,
                          "changes": {k: v for k, v in outcome.changes.items() if v[0] != v[1]}})
     return rows
@@ -176,7 +164,7 @@ def bulk_preview():
         except QueryError:
             return render_template("bulk.html", request_=None, search="", total=0, items=request.form.getlist("item"),
                                    checked=set(request.form.getlist("item")), limit=BULK_LIMIT,
-                                   vocabulary=searching.vocabulary(store()), error=error,
+                                   vocabulary=library().vocabulary(), error=error,
                                    values=request.form), error.status
     return render_template("bulk_preview.html", rows=rows, add=request.form.get("add", ""),
                            remove=request.form.get("remove", ""), error=None)
@@ -191,8 +179,7 @@ def bulk_apply():
         change = bulk_change()
         if not versions:
             raise QueryError("nothing to apply: no file would change")
-        outcome = bulk_tag(settings().content, settings().index, Path(settings().data), versions, change,
-                           who=g.user, limits=limits())
+        outcome = library().bulk_tag(versions, change, who=g.user)
     except FORM_ERRORS as exc:
         error = form_error(exc, "apply")
         rows = preview_rows(list(versions), change, versions) if change else []

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 import yaml
 
 from indexer.content import content_root, load_vocabulary
-from indexer.store import write_atomic
+from indexer.files import write_atomic
 from kb.errors import ConfigError
 
 STATE = "imports.json"

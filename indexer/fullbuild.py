@@ -1,0 +1,133 @@
+"""A full rebuild: every file read into a new generation beside the serving one, checked, switched in."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections import Counter
+
+from indexer.content import Failure, Read, read_files
+from indexer.generation import GenerationFolder
+from indexer.guards import check_generation
+from indexer.manifest import Changes, Entry, compare, load_manifest, save_manifest, vocabulary_hash
+from indexer.reindex import Job, ReindexSummary, problems
+from indexer.words import add_words
+from indexer.writing import WORKERS
+from kb.backend import GenerationWriter
+from kb.item import Item
+
+
+def run_full(job: Job, current: GenerationFolder | None) -> None:
+    summary = job.summary
+    old_manifest = load_manifest(current.manifest) if current else {}
+    changes = compare(job.root, old_manifest)
+    present = sorted(changes.stats)
+    summary.failed.extend(Failure(name, reason) for name, reason in changes.unusable)
+    summary.added, summary.updated, summary.deleted = changes.added, changes.updated, changes.deleted
+    summary.unchanged = len(changes.unchanged)
+    if job.dry_run:
+        summary.dry_run = True
+        summary.generation = current.name if current else ""
+        summary.items = len(present)
+        return
+    folder, writer = job.store.new_generation(len(present))
+    try:
+        try:
+            job.progress.start(len(present), "indexing")
+            words: Counter[str] = Counter()
+            accepted, entries = stream(job, writer, present, changes, words)
+            carried = carry_over(job, current, old_manifest, accepted, entries)
+            kind_of = {item.id: item.kind for item in accepted.values() if item.is_activity}
+            writer.put(carried, job.vocabulary, kind_of)
+        except BaseException:
+            writer.cancel()
+            raise
+        finally:
+            job.progress.finish()
+        writer.commit()
+        add_words(folder.words, words)
+        save_manifest(folder.manifest, entries, vocabulary_hash(job.root))
+        folder.write_vocabulary(job.vocabulary)
+        folder.finish(len(accepted), job.root)  # written last: the generation is complete
+        check_generation(job.store.reader(folder.name), current, job.guards, len(accepted))
+    except BaseException:
+        shutil.rmtree(folder.path, ignore_errors=True)
+        raise
+    job.store.switch(folder.name)
+    # a full run rewrites every item: report them all as indexed, the files that failed apart
+    summary.added = [p for p in changes.added if p in entries]
+    summary.updated = sorted(p for p in set(changes.updated) | set(changes.unchanged) if p in entries
+                             and p not in {f.path for f in summary.failed})
+    summary.unchanged = 0
+    summary.generation, summary.items = folder.name, len(accepted)
+    summary.warnings += problems(accepted.values(), job.vocabulary)
+
+
+def stream(job: Job, writer: GenerationWriter, paths: list[str], changes: Changes,
+           words: Counter[str]) -> tuple[dict[str, Item], dict[str, Entry]]:
+    """Read files and write each item as it arrives; return light copies of the items and their entries.
+
+    Memory stays small at any size: only an item whose activity has not been read
+    yet waits (its activity kind is derived from that activity), and what is kept
+    for the checks has no body, HTML or text.
+    """
+    owners: dict[str, str] = {}
+    light: dict[str, Item] = {}
+    entries: dict[str, Entry] = {}
+    kind_of: dict[str, str] = {}
+    waiting: list[Item] = []
+    for read in read_files(job.root, paths, job.limits, WORKERS):
+        job.progress.advance()
+        item = accept(read, owners, job.summary)
+        if item is None:
+            continue
+        words.update(read.words)
+        if item.is_activity:
+            kind_of[item.id] = item.kind
+        if all(a in kind_of for a in item.activities):
+            writer.put([item], job.vocabulary, kind_of)
+        else:
+            waiting.append(item)
+        light[read.path] = dataclasses.replace(item, body="", html="", text="", extra={})
+        entries[read.path] = entry_for(read, changes)
+    writer.put(waiting, job.vocabulary, kind_of)
+    return light, entries
+
+
+def entry_for(read: Read, changes: Changes) -> Entry:
+    stat = changes.stats[read.path]
+    return Entry(read.item.id if read.item else "", stat.st_size, stat.st_mtime_ns, read.sha256)
+
+
+def accept(read: Read, owners: dict[str, str], summary: ReindexSummary) -> Item | None:
+    """Keep a read item unless it failed or its id belongs to another file."""
+    if read.failure is not None or read.item is None:
+        summary.failed.append(read.failure or Failure(read.path, "not read"))
+        return None
+    owner = owners.get(read.item.id)
+    if owner is not None and owner != read.path:
+        summary.failed.append(Failure(read.path, f"id {read.item.id!r} is already used by {owner}"))
+        return None
+    owners[read.item.id] = read.path
+    summary.warnings.extend(Failure(read.path, w) for w in read.warnings)
+    return read.item
+
+
+def carry_over(job: Job, current: GenerationFolder | None, old_manifest: dict[str, Entry],
+               accepted: dict[str, Item], entries: dict[str, Entry]) -> list[Item]:
+    """The last good version of files that fail now, so a bad edit loses nothing; they join `accepted`."""
+    failed = [f.path for f in job.summary.failed if f.path in old_manifest and f.path not in accepted]
+    if current is None or not failed:
+        return []
+    taken = {item.id for item in accepted.values()}
+    reader = job.store.reader(current.name)
+    carried = []
+    for path in failed:
+        entry = old_manifest[path]
+        item = reader.find_item(entry.id)
+        if item is not None and entry.id not in taken:
+            carried.append(item)
+            accepted[path] = item
+            entries[path] = entry
+            job.summary.notes.append(f"{path}: kept the last indexed version")
+    return carried

@@ -1,0 +1,124 @@
+"""An incremental run: the files that changed, read again and written into the serving generation.
+
+One commit, then the manifest: a run killed between the two redoes the same
+changes next time, harmless because every write is keyed by item id.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable
+
+from indexer.content import Failure, document_of, read_files
+from indexer.fullbuild import accept, entry_for
+from indexer.generation import GenerationFolder
+from indexer.guards import check_deletions
+from indexer.manifest import Changes, Entry, compare, load_manifest, manifest_vocabulary_hash, save_manifest, \
+    vocabulary_hash
+from indexer.reindex import Job, problems
+from indexer.words import add_words
+from indexer.writing import WORKERS
+from kb.item import Item
+
+
+def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | None = None) -> None:
+    summary, root = job.summary, job.root
+    manifest = load_manifest(current.manifest)
+    changes = compare(root, manifest, None if only is None else [document_of(p) for p in only])
+    vocabulary_changed = vocabulary_hash(root) != manifest_vocabulary_hash(current.manifest)
+    summary.failed.extend(Failure(name, reason) for name, reason in changes.unusable)
+    summary.added, summary.updated, summary.deleted = changes.added, changes.updated, changes.deleted
+    summary.unchanged = len(changes.unchanged) if only is None else \
+        len(manifest) - len(changes.updated) - len(changes.deleted)
+    summary.generation, summary.items = current.name, len(manifest)
+    if vocabulary_changed:
+        summary.notes.append("the vocabulary changed: topic hierarchy and labels re-derived for every item")
+    check_deletions(len(changes.deleted), len(manifest), root, job.guards)
+    if job.dry_run:
+        summary.dry_run = True
+        return
+    if not (changes.to_read or changes.deleted or vocabulary_changed):
+        if changes.touched:  # same content, new timestamps: only the manifest learns them
+            save_manifest(current.manifest, changes.touched, vocabulary_hash(root))
+        return  # nothing changed: the index is not written
+    owners = {e.id: p for p, e in manifest.items() if p not in changes.deleted and p not in changes.updated}
+    job.progress.start(len(changes.to_read), "indexing")
+    try:
+        words: Counter[str] = Counter()
+        fresh, entries = collect(job, changes, owners, words)
+    finally:
+        job.progress.finish()
+    summary.added = [p for p in summary.added if p in fresh]
+    summary.updated = [p for p in summary.updated if p in fresh]
+    stale_ids = {manifest[p].id for p in changes.deleted}
+    stale_ids |= {manifest[p].id for p in changes.updated if p in fresh and fresh[p].id != manifest[p].id}
+    stale_ids -= {item.id for item in fresh.values()}
+    dependents, kind_of = rederive(job, fresh, stale_ids, vocabulary_changed)
+    writer = job.store.update_generation()
+    try:
+        writer.delete(stale_ids)
+        writer.put(fresh.values(), job.vocabulary, kind_of)
+        summary.rederived = writer.put(dependents, job.vocabulary, kind_of)
+    except BaseException:
+        writer.cancel()
+        raise
+    if fresh or stale_ids or summary.rederived:
+        writer.commit()
+    else:
+        writer.cancel()
+    for path in {f.path for f in summary.failed} & set(manifest):
+        summary.notes.append(f"{path}: kept the last indexed version")
+    add_words(current.words, words)
+    save_manifest(current.manifest, {**changes.touched, **entries}, vocabulary_hash(root), deleted=changes.deleted)
+    count = len(manifest) - len(changes.deleted) + sum(1 for p in entries if p not in manifest)
+    if vocabulary_changed:
+        current.write_vocabulary(job.vocabulary)
+    current.touch(count)
+    summary.items = count
+    summary.warnings += problems(fresh.values(), job.vocabulary)
+
+
+def collect(job: Job, changes: Changes, owners: dict[str, str],
+            words: Counter[str]) -> tuple[dict[str, Item], dict[str, Entry]]:
+    """Read the files that changed; return items by path and their manifest entries."""
+    owners = dict(owners)
+    accepted: dict[str, Item] = {}
+    entries: dict[str, Entry] = {}
+    for read in read_files(job.root, changes.to_read, job.limits, WORKERS):
+        job.progress.advance()
+        item = accept(read, owners, job.summary)
+        if item is not None:
+            accepted[read.path] = item
+            entries[read.path] = entry_for(read, changes)
+            words.update(read.words)
+    return accepted, entries
+
+
+def rederive(job: Job, fresh: dict[str, Item], removed: set[str],
+             vocabulary_changed: bool) -> tuple[list[Item], dict[str, str]]:
+    """Stored items whose derived fields depend on what changed, and the activity kinds to derive them with.
+
+    An item's activity kinds come from the activities it links to, and its
+    topic ancestors from the vocabulary; both are re-derived from the stored
+    item, without reading its file again.
+    """
+    store = job.store
+    activities = {item.id: item for item in store.items_where("type", "activity")}
+    old_kinds = {k: v.kind for k, v in activities.items()}
+    for item_id in removed:
+        activities.pop(item_id, None)
+    for item in fresh.values():
+        if item.is_activity:
+            activities[item.id] = item
+        else:
+            activities.pop(item.id, None)
+    changed_activities = {a for a in set(old_kinds) | set(activities)
+                          if old_kinds.get(a) != (activities[a].kind if a in activities else None)}
+    if vocabulary_changed:
+        dependents = store.all_items(full=True)
+    else:
+        linked = {item.id: item for a in sorted(changed_activities) for item in store.items_where("activity", a)}
+        dependents = list(linked.values())
+    fresh_ids = {item.id for item in fresh.values()}
+    dependents = [d for d in dependents if d.id not in fresh_ids and d.id not in removed]
+    return dependents, {item.id: item.kind for item in activities.values()}

@@ -1,0 +1,172 @@
+"""One community's knowledge base, opened once from its settings: what the CLI and the web UI call.
+
+`Library.open(settings)` holds the content folder, the search backend (one
+IndexStore for the index folder, shared by every search and every write of the
+process) and the data folder (accounts, logs), and offers the operations both
+edges use. Neither edge builds paths, stores or limits of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable
+
+from indexer import audit, mapping, searchlog, suggest
+from indexer.content import ReadLimits, content_root, document_of, hash_file, load_content, load_vocabulary
+from indexer.editing import Edit
+from indexer.reindex import Guards, Progress, ReindexSummary, reindex, reindex_locked, rollback
+from indexer.store import IndexStore
+from indexer.tagging import BulkOutcome, Change, TagResult, bulk_plan, bulk_tag, current_values, plan, tag
+from indexer.vocabedit import Plan, apply_operation, plan_operation
+from kb.backend import SearchBackend
+from kb.checks import Attention, staleness, tagging_queue
+from kb.contentmap import ContentMap, TopicValue
+from kb.item import Item
+from kb.related import Related
+from kb.search import SearchRequest, SearchResult
+from kb.settings import Settings
+from kb.vocabulary import Vocabulary
+
+
+@dataclass
+class Library:
+    settings: Settings
+    backend: IndexStore
+
+    @classmethod
+    def open(cls, settings: Settings) -> Library:
+        backend = IndexStore(settings.index, cache_size=settings.search_cache, time_limit=settings.search_time_limit)
+        return cls(settings, backend)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    # -- places ------------------------------------------------------------
+    @cached_property
+    def root(self) -> Path:
+        """The content folder (ConfigError naming it if it does not exist)."""
+        return content_root(self.settings.content)
+
+    @property
+    def data(self) -> Path:
+        return Path(self.settings.data)
+
+    @property
+    def limits(self) -> ReadLimits:
+        return ReadLimits.from_settings(self.settings)
+
+    @property
+    def search_backend(self) -> SearchBackend:
+        return self.backend
+
+    # -- reading -----------------------------------------------------------
+    def search(self, request: SearchRequest, today: dt.date | None = None) -> SearchResult:
+        return self.backend.search(request, today, max_query_length=self.settings.max_query_length)
+
+    def log_search(self, result: SearchResult) -> None:
+        """Keep a first-page web search in the anonymous search log (if the log is on)."""
+        request = result.request
+        if self.settings.search_log_days and request.page == 1:
+            searchlog.record(self.data, request.q, request.filters, result.total)
+
+    def item(self, item_id: str) -> Item:
+        return self.backend.get_item(item_id)
+
+    def find_item(self, item_id: str) -> Item | None:
+        return self.backend.find_item(item_id)
+
+    def items_where(self, field: str, value: str, limit: int | None = None) -> list[Item]:
+        return self.backend.items_where(field, value, limit)
+
+    def all_items(self) -> list[Item]:
+        return self.backend.all_items()
+
+    def attachments(self, activity: Item) -> list[Item]:
+        return self.backend.attachments(activity)
+
+    def related(self, item: Item, limit: int | None = None) -> list[Related]:
+        return self.backend.related_items(item, limit or self.settings.related_limit)
+
+    def vocabulary(self) -> Vocabulary:
+        return self.backend.vocabulary()
+
+    def status(self) -> dict[str, Any]:
+        return self.backend.health()
+
+    # -- the index ---------------------------------------------------------
+    def reindex(self, *, full: bool = False, dry_run: bool = False, guards: Guards = Guards(), wait: float = 0.0,
+                progress: Progress | None = None) -> ReindexSummary:
+        return reindex(self.root, self.backend, full=full, dry_run=dry_run, guards=guards, wait=wait,
+                       limits=self.limits, progress=progress)
+
+    def reindex_files(self, paths: Iterable[str]) -> ReindexSummary:
+        """Reindex some files (under the writer lock the caller holds), without walking the folder."""
+        return reindex_locked(self.backend, self.root, limits=self.limits, only=list(paths))
+
+    def rollback(self, wait: float = 0.0) -> str:
+        return rollback(self.backend, wait)
+
+    def check(self, workers: int = 1) -> Any:
+        """Every file of the content folder read and checked (kb check)."""
+        return load_content(self.settings.content, self.limits, workers=workers)
+
+    # -- tagging -----------------------------------------------------------
+    def version(self, path: str) -> str:
+        """The version of the item whose file (or sidecar) is `path`, as an editor saw it; a change is
+        refused if the file moved on since."""
+        return hash_file(self.root, document_of(path))
+
+    def current_tags(self, item: Item) -> dict[str, Any]:
+        return current_values(self.root, item.path)
+
+    def plan_tag(self, item_id: str, change: Change) -> Edit:
+        return plan(self.root, self.item(item_id).path, change, load_vocabulary(self.root))
+
+    def tag(self, item_id: str, change: Change, *, who: str, expected: str | None = None,
+            wait: float = 10.0) -> TagResult:
+        return tag(self.backend, self.root, self.data, item_id, change, who=who, expected=expected, wait=wait,
+                   limits=self.limits)
+
+    def plan_bulk(self, item_ids: Iterable[str], change: Change) -> list[tuple[str, Edit | str]]:
+        return bulk_plan(self.backend, self.root, item_ids, change)
+
+    def bulk_tag(self, versions: dict[str, str], change: Change, *, who: str, wait: float = 10.0) -> BulkOutcome:
+        return bulk_tag(self.backend, self.root, self.data, versions, change, who=who, wait=wait, limits=self.limits)
+
+    def plan_topics(self, operation: str, source: str, **options: Any) -> Plan:
+        return plan_operation(self.backend, self.root, operation, source, **options)
+
+    def apply_topics(self, plan: Plan, *, who: str, wait: float = 10.0) -> list[str]:
+        return apply_operation(self.backend, self.root, self.data, plan, who=who, wait=wait, limits=self.limits)
+
+    def audit_log(self, item_id: str | None = None, limit: int | None = None) -> audit.Log:
+        return audit.read(self.data, item_id, limit)
+
+    def suggestions(self, item: Item) -> tuple[list[suggest.Suggestion], list[str]]:
+        return suggest.suggestions(self.backend, self.data, item)
+
+    def decide_suggestion(self, item_id: str, topic: str, accepted: bool) -> None:
+        suggest.decide(self.data, item_id, topic, "accepted" if accepted else "rejected")
+
+    def candidate_topics(self) -> list[tuple[str, int]]:
+        return suggest.candidate_topics(self.backend)
+
+    # -- maps and reports --------------------------------------------------
+    def content_map(self, by: str = "kind") -> ContentMap:
+        return mapping.content_map(self.backend, by)
+
+    def shared_value(self) -> list[TopicValue]:
+        return mapping.shared_value(self.backend, self.data)
+
+    def tagging_queue(self) -> list[Attention]:
+        return tagging_queue(self.all_items(), self.vocabulary())
+
+    def staleness(self, today: dt.date | None = None) -> list[Attention]:
+        return staleness(self.all_items(), today or dt.date.today())
+
+    def search_report(self, days: int, limit: int) -> dict[str, Any]:
+        searchlog.prune(self.data, self.settings.search_log_days)
+        return searchlog.report(self.data, days, limit)

@@ -1,0 +1,137 @@
+"""Look items up in a Whoosh searcher: by id, by a field's value, all of them, and related ones.
+
+These serve item, topic and activity pages, the reindex job (which re-derives
+stored items) and the checks of a new generation; searching.py serves the search
+page. Both return plain kb data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+from whoosh import query as wq, sorting
+from whoosh.searching import Searcher
+
+from indexer.bitsets import docsets
+from indexer.schema import FILTER_FIELDS, attachments_of, text_field, title_field, unpack
+from kb.backend import FacetTable
+from kb.errors import NotFoundError
+from kb.item import Item
+from kb.related import Related, rank_related
+from kb.vocabulary import Vocabulary
+
+SIBLINGS_MAX = 15
+
+
+def light(item: Item) -> Item:
+    """An item without its body, HTML and text: what lists and reports need."""
+    return dataclasses.replace(item, body="", html="", text="")
+
+
+def find_item(searcher: Searcher, item_id: str) -> Item | None:
+    stored = searcher.document(id=item_id)
+    return unpack(stored["data"]) if stored is not None else None
+
+
+def get_item(searcher: Searcher, item_id: str) -> Item:
+    item = find_item(searcher, item_id)
+    if item is None:
+        raise NotFoundError(f"no item with id {item_id!r}")
+    return item
+
+
+def items_where(searcher: Searcher, field: str, value: str, limit: int | None = None) -> list[Item]:
+    """Items whose filter field (topic, activity, type ...) has `value`, newest first."""
+    results = searcher.search(wq.Term(FILTER_FIELDS[field], value), limit=limit,
+                              sortedby=sorting.FieldFacet("date", reverse=True))
+    return [unpack(hit["data"]) for hit in results]
+
+
+def all_items(searcher: Searcher, full: bool = False) -> list[Item]:
+    items = (unpack(fields["data"]) for fields in searcher.all_stored_fields())
+    return list(items) if full else [light(item) for item in items]
+
+
+def attachments(searcher: Searcher, activity: Item) -> list[Item]:
+    """The items an activity lists under `attachments:`, in that order (missing files are left out)."""
+    found = []
+    for path in attachments_of(activity):
+        stored = searcher.document(path=path)
+        if stored is not None:
+            found.append(unpack(stored["data"]))
+    return found
+
+
+def related_items(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit: int = 8) -> list[Related]:
+    """Items related to `item` by explicit links both ways, shared activities, topics and text."""
+    def fetch(q: wq.Query, n: int) -> list[Item]:
+        return [unpack(h["data"]) for h in searcher.search(q, limit=n)]
+
+    linked = [unpack(d["data"]) for d in (searcher.document(id=a) for a in item.activities) if d]
+    linked += [a for a in fetch(wq.Term("attachment", item.path), 20) if a.id not in item.activities]
+    linking = fetch(wq.Term("activity", item.id), 50)
+    siblings = []
+    for activity in linked:
+        members = searcher.search(wq.Term("activity", activity.id), limit=SIBLINGS_MAX)
+        # An activity with many items (a whole forum) says little about any two of them.
+        if len(members) <= SIBLINGS_MAX:
+            siblings.extend((unpack(h["data"]), activity) for h in members if h["id"] != activity.id)
+    sharing = fetch(wq.Or([wq.Term("topics", t) for t in item.topics]), 30) if item.topics else []
+    similar: list[tuple[Item, float]] = []
+    docnum = searcher.document_number(id=item.id)
+    if docnum is not None and item.text:
+        for hit in searcher.more_like(docnum, text_field(item.lang), text=item.text, top=10):
+            similar.append((unpack(hit["data"]), float(hit.score)))
+    ranked = rank_related(item, vocabulary=vocabulary, linked=linked, linking=linking,
+                          siblings=siblings, sharing=sharing, similar=similar)
+    return ranked[:limit]
+
+
+def facet_table(searcher: Searcher, rows: str, columns: str) -> FacetTable:
+    """Items per pair of values of two facets, from the searcher's facet bitsets."""
+    sets = docsets(searcher)
+    row_sets = sets.values(FILTER_FIELDS[rows])
+    column_sets = sets.values(FILTER_FIELDS[columns])
+    cells = {}
+    for row, row_bits in row_sets.items():
+        for column, column_bits in column_sets.items():
+            count = (row_bits & column_bits).bit_count()
+            if count and row and column:
+                cells[(row, column)] = count
+    return FacetTable(cells=cells, totals={r: b.bit_count() for r, b in row_sets.items() if r},
+                      columns={c: b.bit_count() for c, b in column_sets.items() if c})
+
+
+def key_terms(searcher: Searcher, item: Item, count: int) -> list[str]:
+    """The item's most telling words against the whole index, as indexed (stems)."""
+    terms = searcher.key_terms_from_text(text_field(item.lang), f"{item.title} {item.text}", numterms=count)
+    return [term for term, _ in terms]
+
+
+def analyser(schema: Any, lang: str) -> Callable[[str], list[str]]:
+    """Words of a text as the index holds them for items in `lang`."""
+    field = schema[text_field(lang)]
+    return lambda text: list(field.process_text(text, mode="query"))
+
+
+def canaries(searcher: Any) -> list[str]:
+    """Find a few items (spread over the index) by their id and by a word of their title."""
+    count = searcher.doc_count()
+    if count == 0:
+        return []
+    failures = []
+    step = max(1, count // 3)
+    positions = list(range(0, count, step))[:3]
+    for docnum in positions:
+        item = unpack(searcher.stored_fields(docnum)["data"])
+        if searcher.document(id=item.id) is None:
+            failures.append(f"item {item.id!r} is not found by its id")
+            continue
+        field = title_field(item.lang)
+        words = list(searcher.schema[field].process_text(item.title, mode="query"))
+        if words:
+            found = searcher.search(wq.Term(field, max(words, key=len)), limit=None, filter={docnum})
+            if not len(found):
+                failures.append(f"item {item.id!r} is not found by a word of its title")
+    return failures
