@@ -10,7 +10,7 @@ even at 100,000 documents, and disjunctive counts are a few more ANDs.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from whoosh import query as wq
 from whoosh.idsets import DocIdSet

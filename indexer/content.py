@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
-import yaml
-
 from indexer.readers import FRONT_MATTER, READERS, SIDECAR, front_matter_in_file, parse_sidecar, read_item
-from indexer.textfiles import decode, split_front_matter
+from indexer.textfiles import decode, load_mapping, split_front_matter
 from kb.errors import ConfigError, ContentError, VocabularyError
 from kb.item import Item
 from kb.spelling import words_of
@@ -62,11 +60,11 @@ def load_vocabulary(root: Path) -> Vocabulary:
         path = root / name
         if path.is_file():
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+                data = load_mapping(name, path.read_text(encoding="utf-8-sig"), "the vocabulary")
             except (OSError, UnicodeDecodeError) as exc:
                 raise VocabularyError(f"{name}: cannot be read: {exc}") from None
-            except yaml.YAMLError as exc:
-                raise VocabularyError(f"{name}: not valid YAML: {exc}") from None
+            except ContentError as exc:
+                raise VocabularyError(str(exc)) from None
             return Vocabulary.from_dict(data, source=name)
     return Vocabulary()
 

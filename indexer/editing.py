@@ -13,23 +13,19 @@ was read.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from indexer.files import sha256, write_atomic
+from indexer.textfiles import load_mapping
 from kb.errors import ConflictError, ContentError
 
 _BOUNDARY = re.compile(rb"^-{3,}[ \t]*\r?$")
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _RESERVED = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "~"}
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -44,10 +40,6 @@ class Edit:
     @property
     def changed(self) -> bool:
         return any(before != after for before, after in self.changes.values())
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def plan_sidecar_edit(root: Path, relative_path: str, updates: dict[str, Any]) -> Edit:
@@ -112,23 +104,7 @@ def apply_edit(root: Path, edit: Edit) -> None:
     current = path.read_bytes() if path.exists() else b""
     if sha256(current) != edit.old_sha256:
         raise ConflictError(f"{edit.path} changed since it was loaded; nothing was written")
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(edit.new_bytes)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dirfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dirfd)
-    finally:
-        os.close(dirfd)
+    write_atomic(path, edit.new_bytes)
 
 
 def _front_matter_bounds(relative_path: str, lines: list[bytes]) -> tuple[int | None, int]:
@@ -145,15 +121,7 @@ def _front_matter_bounds(relative_path: str, lines: list[bytes]) -> tuple[int | 
 
 
 def _parse(relative_path: str, raw: bytes) -> dict[str, Any]:
-    try:
-        value = yaml.load(raw.decode("utf-8-sig"), Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise ContentError(relative_path, f"front matter is not valid YAML, so it is not rewritten: {exc}") from None
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ContentError(relative_path, "front matter is not 'key: value' lines, so it is not rewritten")
-    return value
+    return load_mapping(relative_path, raw.decode("utf-8-sig"), "front matter (not rewritten)")
 
 
 def _scalar(value: Any) -> str:

@@ -26,7 +26,7 @@ MANIFEST_FILE = "manifest.sqlite"
 WORDS_FILE = "words.sqlite"
 RETIRED_FILE = "retired"
 # Bump when fields or derived values change: an older index is then rebuilt from scratch.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: words folded by kb.text
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import yaml
-
 from indexer.documents import Extracted, read_docx, read_html, read_pdf, read_text
 from indexer.render import html_to_text, render_body
-from indexer.textfiles import decode, split_front_matter
+from indexer.textfiles import decode, load_mapping, split_front_matter
 from kb.errors import ContentError
 from kb.item import Item
-from kb.metadata import build_item, too_large
+from kb.metadata import build_item
 
 __all__ = ["READERS", "SIDECAR", "decode", "front_matter_in_file", "read_item", "split_front_matter"]
 
 SIDECAR = ".meta.yml"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_markdown(relative_path: str, data: bytes) -> Extracted:
@@ -57,18 +54,7 @@ def front_matter_in_file(relative_path: str) -> bool:
 def parse_sidecar(relative_path: str, data: bytes) -> dict[str, Any]:
     """The metadata of a sidecar file (plain YAML 'key: value' lines)."""
     text, _ = decode(relative_path, data)
-    try:
-        value = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise ContentError(relative_path, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ContentError(relative_path, "expected 'key: value' lines")
-    problem = too_large(value)
-    if problem:
-        raise ContentError(relative_path, f"metadata {problem}; not read")
-    return value
+    return load_mapping(relative_path, text, "metadata")
 
 
 def read_item(relative_path: str, data: bytes, sidecar: dict[str, Any] | None = None) -> tuple[Item, list[str]]:

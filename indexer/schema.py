@@ -8,11 +8,11 @@ from typing import Any
 
 import Stemmer
 from whoosh import fields
-from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
-from whoosh.support.charset import accent_map
+from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 
 import indexer.workers  # noqa: F401  (sub-writers unpickling the schema get the die-with-parent hook)
 from kb.item import Item
+from kb.text import fold
 from kb.vocabulary import Vocabulary
 
 # Each item's text is indexed in the fields of its own language, stemmed by that
@@ -57,6 +57,15 @@ class SnowballStem:
         self._stemmer = None
 
 
+class FoldFilter(Filter):
+    """Words without accents, folded as kb folds every text it compares (kb.text)."""
+
+    def __call__(self, tokens: Any) -> Any:
+        for token in tokens:
+            token.text = fold(token.text)
+            yield token
+
+
 def text_analyzer(lang: str) -> Any:
     """Tokenise, lower-case, drop stop words, stem, then fold accents (financement = Financement)."""
     stoplang = lang if lang in LANGUAGES else "en"
@@ -65,7 +74,7 @@ def text_analyzer(lang: str) -> Any:
         | LowercaseFilter()
         | StopFilter(lang=stoplang)
         | StemFilter(stemfn=SnowballStem(LANGUAGES.get(lang, "english")), cachesize=100_000)
-        | CharsetFilter(accent_map)
+        | FoldFilter()
     )
 
 

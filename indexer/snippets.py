@@ -14,20 +14,14 @@ import re
 from functools import lru_cache
 
 from indexer.schema import SnowballStem, LANGUAGES
-from whoosh.support.charset import accent_map
+from kb.text import fold, fold_keeping_length
 
-# Fold accents without changing the text's length, so offsets stay valid.
-_FOLD = {code: target for code, target in accent_map.items() if isinstance(target, str) and len(target) == 1}
 _WORD = re.compile(r"\w+")
 
 
 @lru_cache(maxsize=8)
 def _stemmer(lang: str) -> SnowballStem:
     return SnowballStem(LANGUAGES.get(lang, "english"))
-
-
-def fold(text: str) -> str:
-    return text.lower().translate(_FOLD)
 
 
 def snippet(text: str, lang: str, stems: set[str], prefixes: set[str] = frozenset(), chars: int = 220,
@@ -42,7 +36,7 @@ def snippet(text: str, lang: str, stems: set[str], prefixes: set[str] = frozense
     starts = {s[: max(3, len(s) - 2)] for s in stems} | set(prefixes)
     ordered = sorted(starts, key=len, reverse=True)
     candidates = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in ordered) + r")\w*")
-    folded = fold(text)
+    folded = fold_keeping_length(text)  # offsets into it are offsets into the text
     matches: list[tuple[int, int, str]] = []
     for found in candidates.finditer(folded):
         word = found.group()

@@ -38,21 +38,31 @@ def split_front_matter(relative_path: str, text: str) -> tuple[dict, str]:
     if len(parts) < 3:
         raise ContentError(relative_path, "front matter starts with --- but is never closed by a --- line")
     _, raw, body = parts
-    try:
-        metadata = yaml.load(raw, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise ContentError(relative_path, f"front matter is not valid YAML: {_yaml_reason(exc, skipped_lines)}") from None
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise ContentError(relative_path, f"front matter has a value YAML cannot convert: {exc}") from None
-    if metadata is None:
-        return {}, body.lstrip("\n")
-    if not isinstance(metadata, dict):
-        kind = type(metadata).__name__
-        raise ContentError(relative_path, f"front matter is a {kind}, expected 'key: value' lines")
-    problem = too_large(metadata)
-    if problem:
-        raise ContentError(relative_path, f"front matter {problem}; not read")
+    metadata = load_mapping(relative_path, raw, "front matter", skipped_lines)
     return metadata, body.lstrip("\n")
+
+
+def load_mapping(relative_path: str, text: str, what: str, skipped_lines: int = 0) -> dict:
+    """YAML 'key: value' lines as a dict ({} when empty): front matter, a sidecar, a block being rewritten.
+
+    Anything else is a ContentError naming `what` and the line: invalid YAML, a
+    value YAML cannot convert, a list or a string where keys belong, or values
+    that expand beyond reason (aliases of aliases).
+    """
+    try:
+        value = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise ContentError(relative_path, f"{what} is not valid YAML: {_yaml_reason(exc, skipped_lines)}") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ContentError(relative_path, f"{what} has a value YAML cannot convert: {exc}") from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ContentError(relative_path, f"{what} is a {type(value).__name__}, expected 'key: value' lines")
+    problem = too_large(value)
+    if problem:
+        raise ContentError(relative_path, f"{what} {problem}; not read")
+    return value
 
 
 def _yaml_reason(exc: yaml.YAMLError, skipped_lines: int = 0) -> str:

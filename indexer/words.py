@@ -16,7 +16,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from indexer.connections import SharedConnections
-from kb.spelling import best_correction, fold, max_distance
+from kb.spelling import best_correction, max_distance
+from kb.text import fold
 
 def _connect(database: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(database)

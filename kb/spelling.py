@@ -8,17 +8,12 @@ lower-cased from a capitalised word) and nothing in the index contains it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Iterable
+
+from kb.text import fold
 
 WORD = re.compile(r"(?<![\w-])[^\W\d_]{3,24}(?![\w-])")
 MAX_WORDS_PER_ITEM = 3000
-
-
-def fold(word: str) -> str:
-    """Lower-case and strip accents: politica == política."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def words_of(text: str) -> set[str]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from functools import cached_property
 from dataclasses import dataclass, field
 from typing import Any
 
 from kb.errors import VocabularyError
+from kb.text import fold
 
 PRIORITIES = ("high", "medium", "low")
 _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -22,16 +22,12 @@ def is_topic_id(text: str) -> bool:
 
 def slug(text: str) -> str:
     """A topic id made from a label: "Budget flexibility rules" -> "budget-flexibility-rules"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return "-".join(re.findall(r"[a-z0-9]+", plain))
+    return "-".join(re.findall(r"[a-z0-9]+", fold(text)))
 
 
 def normalise_label(text: str) -> str:
     """Lower-case, strip accents and punctuation, so labels compare as users type them."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(re.findall(r"\w+", plain))
+    return " ".join(re.findall(r"\w+", fold(text)))
 
 
 @dataclass(frozen=True)

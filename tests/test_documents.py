@@ -1,6 +1,5 @@
 """PDF, DOCX, HTML and plain text in the content folder: read, searched, tagged through a sidecar."""
 
-import os
 
 import pytest
 

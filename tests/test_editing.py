@@ -7,7 +7,8 @@ import shutil
 import pytest
 import yaml
 
-from indexer.editing import apply_edit, plan_edit, sha256
+from indexer.editing import apply_edit, plan_edit
+from indexer.files import sha256
 from kb.errors import ConflictError, ContentError
 from tests.conftest import SHARED_DATA, write
 
@@ -52,7 +53,7 @@ def test_values_that_need_quotes_are_quoted(tmp_path):
     (b"---\ntopics: [a]\ntopics: [b]\n---\n", "appears 2 times"),
     (b"---\ntitle: [broken\n---\n", "not valid YAML"),
     (b"---\ntitle: caf\xe9\n---\n", "not UTF-8"),
-    (b"---\n- a\n---\n", "not 'key: value' lines"),
+    (b"---\n- a\n---\n", "is a list, expected 'key: value' lines"),
 ])
 def test_files_that_cannot_be_rewritten_safely_are_refused(tmp_path, text, reason):
     write(tmp_path / "a.md", text)

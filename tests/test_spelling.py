@@ -1,6 +1,7 @@
 import pytest
 
-from kb.spelling import best_correction, correctable, edit_distance, fold, words_of
+from kb.spelling import best_correction, correctable, edit_distance, words_of
+from kb.text import fold
 
 
 @pytest.mark.parametrize("a, b, distance", [

@@ -8,7 +8,6 @@ tagged it, someone fixed a typo) is never overwritten: it is reported instead.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import unicodedata
@@ -20,8 +19,9 @@ from typing import Any, Iterable
 import yaml
 
 from indexer.content import content_root, load_vocabulary
-from indexer.files import write_atomic
-from kb.errors import ConfigError
+from indexer.files import sha256, write_atomic
+from indexer.textfiles import load_mapping as yaml_mapping
+from kb.errors import ConfigError, ContentError
 
 STATE = "imports.json"
 
@@ -73,9 +73,11 @@ def load_mapping(path: str | Path | None, root: Path) -> dict[str, list[str]]:
     if path is None:
         return {}
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"mapping file {path}: {exc}") from None
+        data = yaml_mapping(str(path), Path(path).read_text(encoding="utf-8"), "the mapping file")
+    except OSError as exc:
+        raise ConfigError(f"mapping file {path}: {exc.strerror or exc}") from None
+    except ContentError as exc:
+        raise ConfigError(str(exc)) from None
     tags = data.get("tags", data) if isinstance(data, dict) else None
     if not isinstance(tags, dict):
         raise ConfigError(f"mapping file {path}: expected 'tags:' with forum tag -> topic ids")
@@ -116,13 +118,13 @@ def write_items(content: str | Path, data: str | Path, items: Iterable[NewItem],
     for item in items:
         target = root / item.path
         new = render(item)
-        digest = hashlib.sha256(new).hexdigest()
+        digest = sha256(new)
         if target.exists():
             current = target.read_bytes()
             if current == new:
                 report.unchanged.append(item.path)
                 continue
-            if state.get(item.path) != hashlib.sha256(current).hexdigest():
+            if state.get(item.path) != sha256(current):
                 report.kept_local_edits.append(item.path)
                 continue
             report.updated.append(item.path)

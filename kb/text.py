@@ -1,0 +1,49 @@
+"""Folding text for comparison: lower case, without accents. The one definition every part uses.
+
+The index folds the words it stores with it, queries are folded the same way,
+labels and spelling suggestions compare folded words, and snippets find the
+words to highlight with it: `réaffectation`, `Réaffectation` and `reaffectation`
+are one word everywhere.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+# Letters that Unicode does not decompose into a base letter and an accent.
+_EXTRA = str.maketrans({
+    "ø": "o", "đ": "d", "ð": "d", "ł": "l", "ħ": "h", "ı": "i", "ŧ": "t", "ƀ": "b", "ƒ": "f",
+    "þ": "th", "æ": "ae", "œ": "oe", "ß": "ss", "ĳ": "ij",
+})
+
+
+@lru_cache(maxsize=65536)
+def _fold_word(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return plain.translate(_EXTRA)
+
+
+def fold(text: str) -> str:
+    """Lower case and without accents: "Réaffectation" -> "reaffectation", "Straße" -> "strasse"."""
+    if text.isascii():
+        return text.lower()
+    if len(text) <= 40:  # words, mostly: remembered
+        return _fold_word(text)
+    return _fold_word.__wrapped__(text)
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    for candidate in (fold(ch), ch.lower()):
+        if len(candidate) == 1:
+            return candidate
+    return ch
+
+
+def fold_keeping_length(text: str) -> str:
+    """`fold`, character by character, where it gives one character (so offsets into the text stay valid)."""
+    if text.isascii():
+        return text.lower()
+    return "".join(ch.lower() if ch.isascii() else _fold_char(ch) for ch in text)
