@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import functools
 import json
 import os
@@ -20,6 +19,7 @@ import secrets
 from pathlib import Path
 from typing import Iterator
 
+import portalocker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from indexer.files import write_atomic
@@ -52,7 +52,7 @@ def _changing(data: Path) -> Iterator[dict[str, dict[str, str]]]:
     """Read the accounts for a change and save them after, one process at a time (web workers, CLI)."""
     data.mkdir(parents=True, exist_ok=True)
     with open(data / USERS_LOCK, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        portalocker.lock(lock, portalocker.LOCK_EX)
         users = _load(data)
         yield users
         _save(data, users)

@@ -11,12 +11,13 @@ stay readable.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import portalocker
 
 from kb.errors import StorageError
 
@@ -41,26 +42,25 @@ def append(data: Path, who: str, item_id: str, path: str, changes: dict[str, tup
     log = data / AUDIT
     try:
         data.mkdir(parents=True, exist_ok=True)
-        fd = os.open(log, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        handle = open(log, "a+b", buffering=0)  # unbuffered: a failed write is known at once
     except OSError as exc:
         raise StorageError(f"the audit log {log} cannot be written ({exc.strerror or exc}); "
                            "the change was not made") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # appends from several processes, one at a time
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
+    with handle:
+        portalocker.lock(handle, portalocker.LOCK_EX)  # appends from several processes, one at a time
+        size = os.fstat(handle.fileno()).st_size
+        handle.seek(max(0, size - 1))
+        if size and handle.read(1) != b"\n":
             line = b"\n" + line  # a line torn in the past stays alone on its line
         try:
             written = 0
             while written < len(line):
-                written += os.write(fd, line[written:])
-            os.fsync(fd)
+                written += handle.write(line[written:]) or 0
+            os.fsync(handle.fileno())
         except OSError as exc:
-            os.ftruncate(fd, size)  # no half line left behind
+            handle.truncate(size)  # no half line left behind
             raise StorageError(f"the audit log {log} cannot be written ({exc.strerror or exc}); "
                                "the change was not made") from None
-    finally:
-        os.close(fd)
     return entry
 
 

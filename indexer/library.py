@@ -34,11 +34,13 @@ from kb.vocabulary import Vocabulary
 @dataclass
 class Library:
     settings: Settings
-    backend: IndexStore
+    backend: Any  # kb.backend.SearchBackend: the Whoosh IndexStore of settings.index, or another engine
 
     @classmethod
-    def open(cls, settings: Settings) -> Library:
-        backend = IndexStore(settings.index, cache_size=settings.search_cache, time_limit=settings.search_time_limit)
+    def open(cls, settings: Settings, backend: SearchBackend | None = None) -> Library:
+        if backend is None:
+            backend = IndexStore(settings.index, cache_size=settings.search_cache,
+                                 time_limit=settings.search_time_limit)
         return cls(settings, backend)
 
     def close(self) -> None:
@@ -57,10 +59,6 @@ class Library:
     @property
     def limits(self) -> ReadLimits:
         return ReadLimits.from_settings(self.settings)
-
-    @property
-    def search_backend(self) -> SearchBackend:
-        return self.backend
 
     # -- reading -----------------------------------------------------------
     def search(self, request: SearchRequest, today: dt.date | None = None) -> SearchResult:

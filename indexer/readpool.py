@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import resource
 import threading
 import time
 from collections import deque
@@ -45,6 +44,10 @@ def _vm_size() -> int:
 
 
 def _limit_memory(memory_mb: int) -> None:
+    try:
+        import resource  # not on Windows: readers there have the time bound only
+    except ImportError:
+        return
     size = _vm_size()
     if not size:
         return

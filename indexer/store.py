@@ -29,30 +29,12 @@ from kb.search import SearchRequest, SearchResult
 from kb.vocabulary import Vocabulary
 
 
-class Generation:
-    """One complete generation opened for reading: its Whoosh index, vocabulary and build record."""
+class Reading:
+    """Looking items up (kb.backend.ItemReader) through whatever searcher `searcher()` lends."""
 
-    def __init__(self, folder: GenerationFolder):
-        self.folder = folder
-        self.path = folder.path
-        self.name = folder.name
-        try:
-            self.index = whoosh_index.open_dir(str(folder.path))
-        except (OSError, whoosh_index.EmptyIndexError) as exc:
-            raise IndexMissingError(f"index generation {folder.path} cannot be opened: {exc}") from None
-        self.vocabulary = folder.vocabulary()
-        self.build = folder.build()
+    def searcher(self) -> Any:
+        raise NotImplementedError
 
-    @contextmanager
-    def searcher(self) -> Iterator[tuple[Searcher, Generation]]:
-        """A searcher on exactly this generation (to check a build before it serves)."""
-        searcher = self.index.searcher()
-        try:
-            yield searcher, self
-        finally:
-            searcher.close()
-
-    # ItemReader, for the checks of a generation that does not serve yet
     def find_item(self, item_id: str) -> Item | None:
         with self.searcher() as (searcher, _):
             return lookups.find_item(searcher, item_id)
@@ -76,6 +58,30 @@ class Generation:
     def canaries(self) -> list[str]:
         with self.searcher() as (searcher, _):
             return lookups.canaries(searcher)
+
+
+class Generation(Reading):
+    """One complete generation opened for reading: its Whoosh index, vocabulary and build record."""
+
+    def __init__(self, folder: GenerationFolder):
+        self.folder = folder
+        self.path = folder.path
+        self.name = folder.name
+        try:
+            self.index = whoosh_index.open_dir(str(folder.path))
+        except (OSError, whoosh_index.EmptyIndexError) as exc:
+            raise IndexMissingError(f"index generation {folder.path} cannot be opened: {exc}") from None
+        self.vocabulary = folder.vocabulary()
+        self.build = folder.build()
+
+    @contextmanager
+    def searcher(self) -> Iterator[tuple[Searcher, Generation]]:
+        """A searcher on exactly this generation (to check a build before it serves)."""
+        searcher = self.index.searcher()
+        try:
+            yield searcher, self
+        finally:
+            searcher.close()
 
     def search(self, request: SearchRequest, today: dt.date | None = None) -> SearchResult:
         from indexer.searching import run_search
@@ -110,7 +116,7 @@ class ResultCache:
                 self._entries.popitem(last=False)
 
 
-class IndexStore:
+class IndexStore(Reading):
     """The Whoosh backend of one index folder: its serving generation and a pool of open searchers."""
 
     # Idle searchers kept open for the next searches; more are opened when more
@@ -210,26 +216,6 @@ class IndexStore:
 
     def vocabulary(self) -> Vocabulary:
         return self.generation().vocabulary
-
-    def find_item(self, item_id: str) -> Item | None:
-        with self.searcher() as (searcher, _):
-            return lookups.find_item(searcher, item_id)
-
-    def get_item(self, item_id: str) -> Item:
-        with self.searcher() as (searcher, _):
-            return lookups.get_item(searcher, item_id)
-
-    def items_where(self, field: str, value: str, limit: int | None = None) -> list[Item]:
-        with self.searcher() as (searcher, _):
-            return lookups.items_where(searcher, field, value, limit)
-
-    def all_items(self, full: bool = False) -> list[Item]:
-        with self.searcher() as (searcher, _):
-            return lookups.all_items(searcher, full)
-
-    def count(self) -> int:
-        with self.searcher() as (searcher, _):
-            return searcher.doc_count()
 
     def attachments(self, activity: Item) -> list[Item]:
         with self.searcher() as (searcher, _):

@@ -1,26 +1,16 @@
 """End to end in a real Chromium against a real `kb serve` process."""
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
+from tests.servers import CHROMEDRIVER, CHROMIUM, chromium_driver, kb_serve
 
 if not (CHROMIUM and CHROMEDRIVER):
     if os.environ.get("KB_REQUIRE_BROWSER"):
         raise RuntimeError("KB_REQUIRE_BROWSER is set but chromium / chromedriver are not installed")
     pytest.skip("chromium and chromedriver are not installed", allow_module_level=True)
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -28,47 +18,16 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(sample_index, tmp_path_factory):
     content, index = sample_index
-    port = free_port()
-    kb = Path(sys.executable).with_name("kb")
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen([str(kb), "--content", str(content), "--index", str(index), "serve", "--port", str(port)],
-                                stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("kb serve did not start: " + log.read_text())
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with kb_serve(content, index, tmp_path_factory.mktemp("serve") / "serve.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1280,1000"):
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver = chromium_driver(tmp_path_factory.mktemp("chromium"))
     yield driver
     driver.quit()
 

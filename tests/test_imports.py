@@ -12,9 +12,7 @@ from indexer.cli import cli
 from indexer.imports.common import ImportReport
 from indexer.imports.others import read_csv, read_discourse, read_mbox
 from indexer.imports.stackexchange import read_dump
-from indexer.searching import search
 from indexer.store import IndexStore
-from kb.search import SearchRequest
 from tests.conftest import write
 
 DISCOURSE = {"topics": [

@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from indexer import audit
-from indexer.reindex import reindex
 from indexer.cli import cli
 from indexer.searching import search
 from indexer.store import IndexStore
@@ -14,7 +13,7 @@ from kb.errors import QueryError
 from kb.search import SearchRequest
 from kb.vocabulary import Vocabulary
 from tests.conftest import open_library
-from tests.test_access import log_in, token
+from tests.test_access import token
 from tests.test_tagging import manager, site  # noqa: F401 (fixtures)
 
 

@@ -2,14 +2,8 @@
 
 import http.client
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -22,6 +16,7 @@ from indexer.render import render_markdown
 
 from indexer.store import IndexStore
 from tests.conftest import ROOT, write
+from tests.servers import CHROMEDRIVER, CHROMIUM, chromium_driver, kb_serve
 from tests.test_access import PASSWORD, log_in, token
 from webui import create_app
 
@@ -361,15 +356,6 @@ def test_healthz_tells_the_public_only_the_status(failing_site, tmp_path):
 
 # -- the browser ----------------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture()
 def served(sample_index, tmp_path):
@@ -377,45 +363,15 @@ def served(sample_index, tmp_path):
     content, index = sample_index
     data = tmp_path / "data"
     add_user(data, "ama", PASSWORD)
-    port = free_port()
-    kb = Path(sys.executable).with_name("kb")
-    log = tmp_path / "serve.log"
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen([str(kb), "--content", str(content), "--index", str(index), "--data", str(data),
-                                 "serve", "--port", str(port)], stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("kb serve did not start: " + log.read_text())
+    with kb_serve(content, index, tmp_path / "serve.log", data) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture()
 def chromium(tmp_path):
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("chromium and chromedriver are not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,1000"):
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium'}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver = chromium_driver(tmp_path / "chromium", console_log=True)
     yield driver
     driver.quit()
 

@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from indexer.accounts import dummy_hash, secret_key
 from indexer.library import Library
+from kb.backend import SearchBackend
 from kb.settings import Settings
 
 # Forms are small: the largest is a topic change's apply form, a path and a version per file changed.
@@ -20,10 +21,11 @@ MAX_REQUEST_BYTES = 2 * 1024 * 1024
 SESSION_IDLE = dt.timedelta(hours=12)
 
 
-def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Settings | Mapping[str, Any] | None = None, backend: SearchBackend | None = None) -> Flask:
     """Create the app from a Settings object, or from KB_* keys of `config` over the environment.
 
     Other keys of a `config` mapping (TESTING ...) go to Flask's own configuration.
+    `backend` serves searches instead of the Whoosh index of KB_INDEX (another engine).
     """
     app = Flask(__name__)
     if isinstance(config, Settings):
@@ -44,7 +46,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     )
     if test_config is not None:
         app.config.update({k: v for k, v in test_config.items() if not k.startswith("KB_")})
-    app.extensions["kb"] = Library.open(settings)
+    app.extensions["kb"] = Library.open(settings, backend)
 
     from kb.search import item_url
     from webui import auth, edge, errors, items, manage, search, tagging
