@@ -13,8 +13,8 @@ from indexer.content import Failure, document_of, read_files
 from indexer.fullbuild import accept, entry_for
 from indexer.generation import GenerationFolder
 from indexer.guards import check_deletions
-from indexer.manifest import Changes, Entry, compare, load_manifest, manifest_vocabulary_hash, save_manifest, \
-    vocabulary_hash
+from indexer.manifest import Changes, Entry, Owners, compare, load_manifest, manifest_size, \
+    manifest_vocabulary_hash, save_manifest, vocabulary_hash
 from indexer.reindex import Job, problems
 from indexer.words import add_words
 from indexer.writing import WORKERS
@@ -23,17 +23,18 @@ from kb.item import Item
 
 def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | None = None) -> None:
     summary, root = job.summary, job.root
-    manifest = load_manifest(current.manifest)
-    changes = compare(root, manifest, None if only is None else [document_of(p) for p in only])
+    paths = None if only is None else sorted({document_of(p) for p in only})
+    manifest = load_manifest(current.manifest, paths)
+    indexed = len(manifest) if paths is None else manifest_size(current.manifest)
+    changes = compare(root, manifest, paths)
     vocabulary_changed = vocabulary_hash(root) != manifest_vocabulary_hash(current.manifest)
     summary.failed.extend(Failure(name, reason) for name, reason in changes.unusable)
     summary.added, summary.updated, summary.deleted = changes.added, changes.updated, changes.deleted
-    summary.unchanged = len(changes.unchanged) if only is None else \
-        len(manifest) - len(changes.updated) - len(changes.deleted)
-    summary.generation, summary.items = current.name, len(manifest)
+    summary.unchanged = indexed - len(changes.updated) - len(changes.deleted)
+    summary.generation, summary.items = current.name, indexed
     if vocabulary_changed:
         summary.notes.append("the vocabulary changed: topic hierarchy and labels re-derived for every item")
-    check_deletions(len(changes.deleted), len(manifest), root, job.guards)
+    check_deletions(len(changes.deleted), indexed, root, job.guards)
     if job.dry_run:
         summary.dry_run = True
         return
@@ -41,7 +42,7 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
         if changes.touched:  # same content, new timestamps: only the manifest learns them
             save_manifest(current.manifest, changes.touched, vocabulary_hash(root))
         return  # nothing changed: the index is not written
-    owners = {e.id: p for p, e in manifest.items() if p not in changes.deleted and p not in changes.updated}
+    owners = Owners(current.manifest, [*changes.deleted, *changes.updated])
     job.progress.start(len(changes.to_read), "indexing")
     try:
         words: Counter[str] = Counter()
@@ -70,7 +71,7 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
         summary.notes.append(f"{path}: kept the last indexed version")
     add_words(current.words, words)
     save_manifest(current.manifest, {**changes.touched, **entries}, vocabulary_hash(root), deleted=changes.deleted)
-    count = len(manifest) - len(changes.deleted) + sum(1 for p in entries if p not in manifest)
+    count = indexed - len(changes.deleted) + sum(1 for p in entries if p not in manifest)
     if vocabulary_changed:
         current.write_vocabulary(job.vocabulary)
     current.touch(count)
@@ -81,7 +82,6 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
 def collect(job: Job, changes: Changes, owners: dict[str, str],
             words: Counter[str]) -> tuple[dict[str, Item], dict[str, Entry]]:
     """Read the files that changed; return items by path and their manifest entries."""
-    owners = dict(owners)
     accepted: dict[str, Item] = {}
     entries: dict[str, Entry] = {}
     for read in read_files(job.root, changes.to_read, job.limits, WORKERS):
@@ -100,11 +100,22 @@ def rederive(job: Job, fresh: dict[str, Item], removed: set[str],
 
     An item's activity kinds come from the activities it links to, and its
     topic ancestors from the vocabulary; both are re-derived from the stored
-    item, without reading its file again.
+    item, without reading its file again. Only the activities involved are
+    looked up, so a run that changes one file costs the same at any size.
     """
     store = job.store
-    activities = {item.id: item for item in store.items_where("type", "activity")}
-    old_kinds = {k: v.kind for k, v in activities.items()}
+    fresh_ids = {item.id for item in fresh.values()}
+    if vocabulary_changed:
+        dependents = store.all_items(full=True)
+        activities = {item.id: item for item in dependents if item.is_activity}
+    else:
+        touched = {item.id for item in fresh.values() if item.is_activity} | removed
+        stored = {a: store.find_item(a) for a in touched}
+        activities = {a: item for a, item in stored.items() if item is not None and item.is_activity}
+        changed = {a for a in touched if (activities[a].kind if a in activities else None)
+                   != next((i.kind for i in fresh.values() if i.id == a and i.is_activity), None)}
+        linked = {item.id: item for a in sorted(changed) for item in store.items_where("activity", a)}
+        dependents = list(linked.values())
     for item_id in removed:
         activities.pop(item_id, None)
     for item in fresh.values():
@@ -112,13 +123,10 @@ def rederive(job: Job, fresh: dict[str, Item], removed: set[str],
             activities[item.id] = item
         else:
             activities.pop(item.id, None)
-    changed_activities = {a for a in set(old_kinds) | set(activities)
-                          if old_kinds.get(a) != (activities[a].kind if a in activities else None)}
-    if vocabulary_changed:
-        dependents = store.all_items(full=True)
-    else:
-        linked = {item.id: item for a in sorted(changed_activities) for item in store.items_where("activity", a)}
-        dependents = list(linked.values())
-    fresh_ids = {item.id for item in fresh.values()}
     dependents = [d for d in dependents if d.id not in fresh_ids and d.id not in removed]
+    needed = {a for item in [*fresh.values(), *dependents] for a in item.activities} - set(activities)
+    for activity_id in needed:  # activities linked to, unchanged: their stored kind
+        item = store.find_item(activity_id)
+        if item is not None and item.is_activity:
+            activities[activity_id] = item
     return dependents, {item.id: item.kind for item in activities.values()}

@@ -21,6 +21,7 @@ from indexer.files import sha256_file
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, id TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE INDEX IF NOT EXISTS files_id ON files(id);
 """
 
 
@@ -60,12 +61,44 @@ def _connect(database: Path) -> sqlite3.Connection:
     return conn
 
 
-def load_manifest(database: Path) -> dict[str, Entry]:
-    """Read a manifest; an empty one if there is none."""
+def load_manifest(database: Path, paths: Iterable[str] | None = None) -> dict[str, Entry]:
+    """Read a manifest (only the entries of `paths`, if given); an empty one if there is none."""
     if not database.is_file():
         return {}
     with closing(_connect(database)) as conn:
-        return {row[0]: Entry(*row[1:]) for row in conn.execute("SELECT path, id, size, mtime_ns, sha256 FROM files")}
+        if paths is None:
+            rows = conn.execute("SELECT path, id, size, mtime_ns, sha256 FROM files").fetchall()
+        else:
+            rows = [row for path in paths for row in
+                    conn.execute("SELECT path, id, size, mtime_ns, sha256 FROM files WHERE path = ?", (path,))]
+        return {row[0]: Entry(*row[1:]) for row in rows}
+
+
+def manifest_size(database: Path) -> int:
+    if not database.is_file():
+        return 0
+    with closing(_connect(database)) as conn:
+        return conn.execute("SELECT count(*) FROM files").fetchone()[0]
+
+
+class Owners(dict):
+    """Which file holds each item id: the files read so far, then the manifest, asked one id at a time
+    (a run that reads a few files need not load the manifest of a whole folder)."""
+
+    def __init__(self, database: Path, leaving: Iterable[str]):
+        super().__init__()
+        self.database = database
+        self.leaving = set(leaving)  # files deleted or read again: their old ids are free
+
+    def get(self, item_id: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        if item_id in self:
+            return self[item_id]
+        if not self.database.is_file():
+            return default
+        with closing(_connect(self.database)) as conn:
+            rows = conn.execute("SELECT path FROM files WHERE id = ?", (item_id,)).fetchall()
+        owners = [path for (path,) in rows if path not in self.leaving]
+        return owners[0] if owners else default
 
 
 def save_manifest(database: Path, entries: dict[str, Entry], vocabulary_hash: str,

@@ -228,3 +228,18 @@ def test_a_line_torn_in_the_past_does_not_hide_the_next_entry(runner, site):
     log = runner.invoke(cli, [*args, "log"])
     assert "kofi  tag  " + NOTES in log.stdout
     assert "line 1 cannot be read (cut off by a crash or a full disk); skipped" in log.stderr
+
+
+def test_a_tag_edit_reindexes_the_file_it_wrote_not_the_folder(site):
+    """The edit goes through the same incremental path as `kb reindex`, limited to the file it wrote:
+    a change elsewhere in the folder waits for the next `kb reindex` (no walk of the whole folder)."""
+    content, index, data = site
+    other = content / "discussions/data-dashboards-health-spending.md"
+    other.write_text(other.read_text() + "\nA word about okapis.\n")
+    open_library(content, index, data).tag(NOTES, Change(add_topics=("health-taxes",)), who="ama")
+    store = IndexStore(index)
+    assert "health-taxes" in store.get_item(NOTES).topics
+    assert search(store, SearchRequest(q="okapis")).total == 0
+    summary = reindex(content, index)
+    assert summary.updated == ["discussions/data-dashboards-health-spending.md"]
+    assert search(IndexStore(index), SearchRequest(q="okapis")).total == 1
