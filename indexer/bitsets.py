@@ -41,6 +41,38 @@ def members(bits: int, limit: int | None = None) -> list[int]:
     return found
 
 
+def at_least(sets: list[int], k: int) -> int:
+    """The documents in at least `k` of the bitsets.
+
+    Counted as a binary number per document, one bitset per binary digit (a
+    ripple-carry adder over whole bitsets), then compared with k digit by digit:
+    a few big-integer operations per set, whatever the number of documents.
+    """
+    anywhere = 0
+    for bits in sets:
+        anywhere |= bits
+    if k <= 1:
+        return anywhere
+    digits: list[int] = []
+    for bits in sets:
+        carry = bits
+        for position, digit in enumerate(digits):
+            digits[position], carry = digit ^ carry, digit & carry
+            if not carry:
+                break
+        if carry:
+            digits.append(carry)
+    above, equal = 0, anywhere  # documents whose count is already greater / so far equal to k
+    for position in range(max(len(digits), k.bit_length()) - 1, -1, -1):
+        digit = digits[position] if position < len(digits) else 0
+        if k >> position & 1:
+            equal &= digit
+        else:
+            above |= equal & digit
+            equal &= ~digit
+    return above | equal
+
+
 class DocSets:
     """Bitsets of one searcher: all live documents, each facet value, and cached query results."""
 

@@ -26,7 +26,7 @@ MANIFEST_FILE = "manifest.sqlite"
 WORDS_FILE = "words.sqlite"
 RETIRED_FILE = "retired"
 # Bump when fields or derived values change: an older index is then rebuilt from scratch.
-SCHEMA_VERSION = 4  # 4: words folded by kb.text
+SCHEMA_VERSION = 5  # 5: accents folded before stemming; title, summary and prose in one ranked field
 
 
 @dataclass(frozen=True)

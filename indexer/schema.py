@@ -7,7 +7,9 @@ import zlib
 from typing import Any
 
 import Stemmer
-from whoosh import fields
+from math import log
+
+from whoosh import fields, scoring
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 
 import indexer.workers  # noqa: F401  (sub-writers unpickling the schema get the die-with-parent hook)
@@ -18,9 +20,13 @@ from kb.vocabulary import Vocabulary
 # Each item's text is indexed in the fields of its own language, stemmed by that
 # language's rules; items in other languages fall back to English analysis.
 LANGUAGES = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese"}
-# The text field holds the title too, so it scores the whole item as one text; the
-# title field adds a bonus for words in the title. Tuned on CISI (bench/eval_cisi.py).
-TITLE_BOOST = 0.5
+# The text field holds the title TITLE_WEIGHT times, the summary and other prose of the front
+# matter, then the body: one field, one length and one idf for the whole item, so title words
+# weigh more before BM25's saturation, as in BM25F. The title field serves in:title and shows
+# where an item matched; it is not ranked. Tuned on CISI and the known-item lookups (make eval).
+TITLE_WEIGHT = 2
+# Front matter keys whose prose describes the item (Hugo pages have `deck` and `description`).
+PROSE_KEYS = ("deck", "description", "subtitle", "lede", "excerpt", "abstract")
 # (When fields or derived values change, bump indexer.generation.SCHEMA_VERSION: older indexes
 # are then rebuilt from scratch.)
 # filter/facet name -> index field
@@ -66,16 +72,52 @@ class FoldFilter(Filter):
             yield token
 
 
+def stop_words(lang: str) -> frozenset[str]:
+    """The stop words of a language, folded as the words they are compared with."""
+    from whoosh.lang.stopwords import stoplists
+
+    return frozenset(fold(word) for word in stoplists[lang if lang in LANGUAGES else "en"])
+
+
 def text_analyzer(lang: str) -> Any:
-    """Tokenise, lower-case, drop stop words, stem, then fold accents (financement = Financement)."""
-    stoplang = lang if lang in LANGUAGES else "en"
+    """Tokenise, lower-case, fold accents, drop stop words, stem.
+
+    Folding comes before stemming, on the index and the query alike, so a word
+    typed without its accents (flexibilite) is the same word as with them
+    (flexibilité) in every language, whatever the stemmer does with accents.
+    """
     return (
         RegexTokenizer()
         | LowercaseFilter()
-        | StopFilter(lang=stoplang)
-        | StemFilter(stemfn=SnowballStem(LANGUAGES.get(lang, "english")), cachesize=100_000)
         | FoldFilter()
+        | StopFilter(stoplist=stop_words(lang))
+        | StemFilter(stemfn=SnowballStem(LANGUAGES.get(lang, "english")), cachesize=100_000)
     )
+
+
+class Bm25Weighting(scoring.BM25F):
+    """BM25 with its usual idf, ln(1 + (N - df + 0.5) / (df + 0.5)), one idf per word for all languages.
+
+    Whoosh's own idf, ln(N / (df + 1)) + 1, is flatter: common words weighed too
+    much against rare ones (measured on CISI). And each language's field has its
+    own statistics: a French word quoted in an English page would be rare among
+    English pages and weigh as if it were the page's subject. So a word's
+    document frequency is counted over the text (or title) fields of every
+    language together, as if the collection were one field (as BM25F does).
+    """
+
+    def idf(self, searcher: Any, fieldname: str, text: str) -> float:
+        parent = searcher.get_parent()
+        kind, _, lang = fieldname.rpartition("_")
+        if kind in ("text", "title") and lang in LANGUAGES:
+            df = sum(parent.doc_frequency(f"{kind}_{other}", text) for other in LANGUAGES)
+        else:
+            df = parent.doc_frequency(fieldname, text)
+        n = parent.doc_count_all()
+        return log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+WEIGHTING = Bm25Weighting()
 
 
 def text_field(lang: str) -> str:
@@ -107,7 +149,7 @@ def build_schema() -> fields.Schema:
     )
     for lang in LANGUAGES:
         analyzer = text_analyzer(lang)
-        schema.add(title_field(lang), fields.TEXT(analyzer=analyzer, field_boost=TITLE_BOOST))
+        schema.add(title_field(lang), fields.TEXT(analyzer=analyzer))
         schema.add(text_field(lang), fields.TEXT(analyzer=analyzer))
     return schema
 
@@ -146,8 +188,15 @@ def item_document(item: Item, vocabulary: Vocabulary, kinds: tuple[str, ...]) ->
         "attachment": _keywords(attachments_of(item)),
         "data": pack(item),
         title_field(item.lang): item.title,
-        text_field(item.lang): f"{item.title}\n{item.text}",
+        text_field(item.lang): ranked_text(item),
     }
+
+
+def ranked_text(item: Item) -> str:
+    """What ranks an item: its title (TITLE_WEIGHT times), its summary and prose front matter, its text."""
+    prose = [str(item.extra[key]) for key in PROSE_KEYS if isinstance(item.extra.get(key), str)]
+    summary = [item.summary] if item.summary and not item.text.startswith(item.summary.rstrip(" …")) else []
+    return "\n".join([item.title] * TITLE_WEIGHT + summary + prose + [item.text])
 
 
 def attachments_of(item: Item) -> tuple[str, ...]:

@@ -1,7 +1,10 @@
 """Run searches on the Whoosh index and return plain kb data.
 
-This module, lookups.py and schema.py are the places that build Whoosh queries;
-indexer.store.IndexStore offers them as kb.backend.SearchBackend.
+This module, matching.py, lookups.py and schema.py are the places that build
+Whoosh queries; indexer.store.IndexStore offers them as kb.backend.SearchBackend.
+A search page is: the items that match the query well enough (indexer.matching),
+ranked, then the partial matches, ranked; facet counts over the matches; did you
+mean; help when nothing matches.
 """
 
 from __future__ import annotations
@@ -14,33 +17,21 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
-from whoosh.lang.stopwords import stoplists
 from whoosh.searching import Searcher
 
-from indexer.bitsets import DocSets, as_filter, docsets
+from indexer.bitsets import DocSets, as_filter, at_least, docsets
+from indexer.matching import Plan, clause_queries, plan, required, text_fields
+from indexer.schema import FILTER_FIELDS, text_field, unpack
 from indexer.snippets import snippet
-from indexer.schema import FILTER_FIELDS, LANGUAGES, text_field, title_field, unpack
 from indexer.words import correct
-from kb.query import Clause, ParsedQuery, parse_query
+from kb.query import ParsedQuery, parse_query
 from kb.search import FACETS, FacetCount, Hit, Relaxation, SearchRequest, SearchResult
 from kb.spelling import correctable
-from kb.vocabulary import Vocabulary
 
 if TYPE_CHECKING:  # the store calls this module; this module only needs its types
     from indexer.store import Generation, IndexStore
 
-# An item tagged with a topic named in the query outranks one that only mentions the words.
-TOPIC_BOOST = 3.0
-# An item of a type, activity kind or country the query names ("documents", "webinar",
-# "Ghana") gets this bonus; it is a hint, not a filter.
-HINT_BOOST = 5.0
-# Fields in the language the query is written in weigh this much more.
-LANGUAGE_HINT_BOOST = 1.5
-STOPWORDS = {lang: frozenset(stoplists[lang]) for lang in LANGUAGES}
 SNIPPET_CHARS = 220
-# A prefix query (capit*) searches at most this many of the words it could stand for.
-MAX_EXPANSION = 64
-SIBLINGS_MAX = 15
 # Words of one query that "did you mean" tries to correct.
 MAX_CORRECTED = 8
 
@@ -71,21 +62,22 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
 
 def run_search(searcher: Searcher, generation: Generation, request: SearchRequest, today: dt.date,
                time_limit: float = 10.0) -> SearchResult:
-    """The search itself: text matches, filters, facet counts, the page of hits."""
+    """The search itself: matches and partial matches, filters, facet counts, the page of hits."""
     vocabulary = generation.vocabulary
     sets = docsets(searcher)
     parsed = parse_query(request.q, vocabulary, today=today)
-    parsed, suggestion = add_corrections(searcher, generation, parsed, request.q, time_limit / 2)
+    corrections, suggestion, notes = find_corrections(searcher, generation, parsed, request.q, time_limit / 2)
+    query = plan(searcher, sets, parsed, vocabulary, corrections)
     selected = merge_filters(parsed.filters, request.filters)
-    text_q = text_query(searcher, parsed, vocabulary)
-    # Documents the query and its exclusions allow, before facet filters.
-    places = match_places(sets, text_q)
-    undated = (any_place(places) if text_q is not None else sets.all) & ~excluded(sets, searcher, parsed)
-    matches = undated & date_range(sets, parsed) if parsed.after or parsed.before else undated
+    allowed = ~excluded(sets, searcher, parsed)
+    full, partial = split(sets, query) if parsed.positive else (sets.all, 0)
+    dated = date_range(sets, parsed) if parsed.after or parsed.before else sets.all
+    matches = full & allowed & dated
     chosen = {name: any_of(sets, name, values) for name, values in selected.items()}
-    final = matches
+    final, final_partial = matches, partial & allowed & dated
     for bits in chosen.values():
         final &= bits
+        final_partial &= bits
     facets = {}
     for name in FACETS:
         # OR within a facet, AND across: a facet's counts ignore its own selection.
@@ -94,27 +86,35 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
             if other != name:
                 base &= bits
         facets[name] = facet_counts(sets, name, base, keep=selected.get(name, ()))
-    sort = request.sort if text_q is not None or request.sort != "relevance" else "newest"
-    # Whoosh needs our set of allowed documents only when it differs from what the text
-    # query matches on its own: filters, exclusions, dates, or ranking hints that match more.
-    narrowed = bool(selected or parsed.negative or parsed.exclude or parsed.after or parsed.before
-                    or (not parsed.title_only and vocabulary.match_hints(parsed.free_text)))
-    notes: list[str] = []
-    hits = page_hits(searcher, text_q, final, sort, request, places, narrowed, time_limit, notes)
+    sort = request.sort if query.ranking is not None or request.sort != "relevance" else "newest"
+    hits = page_hits(searcher, query, (final, final_partial), sort, request, time_limit, notes)
     total = final.bit_count()
     relaxations: tuple[Relaxation, ...] = ()
     nearest: tuple[str, ...] = ()
     if not total:
-        relaxations = relax(parsed, selected, chosen, matches, undated)
+        relaxations = relax(parsed, selected, chosen, matches, full & allowed)
         nearest = tuple(vocabulary.nearest_topics(parsed.free_text)) if parsed.free_text else ()
+    notes += [f"“{unit}” is a name of the topic {vocabulary.label(topic)}: its items are included."
+              for unit, topic in query.label_only]
     return SearchResult(request=request, parsed=parsed, total=total, hits=hits, facets=facets,
                         messages=parsed.messages + tuple(notes), suggestion=suggestion, relaxations=relaxations,
-                        nearest_topics=nearest, vocabulary=vocabulary)
+                        nearest_topics=nearest, partial_total=final_partial.bit_count(), vocabulary=vocabulary)
 
 
-def add_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQuery,
-                    text: str, seconds: float = 10.0) -> tuple[ParsedQuery, str]:
-    """Also search for the likely spelling of words no item contains; return the corrected query too.
+def split(sets: DocSets, query: Plan) -> tuple[int, int]:
+    """(items that match enough of the query's units, items that match some but not enough)."""
+    units = [unit.docs for unit in query.units]
+    if not units:  # only stop words: whatever the ranking query finds matches
+        found = sets.query(query.ranking) if query.ranking is not None else 0
+        return found, 0
+    full = at_least(units, required(len(units)))
+    anywhere = at_least(units, 1)
+    return full, anywhere & ~full
+
+
+def find_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQuery, text: str,
+                     seconds: float = 10.0) -> tuple[dict[str, str], str, list[str]]:
+    """The likely spelling of words no item contains (searched too), the corrected query, and a note.
 
     At most MAX_CORRECTED words are looked at, within `seconds` (half the search's
     time limit): a long pasted question full of names must not spend its time here.
@@ -128,8 +128,8 @@ def add_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQu
             continue
         if looked >= MAX_CORRECTED or time.perf_counter() > deadline:
             break
-        q = clause_query(searcher, clause, text_fields())
-        if q is not None and any(searcher.doc_frequency(field, text) for field, text in q.iter_all_terms()):
+        q = clause_queries(searcher, clause, text_fields())[1]
+        if q is not None and any(searcher.doc_frequency(field, term) for field, term in q.iter_all_terms()):
             continue  # some item contains it (a term lookup, not a search)
         if labels is None:
             labels = generation.vocabulary.all_names()
@@ -138,13 +138,11 @@ def add_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQu
         if better:
             corrections[clause.text] = better
     if not corrections:
-        return parsed, ""
+        return {}, "", []
     said = ", ".join(f"“{c}”" for c in corrections.values())
     missing = ", ".join(f"“{w}”" for w in corrections)
-    message = f"No item contains {missing}; also searched for {said}."
-    extra = tuple(Clause("word", c) for c in corrections.values())
     corrected = re.sub(r"[^\W\d_]+", lambda m: corrections.get(m.group(), m.group()), text)
-    return dataclasses.replace(parsed, clauses=parsed.clauses + extra, messages=parsed.messages + (message,)), corrected
+    return corrections, corrected, [f"No item contains {missing}; also searched for {said}."]
 
 
 def relax(parsed: ParsedQuery, selected: dict[str, tuple[str, ...]], chosen: dict[str, int], matches: int,
@@ -172,7 +170,7 @@ def excluded(sets: DocSets, searcher: Searcher, parsed: ParsedQuery) -> int:
     """Documents left out by negated words and phrases and by excluded filter values."""
     bits = 0
     for clause in parsed.negative:
-        q = clause_query(searcher, clause, text_fields())
+        q = clause_queries(searcher, clause, text_fields())[1]
         if q is not None:
             bits |= sets.query(q)
     for name, values in parsed.exclude.items():
@@ -205,24 +203,42 @@ def facet_counts(sets: DocSets, name: str, base: int, keep: Iterable[str] = ()) 
     return tuple(FacetCount(v, c) for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def page_hits(searcher: Searcher, text_q: wq.Query | None, final: int, sort: str, request: SearchRequest,
-              places: dict[str, int], narrowed: bool, time_limit: float, notes: list[str]) -> tuple[Hit, ...]:
-    """The hits of the requested page: ranked by Whoosh among `final`, or in date order."""
-    if not final:
-        return ()
-    start, limit = (request.page - 1) * request.page_size, request.page * request.page_size
-    words = query_words(text_q)
-    if sort != "relevance":
-        docnums = docsets(searcher).page_by_date(final, start, request.page_size, oldest=sort == "oldest")
-        return tuple(make_hit(d, searcher.stored_fields(d), 0.0, places, words) for d in docnums)
-    allowed = as_filter(final, docsets(searcher).size) if narrowed or text_q is None else None
-    collector = TimeLimitCollector(searcher.collector(limit=limit, filter=allowed), timelimit=time_limit)
+def page_hits(searcher: Searcher, query: Plan, groups: tuple[int, int], sort: str, request: SearchRequest,
+              time_limit: float, notes: list[str]) -> tuple[Hit, ...]:
+    """The hits of the requested page: the matches, then the partial matches, each ranked by
+    Whoosh (or in date order); the page may hold the end of one and the start of the other."""
+    start, end = (request.page - 1) * request.page_size, request.page * request.page_size
+    words = query_words(query.ranking)
+    places = match_places(query)
+    hits: list[Hit] = []
+    offset = 0  # where this group starts in the whole list
+    for group, partial in zip(groups, (False, True)):
+        size = group.bit_count()
+        if start < offset + size and end > offset and group:
+            first, last = max(0, start - offset), min(size, end - offset)
+            for docnum, score in ranked(searcher, query.ranking, group, sort, first, last, time_limit, notes):
+                hits.append(make_hit(docnum, searcher.stored_fields(docnum), score, places, words, partial))
+        offset += size
+    return tuple(hits)
+
+
+def ranked(searcher: Searcher, ranking: wq.Query | None, group: int, sort: str, first: int, last: int,
+           time_limit: float, notes: list[str]) -> list[tuple[int, float]]:
+    """Positions `first` to `last` of a group of documents, ranked by relevance or by date."""
+    sets = docsets(searcher)
+    if sort != "relevance" or ranking is None:
+        oldest = sort == "oldest"
+        return [(d, 0.0) for d in sets.page_by_date(group, first, last - first, oldest=oldest)]
+    collector = TimeLimitCollector(searcher.collector(limit=last, filter=as_filter(group, sets.size)),
+                                   timelimit=time_limit)
     try:
-        searcher.search_with_collector(text_q or wq.Every(), collector)
+        searcher.search_with_collector(ranking, collector)
     except TimeLimit:
-        notes.append(f"The search took longer than {time_limit:g} s; the best results found by then are shown.")
+        note = f"The search took longer than {time_limit:g} s; the best results found by then are shown."
+        if note not in notes:
+            notes.append(note)
     results = collector.results()
-    return tuple(make_hit(hit.docnum, hit.fields(), hit.score, places, words) for hit in results[start:limit])
+    return [(hit.docnum, hit.score) for hit in results[first:last]]
 
 
 def merge_filters(from_query: dict[str, tuple[str, ...]], from_request: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
@@ -234,110 +250,23 @@ def merge_filters(from_query: dict[str, tuple[str, ...]], from_request: dict[str
     return {k: v for k, v in merged.items() if v}
 
 
-
-
-def analyse(searcher: Searcher, field: str, text: str) -> list[str]:
-    return list(searcher.schema[field].process_text(text, mode="query"))
-
-
-def clause_query(searcher: Searcher, clause: Clause, fields: list[str],
-                 boosts: dict[str, float] | None = None) -> wq.Query | None:
-    """One word, phrase or prefix looked up in every given field."""
-    parts: list[wq.Query] = []
-    for field in fields:
-        boost = (boosts or {}).get(field, 1.0)
-        if clause.kind == "prefix":
-            # Terms are stored stemmed, so look for the stem of the prefix as well.
-            stems = analyse(searcher, field, clause.text) or [clause.text]
-            parts.extend(wq.Term(field, t, boost=boost)
-                         for prefix in dict.fromkeys([clause.text, stems[0]])
-                         for t in expand(searcher, field, prefix))
-            continue
-        tokens = analyse(searcher, field, clause.text)
-        if len(tokens) == 1:
-            parts.append(wq.Term(field, tokens[0], boost=boost))
-        elif tokens:
-            parts.append(wq.Phrase(field, tokens, boost=boost))
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else union(parts)
-
-
-def expand(searcher: Searcher, field: str, prefix: str) -> list[str]:
-    """The words starting with `prefix` in a field: the MAX_EXPANSION most frequent, so that a
-    short prefix cannot turn one query into thousands of terms."""
-    reader = searcher.reader()
-    words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in reader.expand_prefix(field, prefix)]
-    if len(words) > MAX_EXPANSION:
-        words = sorted(words, key=lambda w: -reader.doc_frequency(field, w))[:MAX_EXPANSION]
-    return words
-
-
-def union(parts: list[wq.Query]) -> wq.Query:
-    """OR queries with a tree of union matchers, which skip blocks that cannot make the top
-    hits (Whoosh would otherwise pre-score every match of small segments: measured 1.5x slower)."""
-    q = wq.Or(parts)
-    q.matcher_type = wq.Or.DEFAULT_MATCHER
-    return q
-
-
-def text_fields(title_only: bool = False) -> list[str]:
-    fields = [title_field(lang) for lang in LANGUAGES]
-    if not title_only:
-        fields += [text_field(lang) for lang in LANGUAGES]
-    return fields
-
-
-def query_languages(text: str) -> set[str]:
-    """The language(s) whose stop words the query uses most ('des', 'the', 'los' ...), if any stands out.
-
-    A French word stemmed by English rules can match unrelated English words
-    (formations -> format), so the query's own language gets a higher weight.
-    """
-    words = {w.casefold() for w in text.split()}
-    counts = {lang: len(words & STOPWORDS[lang]) for lang in LANGUAGES}
-    best = max(counts.values(), default=0)
-    leaders = {lang for lang, count in counts.items() if count == best}
-    return leaders if best and len(leaders) < len(LANGUAGES) else set()
-
-
-def text_query(searcher: Searcher, parsed: ParsedQuery, vocabulary: Vocabulary) -> wq.Query | None:
-    """OR the query's words and phrases (ranked, never AND-ed into nothing), plus topic matches."""
-    fields = text_fields(parsed.title_only)
-    boosts = {f: LANGUAGE_HINT_BOOST for f in fields if f.rsplit("_", 1)[1] in query_languages(parsed.free_text)}
-    parts = [q for q in (clause_query(searcher, c, fields, boosts) for c in parsed.positive) if q is not None]
-    if not parsed.title_only:
-        for topic_id in dict.fromkeys(t for _, t in vocabulary.match_labels(parsed.free_text)):
-            parts.append(wq.Term("topics", topic_id, boost=TOPIC_BOOST))
-        for facet, value in dict.fromkeys(vocabulary.match_hints(parsed.free_text)):
-            parts.append(wq.Term(FILTER_FIELDS[facet], value, boost=HINT_BOOST))
-    if not parts:
-        return None
-    # A plain OR sums BM25 scores, so items with more of the words rank higher. (Whoosh's
-    # coordination `scale` is not used: its scores change with the collector's optimisations.)
-    return union(parts) if len(parts) > 1 else parts[0]
-
-
-_MATCH_PLACES = {"title": "title", "text": "body", "topics": "topic"}
-
-
 def make_hit(docnum: int, stored: dict[str, Any], score: float | None, places: dict[str, int],
-             words: dict[str, tuple[set[str], set[str]]]) -> Hit:
+             words: dict[str, tuple[set[str], set[str]]], partial: bool = False) -> Hit:
     item = unpack(stored["data"])
     stems, prefixes = words.get(text_field(item.lang), (set(), set()))
     matched = tuple(place for place, bits in places.items() if bits >> docnum & 1)
     text = snippet(item.text, item.lang, stems, prefixes, chars=SNIPPET_CHARS)
     # Result lists show metadata and the snippet; dropping the full text keeps cached results small.
     light = dataclasses.replace(item, body="", html="", text="")
-    return Hit(item=light, score=float(score or 0.0), snippet=text, matched_in=matched)
+    return Hit(item=light, score=float(score or 0.0), snippet=text, matched_in=matched, partial=partial)
 
 
-def query_words(text_q: wq.Query | None) -> dict[str, tuple[set[str], set[str]]]:
-    """For each language's text field, the query's terms and prefixes as indexed (title terms included)."""
+def query_words(ranking: wq.Query | None) -> dict[str, tuple[set[str], set[str]]]:
+    """For each language's text field, the query's terms and prefixes as indexed."""
     words: dict[str, tuple[set[str], set[str]]] = {}
-    if text_q is None:
+    if ranking is None:
         return words
-    for leaf in text_q.leaves() if text_q.is_leaf() is False else [text_q]:
+    for leaf in ranking.leaves() if not ranking.is_leaf() else [ranking]:
         field = getattr(leaf, "fieldname", "") or ""
         if not field.startswith(("text_", "title_")):
             continue
@@ -351,24 +280,12 @@ def query_words(text_q: wq.Query | None) -> dict[str, tuple[set[str], set[str]]]
     return words
 
 
-def match_places(sets: DocSets, text_q: wq.Query | None) -> dict[str, int]:
-    """For each place a query can match (title, topic, body), the documents it matches there.
-
-    Built from each word's documents, cached per searcher, so words that come
-    back in later queries cost nothing.
-    """
-    places: dict[str, int] = {}
-    if text_q is None:
-        return places
-    for leaf in text_q.leaves() if not text_q.is_leaf() else [text_q]:
-        place = _MATCH_PLACES.get((getattr(leaf, "fieldname", "") or "").split("_")[0])
-        if place:
-            places[place] = places.get(place, 0) | sets.query(leaf)
-    return {place: places[place] for place in ("title", "topic", "body") if place in places}
-
-
-def any_place(places: dict[str, int]) -> int:
-    bits = 0
-    for place_bits in places.values():
-        bits |= place_bits
-    return bits
+def match_places(query: Plan) -> dict[str, int]:
+    """For each place a query can match (title, topic, body), the documents it matches there."""
+    title = topic = body = 0
+    for unit in query.units:
+        title |= unit.title_docs
+        body |= unit.text_docs
+        topic |= unit.docs & ~unit.text_docs
+    topic |= query.topic_docs
+    return {place: bits for place, bits in (("title", title), ("topic", topic), ("body", body)) if bits}

@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 
 from indexer.schema import SnowballStem, LANGUAGES
-from kb.text import fold, fold_keeping_length
+from kb.text import fold_keeping_length
 
 _WORD = re.compile(r"\w+")
 
@@ -40,7 +40,7 @@ def snippet(text: str, lang: str, stems: set[str], prefixes: set[str] = frozense
     matches: list[tuple[int, int, str]] = []
     for found in candidates.finditer(folded):
         word = found.group()
-        root = fold(stem(word))
+        root = stem(word)  # the index stems folded words: so does this
         if root in stems or word in stems:
             matches.append((found.start(), found.end(), root))
         elif any(word.startswith(p) for p in prefixes):

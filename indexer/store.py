@@ -19,6 +19,7 @@ from whoosh.searching import Searcher
 
 from indexer import lookups
 from indexer.generation import GenerationFolder
+from indexer.schema import WEIGHTING
 from indexer.indexfolder import IndexFolder
 from indexer.writing import WhooshWriter, create_generation, open_for_update
 from kb.backend import FacetTable
@@ -77,7 +78,7 @@ class Generation(Reading):
     @contextmanager
     def searcher(self) -> Iterator[tuple[Searcher, Generation]]:
         """A searcher on exactly this generation (to check a build before it serves)."""
-        searcher = self.index.searcher()
+        searcher = self.index.searcher(weighting=WEIGHTING)
         try:
             yield searcher, self
         finally:
@@ -191,7 +192,7 @@ class IndexStore(Reading):
             if found.up_to_date():
                 return found
             found.close()  # an incremental run committed since
-        return generation.index.searcher()
+        return generation.index.searcher(weighting=WEIGHTING)
 
     def _checkin(self, searcher: Searcher, name: str) -> None:
         with self._lock:

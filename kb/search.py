@@ -62,12 +62,17 @@ class SearchRequest:
 
 @dataclass(frozen=True)
 class Hit:
-    """One result: the item, its score, a highlighted snippet (safe HTML) and where it matched."""
+    """One result: the item, its score, a highlighted snippet (safe HTML) and where it matched.
+
+    A partial hit matches some of the query's words but not enough to count as a
+    result: it comes after every full match and is counted apart.
+    """
 
     item: Item
     score: float
     snippet: str
     matched_in: tuple[str, ...] = ()
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,21 +96,23 @@ class SearchResult:
 
     request: SearchRequest
     parsed: ParsedQuery
-    total: int
-    hits: tuple[Hit, ...]
+    total: int  # items that match the query (the count a member reads)
+    hits: tuple[Hit, ...]  # the page: matches first, then partial matches
     facets: dict[str, tuple[FacetCount, ...]]
     messages: tuple[str, ...] = ()
     seconds: float = 0.0
     suggestion: str = ""  # the query with misspelt words corrected ("did you mean")
     relaxations: tuple[Relaxation, ...] = ()  # with no results: filters to remove, and what each would give
     nearest_topics: tuple[str, ...] = ()  # with no results: topics close to what was asked
+    partial_total: int = 0  # items that match some of the query's words, not enough of them
     # The vocabulary of the generation the search ran on: labels on the page come from it, so they
     # always match the counts, even when a new generation serves meanwhile.
     vocabulary: Vocabulary | None = field(default=None, compare=False, repr=False)
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.request.page_size))
+        """Pages of hits: the matches, then the partial matches."""
+        return max(1, -(-(self.total + self.partial_total) // self.request.page_size))
 
 
 def item_url(item: Item) -> str:
@@ -124,6 +131,7 @@ def hit_to_dict(hit: Hit) -> dict[str, Any]:
         "score": round(hit.score, 4),
         "snippet": hit.snippet,
         "matched_in": list(hit.matched_in),
+        "match": "partial" if hit.partial else "full",
         "topics": list(item.topics),
         "activities": list(item.activities),
         "countries": list(item.countries),
@@ -141,6 +149,7 @@ def result_to_dict(result: SearchResult) -> dict[str, Any]:
         "page": result.request.page,
         "page_size": result.request.page_size,
         "total": result.total,
+        "partial_total": result.partial_total,
         "hits": [hit_to_dict(h) for h in result.hits],
         "facets": {name: {f.value: f.count for f in counts} for name, counts in result.facets.items()},
         "messages": list(result.messages),

@@ -227,6 +227,10 @@ class Vocabulary:
         """Types, activity kinds and countries named in free text, as (facet, id) pairs."""
         return [hint for _, hint in _match(self.hint_index, text)]
 
+    def match_hint_phrases(self, text: str) -> list[tuple[str, tuple[str, str]]]:
+        """Types, activity kinds and countries named in free text: (the words naming it, (facet, id))."""
+        return _match(self.hint_index, text)
+
     def all_names(self) -> list[str]:
         """Every label and alternative label of topics, types, activity kinds and countries."""
         names = [name for topic in self.topics.values() for name in topic.all_labels()]

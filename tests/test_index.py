@@ -33,9 +33,15 @@ def test_stemming_matches_other_word_forms(store):
 
 
 def test_phrase_is_stricter_than_words(store):
-    words = run(store, "flexibility budget")
-    phrase = run(store, '"budget flexibility"')
-    assert 0 < phrase.total < words.total
+    words = set(ids(run(store, "spending emergency", page_size=100)))
+    phrase = set(ids(run(store, '"emergency spending"', page_size=100)))
+    assert phrase and phrase < words
+
+
+def test_a_quoted_topic_label_also_finds_the_topics_items(store):
+    tagged = set(ids(run(store, "topic:budget-flexibility", page_size=100)))
+    phrase = set(ids(run(store, '"budget flexibility"', page_size=100)))
+    assert tagged <= phrase
 
 
 def test_negation_removes_items(store):
@@ -243,12 +249,12 @@ def test_hits_carry_no_full_text(store):
 
 
 def test_prefix_expansion_is_bounded(store, monkeypatch):
-    import indexer.searching as searching
+    import indexer.matching as matching
     from kb.query import Clause
 
-    monkeypatch.setattr(searching, "MAX_EXPANSION", 2)
+    monkeypatch.setattr(matching, "MAX_EXPANSION", 2)
     with store.searcher() as (searcher, _):
-        q = searching.clause_query(searcher, Clause("prefix", "bud"), ["text_en"])
+        q = matching.clause_queries(searcher, Clause("prefix", "bud"), ["text_en"])[0]
         terms = {text for field, text in q.iter_all_terms()}
         assert 0 < len(terms) <= 2 * 2  # at most 2 words for the prefix and 2 for its stem
     assert run(store, "bud*").total > 0

@@ -51,4 +51,4 @@ def test_a_long_question_full_of_typos_corrects_a_few_words_only(store):
     result = search(store, SearchRequest(q=" ".join(typos * 20)))
     note = next(m for m in result.messages if m.startswith("No item contains"))
     assert note.split(";")[0].count("“") == MAX_CORRECTED == 8
-    assert result.total > 0
+    assert result.hits  # matches or, with 15 words of which 8 corrected, partial matches

@@ -22,13 +22,16 @@ def request_from_args() -> SearchRequest:
     except ValueError:
         raise QueryError(f"page: {page_text!r} is not a number") from None
     sort = args.get("sort", "relevance") or "relevance"
+    size_text = args.get("page_size") or args.get("limit") or str(settings().page_size)
+    if not size_text.isdigit():
+        raise QueryError(f"page_size: {size_text!r} is not a number")
     filters = {name: tuple(dict.fromkeys(v.strip() for v in args.getlist(name) if v.strip())) for name in FACETS}
     search_request = SearchRequest(
         q=args.get("q", "").strip(),
         filters={k: v for k, v in filters.items() if v},
         sort=sort,
         page=page,
-        page_size=settings().page_size,
+        page_size=int(size_text),
     )
     search_request.validate(max_page=settings().max_page, max_filter_values=settings().max_filter_values)
     return search_request
@@ -57,7 +60,7 @@ def search_page():
         "search.html",
         result=result,
         facets=viewmodels.facets(result, vocabulary),
-        pages=viewmodels.pages(result, settings().max_page),
+        pagination=viewmodels.pagination(result, settings().max_page),
         sorts=[(s, viewmodels.search_url(search_request, sort=s, page=1)) for s in SORTS],
         vocabulary=vocabulary,
         clear_url=viewmodels.search_url(search_request, filters={}, page=1),

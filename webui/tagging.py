@@ -8,11 +8,13 @@ typed kept (webui.forms).
 from __future__ import annotations
 
 from dataclasses import replace
+from urllib.parse import urlencode
 
 from flask import Blueprint, flash, g, redirect, render_template, request
 
 from indexer.tagging import Change
 from kb.errors import ConflictError, KbError, QueryError
+from kb.item import Item
 from kb.search import SearchRequest, item_url
 from webui.auth import login_required
 from webui.context import library
@@ -103,29 +105,39 @@ def bulk_form():
 
 
 def bulk_page(search_request: SearchRequest, error=None, status: int = 200):
-    """The list of a search's items to tag; after a refused preview, with the choices that were sent."""
-    result = library().search(SearchRequest(q=search_request.q, filters=search_request.filters, page_size=100))
-    items = matching_ids(search_request)
+    """The list of a search's matches to tag (not its partial matches), with their titles.
+
+    All are ticked at first (?select=none unticks them; after a refused preview,
+    the choices that were sent stay).
+    """
+    items, total = matching_items(search_request)
     sent = request.form if request.method == "POST" else {}
-    checked = set(request.form.getlist("item")) if request.method == "POST" else set(items)
-    search = request.query_string.decode("ascii", "replace")
-    return render_template("bulk.html", request_=search_request, search=search, total=result.total, items=items,
-                           checked=checked, limit=BULK_LIMIT, vocabulary=result.vocabulary,
+    if request.method == "POST":
+        checked = set(request.form.getlist("item"))
+    else:
+        checked = set() if request.args.get("select") == "none" else {item.id for item in items}
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "select"]
+    search = urlencode(args)
+    return render_template("bulk.html", request_=search_request, search=search, total=total, items=items,
+                           checked=checked, limit=BULK_LIMIT, vocabulary=library().vocabulary(),
+                           select_all=f"/manage/bulk?{urlencode(args)}",
+                           select_none=f"/manage/bulk?{urlencode(args + [('select', 'none')])}",
                            error=error, values=sent), status
 
 
-def matching_ids(search_request: SearchRequest) -> list[str]:
-    """Every item the search finds, up to BULK_LIMIT."""
-    ids: list[str] = []
-    page = 1
-    while len(ids) < BULK_LIMIT:
+def matching_items(search_request: SearchRequest) -> tuple[list[Item], int]:
+    """The items that match the search (newest first, up to BULK_LIMIT), and how many match in all."""
+    items: list[Item] = []
+    page, total = 1, 0
+    while len(items) < BULK_LIMIT:
         result = library().search(SearchRequest(q=search_request.q, filters=search_request.filters,
                                                 sort="newest", page=page, page_size=100))
-        ids += [hit.item.id for hit in result.hits]
+        total = result.total
+        items += [hit.item for hit in result.hits if not hit.partial]
         if page * 100 >= result.total or page >= 100:
             break
         page += 1
-    return ids[:BULK_LIMIT]
+    return items[:BULK_LIMIT], total
 
 
 def bulk_change() -> Change:
@@ -162,7 +174,8 @@ def bulk_preview():
         try:  # the search the form came from is in its URL: list its items again, as they were ticked
             return bulk_page(request_from_form(), error, error.status)
         except QueryError:
-            return render_template("bulk.html", request_=None, search="", total=0, items=request.form.getlist("item"),
+            ticked = [library().find_item(i) or Item(id=i, title=i) for i in request.form.getlist("item")]
+            return render_template("bulk.html", request_=None, search="", total=0, items=ticked,
                                    checked=set(request.form.getlist("item")), limit=BULK_LIMIT,
                                    vocabulary=library().vocabulary(), error=error,
                                    values=request.form), error.status

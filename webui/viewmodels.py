@@ -7,12 +7,14 @@ from urllib.parse import urlencode
 
 from kb.query import remove_filter
 from kb.search import FACETS, SearchRequest, SearchResult
+from kb.settings import Settings
 from kb.vocabulary import Vocabulary
 
 FACET_TITLES = {"topic": "Topic", "type": "Type", "kind": "Activity kind", "country": "Country",
                 "year": "Year", "lang": "Language"}
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
 FACET_SHOWN = 12
+DEFAULT_PAGE_SIZE = Settings().page_size
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ def search_url(request: SearchRequest, **changes: object) -> str:
         params.append(("sort", str(sort)))
     if page != 1:
         params.append(("page", str(page)))
+    if request.page_size != DEFAULT_PAGE_SIZE:  # a size asked for stays while paging
+        params.append(("page_size", str(request.page_size)))
     return "/search" + ("?" + urlencode(params) if params else "")
 
 
@@ -130,9 +134,25 @@ def zero_help(result: SearchResult, vocabulary: Vocabulary) -> Help:
     return Help(suggestion, tuple(relaxations), topics)
 
 
-def pages(result: SearchResult, max_page: int) -> list[PageLink]:
-    """Links to nearby result pages."""
+@dataclass(frozen=True)
+class Pagination:
+    """Previous, the page numbers around the current one with gaps (None) between, and Next."""
+
+    previous: str | None
+    links: tuple[PageLink | None, ...]
+    next: str | None
+
+
+def pagination(result: SearchResult, max_page: int) -> Pagination:
+    """Links to the first and last pages and the pages near the current one: 1 … 4 5 [6] 7 8 … 20."""
     last = min(result.pages, max_page)
     current = result.request.page
-    numbers = sorted({1, last, *range(max(1, current - 3), min(last, current + 3) + 1)})
-    return [PageLink(n, search_url(result.request, page=n), n == current) for n in numbers]
+    numbers = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
+    links: list[PageLink | None] = []
+    for number in numbers:
+        if links and links[-1] is not None and number > links[-1].number + 1:
+            links.append(None)
+        links.append(PageLink(number, search_url(result.request, page=number), number == current))
+    previous = search_url(result.request, page=current - 1) if current > 1 else None
+    following = search_url(result.request, page=current + 1) if current < last else None
+    return Pagination(previous, tuple(links), following)

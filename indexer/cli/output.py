@@ -113,11 +113,14 @@ def print_search(result: SearchResult) -> None:
         click.echo(f"without {relaxation.name} {' '.join(relaxation.values)}: {relaxation.count} results", err=True)
     if result.nearest_topics:
         click.echo(f"topics close to your search: {', '.join(result.nearest_topics)}", err=True)
-    shown = len(result.hits)
+    shown = sum(1 for hit in result.hits if not hit.partial)
     query = result.request.q if len(result.request.q) <= 80 else result.request.q[:77] + "..."
-    click.echo(f"{result.total} results for {query!r}" + (f", showing {shown}" if shown < result.total else "")
+    partial = f", and {result.partial_total} partial matches" if result.partial_total else ""
+    click.echo(f"{result.total} results for {query!r}{partial}" + (f", showing {shown}" if shown < result.total else "")
                + f" ({result.seconds:.3f} s)")
     for rank, hit in enumerate(result.hits, 1):
+        if hit.partial and (rank == 1 or not result.hits[rank - 2].partial):
+            click.echo(f"\nPartial matches (some of the words, not enough of them): {result.partial_total}")
         item = hit.item
         date = item.date.isoformat() if item.date else "no date"
         click.echo("")

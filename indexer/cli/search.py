@@ -95,8 +95,8 @@ def run_batch(library: Library, lines: TextIO, limit: int, sort: str) -> int:
         if result.request.q != request.q:
             click.echo(f"warning: line {number}: {result.messages[0]}", err=True)
         hits = [hit_to_dict(h) for h in result.hits]
-        click.echo(json.dumps({"id": entry.get("id"), "total": result.total, "hits": hits,
-                               "messages": list(result.messages)}, ensure_ascii=False))
+        click.echo(json.dumps({"id": entry.get("id"), "total": result.total, "partial_total": result.partial_total,
+                               "hits": hits, "messages": list(result.messages)}, ensure_ascii=False))
     return status
 
 
