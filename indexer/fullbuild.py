@@ -6,6 +6,7 @@ import dataclasses
 import shutil
 from collections import Counter
 
+from indexer import meaning
 from indexer.content import Failure, Read, read_files
 from indexer.generation import GenerationFolder
 from indexer.guards import check_generation
@@ -35,16 +36,21 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
         try:
             job.progress.start(len(present), "indexing")
             words: Counter[str] = Counter()
-            accepted, entries = stream(job, writer, present, changes, words)
+            passages: list[tuple[str, str]] = []
+            accepted, entries = stream(job, writer, present, changes, words, passages)
             carried = carry_over(job, current, old_manifest, accepted, entries)
             kind_of = {item.id: item.kind for item in accepted.values() if item.is_activity}
             writer.put(carried, job.vocabulary, kind_of)
+            if job.store.model is not None:
+                passages.extend(meaning.passages(carried, job.store.model))
         except BaseException:
             writer.cancel()
             raise
         finally:
             job.progress.finish()
         writer.commit()
+        if job.store.model is not None:
+            summary.meaning = meaning.build(folder, current, passages, job.store.model)
         add_words(folder.words, words)
         save_manifest(folder.manifest, entries, vocabulary_hash(job.root))
         folder.write_vocabulary(job.vocabulary)
@@ -63,8 +69,8 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
     summary.warnings += problems(accepted.values(), job.vocabulary)
 
 
-def stream(job: Job, writer: GenerationWriter, paths: list[str], changes: Changes,
-           words: Counter[str]) -> tuple[dict[str, Item], dict[str, Entry]]:
+def stream(job: Job, writer: GenerationWriter, paths: list[str], changes: Changes, words: Counter[str],
+           passages: list[tuple[str, str]]) -> tuple[dict[str, Item], dict[str, Entry]]:
     """Read files and write each item as it arrives; return light copies of the items and their entries.
 
     Memory stays small at any size: only an item whose activity has not been read
@@ -82,6 +88,8 @@ def stream(job: Job, writer: GenerationWriter, paths: list[str], changes: Change
         if item is None:
             continue
         words.update(read.words)
+        if job.store.model is not None:
+            passages.append((item.id, job.store.model.passage_text(item.title, item.text)))
         if item.is_activity:
             kind_of[item.id] = item.kind
         if all(a in kind_of for a in item.activities):

@@ -5,6 +5,7 @@
     vocabulary.json    the vocabulary the items were indexed with (labels, hierarchy)
     manifest.sqlite    one row per content file: its item id, size, time and hash (indexer.manifest)
     words.sqlite       the words of the items, for "did you mean" (indexer.words)
+    vectors.sqlite     the items' meaning as vectors, when semantic search is on (indexer.vectors)
     retired            present once another generation serves instead; removed some minutes later
 
 This module is the only one that names these files.
@@ -24,6 +25,7 @@ BUILD_FILE = "build.json"
 VOCABULARY_FILE = "vocabulary.json"
 MANIFEST_FILE = "manifest.sqlite"
 WORDS_FILE = "words.sqlite"
+VECTORS_FILE = "vectors.sqlite"
 RETIRED_FILE = "retired"
 # Bump when fields or derived values change: an older index is then rebuilt from scratch.
 SCHEMA_VERSION = 5  # 5: accents folded before stemming; title, summary and prose in one ranked field
@@ -46,6 +48,10 @@ class GenerationFolder:
     @property
     def words(self) -> Path:
         return self.path / WORDS_FILE
+
+    @property
+    def vectors(self) -> Path:
+        return self.path / VECTORS_FILE
 
     @property
     def retired_marker(self) -> Path:

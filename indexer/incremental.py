@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
+from indexer import meaning
 from indexer.content import Failure, document_of, read_files
 from indexer.fullbuild import accept, entry_for
 from indexer.generation import GenerationFolder
@@ -67,6 +68,10 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
         writer.commit()
     else:
         writer.cancel()
+    model = job.store.model
+    if model is not None and (fresh or stale_ids):
+        summary.meaning = meaning.change(current, meaning.passages(fresh.values(), model), stale_ids, model,
+                                         lambda: meaning.passages(job.store.all_items(full=True), model))
     for path in {f.path for f in summary.failed} & set(manifest):
         summary.notes.append(f"{path}: kept the last indexed version")
     add_words(current.words, words)

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
-from indexer import audit, mapping, searchlog, suggest
+from indexer import audit, mapping, meaning, searchlog, suggest
 from indexer.content import ReadLimits, content_root, document_of, hash_file, load_content, load_vocabulary
 from indexer.editing import Edit
 from indexer.reindex import Guards, Progress, ReindexSummary, reindex, reindex_locked, rollback
@@ -40,7 +40,8 @@ class Library:
     def open(cls, settings: Settings, backend: SearchBackend | None = None) -> Library:
         if backend is None:
             backend = IndexStore(settings.index, cache_size=settings.search_cache,
-                                 time_limit=settings.search_time_limit)
+                                 time_limit=settings.search_time_limit, model=meaning.embedder(settings.semantic),
+                                 semantic_weight=settings.semantic_weight)
         return cls(settings, backend)
 
     def close(self) -> None:

@@ -33,14 +33,24 @@ from kb.vocabulary import Vocabulary, normalise_label
 
 # An item tagged with a topic named in the query outranks one that only mentions the words.
 TOPIC_BOOST = 3.0
-# An item of a type, activity kind or country the query names gets this bonus; a hint, not a filter.
-HINT_BOOST = 3.0
+# An item of a type, activity kind or country the query names ranks this much higher for each
+# such name (its score is multiplied): a hint, not a filter, and in proportion to how well the
+# words match, whatever the scale of the query's scores.
+HINT_FACTOR = 0.4
+# The score the name alone gives, so that an item matched through the name is ranked at all.
+HINT_FLOOR = 0.001
 # Fields in the language the query is written in weigh this much more.
 LANGUAGE_HINT_BOOST = 1.5
 # Other labels of a topic the query names (synonyms, translations, the acronym's words) rank this much.
 SYNONYM_BOOST = 0.25
 # A hyphenated word written the same way ranks above its parts found apart.
 PHRASE_BONUS = 1.5
+# Two words of the query next to each other (or one word apart) in an item, in the query's order,
+# add this much: "most useful" written together says more than "most" and "useful" apart.
+PAIR_BONUS = 0.5
+PAIR_SLOP = 2
+# Only a short query gets them: in a long question, neighbouring words say less, and cost more.
+PAIR_WORDS = 8
 # A prefix query (capit*) searches at most this many of the words it could stand for.
 MAX_EXPANSION = 64
 STOPWORDS = {lang: frozenset(fold(w) for w in stoplists[lang]) for lang in LANGUAGES}
@@ -71,6 +81,7 @@ class Plan:
     units: list[Unit]
     topic_docs: int = 0  # items matched through a topic label
     label_only: list[tuple[str, str]] = field(default_factory=list)  # (unit, topic): found only through a label
+    hints: list[int] = field(default_factory=list)  # items of each type, kind or country the query names
 
 
 def analyse(searcher: Searcher, field_name: str, text: str) -> list[str]:
@@ -196,12 +207,27 @@ def plan(searcher: Searcher, sets: DocSets, parsed: ParsedQuery, vocabulary: Voc
         unit.docs = unit.text_docs
         if not stop_only:
             units.append(unit)
+    ranking += pairs(searcher, parsed, fields, languages)
     result = Plan(None, units)
     if not parsed.title_only:
         cover_with_labels(searcher, sets, spoken, vocabulary, result, ranking)
         cover_with_names(sets, spoken, vocabulary, result, ranking)
     result.ranking = union(ranking) if ranking else None
     return result
+
+
+def pairs(searcher: Searcher, parsed: ParsedQuery, fields: list[str], languages: set[str]) -> list[wq.Query]:
+    """Bonuses for neighbouring significant words of the query found near each other, in order."""
+    words = [c.text for c in parsed.positive if c.kind == "word" and significant(c, languages)]
+    if len(words) > PAIR_WORDS:
+        return []
+    bonuses: list[wq.Query] = []
+    for first, second in zip(words, words[1:]):
+        for field_name in fields:
+            tokens = analyse(searcher, field_name, f"{first} {second}")
+            if len(tokens) == 2:
+                bonuses.append(wq.Phrase(field_name, tokens, slop=PAIR_SLOP, boost=PAIR_BONUS))
+    return bonuses
 
 
 def covered(unit: Unit, phrase: str) -> bool:
@@ -242,8 +268,17 @@ def cover_with_names(sets: DocSets, spoken: str, vocabulary: Vocabulary, result:
                      ranking: list[wq.Query]) -> None:
     """Units that name an item type, activity kind or country match the items of that type, kind or country."""
     for phrase, (facet, value) in dict.fromkeys(vocabulary.match_hint_phrases(spoken)):
-        ranking.append(wq.Term(FILTER_FIELDS[facet], value, boost=HINT_BOOST))
+        ranking.append(wq.ConstantScoreQuery(wq.Term(FILTER_FIELDS[facet], value), score=HINT_FLOOR))
         docs = sets.value(FILTER_FIELDS[facet], value)
+        result.hints.append(docs)
         for unit in result.units:
             if covered(unit, phrase):
                 unit.docs |= docs
+
+
+def with_hints(hits: list[tuple[int, float]], hints: list[int]) -> list[tuple[int, float]]:
+    """Ranked (docnum, score) pairs with each item's score raised by the names of the query it bears."""
+    if not hints:
+        return hits
+    raised = [(d, score * (1 + HINT_FACTOR * sum(docs >> d & 1 for docs in hints))) for d, score in hits]
+    return sorted(raised, key=lambda pair: -pair[1])

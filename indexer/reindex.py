@@ -70,6 +70,7 @@ class ReindexSummary:
     seconds: float = 0.0
     recovered_lock: str = ""
     notes: list[str] = field(default_factory=list)
+    meaning: dict[str, int] = field(default_factory=dict)  # passages embedded, reused, removed (semantic search)
 
     @property
     def indexed(self) -> int:
@@ -92,6 +93,7 @@ class ReindexSummary:
             "seconds": round(self.seconds, 3),
             "recovered_lock": self.recovered_lock or None,
             "notes": self.notes,
+            "meaning": self.meaning or None,
         }
         if paths:
             data["paths"] = {"added": self.added, "updated": self.updated, "deleted": self.deleted}

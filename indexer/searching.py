@@ -13,14 +13,15 @@ import dataclasses
 import datetime as dt
 import re
 import time
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Searcher
 
 from indexer.bitsets import DocSets, as_filter, at_least, docsets
-from indexer.matching import Plan, clause_queries, plan, required, text_fields
+from indexer.matching import Plan, clause_queries, plan, query_languages, required, text_fields, with_hints
+from indexer.meaning import OTHER_LANGUAGES, RERANK_DEPTH
 from indexer.schema import FILTER_FIELDS, text_field, unpack
 from indexer.snippets import snippet
 from indexer.words import correct
@@ -87,7 +88,8 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
                 base &= bits
         facets[name] = facet_counts(sets, name, base, keep=selected.get(name, ()))
     sort = request.sort if query.ranking is not None or request.sort != "relevance" else "newest"
-    hits = page_hits(searcher, query, (final, final_partial), sort, request, time_limit, notes)
+    rerank = semantic_rerank(generation, parsed.free_text)
+    hits = page_hits(searcher, query, (final, final_partial), sort, request, time_limit, notes, rerank)
     total = final.bit_count()
     relaxations: tuple[Relaxation, ...] = ()
     nearest: tuple[str, ...] = ()
@@ -96,9 +98,34 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
         nearest = tuple(vocabulary.nearest_topics(parsed.free_text)) if parsed.free_text else ()
     notes += [f"“{unit}” is a name of the topic {vocabulary.label(topic)}: its items are included."
               for unit, topic in query.label_only]
+    others = other_languages(searcher, generation, parsed, hits, allowed & dated) if request.page == 1 else ()
     return SearchResult(request=request, parsed=parsed, total=total, hits=hits, facets=facets,
                         messages=parsed.messages + tuple(notes), suggestion=suggestion, relaxations=relaxations,
-                        nearest_topics=nearest, partial_total=final_partial.bit_count(), vocabulary=vocabulary)
+                        nearest_topics=nearest, partial_total=final_partial.bit_count(), vocabulary=vocabulary,
+                        other_languages=others)
+
+
+def other_languages(searcher: Searcher, generation: Generation, parsed: ParsedQuery, hits: tuple[Hit, ...],
+                    allowed: int) -> tuple[Hit, ...]:
+    """Items nearest the query in meaning but written in another language than the page (its query's
+    language, else its hits'): a French member finds the English notes on the same subject."""
+    reranker = getattr(generation, "reranker", None)
+    if reranker is None or not parsed.free_text.strip():
+        return ()
+    languages = query_languages(parsed.free_text) or {max((h.item.lang for h in hits[:5]), default="en",
+                                                          key=[h.item.lang for h in hits[:5]].count)}
+    shown = {hit.item.id for hit in hits}
+    found: list[Hit] = []
+    for item_id, cosine in reranker.nearest(parsed.free_text, 30):
+        docnum = searcher.document_number(id=item_id)
+        if docnum is None or item_id in shown or not allowed >> docnum & 1:
+            continue
+        hit = make_hit(docnum, searcher.stored_fields(docnum), cosine, {}, {})
+        if hit.item.lang not in languages:
+            found.append(hit)
+        if len(found) == OTHER_LANGUAGES:
+            break
+    return tuple(found)
 
 
 def split(sets: DocSets, query: Plan) -> tuple[int, int]:
@@ -203,8 +230,16 @@ def facet_counts(sets: DocSets, name: str, base: int, keep: Iterable[str] = ()) 
     return tuple(FacetCount(v, c) for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def semantic_rerank(generation: Generation, text: str) -> Callable[[list[tuple[str, float]]], list[tuple[str, float]]] | None:
+    """Ranking by meaning too (indexer.meaning), when this generation has vectors and the query has words."""
+    reranker = getattr(generation, "reranker", None)
+    if reranker is None or not text.strip():
+        return None
+    return lambda hits: reranker.rerank(text, hits)
+
+
 def page_hits(searcher: Searcher, query: Plan, groups: tuple[int, int], sort: str, request: SearchRequest,
-              time_limit: float, notes: list[str]) -> tuple[Hit, ...]:
+              time_limit: float, notes: list[str], rerank: Any = None) -> tuple[Hit, ...]:
     """The hits of the requested page: the matches, then the partial matches, each ranked by
     Whoosh (or in date order); the page may hold the end of one and the start of the other."""
     start, end = (request.page - 1) * request.page_size, request.page * request.page_size
@@ -216,20 +251,27 @@ def page_hits(searcher: Searcher, query: Plan, groups: tuple[int, int], sort: st
         size = group.bit_count()
         if start < offset + size and end > offset and group:
             first, last = max(0, start - offset), min(size, end - offset)
-            for docnum, score in ranked(searcher, query.ranking, group, sort, first, last, time_limit, notes):
+            for docnum, score in ranked(searcher, query, group, sort, first, last, time_limit, notes, rerank):
                 hits.append(make_hit(docnum, searcher.stored_fields(docnum), score, places, words, partial))
         offset += size
     return tuple(hits)
 
 
-def ranked(searcher: Searcher, ranking: wq.Query | None, group: int, sort: str, first: int, last: int,
-           time_limit: float, notes: list[str]) -> list[tuple[int, float]]:
-    """Positions `first` to `last` of a group of documents, ranked by relevance or by date."""
+def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, last: int,
+           time_limit: float, notes: list[str], rerank: Any = None) -> list[tuple[int, float]]:
+    """Positions `first` to `last` of a group of documents, ranked by relevance or by date.
+
+    The best RERANK_DEPTH by BM25 are ordered again: raised by the names the
+    query gives (matching.with_hints), then, with `rerank`, by the fusion of
+    BM25 and meaning; what lies beyond keeps BM25's order.
+    """
+    ranking = query.ranking
     sets = docsets(searcher)
     if sort != "relevance" or ranking is None:
         oldest = sort == "oldest"
         return [(d, 0.0) for d in sets.page_by_date(group, first, last - first, oldest=oldest)]
-    collector = TimeLimitCollector(searcher.collector(limit=last, filter=as_filter(group, sets.size)),
+    depth = max(last, RERANK_DEPTH) if rerank or query.hints else last
+    collector = TimeLimitCollector(searcher.collector(limit=depth, filter=as_filter(group, sets.size)),
                                    timelimit=time_limit)
     try:
         searcher.search_with_collector(ranking, collector)
@@ -238,7 +280,13 @@ def ranked(searcher: Searcher, ranking: wq.Query | None, group: int, sort: str, 
         if note not in notes:
             notes.append(note)
     results = collector.results()
-    return [(hit.docnum, hit.score) for hit in results[first:last]]
+    pairs = with_hints([(hit.docnum, hit.score) for hit in results[:depth]], query.hints)
+    if rerank and len(pairs) > 1:
+        ids = {hit.docnum: hit["id"] for hit in results[:depth]}
+        docnum_of = {item_id: docnum for docnum, item_id in ids.items()}
+        fused = rerank([(ids[docnum], score) for docnum, score in pairs])
+        pairs = [(docnum_of[item_id], score) for item_id, score in fused if item_id in docnum_of]
+    return pairs[first:last]
 
 
 def merge_filters(from_query: dict[str, tuple[str, ...]], from_request: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

@@ -21,6 +21,7 @@ from indexer import lookups
 from indexer.generation import GenerationFolder
 from indexer.schema import WEIGHTING
 from indexer.indexfolder import IndexFolder
+from indexer.meaning import Reranker
 from indexer.writing import WhooshWriter, create_generation, open_for_update
 from kb.backend import FacetTable
 from kb.errors import IndexMissingError
@@ -64,10 +65,13 @@ class Reading:
 class Generation(Reading):
     """One complete generation opened for reading: its Whoosh index, vocabulary and build record."""
 
-    def __init__(self, folder: GenerationFolder):
+    def __init__(self, folder: GenerationFolder, model: Any = None, weight: float = 0.0):
         self.folder = folder
         self.path = folder.path
         self.name = folder.name
+        # meaning, when semantic search is on and this generation has vectors (indexer.meaning)
+        self.reranker = Reranker(folder.vectors, model, weight) if model is not None and folder.vectors.is_file() \
+            else None
         try:
             self.index = whoosh_index.open_dir(str(folder.path))
         except (OSError, whoosh_index.EmptyIndexError) as exc:
@@ -124,7 +128,10 @@ class IndexStore(Reading):
     # searches run at once, and closed again when they finish.
     KEEP_IDLE = 4
 
-    def __init__(self, path: str | os.PathLike[str], cache_size: int = 0, time_limit: float = 10.0):
+    def __init__(self, path: str | os.PathLike[str], cache_size: int = 0, time_limit: float = 10.0,
+                 model: Any = None, semantic_weight: float = 0.0):
+        self.model = model  # the embedder of semantic search (indexer.meaning), or None: words only
+        self.semantic_weight = semantic_weight
         self.folder = IndexFolder(path)
         self.path = self.folder.path
         self.results = ResultCache(cache_size)
@@ -157,7 +164,7 @@ class IndexStore(Reading):
             if self._generation is None or self._generation.name != name or \
                     self._generation.build.get("updated_at") != folder.build().get("updated_at"):
                 # a new generation serves, or an incremental run changed its vocabulary or counts
-                self._generation = Generation(folder)
+                self._generation = Generation(folder, self.model, self.semantic_weight)
             return self._generation
 
     @contextmanager

@@ -105,6 +105,7 @@ class SearchResult:
     relaxations: tuple[Relaxation, ...] = ()  # with no results: filters to remove, and what each would give
     nearest_topics: tuple[str, ...] = ()  # with no results: topics close to what was asked
     partial_total: int = 0  # items that match some of the query's words, not enough of them
+    other_languages: tuple[Hit, ...] = ()  # close in meaning, written in another language than the page
     # The vocabulary of the generation the search ran on: labels on the page come from it, so they
     # always match the counts, even when a new generation serves meanwhile.
     vocabulary: Vocabulary | None = field(default=None, compare=False, repr=False)
@@ -155,6 +156,7 @@ def result_to_dict(result: SearchResult) -> dict[str, Any]:
         "messages": list(result.messages),
         "suggestion": result.suggestion or None,
         "relaxations": [{"filter": r.name, "values": list(r.values), "count": r.count} for r in result.relaxations],
+        "other_languages": [hit_to_dict(h) for h in result.other_languages],
         "nearest_topics": list(result.nearest_topics),
         "seconds": round(result.seconds, 4),
     }

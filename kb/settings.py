@@ -40,6 +40,8 @@ class Settings:
     search_time_limit: float = _setting(10.0, "seconds a search may spend ranking (and half of it on spelling) "
                                               "before it shows what it found")
     search_log_days: int = _setting(365, "days the anonymous search log keeps each search (0: no log)", least=0)
+    semantic: bool = _setting(True, "search by meaning too, when the semantic extra is installed (0: by words only)")
+    semantic_weight: float = _setting(0.3, "weight of meaning against words when hits are ranked (0 to 1)", least=0)
     secret_key: str = _setting("", f"key signing web sessions (at least {MIN_SECRET_KEY} characters); "
                                    "generated once into the data folder if empty")
     secure_cookies: bool = _setting(False, "send the session cookie over HTTPS only (set 1 behind HTTPS)")
@@ -83,6 +85,14 @@ def _convert(key: str, value: Any, default: Any, least: int) -> Any:
         if text in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{key} must be 1 or 0 (true or false), got {value!r}")
+    if isinstance(default, float) and key.endswith("WEIGHT"):
+        try:
+            weight = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a number between 0 and 1, got {value!r}") from None
+        if not 0 <= weight <= 1:
+            raise ConfigError(f"{key} must be between 0 and 1, got {value!r}")
+        return weight
     if isinstance(default, float):
         try:
             seconds = float(value)

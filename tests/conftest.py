@@ -58,6 +58,8 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ["KB_DATA"] = str(path)
     os.environ["KB_CONTENT"] = str(nowhere / "content")
     os.environ["KB_INDEX"] = str(nowhere / "index")
+    # Search by meaning embeds every item (about 0.1 s of CPU each): tests that need it turn it on.
+    os.environ["KB_SEMANTIC"] = "0"
     return path
 
 

@@ -199,6 +199,8 @@ def test_secure_cookies(sample_index, tmp_path):
     ("KB_PAGE_SIZE", "0", "KB_PAGE_SIZE must be at least 1, got 0"),
     ("KB_SEARCH_TIME_LIMIT", "-1", "KB_SEARCH_TIME_LIMIT must be more than 0 seconds"),
     ("KB_SECURE_COOKIES", "maybe", "KB_SECURE_COOKIES must be 1 or 0"),
+    ("KB_SEMANTIC_WEIGHT", "2", "KB_SEMANTIC_WEIGHT must be between 0 and 1, got '2'"),
+    ("KB_SEMANTIC_WEIGHT", "much", "KB_SEMANTIC_WEIGHT must be a number between 0 and 1"),
 ])
 def test_bad_values_name_the_setting(runner, key, value, message):
     result = kb(runner, "status", **{key: value})

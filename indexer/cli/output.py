@@ -50,14 +50,16 @@ def describe_run(summary: Any) -> str:
         for label, paths in (("add", summary.added), ("update", summary.updated), ("delete", summary.deleted)):
             lines.extend(f"  would {label}: {p}" for p in paths)
         return "\n".join(lines)
+    embedded = (summary.meaning or {}).get("embedded")
+    meaning = f" {embedded} passages embedded for search by meaning." if embedded else ""
     if summary.mode == "full":
         return (f"Full rebuild: indexed {summary.items} items in {summary.seconds:.1f} s; "
-                f"now serving generation {summary.generation}.")
+                f"now serving generation {summary.generation}.{meaning}")
     if not (summary.added or summary.updated or summary.deleted or summary.rederived):
         return f"Nothing changed: {summary.items} items in generation {summary.generation} ({summary.seconds:.1f} s)."
     extra = f", {summary.rederived} re-derived" if summary.rederived else ""
     return (f"Incremental: {counts}{extra}; {summary.items} items in generation {summary.generation} "
-            f"({summary.seconds:.1f} s).")
+            f"({summary.seconds:.1f} s).{meaning}")
 
 
 def print_run(summary: Any, quiet: bool) -> None:
