@@ -101,6 +101,7 @@ class _Reader:
     conn: Connection
     queue: deque[int]  # sequence numbers sent and not answered, oldest first
     since: float  # when the oldest of them started being read
+    stopping: bool = False  # its pipe refused a path: it is ending (out of memory), take only its answers
 
 
 class ReaderPool:
@@ -161,12 +162,22 @@ class ReaderPool:
     def _dispatch(self, paths: list[str], pending: deque[int], horizon: int) -> None:
         while len(self.readers) < self.size and pending:
             self._start()
-        for reader in self.readers:
-            while pending and len(reader.queue) < AHEAD and pending[0] < horizon:
+        for reader in list(self.readers):
+            while not reader.stopping and pending and len(reader.queue) < AHEAD and pending[0] < horizon:
                 sequence = pending.popleft()
+                try:
+                    reader.conn.send(paths[sequence])
+                except OSError:
+                    # The reader ended after a file over the memory bound and has not been
+                    # collected yet: the path goes to another reader, its answers are still read.
+                    pending.appendleft(sequence)
+                    reader.stopping = True
+                    if not reader.queue:
+                        self.readers.remove(reader)
+                        self._stop(reader, kill=True)
+                    break
                 if not reader.queue:
                     reader.since = time.monotonic()
-                reader.conn.send(paths[sequence])
                 reader.queue.append(sequence)
 
     def _collect(self, paths: list[str], pending: deque[int], results: dict[int, Read]) -> None:
