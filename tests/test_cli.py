@@ -192,6 +192,19 @@ def test_console_script_runs_without_traceback(sample_index, tmp_path):
     assert ok.returncode == 0 and "results for 'capitation'" in ok.stdout
 
 
+def test_output_piped_into_head_stops_quietly(sample_index, tmp_path):
+    """`kb search --batch ... | head -1`: the reader of the output goes away; no traceback, no message."""
+    exe = Path(sys.executable).with_name("kb")
+    batch = write(tmp_path / "queries.txt", "budget\n" * 300)  # far more output than a pipe holds
+    proc = subprocess.Popen([str(exe), "--index", str(sample_index[1]), "search", "--batch", str(batch)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # as `head -1` does once it has its line
+    with proc.stderr:
+        stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1 and stderr == ""
+
+
 @pytest.mark.parametrize("command", sorted(cli.commands))
 def test_every_command_has_help_with_an_example(runner, command):
     result = kb(runner, command, "--help")

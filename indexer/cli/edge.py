@@ -39,6 +39,18 @@ def fail(exc: KbError) -> NoReturn:
     raise error from None
 
 
+def stdout_closed() -> bool:
+    """Whether the reader of our output has gone (a pipe whose other end is closed reports an error)."""
+    try:
+        import select
+
+        poll = select.poll()  # not on Windows: there any broken pipe is taken for our output's
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poll.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True
+
+
 class KbGroup(click.Group):
     """The `kb` group: whatever a command raises is reported here, never as a traceback."""
 
@@ -47,9 +59,13 @@ class KbGroup(click.Group):
             return super().invoke(ctx)
         except KbError as exc:
             fail(exc)
-        except BrokenPipeError:  # output piped into `head` and the like: stop quietly
-            sys.stderr.close()
-            sys.exit(1)
+        except BrokenPipeError as exc:
+            if stdout_closed():  # output piped into `head` and the like: stop quietly
+                sys.stderr.close()
+                sys.exit(1)
+            error = click.ClickException(f"a pipe to a helper process closed: {exc}")
+            error.exit_code = 2
+            raise error from None
         except OSError as exc:
             error = click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
             error.exit_code = 2
