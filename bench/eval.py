@@ -20,12 +20,13 @@ With --semantic, kb also ranks by meaning (the `semantic` extra, indexer.meaning
 reindex jobs embed every item, and hits are reranked by the fusion of BM25 and cosine
 with the given weight (KB_SEMANTIC_WEIGHT's default when none is given).
 
-    python bench/eval.py [--only cisi|known] [--json] [--by-kind] [--semantic [--weight W]]
+    python bench/eval.py [--only cisi|known] [--json] [--by-kind] [--semantic [--weight W]] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
@@ -34,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +55,7 @@ DEPTH = 1000  # MAP is computed over this many results
 MAX_QUERY_LENGTH = 4000  # the longest CISI query has 2,023 characters; kb's default cut is 2,000
 
 MEANING: dict = {"model": None, "weight": 0.0}  # set by --semantic
+KEEP: dict = {"dir": None}  # set by --keep
 
 Ranker = Callable[[str, int], list[str]]  # (query, depth) -> ids, best first
 
@@ -131,11 +133,24 @@ def bm25s_ranker(ids: list[str], texts: list[str]) -> tuple[Ranker, float]:
 def indexed_by_kb(content: Path, index: Path) -> tuple[set[str], float]:
     """Index `content` with kb's reindex job; return the ids it holds and the seconds it took."""
     started = time.perf_counter()
-    summary = reindex(content, IndexStore(index, model=MEANING["model"]))
+    summary = reindex(content, IndexStore(index, model=MEANING["model"]), full=True)
     seconds = time.perf_counter() - started
     if summary.failed:
         print(f"note: kb could not index {len(summary.failed)} files of {content}", file=sys.stderr)
     return {item.id for item in IndexStore(index).all_items()}, seconds
+
+
+@contextlib.contextmanager
+def workspace(name: str) -> Iterator[str]:
+    """A temporary folder for one collection's content and index, or a kept one (--keep): a full
+    rebuild there reuses the vectors of the last run, so meaning is embedded once per collection."""
+    if KEEP["dir"] is None:
+        with tempfile.TemporaryDirectory(prefix=f"kb-{name}-") as tmp:
+            yield tmp
+    else:
+        folder = KEEP["dir"] / name
+        folder.mkdir(parents=True, exist_ok=True)
+        yield str(folder)
 
 
 # -- CISI --------------------------------------------------------------------------
@@ -164,9 +179,9 @@ def eval_cisi(data: Path) -> dict:
     docs, queries, qrels = load_cisi(data)
     judged = {qid: queries[qid] for qid in sorted(qrels, key=int)}
     report = {"collection": {"documents": len(docs), "queries": len(judged), "depth": DEPTH}}
-    with tempfile.TemporaryDirectory(prefix="kb-cisi-") as tmp:
+    with workspace("cisi") as tmp:
         content = Path(tmp) / "content"
-        content.mkdir()
+        content.mkdir(exist_ok=True)
         for doc in docs:
             front = json.dumps({"id": f"cisi-{doc['id']}", "title": doc["title"], "type": "document", "lang": "en"})
             # JSON is valid YAML flow syntax, so titles need no escaping of their own.
@@ -208,7 +223,7 @@ def eval_known(content: Path, known: Path) -> dict:
     items = load_content(content, workers=2).items
     report = {"collection": {"documents": len(items), "queries": len(lookups),
                              "kinds": {kind: sum(q["kind"] == kind for q in lookups) for kind in KINDS}}}
-    with tempfile.TemporaryDirectory(prefix="kb-known-") as tmp:
+    with workspace("known") as tmp:
         ids, index_s = indexed_by_kb(content, Path(tmp) / "index")
         missing = sorted({q["target"] for q in lookups} - ids)
         if missing:
@@ -272,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--semantic", action="store_true", help="kb ranks by meaning too (the semantic extra)")
     parser.add_argument("--weight", type=float, default=Settings().semantic_weight,
                         help="weight of meaning in the fusion, with --semantic")
+    parser.add_argument("--keep", type=Path, help="keep each collection's index in this folder between runs")
     args = parser.parse_args(argv)
+    KEEP["dir"] = args.keep
     if args.semantic:
         MEANING.update(model=meaning.embedder(True), weight=args.weight)
         if MEANING["model"] is None:

@@ -15,6 +15,7 @@ from indexer.readers import FRONT_MATTER, READERS, SIDECAR, front_matter_in_file
 from indexer.textfiles import decode, load_mapping, split_front_matter
 from kb.errors import ConfigError, ContentError, VocabularyError
 from kb.item import Item
+from kb.acronyms import definitions
 from kb.spelling import words_of
 from kb.vocabulary import Vocabulary
 
@@ -275,6 +276,7 @@ class Read:
     failure: Failure | None = None
     sha256: str = ""
     words: tuple[str, ...] = ()  # distinct words of title and text, for spelling suggestions
+    acronyms: tuple[tuple[str, str], ...] = ()  # (short form, long form) the item defines (kb.acronyms)
 
 
 def read_one(root: Path, relative_path: str, limits: ReadLimits) -> Read:
@@ -293,7 +295,8 @@ def read_one(root: Path, relative_path: str, limits: ReadLimits) -> Read:
         log.exception("unexpected error reading %s", relative_path)
         return Read(relative_path, failure=Failure(relative_path, f"unexpected {type(exc).__name__}: {exc}"))
     return Read(relative_path, item=item, warnings=tuple(warnings), sha256=digest,
-                words=tuple(words_of(f"{item.title} {item.text}")))
+                words=tuple(words_of(f"{item.title} {item.text}")),
+                acronyms=tuple(sorted(definitions(f"{item.title}\n{item.text}"))))
 
 
 def read_files(root: Path, paths: list[str], limits: ReadLimits, workers: int = 1) -> Iterator[Read]:

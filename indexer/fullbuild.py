@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections import Counter
 
 from indexer import meaning
 from indexer.content import Failure, Read, read_files
@@ -12,7 +11,7 @@ from indexer.generation import GenerationFolder
 from indexer.guards import check_generation
 from indexer.manifest import Changes, Entry, compare, load_manifest, save_manifest, vocabulary_hash
 from indexer.reindex import Job, ReindexSummary, problems
-from indexer.words import add_words
+from indexer.words import WordCounts, add_words
 from indexer.writing import WORKERS
 from kb.backend import GenerationWriter
 from kb.item import Item
@@ -35,7 +34,7 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
     try:
         try:
             job.progress.start(len(present), "indexing")
-            words: Counter[str] = Counter()
+            words = WordCounts()
             passages: list[tuple[str, str]] = []
             accepted, entries = stream(job, writer, present, changes, words, passages)
             carried = carry_over(job, current, old_manifest, accepted, entries)
@@ -69,7 +68,7 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
     summary.warnings += problems(accepted.values(), job.vocabulary)
 
 
-def stream(job: Job, writer: GenerationWriter, paths: list[str], changes: Changes, words: Counter[str],
+def stream(job: Job, writer: GenerationWriter, paths: list[str], changes: Changes, words: WordCounts,
            passages: list[tuple[str, str]]) -> tuple[dict[str, Item], dict[str, Entry]]:
     """Read files and write each item as it arrives; return light copies of the items and their entries.
 
@@ -87,7 +86,7 @@ def stream(job: Job, writer: GenerationWriter, paths: list[str], changes: Change
         item = accept(read, owners, job.summary)
         if item is None:
             continue
-        words.update(read.words)
+        words.add(read)
         if job.store.model is not None:
             passages.append((item.id, job.store.model.passage_text(item.title, item.text)))
         if item.is_activity:

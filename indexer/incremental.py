@@ -6,7 +6,6 @@ changes next time, harmless because every write is keyed by item id.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Iterable
 
 from indexer import meaning
@@ -17,7 +16,7 @@ from indexer.guards import check_deletions
 from indexer.manifest import Changes, Entry, Owners, compare, load_manifest, manifest_size, \
     manifest_vocabulary_hash, save_manifest, vocabulary_hash
 from indexer.reindex import Job, problems
-from indexer.words import add_words
+from indexer.words import WordCounts, add_words
 from indexer.writing import WORKERS
 from kb.item import Item
 
@@ -46,7 +45,7 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
     owners = Owners(current.manifest, [*changes.deleted, *changes.updated])
     job.progress.start(len(changes.to_read), "indexing")
     try:
-        words: Counter[str] = Counter()
+        words = WordCounts()
         fresh, entries = collect(job, changes, owners, words)
     finally:
         job.progress.finish()
@@ -85,7 +84,7 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
 
 
 def collect(job: Job, changes: Changes, owners: dict[str, str],
-            words: Counter[str]) -> tuple[dict[str, Item], dict[str, Entry]]:
+            words: WordCounts) -> tuple[dict[str, Item], dict[str, Entry]]:
     """Read the files that changed; return items by path and their manifest entries."""
     accepted: dict[str, Item] = {}
     entries: dict[str, Entry] = {}
@@ -95,7 +94,7 @@ def collect(job: Job, changes: Changes, owners: dict[str, str],
         if item is not None:
             accepted[read.path] = item
             entries[read.path] = entry_for(read, changes)
-            words.update(read.words)
+            words.add(read)
     return accepted, entries
 
 

@@ -31,6 +31,8 @@ from kb.query import Clause, ParsedQuery
 from kb.text import fold
 from kb.vocabulary import Vocabulary, normalise_label
 
+Acronyms = tuple[dict[str, str], dict[str, str]]  # ({short: long}, {long: short}), see indexer.words
+
 # An item tagged with a topic named in the query outranks one that only mentions the words.
 TOPIC_BOOST = 3.0
 # An item of a type, activity kind or country the query names ranks this much higher for each
@@ -43,6 +45,8 @@ HINT_FLOOR = 0.001
 LANGUAGE_HINT_BOOST = 1.5
 # Other labels of a topic the query names (synonyms, translations, the acronym's words) rank this much.
 SYNONYM_BOOST = 0.25
+# The other form of an acronym the items define (ATO, authority to operate) ranks this much.
+ACRONYM_BOOST = 0.5
 # A hyphenated word written the same way ranks above its parts found apart.
 PHRASE_BONUS = 1.5
 # Two words of the query next to each other (or one word apart) in an item, in the query's order,
@@ -172,7 +176,7 @@ def significant(clause: Clause, languages: set[str]) -> bool:
 
 
 def plan(searcher: Searcher, sets: DocSets, parsed: ParsedQuery, vocabulary: Vocabulary,
-         corrections: dict[str, str]) -> Plan:
+         corrections: dict[str, str], acronyms: Acronyms = ({}, {})) -> Plan:
     """The ranking query and the units of a parsed query (see the module's docstring)."""
     fields = text_fields(parsed.title_only)
     # Topic labels and names are looked for in the query as corrected (capitaton -> capitation).
@@ -212,6 +216,7 @@ def plan(searcher: Searcher, sets: DocSets, parsed: ParsedQuery, vocabulary: Voc
     if not parsed.title_only:
         cover_with_labels(searcher, sets, spoken, vocabulary, result, ranking)
         cover_with_names(sets, spoken, vocabulary, result, ranking)
+        cover_with_acronyms(searcher, sets, acronyms, result, ranking)
     result.ranking = union(ranking) if ranking else None
     return result
 
@@ -262,6 +267,26 @@ def cover_with_labels(searcher: Searcher, sets: DocSets, spoken: str, vocabulary
                     result.label_only.append((unit.text, topic_id))
                 unit.docs |= docs
                 unit.topics.append(topic_id)
+
+
+def cover_with_acronyms(searcher: Searcher, sets: DocSets, acronyms: Acronyms, result: Plan,
+                        ranking: list[wq.Query]) -> None:
+    """A short form in the query also matches the items that write its long form, and a long form
+    the items that write its short form, as the items themselves define them (kb.acronyms)."""
+    longs, shorts = acronyms
+    # A short form stands for all the words of its long form: it weighs as much as they do together.
+    alternatives = [(Clause("phrase", long), [u for u in result.units if u.text.upper() == short], 1)
+                    for short, long in longs.items()]
+    alternatives += [(Clause("word", short), [u for u in result.units if covered(u, long)], len(long.split()))
+                     for long, short in shorts.items()]
+    for form, units, weight in alternatives:
+        ranks, matches = clause_queries(searcher, form, text_fields())
+        if ranks is None or not units:
+            continue
+        ranking.append(wq.DisjunctionMax([ranks], boost=ACRONYM_BOOST * weight))
+        docs = sets.query(matches)
+        for unit in units:
+            unit.docs |= docs
 
 
 def cover_with_names(sets: DocSets, spoken: str, vocabulary: Vocabulary, result: Plan,

@@ -24,7 +24,7 @@ from indexer.matching import Plan, clause_queries, plan, query_languages, requir
 from indexer.meaning import OTHER_LANGUAGES, RERANK_DEPTH
 from indexer.schema import FILTER_FIELDS, text_field, unpack
 from indexer.snippets import snippet
-from indexer.words import correct
+from indexer.words import acronyms, correct
 from kb.query import ParsedQuery, parse_query
 from kb.search import FACETS, FacetCount, Hit, Relaxation, SearchRequest, SearchResult
 from kb.spelling import correctable
@@ -61,6 +61,12 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
     return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started)
 
 
+def acronyms_of(generation: Generation, parsed: ParsedQuery) -> tuple[dict[str, str], dict[str, str]]:
+    """The acronyms the items define that the query uses, in either form (a short form in capitals)."""
+    shorts = [c.text.upper() for c in parsed.positive if c.kind == "word" and sum(ch.isupper() for ch in c.text) >= 2]
+    return acronyms(generation.folder.words, shorts, parsed.free_text)
+
+
 def run_search(searcher: Searcher, generation: Generation, request: SearchRequest, today: dt.date,
                time_limit: float = 10.0) -> SearchResult:
     """The search itself: matches and partial matches, filters, facet counts, the page of hits."""
@@ -68,7 +74,7 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
     sets = docsets(searcher)
     parsed = parse_query(request.q, vocabulary, today=today)
     corrections, suggestion, notes = find_corrections(searcher, generation, parsed, request.q, time_limit / 2)
-    query = plan(searcher, sets, parsed, vocabulary, corrections)
+    query = plan(searcher, sets, parsed, vocabulary, corrections, acronyms_of(generation, parsed))
     selected = merge_filters(parsed.filters, request.filters)
     allowed = ~excluded(sets, searcher, parsed)
     full, partial = split(sets, query) if parsed.positive else (sets.all, 0)

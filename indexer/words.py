@@ -7,10 +7,12 @@ query word matches nothing.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -23,18 +25,62 @@ def _connect(database: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(database)
     conn.execute("CREATE TABLE IF NOT EXISTS words(word TEXT PRIMARY KEY, folded TEXT, df INTEGER)")
     conn.execute("CREATE INDEX IF NOT EXISTS words_folded ON words(folded)")
+    # Acronyms the items define (kb.acronyms), with how many items define each pair.
+    conn.execute("CREATE TABLE IF NOT EXISTS acronyms(short TEXT, long TEXT, df INTEGER, PRIMARY KEY(short, long))")
+    conn.execute("CREATE INDEX IF NOT EXISTS acronyms_long ON acronyms(long)")
     return conn
 
 
-def add_words(database: Path, counts: Counter[str]) -> None:
-    """Add document frequencies (a new generation starts empty; incremental runs add)."""
+class WordCounts:
+    """What a run's reads add to this table: how many items use each word and define each acronym."""
+
+    def __init__(self) -> None:
+        self.words: Counter[str] = Counter()
+        self.acronyms: Counter[tuple[str, str]] = Counter()
+
+    def add(self, read: Any) -> None:
+        self.words.update(read.words)
+        self.acronyms.update(read.acronyms)
+
+
+def add_words(database: Path, counts: WordCounts) -> None:
+    """Add document frequencies of words and acronym definitions (a new generation starts empty;
+    incremental runs add)."""
     with closing(_connect(database)) as conn, conn:
         conn.executemany(
             "INSERT INTO words VALUES (?, ?, ?) ON CONFLICT(word) DO UPDATE SET df = df + excluded.df",
-            [(word, fold(word), df) for word, df in counts.items()])
+            [(word, fold(word), df) for word, df in counts.words.items()])
+        conn.executemany(
+            "INSERT INTO acronyms VALUES (?, ?, ?) ON CONFLICT(short, long) DO UPDATE SET df = df + excluded.df",
+            [(short, long, df) for (short, long), df in counts.acronyms.items()])
+
+
+def acronyms(database: Path, shorts: list[str], text: str) -> tuple[dict[str, str], dict[str, str]]:
+    """({short form: its long form}, {long form: its short form}) for the short forms given and the
+    long forms written in `text` (folded, lower case); the pair most items define wins."""
+    if not database.is_file():
+        return {}, {}
+    words = re.findall(r"\w+", fold(text).lower())[:MAX_ACRONYM_WORDS]
+    phrases = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, min(len(words), i + 8) + 1)}
+    with _readers.using(database) as conn:
+        try:
+            rows = conn.execute(  # SQLite takes `long` from the row with the largest df
+                f"SELECT short, long, MAX(df) FROM acronyms WHERE short IN ({','.join('?' * len(shorts))}) "
+                "GROUP BY short", shorts).fetchall() if shorts else []
+            # A long form brings in its short form unless that is mostly an ordinary word ("IDEA", "idea").
+            found = conn.execute(
+                f"SELECT a.long, a.short FROM acronyms a LEFT JOIN words w ON w.word = lower(a.short) "
+                f"WHERE a.long IN ({','.join('?' * len(phrases))}) AND (w.df IS NULL OR w.df <= ? * "
+                "(SELECT SUM(df) FROM acronyms b WHERE b.short = a.short)) ORDER BY a.df",
+                [*sorted(phrases), ORDINARY_WORD]).fetchall() if phrases else []
+        except sqlite3.OperationalError:  # an index built before acronyms were kept
+            return {}, {}
+    return {short: long for short, long, _ in rows}, dict(found)
 
 
 CANDIDATES = 3000
+MAX_ACRONYM_WORDS = 40
+ORDINARY_WORD = 10  # a short form used by 10 times more items than define it is an ordinary word  # long forms are looked for in the first words of a query only
 _readers = SharedConnections(
     lambda database: sqlite3.connect(f"file:{database}?mode=ro", uri=True, check_same_thread=False))
 

@@ -78,3 +78,13 @@ def test_search_time_limit_on_a_long_question(digitalgov, tmp_path):
     patient = runner.invoke(cli, ["--index", str(store.path), "search", question, "--json"],
                             env={"KB_SEARCH_TIME_LIMIT": "60"})
     assert not any(m.startswith("The search took longer") for m in json.loads(patient.stdout)["messages"])
+
+
+def test_a_long_form_finds_pages_that_write_only_its_acronym(digitalgov):
+    """Digital.gov pages define "Authority to Operate (ATO)"; these three write "ATO" and neither
+    "authorization" nor "operate", and count as matches of "authorization to operate"."""
+    _, store = digitalgov
+    result = search(store, SearchRequest(q="authorization to operate", page_size=100))
+    full = {h.item.id for h in result.hits if not h.partial}
+    assert {"guides/rpa/rpa-playbook", "news/2017/06/2017-06-23-ramping-up-focus-on-fedramp",
+            "news/2015/10/2015-10-30-welcome-to-betafec-campaign-finance-for-everyone"} <= full
