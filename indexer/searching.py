@@ -276,7 +276,7 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
     if sort != "relevance" or ranking is None:
         oldest = sort == "oldest"
         return [(d, 0.0) for d in sets.page_by_date(group, first, last - first, oldest=oldest)]
-    depth = max(last, RERANK_DEPTH) if rerank or query.hints else last
+    depth = max(last, RERANK_DEPTH) if rerank or query.hints else last  # see below
     collector = TimeLimitCollector(searcher.collector(limit=depth, filter=as_filter(group, sets.size)),
                                    timelimit=time_limit)
     try:
@@ -286,12 +286,16 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
         if note not in notes:
             notes.append(note)
     results = collector.results()
-    pairs = with_hints([(hit.docnum, hit.score) for hit in results[:depth]], query.hints)
-    if rerank and len(pairs) > 1:
-        ids = {hit.docnum: hit["id"] for hit in results[:depth]}
+    # Only the first RERANK_DEPTH are ordered again, whatever the page size, so that a page of
+    # 1,000 (make eval) and pages of 10 show the same order.
+    pairs = [(hit.docnum, hit.score) for hit in results[:depth]]
+    head = with_hints(pairs[:RERANK_DEPTH], query.hints)
+    if rerank and len(head) > 1:
+        ids = {hit.docnum: hit["id"] for hit in results[:RERANK_DEPTH]}
         docnum_of = {item_id: docnum for docnum, item_id in ids.items()}
-        fused = rerank([(ids[docnum], score) for docnum, score in pairs])
-        pairs = [(docnum_of[item_id], score) for item_id, score in fused if item_id in docnum_of]
+        fused = rerank([(ids[docnum], score) for docnum, score in head])
+        head = [(docnum_of[item_id], score) for item_id, score in fused if item_id in docnum_of]
+    pairs = head + pairs[RERANK_DEPTH:]
     return pairs[first:last]
 
 
