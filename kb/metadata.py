@@ -9,6 +9,7 @@ say what they could not use instead of failing.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from typing import Any
 
@@ -56,6 +57,15 @@ def clean_text(value: Any) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return str(value).strip()
+
+
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def decode_references(text: str) -> str:
+    """Titles and summaries are plain text, but sites built for HTML write `It&#8217;s` or `&amp;`
+    in them: decode complete character references (with their `;`), leave a bare `R&D` alone."""
+    return _REFERENCE.sub(lambda m: html.unescape(m.group()), text) if "&" in text else text
 
 
 def clean_list(value: Any, *, lower: bool = False, upper: bool = False) -> tuple[str, ...]:
@@ -185,8 +195,8 @@ def build_item(
     for key in ("topics", "activities", "people", "countries"):
         if isinstance(metadata.get(key), dict):
             warnings.append(f"{key} is a mapping, expected a list; ignored")
-    title = clean_text(metadata.get("title")) or title_fallback(metadata, body, relative_path)
-    summary = clean_text(metadata.get("summary")) or clean_text(metadata.get("description"))
+    title = decode_references(clean_text(metadata.get("title"))) or title_fallback(metadata, body, relative_path)
+    summary = decode_references(clean_text(metadata.get("summary")) or clean_text(metadata.get("description")))
     extra = {k: json_safe(v) for k, v in metadata.items() if k not in CORE_KEYS}
     single = {key: single_value(metadata, key, warnings) for key in SINGLE_VALUED}
     item = Item(

@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 
 import pytest
 
@@ -96,3 +97,19 @@ def test_item_round_trips_through_dict():
 def test_id_from_path():
     assert id_from_path("news/2015/06/post.md") == "news/2015/06/post"
     assert id_from_path("a.b/c") == "a.b/c"
+
+
+def test_character_references_in_titles_and_summaries_are_decoded(runner, content_copy, tmp_path):
+    """Hugo sites write titles for HTML (203 Digital.gov titles have `&#8217;` or `&amp;`): a member
+    sees and searches the characters, and a bare `R&D` stays as written."""
+    from indexer.cli import cli
+
+    (content_copy / "documents" / "entities.md").write_text(
+        '---\ntitle: "What It&#8217;s Like to Work with R&D &amp; Delivery"\n'
+        'summary: "Caf&eacute; notes"\n---\nBody.\n', encoding="utf-8")
+    where = ["--content", str(content_copy), "--index", str(tmp_path / "ix")]
+    assert runner.invoke(cli, [*where, "reindex", "-q"]).exit_code == 0
+    found = json.loads(runner.invoke(cli, [*where, "search", "in:title delivery", "--json"]).stdout)
+    hit = next(h for h in found["hits"] if h["id"] == "documents/entities")
+    assert hit["title"] == "What It’s Like to Work with R&D & Delivery"
+    assert json.loads(runner.invoke(cli, [*where, "search", "café", "--json"]).stdout)["total"] == 1
