@@ -155,8 +155,9 @@ def workspace(name: str) -> Iterator[str]:
 
 # -- CISI --------------------------------------------------------------------------
 def load_cisi(data: Path) -> tuple[list[dict], dict[str, str], dict[str, set[str]]]:
-    docs = [json.loads(line) for line in (data / "docs.jsonl").open(encoding="utf-8")]
-    queries = {q["id"]: q["text"] for q in map(json.loads, (data / "queries.jsonl").open(encoding="utf-8"))}
+    docs = [json.loads(line) for line in (data / "docs.jsonl").read_text(encoding="utf-8").splitlines()]
+    queries = {q["id"]: q["text"]
+               for q in map(json.loads, (data / "queries.jsonl").read_text(encoding="utf-8").splitlines())}
     qrels: dict[str, set[str]] = defaultdict(set)
     with (data / "qrels.tsv").open(encoding="utf-8") as handle:
         next(handle)
@@ -202,7 +203,7 @@ def eval_cisi(data: Path) -> dict:
 
 # -- known items -------------------------------------------------------------------
 def load_known_items(path: Path = KNOWN_ITEMS) -> list[dict]:
-    return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def score_known(runs: dict[str, list[str]], lookups: list[dict]) -> dict:

@@ -19,6 +19,7 @@ from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Searcher
 
+from indexer import feedback
 from indexer.bitsets import DocSets, as_filter, at_least, docsets
 from indexer.matching import Plan, clause_queries, plan, query_languages, required, text_fields, with_hints
 from indexer.meaning import OTHER_LANGUAGES, RERANK_DEPTH
@@ -276,7 +277,32 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
     if sort != "relevance" or ranking is None:
         oldest = sort == "oldest"
         return [(d, 0.0) for d in sets.page_by_date(group, first, last - first, oldest=oldest)]
-    depth = max(last, RERANK_DEPTH) if rerank or query.hints else last  # see below
+    long_question = feedback.applies(len(query.units))
+    depth = max(last, RERANK_DEPTH) if rerank or query.hints or long_question else last  # see below
+    deadline = time.perf_counter() + time_limit
+    pairs = top_scores(searcher, ranking, group, depth, time_limit, notes)
+    if long_question and pairs:
+        # Feedback from the first pass (indexer.feedback); it ranks again within the time left.
+        again = feedback.expanded(searcher, ranking, pairs, len(query.units))
+        left = deadline - time.perf_counter()
+        if again is not None and left > 0:
+            pairs = feedback.keep_first(pairs, top_scores(searcher, again, group, depth, left, notes))
+    # Only the first RERANK_DEPTH are ordered again, whatever the page size, so that a page of
+    # 1,000 (make eval) and pages of 10 show the same order.
+    head = with_hints(pairs[:RERANK_DEPTH], query.hints)
+    if rerank and len(head) > 1:
+        ids = {docnum: searcher.stored_fields(docnum)["id"] for docnum, _ in head}
+        docnum_of = {item_id: docnum for docnum, item_id in ids.items()}
+        fused = rerank([(ids[docnum], score) for docnum, score in head])
+        head = [(docnum_of[item_id], score) for item_id, score in fused if item_id in docnum_of]
+    pairs = head + pairs[RERANK_DEPTH:]
+    return pairs[first:last]
+
+
+def top_scores(searcher: Searcher, ranking: wq.Query, group: int, depth: int, time_limit: float,
+               notes: list[str]) -> list[tuple[int, float]]:
+    """The best `depth` (docnum, score) pairs of a group for a ranking query, within the time limit."""
+    sets = docsets(searcher)
     collector = TimeLimitCollector(searcher.collector(limit=depth, filter=as_filter(group, sets.size)),
                                    timelimit=time_limit)
     try:
@@ -285,18 +311,7 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
         note = f"The search took longer than {time_limit:g} s; the best results found by then are shown."
         if note not in notes:
             notes.append(note)
-    results = collector.results()
-    # Only the first RERANK_DEPTH are ordered again, whatever the page size, so that a page of
-    # 1,000 (make eval) and pages of 10 show the same order.
-    pairs = [(hit.docnum, hit.score) for hit in results[:depth]]
-    head = with_hints(pairs[:RERANK_DEPTH], query.hints)
-    if rerank and len(head) > 1:
-        ids = {hit.docnum: hit["id"] for hit in results[:RERANK_DEPTH]}
-        docnum_of = {item_id: docnum for docnum, item_id in ids.items()}
-        fused = rerank([(ids[docnum], score) for docnum, score in head])
-        head = [(docnum_of[item_id], score) for item_id, score in fused if item_id in docnum_of]
-    pairs = head + pairs[RERANK_DEPTH:]
-    return pairs[first:last]
+    return [(hit.docnum, hit.score) for hit in collector.results()[:depth]]
 
 
 def merge_filters(from_query: dict[str, tuple[str, ...]], from_request: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

@@ -34,9 +34,10 @@ def search(library: Library, query: str, limit: int | None, sort: str, filters: 
            json_output: bool, batch: TextIO | None) -> None:
     """Search the index.
 
-    Words are OR-ed and ranked; use "quotes" for phrases, -word to exclude,
-    and topic:, type:, activity:, kind:, country:, person:, lang:, year:,
-    before:, after:, in:title to filter.
+    Items with every significant word (two thirds of them from three words
+    on) are the matches; items with some follow as partial matches. Use
+    "quotes" for phrases, -word to exclude, and topic:, type:, activity:,
+    kind:, country:, person:, lang:, year:, before:, after:, in:title to filter.
 
     \b
     Examples:
