@@ -3,6 +3,8 @@
 Same Flask app, templates and view-models; the search backend (kb.backend.SearchBackend)
 is the FTS5 database instead of the Whoosh index. It answers what the search page and
 item pages ask; it is read-only (its writes are the reference's own build script).
+Visibility (kb.access): item lookups honour the reader's role; its searches do not (the
+reference database has no visibility column), so it serves benchmarks of public content only.
 
     KB_FTS5_DB=... KB_CONTENT=... gunicorn 'bench.web_fts5:create_app()'
 """
@@ -23,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.fts5_ref import Fts5Search, to_item  # noqa: E402
 from indexer.content import load_vocabulary  # noqa: E402
+from kb.access import Viewer, level_of, shown_to  # noqa: E402
 from kb.backend import FacetTable  # noqa: E402
 from kb.errors import ConfigError, NotFoundError  # noqa: E402
 from kb.item import Item  # noqa: E402
@@ -57,20 +60,29 @@ class Fts5Backend:
     def vocabulary(self) -> Vocabulary:
         return self._vocabulary
 
-    def find_item(self, item_id: str) -> Item | None:
-        rows = self._rows("SELECT data FROM items WHERE json_extract(data, '$.id') = ?", (item_id,))
-        return to_item(json.loads(rows[0][0])) if rows else None
+    def _seen(self, item: Item | None, viewer: Viewer | None) -> Item | None:
+        if item is None or viewer is None:
+            return item
+        if level_of(item, self._vocabulary.visibility, Settings().default_visibility) not in viewer.levels:
+            return None
+        return shown_to(item, viewer)
 
-    def get_item(self, item_id: str) -> Item:
-        item = self.find_item(item_id)
+    def find_item(self, item_id: str, viewer: Viewer | None = None) -> Item | None:
+        rows = self._rows("SELECT data FROM items WHERE json_extract(data, '$.id') = ?", (item_id,))
+        return self._seen(to_item(json.loads(rows[0][0])), viewer) if rows else None
+
+    def get_item(self, item_id: str, viewer: Viewer | None = None) -> Item:
+        item = self.find_item(item_id, viewer)
         if item is None:
             raise NotFoundError(f"no item with id {item_id!r}")
         return item
 
-    def items_where(self, field: str, value: str, limit: int | None = None) -> list[Item]:
+    def items_where(self, field: str, value: str, limit: int | None = None,
+                    viewer: Viewer | None = None) -> list[Item]:
         rows = self._rows("SELECT data FROM items JOIN facet USING(rowid) WHERE field = ? AND value = ? "
                           "ORDER BY date DESC LIMIT ?", (field, value, limit or -1))
-        return [to_item(json.loads(data)) for (data,) in rows]
+        found = (self._seen(to_item(json.loads(data)), viewer) for (data,) in rows)
+        return [item for item in found if item is not None]
 
     def all_items(self, full: bool = False) -> list[Item]:
         return [to_item(json.loads(data)) for (data,) in self._rows("SELECT data FROM items")]
@@ -81,10 +93,10 @@ class Fts5Backend:
     def canaries(self) -> list[str]:
         return []
 
-    def attachments(self, activity: Item) -> list[Item]:
+    def attachments(self, activity: Item, viewer: Viewer | None = None) -> list[Item]:
         return []
 
-    def related_items(self, item: Item, limit: int = 8) -> list[Related]:
+    def related_items(self, item: Item, limit: int = 8, viewer: Viewer | None = None) -> list[Related]:
         return []  # the reference has no related-items scoring
 
     def facet_table(self, rows: str, columns: str) -> FacetTable:

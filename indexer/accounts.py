@@ -1,4 +1,8 @@
-"""Manager accounts and the key that signs web sessions, kept in the data folder.
+"""Accounts (members and managers) and the key that signs web sessions, kept in the data folder.
+
+An account has a role (kb.access): a member reads members' content, a manager
+also reads everything else and may write. Accounts made before roles existed
+were all managers' and stay so.
 
 Passwords are stored only as salted hashes (Werkzeug's scrypt); the file is
 written atomically and readable by its owner only. Each account also holds a
@@ -58,19 +62,52 @@ def _changing(data: Path) -> Iterator[dict[str, dict[str, str]]]:
         _save(data, users)
 
 
-def add_user(data: Path, name: str, password: str) -> None:
-    """Create an account; ConfigError names what is wrong with the name or password."""
+ACCOUNT_ROLES = ("member", "manager")
+
+
+def check_account(name: str, password: str, role: str) -> None:
+    """ConfigError naming what is wrong with a new account's name, password or role."""
     if not NAME.match(name):
         raise ConfigError(f"user name {name!r} must be 2-32 lower-case letters, digits, '.', '_' or '-', "
                           "starting with a letter")
     if len(password) < MIN_PASSWORD:
         raise ConfigError(f"the password must be at least {MIN_PASSWORD} characters long")
-    hashed = generate_password_hash(password)
+    if role not in ACCOUNT_ROLES:
+        raise ConfigError(f"role {role!r} is not one of {', '.join(ACCOUNT_ROLES)}")
+
+
+def new_account(password: str, role: str) -> dict[str, str]:
+    return {"hash": generate_password_hash(password), "role": role,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "session": secrets.token_urlsafe(16)}
+
+
+def add_user(data: Path, name: str, password: str, role: str = "manager") -> None:
+    """Create an account; ConfigError names what is wrong with the name, password or role."""
+    check_account(name, password, role)
+    account = new_account(password, role)
     with _changing(data) as users:
         if name in users:
             raise ConfigError(f"user {name!r} already exists")
-        users[name] = {"hash": hashed, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                       "session": secrets.token_urlsafe(16)}
+        users[name] = account
+
+
+def add_users(data: Path, accounts: list[tuple[str, str, str]]) -> list[str]:
+    """Create several accounts (name, password, role) at once, all or none; the names that already
+    existed are skipped and returned. ConfigError names the first bad entry."""
+    for name, password, role in accounts:
+        check_account(name, password, role)
+    made = {name: new_account(password, role) for name, password, role in accounts}
+    with _changing(data) as users:
+        existing = [name for name in made if name in users]
+        users.update({name: account for name, account in made.items() if name not in users})
+    return existing
+
+
+def role_of(data: Path, name: str) -> str | None:
+    """The account's role (an account from before roles is a manager's); None when there is no such account."""
+    info = _load(data).get(name)
+    return None if info is None else info.get("role", "manager")
 
 
 def remove_user(data: Path, name: str) -> None:
@@ -81,9 +118,9 @@ def remove_user(data: Path, name: str) -> None:
         del users[name]
 
 
-def list_users(data: Path) -> list[tuple[str, str]]:
-    """(name, created) of every account."""
-    return sorted((name, info.get("created", "")) for name, info in _load(data).items())
+def list_users(data: Path) -> list[tuple[str, str, str]]:
+    """(name, role, created) of every account."""
+    return sorted((name, info.get("role", "manager"), info.get("created", "")) for name, info in _load(data).items())
 
 
 @functools.cache

@@ -33,7 +33,7 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
     summary.unchanged = indexed - len(changes.updated) - len(changes.deleted)
     summary.generation, summary.items = current.name, indexed
     if vocabulary_changed:
-        summary.notes.append("the vocabulary changed: topic hierarchy and labels re-derived for every item")
+        summary.notes.append("the vocabulary changed: topic hierarchy, labels and visibility re-derived for every item")
     check_deletions(len(changes.deleted), indexed, root, job.guards)
     if job.dry_run:
         summary.dry_run = True

@@ -21,6 +21,7 @@ from indexer.reindex import Guards, Progress, ReindexSummary, reindex, reindex_l
 from indexer.store import IndexStore
 from indexer.tagging import BulkOutcome, Change, TagResult, bulk_plan, bulk_tag, current_values, plan, tag
 from indexer.vocabedit import Plan, apply_operation, plan_operation
+from kb.access import Viewer
 from kb.backend import SearchBackend
 from kb.checks import Attention, staleness, tagging_queue
 from kb.contentmap import ContentMap, TopicValue
@@ -41,7 +42,8 @@ class Library:
         if backend is None:
             backend = IndexStore(settings.index, cache_size=settings.search_cache,
                                  time_limit=settings.search_time_limit, model=meaning.embedder(settings.semantic),
-                                 semantic_weight=settings.semantic_weight)
+                                 semantic_weight=settings.semantic_weight,
+                                 default_visibility=settings.default_visibility)
         return cls(settings, backend)
 
     def close(self) -> None:
@@ -71,23 +73,25 @@ class Library:
         if self.settings.search_log_days and request.page == 1:
             searchlog.record(self.data, request.q, request.filters, result.total)
 
-    def item(self, item_id: str) -> Item:
-        return self.backend.get_item(item_id)
+    # A `viewer` (kb.access) sees only what their role may see; without one, everything (the operator).
+    def item(self, item_id: str, viewer: Viewer | None = None) -> Item:
+        return self.backend.get_item(item_id, viewer)
 
-    def find_item(self, item_id: str) -> Item | None:
-        return self.backend.find_item(item_id)
+    def find_item(self, item_id: str, viewer: Viewer | None = None) -> Item | None:
+        return self.backend.find_item(item_id, viewer)
 
-    def items_where(self, field: str, value: str, limit: int | None = None) -> list[Item]:
-        return self.backend.items_where(field, value, limit)
+    def items_where(self, field: str, value: str, limit: int | None = None,
+                    viewer: Viewer | None = None) -> list[Item]:
+        return self.backend.items_where(field, value, limit, viewer)
 
     def all_items(self) -> list[Item]:
         return self.backend.all_items()
 
-    def attachments(self, activity: Item) -> list[Item]:
-        return self.backend.attachments(activity)
+    def attachments(self, activity: Item, viewer: Viewer | None = None) -> list[Item]:
+        return self.backend.attachments(activity, viewer)
 
-    def related(self, item: Item, limit: int | None = None) -> list[Related]:
-        return self.backend.related_items(item, limit or self.settings.related_limit)
+    def related(self, item: Item, limit: int | None = None, viewer: Viewer | None = None) -> list[Related]:
+        return self.backend.related_items(item, limit or self.settings.related_limit, viewer)
 
     def vocabulary(self) -> Vocabulary:
         return self.backend.vocabulary()

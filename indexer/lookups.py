@@ -13,8 +13,9 @@ from typing import Any, Callable
 from whoosh import query as wq, sorting
 from whoosh.searching import Searcher
 
-from indexer.bitsets import docsets
+from indexer.bitsets import as_filter, docsets
 from indexer.schema import FILTER_FIELDS, attachments_of, text_field, title_field, unpack
+from indexer.visibility import Sight
 from kb.backend import FacetTable
 from kb.errors import NotFoundError
 from kb.item import Item
@@ -29,23 +30,42 @@ def light(item: Item) -> Item:
     return dataclasses.replace(item, body="", html="", text="")
 
 
-def find_item(searcher: Searcher, item_id: str) -> Item | None:
-    stored = searcher.document(id=item_id)
-    return unpack(stored["data"]) if stored is not None else None
+def find_item(searcher: Searcher, item_id: str, sight: Sight | None = None) -> Item | None:
+    """The item with this id, as the reader may see it; None when there is none or they may not see it."""
+    if sight is None:
+        stored = searcher.document(id=item_id)
+        return unpack(stored["data"]) if stored is not None else None
+    docnum = searcher.document_number(id=item_id)
+    if not sight.sees(docnum):
+        return None
+    return sight.show(unpack(searcher.stored_fields(docnum)["data"]))
 
 
-def get_item(searcher: Searcher, item_id: str) -> Item:
-    item = find_item(searcher, item_id)
-    if item is None:
+def get_item(searcher: Searcher, item_id: str, sight: Sight | None = None) -> Item:
+    item = find_item(searcher, item_id, sight)
+    if item is None:  # the same answer whether it does not exist or the reader may not see it
         raise NotFoundError(f"no item with id {item_id!r}")
     return item
 
 
-def items_where(searcher: Searcher, field: str, value: str, limit: int | None = None) -> list[Item]:
+def items_where(searcher: Searcher, field: str, value: str, limit: int | None = None,
+                sight: Sight | None = None) -> list[Item]:
     """Items whose filter field (topic, activity, type ...) has `value`, newest first."""
+    allowed = None
+    if sight is not None:
+        allowed = sight.docs & (sight.people if field == "person" else sight.docs)
     results = searcher.search(wq.Term(FILTER_FIELDS[field], value), limit=limit,
-                              sortedby=sorting.FieldFacet("date", reverse=True))
-    return [unpack(hit["data"]) for hit in results]
+                              sortedby=sorting.FieldFacet("date", reverse=True), filter=within(searcher, allowed))
+    return [shown(sight, unpack(hit["data"])) for hit in results]
+
+
+def within(searcher: Searcher, allowed: int | None) -> Any:
+    """A Whoosh filter for a bitset of documents (None: no filter)."""
+    return None if allowed is None else as_filter(allowed, docsets(searcher).size)
+
+
+def shown(sight: Sight | None, item: Item) -> Item:
+    return item if sight is None else sight.show(item)
 
 
 def all_items(searcher: Searcher, full: bool = False) -> list[Item]:
@@ -53,36 +73,42 @@ def all_items(searcher: Searcher, full: bool = False) -> list[Item]:
     return list(items) if full else [light(item) for item in items]
 
 
-def attachments(searcher: Searcher, activity: Item) -> list[Item]:
+def attachments(searcher: Searcher, activity: Item, sight: Sight | None = None) -> list[Item]:
     """The items an activity lists under `attachments:`, in that order (missing files are left out)."""
     found = []
     for path in attachments_of(activity):
-        stored = searcher.document(path=path)
-        if stored is not None:
-            found.append(unpack(stored["data"]))
+        docnum = searcher.document_number(path=path)
+        if docnum is not None and (sight is None or sight.sees(docnum)):
+            found.append(shown(sight, unpack(searcher.stored_fields(docnum)["data"])))
     return found
 
 
-def related_items(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit: int = 8) -> list[Related]:
-    """Items related to `item` by explicit links both ways, shared activities, topics and text."""
-    def fetch(q: wq.Query, n: int) -> list[Item]:
-        return [unpack(h["data"]) for h in searcher.search(q, limit=n)]
+def related_items(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit: int = 8,
+                  sight: Sight | None = None) -> list[Related]:
+    """Items related to `item` by explicit links both ways, shared activities, topics and text
+    (only items the reader may see, as they may see them)."""
+    only = within(searcher, None if sight is None else sight.docs)
 
-    linked = [unpack(d["data"]) for d in (searcher.document(id=a) for a in item.activities) if d]
+    def fetch(q: wq.Query, n: int) -> list[Item]:
+        return [shown(sight, unpack(h["data"])) for h in searcher.search(q, limit=n, filter=only)]
+
+    linked = [shown(sight, unpack(searcher.stored_fields(d)["data"]))
+              for d in (searcher.document_number(id=a) for a in item.activities)
+              if d is not None and (sight is None or sight.sees(d))]
     linked += [a for a in fetch(wq.Term("attachment", item.path), 20) if a.id not in item.activities]
     linking = fetch(wq.Term("activity", item.id), 50)
     siblings = []
     for activity in linked:
-        members = searcher.search(wq.Term("activity", activity.id), limit=SIBLINGS_MAX)
+        members = searcher.search(wq.Term("activity", activity.id), limit=SIBLINGS_MAX, filter=only)
         # An activity with many items (a whole forum) says little about any two of them.
         if len(members) <= SIBLINGS_MAX:
-            siblings.extend((unpack(h["data"]), activity) for h in members if h["id"] != activity.id)
+            siblings.extend((shown(sight, unpack(h["data"])), activity) for h in members if h["id"] != activity.id)
     sharing = fetch(wq.Or([wq.Term("topics", t) for t in item.topics]), 30) if item.topics else []
     similar: list[tuple[Item, float]] = []
     docnum = searcher.document_number(id=item.id)
     if docnum is not None and item.text:
-        for hit in searcher.more_like(docnum, text_field(item.lang), text=item.text, top=10):
-            similar.append((unpack(hit["data"]), float(hit.score)))
+        for hit in searcher.more_like(docnum, text_field(item.lang), text=item.text, top=10, filter=only):
+            similar.append((shown(sight, unpack(hit["data"])), float(hit.score)))
     ranked = rank_related(item, vocabulary=vocabulary, linked=linked, linking=linking,
                           siblings=siblings, sharing=sharing, similar=similar)
     return ranked[:limit]

@@ -13,6 +13,7 @@ from whoosh import fields, scoring
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 
 import indexer.workers  # noqa: F401  (sub-writers unpickling the schema get the die-with-parent hook)
+from kb.access import indexed_level, non_attributable, withhold_names
 from kb.item import Item
 from kb.text import fold
 from kb.vocabulary import Vocabulary
@@ -120,6 +121,10 @@ class Bm25Weighting(scoring.BM25F):
 WEIGHTING = Bm25Weighting()
 
 
+DEFAULT_LEVEL = "default"  # the visibility field of an item left to the site's default level
+WITHHELD_PEOPLE = "withheld"
+
+
 def text_field(lang: str) -> str:
     return f"text_{lang if lang in LANGUAGES else 'en'}"
 
@@ -145,6 +150,8 @@ def build_schema() -> fields.Schema:
         community=fields.KEYWORD(commas=True),
         path=fields.ID(),
         attachment=fields.KEYWORD(commas=True),  # files an activity lists as its attachments
+        visibility=fields.KEYWORD(),  # its level, or "default" for the site's (kb.access)
+        attribution=fields.KEYWORD(),  # "withheld" for a non-attributable item
         data=fields.STORED(),
     )
     for lang in LANGUAGES:
@@ -171,6 +178,7 @@ def _keywords(values: Any) -> str:
 def item_document(item: Item, vocabulary: Vocabulary, kinds: tuple[str, ...]) -> dict[str, Any]:
     """Return the Whoosh document for an item; `kinds` are the activity kinds it relates to."""
     topics = vocabulary.resolve(item.topics)
+    hides_people = non_attributable(item) and bool(item.people)
     return {
         "id": item.id,
         "date": item.date.isoformat() if item.date else "",
@@ -186,9 +194,12 @@ def item_document(item: Item, vocabulary: Vocabulary, kinds: tuple[str, ...]) ->
         "community": item.community,
         "path": item.path,
         "attachment": _keywords(attachments_of(item)),
+        "visibility": indexed_level(item, vocabulary.visibility) or DEFAULT_LEVEL,
+        "attribution": WITHHELD_PEOPLE if hides_people else "",
         "data": pack(item),
-        title_field(item.lang): item.title,
-        text_field(item.lang): ranked_text(item),
+        # A non-attributable item is not found by the names of its people (kb.access).
+        title_field(item.lang): withhold_names(item.title, item.people, " ") if hides_people else item.title,
+        text_field(item.lang): withhold_names(ranked_text(item), item.people, " ") if hides_people else ranked_text(item),
     }
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
@@ -21,21 +21,28 @@ from whoosh.searching import Searcher
 
 from indexer import feedback
 from indexer.bitsets import DocSets, as_filter, at_least, docsets
-from indexer.matching import Plan, clause_queries, plan, query_languages, required, text_fields, with_hints
+from indexer.corrections import acronyms_of, find_corrections
+from indexer.matching import (
+    Plan,
+    clause_queries,
+    plan,
+    query_languages,
+    required,
+    text_fields,
+    with_hints,
+)
 from indexer.meaning import OTHER_LANGUAGES, RERANK_DEPTH
 from indexer.schema import FILTER_FIELDS, text_field, unpack
 from indexer.snippets import snippet
-from indexer.words import acronyms, correct
+from indexer.visibility import people_shown, visible
+from kb.access import Viewer, shown_to
 from kb.query import ParsedQuery, parse_query
 from kb.search import FACETS, FacetCount, Hit, Relaxation, SearchRequest, SearchResult
-from kb.spelling import correctable
 
 if TYPE_CHECKING:  # the store calls this module; this module only needs its types
     from indexer.store import Generation, IndexStore
 
 SNIPPET_CHARS = 220
-# Words of one query that "did you mean" tries to correct.
-MAX_CORRECTED = 8
 
 
 def search(store: IndexStore, request: SearchRequest, today: dt.date | None = None,
@@ -52,36 +59,34 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
     request, cut_note = request.cut(max_query_length)
     with store.searcher() as (searcher, generation):
         key = (generation.name, searcher.reader().generation(), request.q, tuple(sorted(request.filters.items())),
-               request.sort, request.page, request.page_size, today)
+               request.sort, request.page, request.page_size, request.role, store.default_visibility, today)
         result = store.results.get(key)
         if result is None:
-            result = run_search(searcher, generation, request, today, store.time_limit)
+            result = run_search(searcher, generation, request, today, store.time_limit, store.default_visibility)
             if not any(m.startswith("The search took longer") for m in result.messages):
                 store.results.put(key, result)
     notes = (cut_note,) if cut_note else ()
     return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started)
 
 
-def acronyms_of(generation: Generation, parsed: ParsedQuery) -> tuple[dict[str, str], dict[str, str]]:
-    """The acronyms the items define that the query uses, in either form (a short form in capitals)."""
-    shorts = [c.text.upper() for c in parsed.positive if c.kind == "word" and sum(ch.isupper() for ch in c.text) >= 2]
-    return acronyms(generation.folder.words, shorts, parsed.free_text)
-
-
 def run_search(searcher: Searcher, generation: Generation, request: SearchRequest, today: dt.date,
-               time_limit: float = 10.0) -> SearchResult:
-    """The search itself: matches and partial matches, filters, facet counts, the page of hits."""
+               time_limit: float = 10.0, default_level: str = "public") -> SearchResult:
+    """The search itself: matches and partial matches, filters, facet counts, the page of hits,
+    all within what the request's role may see."""
     vocabulary = generation.vocabulary
     sets = docsets(searcher)
+    viewer = Viewer(request.role)
+    seen = visible(searcher, viewer, default_level)
+    with_people = people_shown(searcher, viewer)
     parsed = parse_query(request.q, vocabulary, today=today)
-    corrections, suggestion, notes = find_corrections(searcher, generation, parsed, request.q, time_limit / 2)
-    query = plan(searcher, sets, parsed, vocabulary, corrections, acronyms_of(generation, parsed))
+    corrections, suggestion, notes = find_corrections(searcher, generation, parsed, request.q, time_limit / 2, seen)
+    query = plan(searcher, sets, parsed, vocabulary, corrections, acronyms_of(searcher, generation, parsed, seen))
     selected = merge_filters(parsed.filters, request.filters)
-    allowed = ~excluded(sets, searcher, parsed)
+    allowed = ~excluded(sets, searcher, parsed, with_people) & seen
     full, partial = split(sets, query) if parsed.positive else (sets.all, 0)
     dated = date_range(sets, parsed) if parsed.after or parsed.before else sets.all
     matches = full & allowed & dated
-    chosen = {name: any_of(sets, name, values) for name, values in selected.items()}
+    chosen = {name: any_of(sets, name, values, with_people) for name, values in selected.items()}
     final, final_partial = matches, partial & allowed & dated
     for bits in chosen.values():
         final &= bits
@@ -96,7 +101,7 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
         facets[name] = facet_counts(sets, name, base, keep=selected.get(name, ()))
     sort = request.sort if query.ranking is not None or request.sort != "relevance" else "newest"
     rerank = semantic_rerank(generation, parsed.free_text)
-    hits = page_hits(searcher, query, (final, final_partial), sort, request, time_limit, notes, rerank)
+    hits = page_hits(searcher, query, (final, final_partial), sort, request, time_limit, notes, rerank, viewer)
     total = final.bit_count()
     relaxations: tuple[Relaxation, ...] = ()
     nearest: tuple[str, ...] = ()
@@ -105,7 +110,7 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
         nearest = tuple(vocabulary.nearest_topics(parsed.free_text)) if parsed.free_text else ()
     notes += [f"“{unit}” is a name of the topic {vocabulary.label(topic)}: its items are included."
               for unit, topic in query.label_only]
-    others = other_languages(searcher, generation, parsed, hits, allowed & dated) if request.page == 1 else ()
+    others = other_languages(searcher, generation, parsed, hits, allowed & dated, viewer) if request.page == 1 else ()
     return SearchResult(request=request, parsed=parsed, total=total, hits=hits, facets=facets,
                         messages=parsed.messages + tuple(notes), suggestion=suggestion, relaxations=relaxations,
                         nearest_topics=nearest, partial_total=final_partial.bit_count(), vocabulary=vocabulary,
@@ -113,7 +118,7 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
 
 
 def other_languages(searcher: Searcher, generation: Generation, parsed: ParsedQuery, hits: tuple[Hit, ...],
-                    allowed: int) -> tuple[Hit, ...]:
+                    allowed: int, viewer: Viewer) -> tuple[Hit, ...]:
     """Items nearest the query in meaning but written in another language than the page (its query's
     language, else its hits'): a French member finds the English notes on the same subject."""
     reranker = getattr(generation, "reranker", None)
@@ -127,7 +132,7 @@ def other_languages(searcher: Searcher, generation: Generation, parsed: ParsedQu
         docnum = searcher.document_number(id=item_id)
         if docnum is None or item_id in shown or not allowed >> docnum & 1:
             continue
-        hit = make_hit(docnum, searcher.stored_fields(docnum), cosine, {}, {})
+        hit = make_hit(docnum, searcher.stored_fields(docnum), cosine, {}, {}, viewer=viewer)
         if hit.item.lang not in languages:
             found.append(hit)
         if len(found) == OTHER_LANGUAGES:
@@ -144,39 +149,6 @@ def split(sets: DocSets, query: Plan) -> tuple[int, int]:
     full = at_least(units, required(len(units)))
     anywhere = at_least(units, 1)
     return full, anywhere & ~full
-
-
-def find_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQuery, text: str,
-                     seconds: float = 10.0) -> tuple[dict[str, str], str, list[str]]:
-    """The likely spelling of words no item contains (searched too), the corrected query, and a note.
-
-    At most MAX_CORRECTED words are looked at, within `seconds` (half the search's
-    time limit): a long pasted question full of names must not spend its time here.
-    """
-    corrections: dict[str, str] = {}
-    labels: list[str] | None = None
-    deadline = time.perf_counter() + seconds
-    looked = 0
-    for clause in parsed.positive:
-        if clause.kind != "word" or not correctable(clause.text) or clause.text in corrections:
-            continue
-        if looked >= MAX_CORRECTED or time.perf_counter() > deadline:
-            break
-        q = clause_queries(searcher, clause, text_fields())[1]
-        if q is not None and any(searcher.doc_frequency(field, term) for field, term in q.iter_all_terms()):
-            continue  # some item contains it (a term lookup, not a search)
-        if labels is None:
-            labels = generation.vocabulary.all_names()
-        looked += 1
-        better = correct(generation.folder.words, clause.text, labels)
-        if better:
-            corrections[clause.text] = better
-    if not corrections:
-        return {}, "", []
-    said = ", ".join(f"“{c}”" for c in corrections.values())
-    missing = ", ".join(f"“{w}”" for w in corrections)
-    corrected = re.sub(r"[^\W\d_]+", lambda m: corrections.get(m.group(), m.group()), text)
-    return corrections, corrected, [f"No item contains {missing}; also searched for {said}."]
 
 
 def relax(parsed: ParsedQuery, selected: dict[str, tuple[str, ...]], chosen: dict[str, int], matches: int,
@@ -200,7 +172,7 @@ def relax(parsed: ParsedQuery, selected: dict[str, tuple[str, ...]], chosen: dic
     return tuple(found)
 
 
-def excluded(sets: DocSets, searcher: Searcher, parsed: ParsedQuery) -> int:
+def excluded(sets: DocSets, searcher: Searcher, parsed: ParsedQuery, with_people: int | None = None) -> int:
     """Documents left out by negated words and phrases and by excluded filter values."""
     bits = 0
     for clause in parsed.negative:
@@ -208,14 +180,17 @@ def excluded(sets: DocSets, searcher: Searcher, parsed: ParsedQuery) -> int:
         if q is not None:
             bits |= sets.query(q)
     for name, values in parsed.exclude.items():
-        bits |= any_of(sets, name, values)
+        bits |= any_of(sets, name, values, with_people)
     return bits
 
 
-def any_of(sets: DocSets, name: str, values: Iterable[str]) -> int:
+def any_of(sets: DocSets, name: str, values: Iterable[str], with_people: int | None = None) -> int:
+    """Documents with any of the values of a filter; a person only where the reader may see people."""
     bits = 0
     for value in values:
         bits |= sets.value(FILTER_FIELDS[name], value)
+    if name == "person" and with_people is not None:
+        bits &= with_people
     return bits
 
 
@@ -246,7 +221,7 @@ def semantic_rerank(generation: Generation, text: str) -> Callable[[list[tuple[s
 
 
 def page_hits(searcher: Searcher, query: Plan, groups: tuple[int, int], sort: str, request: SearchRequest,
-              time_limit: float, notes: list[str], rerank: Any = None) -> tuple[Hit, ...]:
+              time_limit: float, notes: list[str], rerank: Any = None, viewer: Viewer | None = None) -> tuple[Hit, ...]:
     """The hits of the requested page: the matches, then the partial matches, each ranked by
     Whoosh (or in date order); the page may hold the end of one and the start of the other."""
     start, end = (request.page - 1) * request.page_size, request.page * request.page_size
@@ -259,7 +234,7 @@ def page_hits(searcher: Searcher, query: Plan, groups: tuple[int, int], sort: st
         if start < offset + size and end > offset and group:
             first, last = max(0, start - offset), min(size, end - offset)
             for docnum, score in ranked(searcher, query, group, sort, first, last, time_limit, notes, rerank):
-                hits.append(make_hit(docnum, searcher.stored_fields(docnum), score, places, words, partial))
+                hits.append(make_hit(docnum, searcher.stored_fields(docnum), score, places, words, partial, viewer))
         offset += size
     return tuple(hits)
 
@@ -324,8 +299,8 @@ def merge_filters(from_query: dict[str, tuple[str, ...]], from_request: dict[str
 
 
 def make_hit(docnum: int, stored: dict[str, Any], score: float | None, places: dict[str, int],
-             words: dict[str, tuple[set[str], set[str]]], partial: bool = False) -> Hit:
-    item = unpack(stored["data"])
+             words: dict[str, tuple[set[str], set[str]]], partial: bool = False, viewer: Viewer | None = None) -> Hit:
+    item = shown_to(unpack(stored["data"]), viewer or Viewer())
     stems, prefixes = words.get(text_field(item.lang), (set(), set()))
     matched = tuple(place for place, bits in places.items() if bits >> docnum & 1)
     text = snippet(item.text, item.lang, stems, prefixes, chars=SNIPPET_CHARS)

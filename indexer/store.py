@@ -22,9 +22,11 @@ from indexer.generation import GenerationFolder
 from indexer.schema import WEIGHTING
 from indexer.indexfolder import IndexFolder
 from indexer.meaning import Reranker
+from indexer.visibility import Sight
 from indexer.writing import WhooshWriter, create_generation, open_for_update
 from kb.backend import FacetTable
 from kb.errors import IndexMissingError
+from kb.access import Viewer
 from kb.item import Item
 from kb.related import Related
 from kb.search import SearchRequest, SearchResult
@@ -32,22 +34,31 @@ from kb.vocabulary import Vocabulary
 
 
 class Reading:
-    """Looking items up (kb.backend.ItemReader) through whatever searcher `searcher()` lends."""
+    """Looking items up (kb.backend.ItemReader) through whatever searcher `searcher()` lends.
+
+    Given a `viewer` (kb.access), a lookup finds only what that reader may see,
+    as that reader may see it; without one (the jobs, the checks) it finds all.
+    """
+
+    default_visibility = "public"  # the level of items whose file and vocabulary say nothing
 
     def searcher(self) -> Any:
         raise NotImplementedError
 
-    def find_item(self, item_id: str) -> Item | None:
+    def find_item(self, item_id: str, viewer: Viewer | None = None) -> Item | None:
         with self.searcher() as (searcher, _):
-            return lookups.find_item(searcher, item_id)
+            return lookups.find_item(searcher, item_id, self.sight(searcher, viewer))
 
-    def get_item(self, item_id: str) -> Item:
+    def get_item(self, item_id: str, viewer: Viewer | None = None) -> Item:
         with self.searcher() as (searcher, _):
-            return lookups.get_item(searcher, item_id)
+            return lookups.get_item(searcher, item_id, self.sight(searcher, viewer))
 
-    def items_where(self, field: str, value: str, limit: int | None = None) -> list[Item]:
+    def items_where(self, field: str, value: str, limit: int | None = None, viewer: Viewer | None = None) -> list[Item]:
         with self.searcher() as (searcher, _):
-            return lookups.items_where(searcher, field, value, limit)
+            return lookups.items_where(searcher, field, value, limit, self.sight(searcher, viewer))
+
+    def sight(self, searcher: Any, viewer: Viewer | None) -> Sight | None:
+        return None if viewer is None else Sight.of(searcher, viewer, self.default_visibility)
 
     def all_items(self, full: bool = False) -> list[Item]:
         with self.searcher() as (searcher, _):
@@ -129,7 +140,8 @@ class IndexStore(Reading):
     KEEP_IDLE = 4
 
     def __init__(self, path: str | os.PathLike[str], cache_size: int = 0, time_limit: float = 10.0,
-                 model: Any = None, semantic_weight: float = 0.0):
+                 model: Any = None, semantic_weight: float = 0.0, default_visibility: str = "public"):
+        self.default_visibility = default_visibility
         self.model = model  # the embedder of semantic search (indexer.meaning), or None: words only
         self.semantic_weight = semantic_weight
         self.folder = IndexFolder(path)
@@ -225,13 +237,13 @@ class IndexStore(Reading):
     def vocabulary(self) -> Vocabulary:
         return self.generation().vocabulary
 
-    def attachments(self, activity: Item) -> list[Item]:
+    def attachments(self, activity: Item, viewer: Viewer | None = None) -> list[Item]:
         with self.searcher() as (searcher, _):
-            return lookups.attachments(searcher, activity)
+            return lookups.attachments(searcher, activity, self.sight(searcher, viewer))
 
-    def related_items(self, item: Item, limit: int = 8) -> list[Related]:
+    def related_items(self, item: Item, limit: int = 8, viewer: Viewer | None = None) -> list[Related]:
         with self.searcher() as (searcher, generation):
-            return lookups.related_items(searcher, generation.vocabulary, item, limit)
+            return lookups.related_items(searcher, generation.vocabulary, item, limit, self.sight(searcher, viewer))
 
     def facet_table(self, rows: str, columns: str) -> FacetTable:
         with self.searcher() as (searcher, _):

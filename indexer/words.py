@@ -12,7 +12,7 @@ import sqlite3
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -85,8 +85,10 @@ _readers = SharedConnections(
     lambda database: sqlite3.connect(f"file:{database}?mode=ro", uri=True, check_same_thread=False))
 
 
-def correct(database: Path, word: str, labels: list[str] = ()) -> str | None:
-    """A close, frequent word of the index (or a vocabulary label word) for a word that matches nothing."""
+def correct(database: Path, word: str, labels: list[str] = (),
+            usable: Callable[[str], bool] | None = None) -> str | None:
+    """A close, frequent word of the index (or a vocabulary label word) for a word that matches nothing;
+    only words `usable` accepts (those of items the reader may see) are offered."""
     target = fold(word)
     if not database.is_file():
         candidates: list[tuple[str, int]] = []
@@ -101,7 +103,10 @@ def correct(database: Path, word: str, labels: list[str] = ()) -> str | None:
                 (target[0], chr(ord(target[0]) + 1), len(target) - spread, len(target) + spread,
                  CANDIDATES)).fetchall()
     label_words = [(w, 1) for label in labels for w in label.lower().split() if w[:1] == target[:1]]
-    return best_correction(word, close(target, candidates + label_words))
+    found = close(target, candidates + label_words)
+    if usable is not None:
+        found = [(candidate, df) for candidate, df in found if usable(candidate)]
+    return best_correction(word, found)
 
 
 def close(target: str, candidates: list[tuple[str, int]]) -> list[tuple[str, int]]:

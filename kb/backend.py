@@ -17,6 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
+from kb.access import Viewer
 from kb.item import Item
 from kb.related import Related
 from kb.search import SearchRequest, SearchResult
@@ -52,12 +53,15 @@ class GenerationWriter(Protocol):
 class ItemReader(Protocol):
     """Reading the items of one generation (the serving one, or one being checked before it serves)."""
 
-    def get_item(self, item_id: str) -> Item:
-        """The item with this id; NotFoundError if there is none."""
+    def get_item(self, item_id: str, viewer: Viewer | None = None) -> Item:
+        """The item with this id; NotFoundError if there is none, or if `viewer` may not see it (the same
+        answer). Given a viewer, every lookup finds only what that reader may see, as kb.access.shown_to
+        shows it; without one, everything."""
 
-    def find_item(self, item_id: str) -> Item | None: ...
+    def find_item(self, item_id: str, viewer: Viewer | None = None) -> Item | None: ...
 
-    def items_where(self, field: str, value: str, limit: int | None = None) -> list[Item]:
+    def items_where(self, field: str, value: str, limit: int | None = None,
+                    viewer: Viewer | None = None) -> list[Item]:
         """Items whose filter field (topic, activity, type, kind ...) has `value`, newest first."""
 
     def all_items(self, full: bool = False) -> list[Item]:
@@ -75,14 +79,15 @@ class SearchBackend(ItemReader, Protocol):
 
     def search(self, request: SearchRequest, today: dt.date | None = None,
                max_query_length: int = 2000) -> SearchResult:
-        """One page of ranked hits with facet counts; the result carries the vocabulary it ran with."""
+        """One page of ranked hits with facet counts, of what the request's role may see; the result
+        carries the vocabulary it ran with."""
 
     def vocabulary(self) -> Vocabulary: ...
 
-    def attachments(self, activity: Item) -> list[Item]:
+    def attachments(self, activity: Item, viewer: Viewer | None = None) -> list[Item]:
         """The items an activity lists under `attachments:`, in that order."""
 
-    def related_items(self, item: Item, limit: int) -> list[Related]:
+    def related_items(self, item: Item, limit: int, viewer: Viewer | None = None) -> list[Related]:
         """Items related to `item`, strongest first, each with its reasons."""
 
     def facet_table(self, rows: str, columns: str) -> FacetTable:

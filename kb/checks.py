@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
+from kb.access import level_problem
 from kb.duplicates import near_duplicates
 from kb.item import Item
 from kb.metadata import parse_date
@@ -25,7 +26,8 @@ class Problem:
 
 
 def check_items(items: Iterable[Item], vocabulary: Vocabulary) -> list[Problem]:
-    """Report unknown and deprecated topics, broken activity links and untyped activities."""
+    """Report unknown and deprecated topics, broken activity links, untyped activities and visibility
+    values that are not levels (such an item is shown to managers only)."""
     items = list(items)
     by_id = {item.id: item for item in items}
     problems: list[Problem] = []
@@ -43,6 +45,9 @@ def check_items(items: Iterable[Item], vocabulary: Vocabulary) -> list[Problem]:
             elif item.kind not in vocabulary.kinds:
                 known = ", ".join(vocabulary.kinds)
                 problems.append(Problem(item.path, f"kind: {item.kind!r} is not an activity kind ({known})", "warning"))
+        visibility = level_problem(item)
+        if visibility:
+            problems.append(Problem(item.path, visibility))
         if vocabulary.types and item.type not in vocabulary.types:
             problems.append(Problem(item.path, f"type: {item.type!r} is not a type in the vocabulary", "warning"))
     for first, second, _ in near_duplicates(items):

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from kb.access import ROLES
 from kb.errors import QueryError
 from kb.item import Item
 from kb.query import ParsedQuery
@@ -25,12 +26,15 @@ class SearchRequest:
     sort: str = "relevance"
     page: int = 1
     page_size: int = 10
+    role: str = "anonymous"  # who searches (kb.access): what they may see is all a search shows them
 
     def validate(self, max_page: int = 100, max_page_size: int = 100, max_filter_values: int = 50) -> None:
         """Raise QueryError naming the parameter that cannot be used.
 
         A long query is not an error: `cut` shortens it, and the search says so.
         """
+        if self.role not in ROLES:
+            raise QueryError(f"role: {self.role!r} is not one of {', '.join(ROLES)}")
         if self.sort not in SORTS:
             raise QueryError(f"sort: {self.sort!r} is not one of {', '.join(SORTS)}")
         if not 1 <= self.page <= max_page:

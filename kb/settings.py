@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from kb.access import LEVELS
 from kb.errors import ConfigError
 
 # A session key shorter than this is easy to guess; `kb` creates a 64-character one when none is set.
@@ -47,8 +48,15 @@ class Settings:
     secure_cookies: bool = _setting(False, "send the session cookie over HTTPS only (set 1 behind HTTPS)")
     login_attempts: int = _setting(5, "failed logins allowed per account, and per address, within login_window")
     login_window: int = _setting(300, "seconds over which failed logins count; also how long a blocked login waits")
+    default_visibility: str = _setting("public", "who may read an item whose file and vocabulary say nothing: "
+                                                 "public, members or managers")
+    public: bool = _setting(True, "anyone may read public items without logging in (0: a members-only site, "
+                                  "every page but the login asks for an account)")
 
     def __post_init__(self) -> None:
+        if self.default_visibility not in LEVELS:
+            raise ConfigError(f"KB_DEFAULT_VISIBILITY must be one of {', '.join(LEVELS)}, "
+                              f"got {self.default_visibility!r}")
         if self.secret_key and len(self.secret_key) < MIN_SECRET_KEY:
             raise ConfigError(f"KB_SECRET_KEY must be at least {MIN_SECRET_KEY} characters long "
                               f"(it has {len(self.secret_key)}); leave it empty to have one generated")

@@ -8,6 +8,7 @@ from functools import cached_property
 from dataclasses import dataclass, field
 from typing import Any
 
+from kb.access import VisibilityRules
 from kb.errors import VocabularyError
 from kb.text import fold
 
@@ -75,6 +76,7 @@ class Vocabulary:
     kinds: dict[str, Term] = field(default_factory=dict)
     types: dict[str, Term] = field(default_factory=dict)
     countries: dict[str, Term] = field(default_factory=dict)
+    visibility: VisibilityRules = field(default_factory=VisibilityRules)  # default levels (kb.access)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "vocabulary") -> Vocabulary:
@@ -94,6 +96,7 @@ class Vocabulary:
             kinds=_terms_from(data.get("activity_kinds"), f"{source}: activity_kinds"),
             types=_terms_from(data.get("types"), f"{source}: types"),
             countries=_terms_from(data.get("countries"), f"{source}: countries"),
+            visibility=_visibility_from(data.get("visibility"), source),
         )
         vocab._check_links(source)
         return vocab
@@ -134,6 +137,7 @@ class Vocabulary:
             "activity_kinds": terms(self.kinds),
             "types": terms(self.types),
             "countries": terms(self.countries),
+            **({"visibility": self.visibility.to_data()} if self.visibility.paths or self.visibility.types else {}),
         }
 
     def __bool__(self) -> bool:
@@ -329,6 +333,14 @@ def _alt_labels(value: Any, where: str) -> dict[str, tuple[str, ...]]:
             raise VocabularyError(f"{where}.{lang}: expected a list of labels")
         labels[str(lang)] = tuple(str(n).strip() for n in names if n is not None and str(n).strip())
     return labels
+
+
+def _visibility_from(data: Any, source: str) -> VisibilityRules:
+    """The default visibility levels; a level kb does not know stops the vocabulary (no silent default)."""
+    rules, problems = VisibilityRules.from_data(data)
+    if problems:
+        raise VocabularyError(f"{source}: {problems[0]}")
+    return rules
 
 
 def _terms_from(value: Any, where: str) -> dict[str, Term]:

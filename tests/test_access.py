@@ -36,7 +36,7 @@ def test_accounts_store_only_hashes(tmp_path):
     assert check_login(tmp_path, "ama", PASSWORD)
     assert not check_login(tmp_path, "ama", "wrong password here")
     assert not check_login(tmp_path, "nobody", PASSWORD)
-    assert [name for name, _ in list_users(tmp_path)] == ["ama"]
+    assert [(name, role) for name, role, _ in list_users(tmp_path)] == [("ama", "manager")]
 
 
 @pytest.mark.parametrize("name, password, message", [
@@ -57,13 +57,13 @@ def test_session_key_is_created_once_and_shared(tmp_path):
 def test_user_commands(runner, tmp_path):
     data = str(tmp_path / "data")
     result = runner.invoke(cli, ["--data", data, "user", "add", "ama"], input=f"{PASSWORD}\n{PASSWORD}\n")
-    assert result.exit_code == 0 and "Created user ama." in result.output
+    assert result.exit_code == 0 and "Created manager ama." in result.output
     assert PASSWORD not in result.output
     again = runner.invoke(cli, ["--data", data, "user", "add", "ama"], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert again.exit_code == 2 and "Error: user 'ama' already exists" in again.output
     mismatch = runner.invoke(cli, ["--data", data, "user", "add", "kofi"], input=f"{PASSWORD}\nother password\n" * 3)
     assert mismatch.exit_code != 0 and "do not match" in mismatch.output.lower()
-    assert runner.invoke(cli, ["--data", data, "user", "list"]).output.startswith("ama  (created ")
+    assert runner.invoke(cli, ["--data", data, "user", "list"]).output.startswith("ama  manager  (created ")
     assert runner.invoke(cli, ["--data", data, "user", "remove", "ama"]).exit_code == 0
     assert runner.invoke(cli, ["--data", data, "user", "remove", "ama"]).exit_code == 2
 

@@ -14,7 +14,7 @@ from tests.conftest import write
 
 
 def run(store, q="", **kw):
-    return search(store, SearchRequest(q=q, **kw), today=dt.date(2020, 12, 31))
+    return search(store, SearchRequest(q=q, **{"role": "manager", **kw}), today=dt.date(2020, 12, 31))
 
 
 def ids(result):

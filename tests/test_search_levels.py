@@ -30,7 +30,7 @@ CASES = [
 
 
 def cli_json(runner, index, query):
-    result = runner.invoke(cli, ["--index", str(index), "search", query, "--json"], catch_exceptions=False)
+    result = runner.invoke(cli, ["--index", str(index), "search", query, "--json", "--as", "anonymous"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 

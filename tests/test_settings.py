@@ -143,7 +143,7 @@ def test_file_memory_mb(content_copy, tmp_path):
 
 def test_related_limit(sample_index, tmp_path):
     def related(client):
-        page = client.get("/items/sessions/roundtable-1-paying-providers-notes").get_data(as_text=True)
+        page = client.get("/items/sessions/forum-2020-session-1-notes").get_data(as_text=True)
         return page.count('<span class="reasons">')
     assert related(web(sample_index, tmp_path, KB_RELATED_LIMIT=1)) <= 2  # one activity, one other item
     assert related(web(sample_index, tmp_path, KB_RELATED_LIMIT=8)) > 2

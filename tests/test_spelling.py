@@ -43,7 +43,8 @@ def test_words_of_keeps_letters_only():
 
 def test_a_long_question_full_of_typos_corrects_a_few_words_only(store):
     """Spelling work is bounded: a pasted question of typos does not spend seconds on "did you mean"."""
-    from indexer.searching import MAX_CORRECTED, search
+    from indexer.corrections import MAX_CORRECTED
+    from indexer.searching import search
     from kb.search import SearchRequest
 
     typos = ["budgte", "flexibilty", "hospitl", "paymnet", "capitaton", "emergancy", "provder", "ministy",

@@ -45,7 +45,7 @@ def test_tag_writes_the_file_reindexes_and_logs(site):
                         b"topics: [budget-flexibility, public-financial-management, health-financing-data]")]
     assert len(before.splitlines()) == len(after.splitlines())
     assert topics_in_index(index, NOTES) == ("budget-flexibility", "public-financial-management", "health-financing-data")
-    found = search(IndexStore(index), SearchRequest(q="topic:health-financing-data"))
+    found = search(IndexStore(index), SearchRequest(q="topic:health-financing-data", role="manager"))
     assert NOTES in [h.item.id for h in found.hits]
     entry = audit.entries(data)[0]
     assert (entry["who"], entry["item"], entry["action"]) == ("ama", NOTES, "tag")

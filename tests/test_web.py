@@ -58,8 +58,10 @@ def test_sort_and_pagination_are_urls(client):
 
 
 def test_empty_search_browses_everything(client):
+    """Everything an anonymous reader may see: the sample's 64 items but its 4 personas, 4 one-on-ones,
+    their 4 summaries and the 4 roundtable notes (members only)."""
     data = client.get("/search.json").get_json()
-    assert data["total"] >= 60
+    assert data["total"] == 48
 
 
 @pytest.mark.parametrize("url, status, message", [
@@ -108,14 +110,14 @@ def test_query_messages_are_shown(client):
 
 
 def test_item_page_renders_metadata_body_and_related_activities(client):
-    page = client.get("/items/sessions/roundtable-1-paying-providers-notes")
+    page = client.get("/items/sessions/forum-2020-session-1-notes")
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     assert "<h2>Related activities</h2>" in body
-    assert 'href="/activities/forum-2020-roundtable-1"' in body
+    assert 'href="/activities/forum-2020-session-1"' in body
     assert "this item belongs to this activity" in body
     assert 'href="/topics/provider-payment"' in body
-    assert "Roundtable: Paying providers during COVID-19" in body  # activity shown by title
+    assert "Strategic purchasing in times of COVID-19</a>" in body  # activity shown by title
 
 
 def test_activity_page_lists_its_content_and_parts(client):
@@ -141,7 +143,8 @@ def test_topic_pages(client):
 
 def test_healthz(client):
     data = client.get("/healthz").get_json()
-    assert data["status"] == "ok" and data["generation"].startswith("gen-") and data["items"] >= 60
+    assert data["status"] == "ok" and data["generation"].startswith("gen-")
+    assert "items" not in data  # a count would tell about items the reader may not see
 
 
 def test_nothing_outside_the_content_folder_is_reachable(client):
@@ -187,15 +190,15 @@ def test_acronyms_are_never_corrected(client):
 
 
 def test_zero_results_show_the_filters_that_exclude_results(client):
-    data = client.get("/search.json?q=budget+topic:health-taxes&type=persona").get_json()
+    data = client.get("/search.json?q=budget+topic:health-taxes&type=training-material").get_json()
     assert data["total"] == 0
     relaxations = {r["filter"]: r for r in data["relaxations"]}
     assert relaxations["type"]["count"] == client.get("/search.json?q=budget+topic:health-taxes").get_json()["total"]
-    assert relaxations["topic"]["count"] == client.get("/search.json?q=budget&type=persona").get_json()["total"]
-    page = client.get("/search?q=budget+topic:health-taxes&type=persona").get_data(as_text=True)
+    assert relaxations["topic"]["count"] == client.get("/search.json?q=budget&type=training-material").get_json()["total"]
+    page = client.get("/search?q=budget+topic:health-taxes&type=training-material").get_data(as_text=True)
     # removing the topic filter edits the query text; removing the type unselects the facet
-    assert 'href="/search?q=budget&amp;type=persona">remove topic: Health taxes</a>' in page
-    assert 'href="/search?q=budget+topic%3Ahealth-taxes">remove type: Persona</a>' in page
+    assert 'href="/search?q=budget&amp;type=training-material">remove topic: Health taxes</a>' in page
+    assert 'href="/search?q=budget+topic%3Ahealth-taxes">remove type: Training material</a>' in page
 
 
 def test_zero_results_by_date_and_nearest_topics(client):

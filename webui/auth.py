@@ -1,5 +1,10 @@
 """Logging in and out; `login_required` guards every manager page and every write.
 
+Members and managers log in alike; `g.role` says which (kb.access), and every
+page shows what that role may see. Manager pages and writes answer 403 to a
+member. On a members-only site (KB_PUBLIC=0) every page but the login asks
+for an account first.
+
 A session is a signed cookie holding the user name, the account's session token at
 login and the login time. It is checked on every request: the account must still
 exist and hold the same token (logout draws a new one, `kb user remove` deletes the
@@ -22,7 +27,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from indexer import logins
-from indexer.accounts import check_login, end_sessions, session_token
+from indexer.accounts import check_login, end_sessions, role_of, session_token
 from webui.context import library, settings
 
 bp = Blueprint("auth", __name__)
@@ -37,16 +42,30 @@ class LoginForm(FlaskForm):
 @bp.before_app_request
 def load_user() -> None:
     """Set g.user from a session that is still valid; end a session that is not."""
-    g.user = None
+    g.user, g.role = None, "anonymous"
     name = session.get("user")
-    if name is None or request.endpoint == "static":
+    if request.endpoint == "static":
         return
-    token = session_token(library().data, name)
-    too_old = time.time() - session.get("since", 0) > SESSION_MAX_AGE.total_seconds()
-    if token is None or token != session.get("token") or too_old:
-        session.clear()
-        return
-    g.user = name
+    if name is not None:
+        token = session_token(library().data, name)
+        too_old = time.time() - session.get("since", 0) > SESSION_MAX_AGE.total_seconds()
+        if token is None or token != session.get("token") or too_old:
+            session.clear()
+        else:
+            g.user, g.role = name, role_of(library().data, name) or "anonymous"
+    if g.user is None and not settings().public and request.endpoint not in OPEN_ON_PRIVATE_SITES:
+        return ask_for_login("Log in to read this site.")
+
+
+# What a members-only site answers without an account: the login itself, and what machines ask for.
+OPEN_ON_PRIVATE_SITES = {"auth.login", "static", "edge.robots", "search.healthz"}
+
+
+def ask_for_login(message: str):
+    if request.method != "GET" or request.path.endswith(".json") or \
+            request.accept_mimetypes.best == "application/json":
+        abort(401, description=message)
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def start_session(name: str) -> None:
@@ -58,23 +77,24 @@ def start_session(name: str) -> None:
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Send anonymous visitors to the login page (JSON clients get a 401)."""
+    """For managers only: send anonymous visitors to the login page (JSON clients get a 401),
+    and answer a member 403."""
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if g.get("user") is None:
-            if request.method != "GET" or request.accept_mimetypes.best == "application/json":
-                abort(401, description="Log in as a manager to do this.")
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            return ask_for_login("Log in as a manager to do this.")
+        if g.get("role") != "manager":
+            abort(403, description="Only managers may do this.")
         return view(*args, **kwargs)
     return wrapped
 
 
-def safe_next(target: str | None) -> str:
+def safe_next(target: str | None, fallback: str = "") -> str:
     """Only same-site paths are followed after login (no open redirect)."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc \
             and "\\" not in target:
         return target
-    return url_for("manage.index")
+    return fallback or url_for("manage.index")
 
 
 def wait_message(seconds: int) -> str:
@@ -107,7 +127,8 @@ def login():
         return login_page(form, "Unknown user name or wrong password.", 401)
     logins.record_success(data, name)
     start_session(name)
-    return redirect(safe_next(request.args.get("next")))
+    home = url_for("manage.index") if role_of(data, name) == "manager" else "/search"
+    return redirect(safe_next(request.args.get("next"), home))
 
 
 def login_again(message: str):

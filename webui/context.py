@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g
 
 from indexer.library import Library
+from kb.access import Viewer
 from kb.settings import Settings
 
 
@@ -14,3 +15,12 @@ def library() -> Library:
 
 def settings() -> Settings:
     return library().settings
+
+
+def viewer() -> Viewer:
+    """Who this request is for: what they may see is all a page shows them."""
+    return Viewer(g.get("role") or "anonymous")
+
+
+def is_manager() -> bool:
+    return g.get("role") == "manager"

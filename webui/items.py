@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template
+from flask import Blueprint, abort, redirect, render_template
 
 from kb.errors import KbError, NotFoundError
 from kb.item import Item
 from kb.search import item_url
-from webui.context import library, settings
+from webui.context import is_manager, library, settings, viewer
 
 bp = Blueprint("items", __name__)
 
@@ -17,7 +17,7 @@ def edit_form(item: Item, state: dict | None = None) -> dict | None:
 
     `state` replaces the item's own values with what a refused form sent, and carries its error.
     """
-    if g.get("user") is None:
+    if not is_manager():
         return None
     try:
         version = library().version(item.path)
@@ -42,7 +42,7 @@ def render_page(item: Item, edit_state: dict | None = None) -> str:
 
 def split_related(item: Item) -> tuple[list, list]:
     """Related items as (activities, other content), each with its reasons."""
-    related = library().related(item, limit=settings().related_limit * 2)
+    related = library().related(item, limit=settings().related_limit * 2, viewer=viewer())
     activities = [r for r in related if r.item.is_activity][: settings().related_limit]
     others = [r for r in related if not r.item.is_activity][: settings().related_limit]
     return activities, others
@@ -50,33 +50,35 @@ def split_related(item: Item) -> tuple[list, list]:
 
 @bp.get("/items/<path:item_id>")
 def item_page(item_id: str):
-    item = library().item(item_id)
+    item = library().item(item_id, viewer())
     if item.is_activity:
         return redirect(item_url(item))
     return render_page(item)
 
 
 def titles_of(item_ids: tuple[str, ...]) -> dict[str, str]:
-    """Titles of linked items, for showing links by name; missing ids keep their id."""
+    """Titles of linked items, for showing links by name: those the reader may see; a manager also
+    sees links to missing ids, by their id (a reader cannot tell a missing item from a hidden one)."""
     titles = {}
     for item_id in item_ids:
-        linked = library().find_item(item_id)
-        titles[item_id] = linked.title if linked else item_id
+        linked = library().find_item(item_id, viewer())
+        if linked is not None or is_manager():
+            titles[item_id] = linked.title if linked else item_id
     return titles
 
 
 @bp.get("/activities/<path:activity_id>")
 def activity_page(activity_id: str):
-    item = library().item(activity_id)
+    item = library().item(activity_id, viewer())
     if not item.is_activity:
         raise NotFoundError(f"{activity_id!r} is a {item.type}, not an activity")
     return render_page(item)
 
 
 def render_activity(item: Item, edit_state: dict | None = None) -> str:
-    members = [i for i in library().items_where("activity", item.id) if i.id != item.id]
+    members = [i for i in library().items_where("activity", item.id, viewer=viewer()) if i.id != item.id]
     folder = item.path.rsplit(".", 1)[0] + "/"
-    attached = library().attachments(item)
+    attached = library().attachments(item, viewer())
     attached += [i for i in members if i.path.startswith(folder) and i not in attached]
     parts = [i for i in members if i.is_activity and i not in attached]
     content = [i for i in members if not i.is_activity and i not in attached]
@@ -93,7 +95,7 @@ def render_activity(item: Item, edit_state: dict | None = None) -> str:
 @bp.get("/activities/")
 def activity_list():
     vocabulary = library().vocabulary()
-    activities = library().items_where("type", "activity")
+    activities = library().items_where("type", "activity", viewer=viewer())
     by_kind: dict[str, list[Item]] = {}
     for activity in sorted(activities, key=lambda a: (a.date is None, a.date)):
         by_kind.setdefault(activity.kind or "other", []).append(activity)
@@ -114,7 +116,7 @@ def topic_list():
 def topic_page(topic_id: str):
     vocabulary = library().vocabulary()
     topic = vocabulary.topics.get(topic_id)
-    items = library().items_where("topic", topic_id)
+    items = library().items_where("topic", topic_id, viewer=viewer())
     if topic is None and not items:
         abort(404, description=f"There is no topic {topic_id!r}.")
     return render_template(

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request
 from kb.errors import QueryError
 from kb.search import FACETS, SORTS, SearchRequest, result_to_dict
 from webui import viewmodels
-from webui.context import library, settings
+from webui.context import is_manager, library, settings, viewer
 from webui.errors import wants_json
 
 bp = Blueprint("search", __name__)
@@ -32,6 +32,7 @@ def request_from_args() -> SearchRequest:
         sort=sort,
         page=page,
         page_size=int(size_text),
+        role=viewer().role,
     )
     search_request.validate(max_page=settings().max_page, max_filter_values=settings().max_filter_values)
     return search_request
@@ -78,18 +79,17 @@ def search_json():
 
 @bp.get("/healthz")
 def healthz():
-    """Which index generation serves, its size and whether the last run went well; managers see the details.
+    """Which index generation serves and whether the last run went well; managers see the details.
 
     The details (failed files' paths, the lock holder's pid and host) are for managers and `kb status` only.
     """
-    from flask import g
-
     status = library().status()
     ok = status["generation"] is not None
-    if g.get("user"):
+    if is_manager():
         return jsonify({"status": "ok" if ok else "no index", **status}), 200 if ok else 503
     last = status["last_run"]
     outcome = None if last is None else last.get("outcome") or ("partial" if last.get("failed") else "ok")
+    # No count: how many items there are would tell a reader about those they may not see.
     return jsonify({"status": "ok" if ok else "no index", "generation": status["generation"],
-                    "items": status["items"], "last_run_ok": None if outcome is None else outcome == "ok"}), \
+                    "last_run_ok": None if outcome is None else outcome == "ok"}), \
         200 if ok else 503

@@ -131,7 +131,7 @@ def matching_items(search_request: SearchRequest) -> tuple[list[Item], int]:
     page, total = 1, 0
     while len(items) < BULK_LIMIT:
         result = library().search(SearchRequest(q=search_request.q, filters=search_request.filters,
-                                                sort="newest", page=page, page_size=100))
+                                                sort="newest", page=page, page_size=100, role="manager"))
         total = result.total
         items += [hit.item for hit in result.hits if not hit.partial]
         if page * 100 >= result.total or page >= 100:

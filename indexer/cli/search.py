@@ -29,9 +29,11 @@ if TYPE_CHECKING:
 @click.option("--json", "json_output", is_flag=True, help="Print results and facet counts as JSON.")
 @click.option("--batch", type=click.File("r", encoding="utf-8"),
               help='Run one query per line, each JSON {"id": ..., "text": ...}; print one JSON line each.')
+@click.option("--as", "role", type=click.Choice(("anonymous", "member", "manager")), default="manager",
+              show_default=True, help="Search as this role sees the site (the CLI sees everything by default).")
 @click.pass_obj
 def search(library: Library, query: str, limit: int | None, sort: str, filters: tuple[str, ...],
-           json_output: bool, batch: TextIO | None) -> None:
+           json_output: bool, batch: TextIO | None, role: str) -> None:
     """Search the index.
 
     Items with every significant word (two thirds of them from three words
@@ -44,13 +46,14 @@ def search(library: Library, query: str, limit: int | None, sort: str, filters: 
       kb search "budget flexibility"
       kb search "provider payment topic:covid-19-response after:2020-06" --json
       kb search --batch queries.jsonl --limit 100
+      kb search "dashboards" --as anonymous
     """
     limit = limit or library.settings.page_size
     if batch is not None:
-        sys.exit(run_batch(library, batch, limit, sort))
+        sys.exit(run_batch(library, batch, limit, sort, role))
     if not query.strip() and not filters:
         raise click.UsageError("give a QUERY, --filter or --batch FILE")
-    request = SearchRequest(q=query, filters=parse_filters(filters), sort=sort, page=1, page_size=limit)
+    request = SearchRequest(q=query, filters=parse_filters(filters), sort=sort, page=1, page_size=limit, role=role)
     request.validate(max_page_size=1000, max_filter_values=library.settings.max_filter_values)
     result = library.search(request)
     if json_output:
@@ -72,7 +75,7 @@ def parse_filters(pairs: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     return filters
 
 
-def run_batch(library: Library, lines: TextIO, limit: int, sort: str) -> int:
+def run_batch(library: Library, lines: TextIO, limit: int, sort: str, role: str = "manager") -> int:
     """Run each JSON line as a query; a bad line prints an error object and sets exit code 1.
 
     A query over the length limit is searched cut to the limit, with a warning
@@ -86,7 +89,7 @@ def run_batch(library: Library, lines: TextIO, limit: int, sort: str) -> int:
             entry = json.loads(line)
             if not isinstance(entry, dict) or not isinstance(entry.get("text"), str):
                 raise ValueError('expected an object with a "text" string')
-            request = SearchRequest(q=entry["text"], sort=sort, page=1, page_size=limit)
+            request = SearchRequest(q=entry["text"], sort=sort, page=1, page_size=limit, role=role)
             request.validate(max_page_size=1000)
             result = library.search(request)
         except (ValueError, KbError) as exc:

@@ -1,8 +1,11 @@
-"""Manager accounts for the web UI."""
+"""Accounts for the web UI: members, who read members' content, and managers, who read all and write."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import csv
+import io
+import secrets
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -15,35 +18,81 @@ if TYPE_CHECKING:
 
 @cli.group(epilog=EPILOG)
 def user() -> None:
-    """Manager accounts for the web UI.
+    """Accounts for the web UI: members and managers.
 
     \b
-    Example:
-      kb user add ama
+    Examples:
+      kb user add ama --role manager
+      kb user import members.csv > passwords.csv
     """
 
 
 @user.command("add", epilog=EPILOG)
 @click.argument("name")
+@click.option("--role", type=click.Choice(("member", "manager")), default="manager", show_default=True,
+              help="A member reads public and members' content; a manager reads everything and may write.")
 @click.password_option(help="The password (asked for, twice, when not given).")
 @click.pass_obj
-def user_add(library: Library, name: str, password: str) -> None:
-    """Create a manager account; the password is stored only as a salted hash.
+def user_add(library: Library, name: str, role: str, password: str) -> None:
+    """Create an account; the password is stored only as a salted hash.
 
     \b
     Example:
-      kb user add ama
+      kb user add ama --role member
     """
     from indexer.accounts import add_user
 
-    add_user(library.data, name, password)
-    click.echo(f"Created user {name}.")
+    add_user(library.data, name, password, role)
+    click.echo(f"Created {role} {name}.")
+
+
+@user.command("import", epilog=EPILOG)
+@click.argument("members", type=click.File("r", encoding="utf-8-sig"))
+@click.pass_obj
+def user_import(library: Library, members: TextIO) -> None:
+    """Create accounts from a membership list (CSV with a `name` column, and optionally `role`:
+    member, the default, or manager). Each new account gets a random password; the names and
+    passwords are printed as CSV, once, for you to pass on. Names that exist already are skipped.
+
+    \b
+    Example:
+      kb user import members.csv > passwords.csv
+    """
+    from indexer.accounts import add_users, check_account
+    from kb.errors import ConfigError
+
+    reader = csv.DictReader(members)
+    if reader.fieldnames is None or "name" not in [f.strip().lower() for f in reader.fieldnames]:
+        raise ConfigError(f"{members.name}: expected a CSV file with a 'name' column")
+    accounts = []
+    for number, row in enumerate(reader, 2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        if not row.get("name"):
+            raise ConfigError(f"{members.name}: line {number}: the name is empty")
+        accounts.append((row["name"], secrets.token_urlsafe(12), row.get("role") or "member", number))
+    names = [a[0] for a in accounts]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"{members.name}: {', '.join(twice)} listed more than once")
+    for name, password, role, number in accounts:
+        try:
+            check_account(name, password, role)
+        except ConfigError as exc:
+            raise ConfigError(f"{members.name}: line {number}: {exc}") from None
+    existing = add_users(library.data, [(name, password, role) for name, password, role, _ in accounts])
+    table = io.StringIO()
+    out = csv.writer(table, lineterminator="\n")
+    out.writerow(["name", "role", "password"])
+    out.writerows([name, role, password] for name, password, role, _ in accounts if name not in existing)
+    click.echo(table.getvalue(), nl=False)
+    for name in existing:
+        click.echo(f"warning: {name} exists already; left as it is", err=True)
 
 
 @user.command("list", epilog=EPILOG)
 @click.pass_obj
 def user_list(library: Library) -> None:
-    """List manager accounts.
+    """List accounts with their roles.
 
     \b
     Example:
@@ -51,15 +100,15 @@ def user_list(library: Library) -> None:
     """
     from indexer.accounts import list_users
 
-    for name, created in list_users(library.data):
-        click.echo(f"{name}  (created {created})")
+    for name, role, created in list_users(library.data):
+        click.echo(f"{name}  {role}  (created {created})")
 
 
 @user.command("remove", epilog=EPILOG)
 @click.argument("name")
 @click.pass_obj
 def user_remove(library: Library, name: str) -> None:
-    """Delete a manager account.
+    """Delete an account; its web sessions end with it.
 
     \b
     Example:

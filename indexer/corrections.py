@@ -1,0 +1,93 @@
+"""What a query's words may stand for: the spelling of words no item has ("did you mean"), and the
+other form of acronyms the items define. Both count only items the reader may see: a word, or a
+pair of forms, found only in items hidden from them is never offered or used.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING
+
+from whoosh.searching import Searcher
+
+from indexer.bitsets import docsets
+from indexer.matching import clause_queries, text_fields
+from indexer.words import acronyms, correct
+from kb.query import Clause, ParsedQuery
+from kb.spelling import correctable
+
+if TYPE_CHECKING:
+    from indexer.store import Generation
+
+# Words of one query that "did you mean" tries to correct.
+MAX_CORRECTED = 8
+
+
+def acronyms_of(searcher: Searcher, generation: Generation, parsed: ParsedQuery,
+                seen: int) -> tuple[dict[str, str], dict[str, str]]:
+    """The acronyms the items define that the query uses, in either form (a short form in capitals):
+    only pairs that some item the reader may see (`seen`) writes both forms of."""
+    shorts = [c.text.upper() for c in parsed.positive if c.kind == "word" and sum(ch.isupper() for ch in c.text) >= 2]
+    longs, found_shorts = acronyms(generation.folder.words, shorts, parsed.free_text)
+    sets = docsets(searcher)
+
+    def shown(short: str, long: str) -> bool:
+        if seen == sets.all:
+            return True
+        both = seen
+        for form in (Clause("word", short), Clause("phrase", long)):
+            matches = clause_queries(searcher, form, text_fields())[1]
+            both &= sets.query(matches) if matches is not None else 0
+        return bool(both)
+
+    return ({s: l for s, l in longs.items() if shown(s, l)},
+            {l: s for l, s in found_shorts.items() if shown(s, l)})
+
+
+def find_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQuery, text: str,
+                     seconds: float = 10.0, seen: int | None = None) -> tuple[dict[str, str], str, list[str]]:
+    """The likely spelling of words no item contains (searched too), the corrected query, and a note.
+
+    At most MAX_CORRECTED words are looked at, within `seconds` (half the search's
+    time limit): a long pasted question full of names must not spend its time here.
+    Only items the reader may see (`seen`) count, for the word and for its correction.
+    """
+    sets = docsets(searcher)
+    seen = sets.all if seen is None else seen
+
+    def in_sight(word: str, kind: str = "word") -> bool:
+        matches = clause_queries(searcher, Clause(kind, word), text_fields())[1]
+        return matches is not None and bool(sets.query(matches) & seen)
+
+    corrections: dict[str, str] = {}
+    labels: list[str] | None = None
+    names: set[str] = set()
+    deadline = time.perf_counter() + seconds
+    looked = 0
+    for clause in parsed.positive:
+        if clause.kind != "word" or not correctable(clause.text) or clause.text in corrections:
+            continue
+        if looked >= MAX_CORRECTED or time.perf_counter() > deadline:
+            break
+        if in_sight(clause.text):
+            continue  # some item the reader may see contains it
+        if labels is None:
+            labels = generation.vocabulary.all_names()
+            names = label_words(labels)
+        looked += 1
+        # A label is public; a word of the index is offered only if the reader may see an item that has it.
+        better = correct(generation.folder.words, clause.text, labels,
+                         usable=lambda word, names=names: word.lower() in names or in_sight(word))
+        if better:
+            corrections[clause.text] = better
+    if not corrections:
+        return {}, "", []
+    said = ", ".join(f"“{c}”" for c in corrections.values())
+    missing = ", ".join(f"“{w}”" for w in corrections)
+    corrected = re.sub(r"[^\W\d_]+", lambda m: corrections.get(m.group(), m.group()), text)
+    return corrections, corrected, [f"No item contains {missing}; also searched for {said}."]
+
+
+def label_words(labels: list[str]) -> set[str]:
+    return {word for label in labels for word in label.lower().split()}
