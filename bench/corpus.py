@@ -79,6 +79,9 @@ def topic_ids() -> list[str]:
     return [t["id"] for t in vocab["topics"] if not t.get("deprecated")]
 
 
+VERSION = 2  # 2: visibility levels; a corpus of another version is built again
+
+
 def build(count: int, target: Path) -> Path:
     """Write `count` items into `target` (replacing it) and return it."""
     texts = base_texts()
@@ -102,6 +105,12 @@ def build(count: int, target: Path) -> Path:
             "countries": rng.sample(COUNTRIES, rng.randint(1, 2)),
             "lang": "en",
         }
+        # A real community keeps some content for members and some for managers (kb.access):
+        # one item in ten for managers, two for members, the rest public.
+        if i % 10 == 9:
+            meta["visibility"] = "managers"
+        elif i % 10 in (3, 6):
+            meta["visibility"] = "members"
         if i < activities:
             meta.update(id=f"act-{i}", type="activity", kind=KINDS[i % len(KINDS)])
             folder = "activities"
@@ -114,14 +123,14 @@ def build(count: int, target: Path) -> Path:
         path = target / folder / f"item-{i:06d}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    (target / ".complete").write_text(str(count))
+    (target / ".complete").write_text(f"{VERSION}:{count}")
     return target
 
 
 def ensure(count: int, target: Path) -> Path:
     """Reuse a corpus built earlier with the same size, or build it."""
     marker = target / ".complete"
-    if marker.is_file() and marker.read_text() == str(count):
+    if marker.is_file() and marker.read_text() == f"{VERSION}:{count}":
         return target
     return build(count, target)
 

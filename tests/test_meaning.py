@@ -110,3 +110,16 @@ def test_the_search_page_shows_other_languages(built, tmp_path):
     assert api["other_languages"] and {hit["lang"] for hit in api["other_languages"]} == {"en"}
     for hit in api["other_languages"]:
         assert f'lang="en">{escape(hit["title"])}</a>' in block
+
+
+def test_other_languages_offer_only_what_the_reader_may_see(runner, built):
+    """The roundtable on virements (English notes, members only) is nearest the French query in meaning."""
+    def offered(*role: str) -> list[str]:
+        found = kb(runner, "--index", str(built[1]), "search", FRENCH, "--json", *role)
+        return [hit["id"] for hit in json.loads(found.stdout)["other_languages"]]
+
+    restricted = "sessions/roundtable-2-virements-notes"
+    assert restricted in offered()
+    anonymous = offered("--as", "anonymous")
+    assert anonymous and restricted not in anonymous
+    assert not [i for i in anonymous if "roundtable-" in i or "persona" in i or "one-on-one" in i]

@@ -189,6 +189,9 @@ def test_manager_pages_healthz_robots_and_the_log(clients, role):
                 "/manage/queue", "/manage/bulk?q=budget"):
         status = client.get(url).status_code
         assert status == {"anonymous": 302, "member": 403, "manager": 200}[role], url
+    page = client.get("/search?q=budget")
+    assert "Cookie" in page.headers["Vary"]
+    assert ("no-store" in page.headers.get("Cache-Control", "")) == (role != "anonymous")  # never in a shared cache
     health = client.get("/healthz").get_json()
     assert health["status"] == "ok" and ("items" in health) == (role == "manager")
     robots = client.get("/robots.txt").get_data(as_text=True)

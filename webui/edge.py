@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, g, request
 
 bp = Blueprint("edge", __name__)
 
@@ -74,4 +74,9 @@ def register(app: Flask) -> None:
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         relative_location(response)
+        # What a page shows depends on who reads it (kb.access): a shared cache must never keep a
+        # logged-in reader's page for the next reader, and pages vary with the session cookie.
+        response.vary.add("Cookie")
+        if g.get("user"):
+            response.headers["Cache-Control"] = "private, no-store"
         return response
