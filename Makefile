@@ -29,7 +29,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -n 2
 
 bench: $(STAMP) wrk
-	$(BIN)/python bench/eval.py
+	$(BIN)/python bench/eval.py --keep bench/results/eval
 	$(BIN)/python bench/bench_scale.py --sizes $(BENCH_SIZES)
 
 bench-quick: $(STAMP) wrk
@@ -40,7 +40,7 @@ wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 
 eval: $(STAMP)
-	$(BIN)/python bench/eval.py
+	$(BIN)/python bench/eval.py --keep bench/results/eval
 
 clean:
 	rm -rf $(VENV) .kb-index *.egg-info

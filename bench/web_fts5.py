@@ -29,7 +29,7 @@ from kb.access import Viewer, level_of, shown_to  # noqa: E402
 from kb.backend import FacetTable  # noqa: E402
 from kb.errors import ConfigError, NotFoundError  # noqa: E402
 from kb.item import Item  # noqa: E402
-from kb.related import Related  # noqa: E402
+from kb.related import Related, RelatedPanels  # noqa: E402
 from kb.search import SearchRequest, SearchResult  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 from kb.vocabulary import Vocabulary  # noqa: E402
@@ -95,6 +95,9 @@ class Fts5Backend:
 
     def attachments(self, activity: Item, viewer: Viewer | None = None) -> list[Item]:
         return []
+
+    def related_panels(self, item: Item, limit: int = 8, viewer: Viewer | None = None) -> RelatedPanels:
+        return RelatedPanels()  # the reference has no related-items scoring
 
     def related_items(self, item: Item, limit: int = 8, viewer: Viewer | None = None) -> list[Related]:
         return []  # the reference has no related-items scoring

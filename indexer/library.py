@@ -26,7 +26,7 @@ from kb.backend import SearchBackend
 from kb.checks import Attention, staleness, tagging_queue
 from kb.contentmap import ContentMap, TopicValue
 from kb.item import Item
-from kb.related import Related
+from kb.related import RelatedPanels
 from kb.search import SearchRequest, SearchResult
 from kb.settings import Settings
 from kb.vocabulary import Vocabulary
@@ -90,8 +90,9 @@ class Library:
     def attachments(self, activity: Item, viewer: Viewer | None = None) -> list[Item]:
         return self.backend.attachments(activity, viewer)
 
-    def related(self, item: Item, limit: int | None = None, viewer: Viewer | None = None) -> list[Related]:
-        return self.backend.related_items(item, limit or self.settings.related_limit, viewer)
+    def related(self, item: Item, limit: int | None = None, viewer: Viewer | None = None) -> RelatedPanels:
+        """Related activities and content, the first `limit` of each (KB_RELATED_LIMIT), and their totals."""
+        return self.backend.related_panels(item, limit or self.settings.related_limit, viewer)
 
     def vocabulary(self) -> Vocabulary:
         return self.backend.vocabulary()

@@ -19,10 +19,8 @@ from indexer.visibility import Sight
 from kb.backend import FacetTable
 from kb.errors import NotFoundError
 from kb.item import Item
-from kb.related import Related, rank_related
 from kb.vocabulary import Vocabulary
 
-SIBLINGS_MAX = 15
 
 
 def light(item: Item) -> Item:
@@ -81,37 +79,6 @@ def attachments(searcher: Searcher, activity: Item, sight: Sight | None = None) 
         if docnum is not None and (sight is None or sight.sees(docnum)):
             found.append(shown(sight, unpack(searcher.stored_fields(docnum)["data"])))
     return found
-
-
-def related_items(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit: int = 8,
-                  sight: Sight | None = None) -> list[Related]:
-    """Items related to `item` by explicit links both ways, shared activities, topics and text
-    (only items the reader may see, as they may see them)."""
-    only = within(searcher, None if sight is None else sight.docs)
-
-    def fetch(q: wq.Query, n: int) -> list[Item]:
-        return [shown(sight, unpack(h["data"])) for h in searcher.search(q, limit=n, filter=only)]
-
-    linked = [shown(sight, unpack(searcher.stored_fields(d)["data"]))
-              for d in (searcher.document_number(id=a) for a in item.activities)
-              if d is not None and (sight is None or sight.sees(d))]
-    linked += [a for a in fetch(wq.Term("attachment", item.path), 20) if a.id not in item.activities]
-    linking = fetch(wq.Term("activity", item.id), 50)
-    siblings = []
-    for activity in linked:
-        members = searcher.search(wq.Term("activity", activity.id), limit=SIBLINGS_MAX, filter=only)
-        # An activity with many items (a whole forum) says little about any two of them.
-        if len(members) <= SIBLINGS_MAX:
-            siblings.extend((shown(sight, unpack(h["data"])), activity) for h in members if h["id"] != activity.id)
-    sharing = fetch(wq.Or([wq.Term("topics", t) for t in item.topics]), 30) if item.topics else []
-    similar: list[tuple[Item, float]] = []
-    docnum = searcher.document_number(id=item.id)
-    if docnum is not None and item.text:
-        for hit in searcher.more_like(docnum, text_field(item.lang), text=item.text, top=10, filter=only):
-            similar.append((shown(sight, unpack(hit["data"])), float(hit.score)))
-    ranked = rank_related(item, vocabulary=vocabulary, linked=linked, linking=linking,
-                          siblings=siblings, sharing=sharing, similar=similar)
-    return ranked[:limit]
 
 
 def facet_table(searcher: Searcher, rows: str, columns: str) -> FacetTable:

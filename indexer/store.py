@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
-from indexer import lookups
+from indexer import lookups, relating
 from indexer.generation import GenerationFolder
 from indexer.schema import WEIGHTING
 from indexer.indexfolder import IndexFolder
@@ -28,7 +28,7 @@ from kb.backend import FacetTable
 from kb.errors import IndexMissingError
 from kb.access import Viewer
 from kb.item import Item
-from kb.related import Related
+from kb.related import Related, RelatedPanels
 from kb.search import SearchRequest, SearchResult
 from kb.vocabulary import Vocabulary
 
@@ -243,7 +243,11 @@ class IndexStore(Reading):
 
     def related_items(self, item: Item, limit: int = 8, viewer: Viewer | None = None) -> list[Related]:
         with self.searcher() as (searcher, generation):
-            return lookups.related_items(searcher, generation.vocabulary, item, limit, self.sight(searcher, viewer))
+            return relating.related_items(searcher, generation.vocabulary, item, limit, self.sight(searcher, viewer))
+
+    def related_panels(self, item: Item, limit: int = 8, viewer: Viewer | None = None) -> RelatedPanels:
+        with self.searcher() as (searcher, generation):
+            return relating.related_panels(searcher, generation.vocabulary, item, limit, self.sight(searcher, viewer))
 
     def facet_table(self, rows: str, columns: str) -> FacetTable:
         with self.searcher() as (searcher, _):

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from kb.access import Viewer
 from kb.item import Item
-from kb.related import Related
+from kb.related import Related, RelatedPanels
 from kb.search import SearchRequest, SearchResult
 from kb.vocabulary import Vocabulary
 
@@ -86,6 +86,10 @@ class SearchBackend(ItemReader, Protocol):
 
     def attachments(self, activity: Item, viewer: Viewer | None = None) -> list[Item]:
         """The items an activity lists under `attachments:`, in that order."""
+
+    def related_panels(self, item: Item, limit: int, viewer: Viewer | None = None) -> RelatedPanels:
+        """Related activities and related content, each complete and strongest first before the first
+        `limit` of each are kept, with the total of each list."""
 
     def related_items(self, item: Item, limit: int, viewer: Viewer | None = None) -> list[Related]:
         """Items related to `item`, strongest first, each with its reasons."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from kb.item import Item
@@ -14,6 +14,10 @@ LINKING = 8.0
 SIBLING = 3.0
 PER_SHARED_TOPIC = 2.0
 SIMILAR = 3.0
+MENTIONS = 6.0  # a text that names an activity by its title: less than a link, more than topics
+PER_RELATED_TOPIC = 1.0  # a broader or narrower topic says less than the same topic
+PER_SHARED_PERSON = 1.5
+SHOWN_NAMES = 3  # people named in one reason
 
 
 @dataclass(frozen=True)
@@ -25,49 +29,62 @@ class Related:
     reasons: tuple[str, ...]
 
 
-def rank_related(
-    item: Item,
-    *,
-    vocabulary: Vocabulary,
-    linked: Iterable[Item] = (),
-    linking: Iterable[Item] = (),
-    siblings: Iterable[tuple[Item, Item]] = (),
-    sharing: Iterable[Item] = (),
-    similar: Iterable[tuple[Item, float]] = (),
-) -> list[Related]:
-    """Combine every kind of relation into one ranked list, best first.
+@dataclass
+class Evidence:
+    """What relates one item to another, gathered from the index before either is read in full."""
 
-    `siblings` pairs an item with the activity it shares with `item`;
-    `similar` pairs an item with its text-similarity score.
-    """
-    scores: dict[str, float] = {}
-    reasons: dict[str, list[str]] = {}
-    found: dict[str, Item] = {}
+    linked: str = ""  # the reason of an explicit link, if any ("linked from this item" ...)
+    linking: str = ""
+    mentions: str = ""  # one names the other in its text, without a link
+    siblings: list[str] = field(default_factory=list)  # titles of the small activities both belong to
+    topics: list[str] = field(default_factory=list)  # shared topics' labels
+    related_topics: list[str] = field(default_factory=list)  # labels of broader or narrower topics in common
+    people: list[str] = field(default_factory=list)  # names of people both involve
+    similar: float = 0.0  # share of the best similar-text score, 0 to 1
+    words: list[str] = field(default_factory=list)  # the telling words the texts share
 
-    def add(other: Item, score: float, reason: str) -> None:
-        if other.id == item.id:
-            return
-        found[other.id] = other
-        scores[other.id] = scores.get(other.id, 0.0) + score
-        if reason not in reasons.setdefault(other.id, []):
-            reasons[other.id].append(reason)
+    def score(self) -> float:
+        return ((LINKED if self.linked else 0.0) + (LINKING if self.linking else 0.0) + (MENTIONS if self.mentions else 0.0)
+                + SIBLING * len(self.siblings) + PER_SHARED_TOPIC * len(self.topics)
+                + PER_RELATED_TOPIC * len(self.related_topics) + PER_SHARED_PERSON * len(self.people)
+                + SIMILAR * self.similar)
 
-    for other in linked:
-        add(other, LINKED, "linked from this item" if not other.is_activity else "this item belongs to this activity")
-    for other in linking:
-        add(other, LINKING, "links to this item" if not item.is_activity else "belongs to this activity")
-    for other, activity in siblings:
-        add(other, SIBLING, f"also part of {activity.title}")
-    own_topics = set(item.topics)
-    for other in sharing:
-        shared = [t for t in other.topics if t in own_topics]
-        if shared:
-            labels = ", ".join(vocabulary.label(t) for t in shared)
-            add(other, PER_SHARED_TOPIC * len(shared), f"shares topics: {labels}")
-    similar = [(other, score) for other, score in similar if other.id != item.id]
-    best = max((score for _, score in similar), default=0.0)
-    for other, score in similar:
-        if best > 0:
-            add(other, SIMILAR * score / best, "similar text")
-    ranked = sorted(found, key=lambda key: (-scores[key], found[key].title))
-    return [Related(found[key], round(scores[key], 3), tuple(reasons[key])) for key in ranked]
+    def reasons(self) -> tuple[str, ...]:
+        """Each reason says what is shared."""
+        found = [r for r in (self.linked, self.linking, self.mentions) if r]
+        found += [f"also part of {title}" for title in self.siblings]
+        if self.topics:
+            found.append(f"shares topics: {', '.join(self.topics)}")
+        if self.related_topics:
+            found.append(f"related topics: {', '.join(self.related_topics)}")
+        if self.people:
+            more = len(self.people) - SHOWN_NAMES
+            found.append(f"also with {', '.join(self.people[:SHOWN_NAMES])}" + (f" and {more} more" if more > 0 else ""))
+        if self.similar:
+            found.append(f"similar text: {', '.join(self.words)}" if self.words else "similar text")
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class RelatedPanels:
+    """An item's related activities and related content, each strongest first, with how many there are
+    in all (a page shows the first few and links to the rest)."""
+
+    activities: tuple[Related, ...] = ()
+    content: tuple[Related, ...] = ()
+    activities_total: int = 0
+    content_total: int = 0
+
+    def merged(self) -> list[Related]:
+        return sorted(self.activities + self.content, key=lambda r: -r.score)
+
+
+ROLE_WORDS = ("member", "expert", "facilitator", "manager", "staff", "speaker", "guest")
+
+
+def person_name(person_id: str) -> str:
+    """A readable name for a person id when no registry names them: 'expert-priya-raman' -> 'Priya Raman'."""
+    words = [w for w in person_id.replace("_", "-").split("-") if w]
+    if len(words) > 1 and words[0].lower() in ROLE_WORDS:
+        words = words[1:]
+    return " ".join(w[:1].upper() + w[1:] for w in words) or person_id

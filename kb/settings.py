@@ -36,7 +36,8 @@ class Settings:
     max_file_bytes: int = _setting(20_000_000, "content files larger than this are skipped")
     file_seconds: float = _setting(20.0, "seconds reading one content file may take before it is reported and skipped")
     file_memory_mb: int = _setting(1024, "memory (MB) reading one content file may use before it is reported and skipped")
-    related_limit: int = _setting(8, "related items shown on an item page")
+    related_limit: int = _setting(8, "related activities, and related content, shown on an item page "
+                                         "(each; \"Show all\" lists the rest)")
     search_cache: int = _setting(256, "search results kept per process for repeated searches (0: none)", least=0)
     search_time_limit: float = _setting(10.0, "seconds a search may spend ranking (and half of it on spelling) "
                                               "before it shows what it found")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template
+from flask import Blueprint, abort, redirect, render_template, request
 
 from kb.errors import KbError, NotFoundError
 from kb.item import Item
+from kb.related import RelatedPanels
 from kb.search import item_url
 from webui.context import is_manager, library, settings, viewer
 
@@ -34,18 +35,19 @@ def render_page(item: Item, edit_state: dict | None = None) -> str:
     """The page of an item or an activity, its tag form filled from `edit_state` when a form was refused."""
     if item.is_activity:
         return render_activity(item, edit_state)
-    activities, others = split_related(item)
-    return render_template("item.html", item=item, related_activities=activities, related_content=others,
+    return render_template("item.html", item=item, related=related_of(item),
                            vocabulary=library().vocabulary(), titles=titles_of(item.activities),
                            edit=edit_form(item, edit_state))
 
 
-def split_related(item: Item) -> tuple[list, list]:
-    """Related items as (activities, other content), each with its reasons."""
-    related = library().related(item, limit=settings().related_limit * 2, viewer=viewer())
-    activities = [r for r in related if r.item.is_activity][: settings().related_limit]
-    others = [r for r in related if not r.item.is_activity][: settings().related_limit]
-    return activities, others
+# With ?related=all a page lists every related item (a reader follows "Show all N").
+EVERY_RELATED = 1000
+
+
+def related_of(item: Item) -> RelatedPanels:
+    """Related activities and content, each with its reasons and its total."""
+    limit = EVERY_RELATED if request.args.get("related") == "all" else settings().related_limit
+    return library().related(item, limit=limit, viewer=viewer())
 
 
 @bp.get("/items/<path:item_id>")
@@ -82,12 +84,8 @@ def render_activity(item: Item, edit_state: dict | None = None) -> str:
     attached += [i for i in members if i.path.startswith(folder) and i not in attached]
     parts = [i for i in members if i.is_activity and i not in attached]
     content = [i for i in members if not i.is_activity and i not in attached]
-    activities, others = split_related(item)
-    member_ids = {i.id for i in members} | {i.id for i in attached}
     return render_template(
-        "activity.html", item=item, parts=parts, content=content, attached=attached,
-        related_activities=[r for r in activities if r.item.id not in member_ids],
-        related_content=[r for r in others if r.item.id not in member_ids],
+        "activity.html", item=item, parts=parts, content=content, attached=attached, related=related_of(item),
         vocabulary=library().vocabulary(), titles=titles_of(item.activities), edit=edit_form(item, edit_state),
     )
 

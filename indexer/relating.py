@@ -1,0 +1,201 @@
+"""Items related to an item: every relation found from the index, scored, activities apart from content.
+
+Relations: explicit links both ways, small activities both belong to, an activity
+named in an item's text, shared topics (a deprecated one counts as its replacement),
+broader or narrower topics, shared people and similar text. kb.related.Evidence
+scores them and says what each shares. Each list is complete and ordered before it
+is cut; only what a page shows is read in full.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Callable
+
+from whoosh import query as wq
+from whoosh.reading import TermNotFound
+from whoosh.searching import Searcher
+
+from indexer.bitsets import docsets
+from indexer.lookups import shown
+from indexer.matching import clause_queries, text_fields
+from indexer.schema import attachments_of, text_field, unpack
+from indexer.visibility import Sight
+from kb.item import Item
+from kb.query import Clause
+from kb.related import Evidence, Related, RelatedPanels, person_name
+from kb.text import fold
+from kb.vocabulary import Vocabulary
+
+SIBLINGS_MAX = 15  # an activity with more items (a whole forum) says little about any two of them
+SIMILAR_TOP = 10  # items looked at for similar text
+SIMILAR_WORDS = 3  # shared words a reason names
+
+
+def related_items(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit: int = 8,
+                  sight: Sight | None = None) -> list[Related]:
+    """Related activities and content together, strongest first (see related_panels)."""
+    return related_panels(searcher, vocabulary, item, limit, sight).merged()[:limit]
+
+
+def related_panels(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit: int = 8,
+                   sight: Sight | None = None) -> RelatedPanels:
+    """Items related to `item`, activities apart from content, each list complete before it is cut.
+
+    Every relation is found from the index (explicit links both ways, small activities both
+    belong to, shared topics counted through their replacement when deprecated, broader or
+    narrower topics, shared people, similar text), scored (kb.related.Evidence), and only the
+    first `limit` of each list are read in full. An activity's own parts and content, which its
+    page lists, are not repeated as related. Ties go to the newer item, never to the title.
+    Only items the reader may see count, and people only where they may see them.
+    """
+    sets = docsets(searcher)
+    allowed = (sets.all if sight is None else sight.docs).to_bytes((sets.size >> 3) + 1, "little")
+    with_people = sets.all if sight is None else sight.people
+    people_ok = with_people.to_bytes((sets.size >> 3) + 1, "little")
+
+    def seen(docnum: int | None, raw: bytes = allowed) -> bool:
+        return docnum is not None and bool(raw[docnum >> 3] >> (docnum & 7) & 1)
+
+    activities = sets.value("type", "activity").to_bytes((sets.size >> 3) + 1, "little")
+    own = searcher.document_number(id=item.id)
+    found: dict[int, Evidence] = defaultdict(Evidence)
+    skip = {own}
+    for activity_id in item.activities:
+        docnum = searcher.document_number(id=activity_id)
+        if seen(docnum):
+            found[docnum].linked = ("this item belongs to this activity" if seen(docnum, activities)
+                                    else "linked from this item")
+    for docnum in docs_with(searcher, "attachment", item.path):
+        if seen(docnum) and docnum not in found:
+            found[docnum].linked = "this item belongs to this activity"
+    for docnum in docs_with(searcher, "activity", item.id):
+        if seen(docnum) and docnum != own:
+            found[docnum].linking = "belongs to this activity" if item.is_activity else "links to this item"
+            if item.is_activity:
+                skip.add(docnum)  # listed on the activity's page as its parts and content
+    if item.is_activity:
+        skip.update(searcher.document_number(path=path) for path in attachments_of(item))
+    for activity_id in item.activities:
+        docnum = searcher.document_number(id=activity_id)
+        members = docs_with(searcher, "activity", activity_id)
+        # An activity with many items (a whole forum) says little about any two of them.
+        if seen(docnum) and len(members) <= SIBLINGS_MAX:
+            title = unpack(searcher.stored_fields(docnum)["data"]).title
+            for member in members:
+                if seen(member) and member != docnum:
+                    found[member].siblings.append(title)
+    add_mentions(searcher, item, own, found, seen, activities)
+    own_topics = [t for t in vocabulary.resolve(item.topics)  # a deprecated topic counts as its replacement
+                  if not (t in vocabulary.topics and vocabulary.topics[t].deprecated and vocabulary.topics[t].replaced_by)]
+    for topic in own_topics:
+        for docnum in docs_with(searcher, "topics", topic):
+            if seen(docnum):
+                found[docnum].topics.append(vocabulary.label(topic))
+    neighbours = {n for t in own_topics for n in (*vocabulary.ancestors(t)[:1], *vocabulary.children(t))}
+    neighbours -= set(own_topics)
+    for topic in sorted(neighbours):
+        for docnum in docs_with(searcher, "topics", topic):
+            if seen(docnum):
+                found[docnum].related_topics.append(vocabulary.label(topic))
+    if seen(own, people_ok) or sight is None:
+        for person in item.people:
+            for docnum in docs_with(searcher, "person", person):
+                if seen(docnum) and seen(docnum, people_ok):
+                    found[docnum].people.append(person_name(person))
+    add_similar(searcher, item, own, found, lambda d: seen(d) and d not in skip, sets)
+    for docnum in skip:
+        found.pop(docnum, None)
+    dates = searcher.reader().column_reader("date")
+    order = sorted(found, key=lambda d: (round(found[d].score(), 3), dates[d] or ""), reverse=True)
+    groups: tuple[list[int], list[int]] = ([], [])
+    for docnum in order:
+        groups[0 if seen(docnum, activities) else 1].append(docnum)
+
+    def read(docnums: list[int]) -> tuple[Related, ...]:
+        return tuple(Related(shown(sight, unpack(searcher.stored_fields(d)["data"])), round(found[d].score(), 3),
+                             found[d].reasons()) for d in docnums[:limit])
+
+    return RelatedPanels(read(groups[0]), read(groups[1]), len(groups[0]), len(groups[1]))
+
+
+def docs_with(searcher: Searcher, field: str, value: str) -> list[int]:
+    """The documents whose keyword field holds `value` (deleted ones included: callers check)."""
+    if not value:
+        return []
+    try:
+        return list(searcher.reader().postings(field, value).all_ids())
+    except TermNotFound:
+        return []
+
+
+def add_similar(searcher: Searcher, item: Item, own: int | None, found: dict[int, Evidence],
+                keep: Callable[[int], bool], sets: Any) -> None:
+    """Items whose text is most like this one's, each with the telling words both use."""
+    if own is None or not item.text:
+        return
+    field = text_field(item.lang)
+    hits = [(hit.docnum, float(hit.score)) for hit in
+            searcher.more_like(own, field, text=item.text, top=SIMILAR_TOP) if keep(hit.docnum)]
+    best = max((score for _, score in hits), default=0.0)
+    if best <= 0:
+        return
+    terms = [term for term, _ in searcher.key_terms_from_text(field, f"{item.title} {item.text}",
+                                                              numterms=SIMILAR_WORDS * 3)]
+    for docnum, score in hits:
+        words = [t for t in terms if sets.query(wq.Term(field, t)) >> docnum & 1][:SIMILAR_WORDS]
+        found[docnum].similar = score / best
+        found[docnum].words = words
+
+
+
+
+def naming(title: str) -> str:
+    """How a text names an activity: its title without a kind in front ("Webinar: Rapid budget
+    responses to COVID-19" is named "rapid budget responses to covid-19"), folded; '' when too short
+    to be a name rather than ordinary words."""
+    head, sep, rest = title.partition(": ")
+    name = rest if sep and len(rest.split()) >= 3 else title
+    name = " ".join(fold(name).lower().split())
+    return name if len(name.split()) >= 3 else ""
+
+
+def activity_names(searcher: Searcher, activities: bytes) -> dict[int, str]:
+    """Each activity's name as texts write it, read once per searcher."""
+    cached = getattr(searcher, "_kb_activity_names", None)
+    if cached is None:
+        sets = docsets(searcher)
+        cached = {}
+        for docnum in docs_with(searcher, "type", "activity"):
+            if sets.all >> docnum & 1:
+                name = naming(unpack(searcher.stored_fields(docnum)["data"]).title)
+                if name:
+                    cached[docnum] = name
+        searcher._kb_activity_names = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def add_mentions(searcher: Searcher, item: Item, own: int | None, found: dict[int, Evidence],
+                 seen: Callable[..., bool], activities: bytes) -> None:
+    """An item whose text names an activity (by its title) relates to it, both ways, even unlinked."""
+    if item.is_activity:
+        name = naming(item.title)
+        if name:
+            matches = clause_queries(searcher, Clause("phrase", name), text_fields())[1]
+            bits = docsets(searcher).query(matches) if matches is not None else 0
+            for docnum in docs_of(bits):
+                if docnum != own and seen(docnum) and not found[docnum].linking:
+                    found[docnum].mentions = "names this activity in its text"
+    text = " ".join(fold(f"{item.summary} {item.text}").lower().split())
+    for docnum, name in activity_names(searcher, activities).items():
+        if docnum != own and seen(docnum) and name in text and not found[docnum].linked:
+            found[docnum].mentions = "named in this item's text"
+
+
+def docs_of(bits: int) -> list[int]:
+    found = []
+    while bits:
+        low = bits & -bits
+        found.append(low.bit_length() - 1)
+        bits ^= low
+    return found
