@@ -16,7 +16,7 @@ from whoosh import query as wq
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
-from indexer.bitsets import docsets
+from indexer.bitsets import as_filter, docsets
 from indexer.lookups import shown
 from indexer.matching import clause_queries, text_fields
 from indexer.schema import attachments_of, text_field, unpack
@@ -30,6 +30,7 @@ from kb.vocabulary import Vocabulary
 SIBLINGS_MAX = 15  # an activity with more items (a whole forum) says little about any two of them
 SIMILAR_TOP = 10  # items looked at for similar text
 SIMILAR_WORDS = 3  # shared words a reason names
+SIMILAR_TERMS = 10  # telling words of an item looked for in its similar items
 
 
 def related_items(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit: int = 8,
@@ -103,17 +104,19 @@ def related_panels(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit
             for docnum in docs_with(searcher, "person", person):
                 if seen(docnum) and seen(docnum, people_ok):
                     found[docnum].people.append(person_name(person))
-    add_similar(searcher, item, own, found, lambda d: seen(d) and d not in skip, sets)
+    unseen = sum(1 << d for d in skip if d is not None)
+    add_similar(searcher, item, own, found, (sets.all if sight is None else sight.docs) & ~unseen, sets)
     for docnum in skip:
         found.pop(docnum, None)
     dates = searcher.reader().column_reader("date")
-    order = sorted(found, key=lambda d: (round(found[d].score(), 3), dates[d] or ""), reverse=True)
+    scores = {d: round(evidence.score(), 3) for d, evidence in found.items()}
+    order = sorted(found, key=lambda d: (scores[d], dates[d] or ""), reverse=True)
     groups: tuple[list[int], list[int]] = ([], [])
     for docnum in order:
         groups[0 if seen(docnum, activities) else 1].append(docnum)
 
     def read(docnums: list[int]) -> tuple[Related, ...]:
-        return tuple(Related(shown(sight, unpack(searcher.stored_fields(d)["data"])), round(found[d].score(), 3),
+        return tuple(Related(shown(sight, unpack(searcher.stored_fields(d)["data"])), scores[d],
                              found[d].reasons()) for d in docnums[:limit])
 
     return RelatedPanels(read(groups[0]), read(groups[1]), len(groups[0]), len(groups[1]))
@@ -130,24 +133,22 @@ def docs_with(searcher: Searcher, field: str, value: str) -> list[int]:
 
 
 def add_similar(searcher: Searcher, item: Item, own: int | None, found: dict[int, Evidence],
-                keep: Callable[[int], bool], sets: Any) -> None:
-    """Items whose text is most like this one's, each with the telling words both use."""
+                allowed: int, sets: Any) -> None:
+    """Items whose text is most like this one's (Whoosh's more-like-this: its five most telling
+    words, Bo1-weighted), each with the telling words both use."""
     if own is None or not item.text:
         return
     field = text_field(item.lang)
-    hits = [(hit.docnum, float(hit.score)) for hit in
-            searcher.more_like(own, field, text=item.text, top=SIMILAR_TOP) if keep(hit.docnum)]
-    best = max((score for _, score in hits), default=0.0)
-    if best <= 0:
+    terms = searcher.key_terms_from_text(field, item.text, numterms=SIMILAR_TERMS)
+    if not terms:
         return
-    terms = [term for term, _ in searcher.key_terms_from_text(field, f"{item.title} {item.text}",
-                                                              numterms=SIMILAR_WORDS * 3)]
-    for docnum, score in hits:
-        words = [t for t in terms if sets.query(wq.Term(field, t)) >> docnum & 1][:SIMILAR_WORDS]
+    query = wq.Or([wq.Term(field, word, boost=weight) for word, weight in terms[:5]])
+    hits = [(hit.docnum, float(hit.score)) for hit in
+            searcher.search(query, limit=SIMILAR_TOP, filter=as_filter(allowed, sets.size), mask={own})]
+    best = max((score for _, score in hits), default=0.0)
+    for docnum, score in hits if best > 0 else ():
         found[docnum].similar = score / best
-        found[docnum].words = words
-
-
+        found[docnum].words = [w for w, _ in terms if sets.query(wq.Term(field, w)) >> docnum & 1][:SIMILAR_WORDS]
 
 
 def naming(title: str) -> str:
