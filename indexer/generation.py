@@ -28,7 +28,7 @@ WORDS_FILE = "words.sqlite"
 VECTORS_FILE = "vectors.sqlite"
 RETIRED_FILE = "retired"
 # Bump when fields or derived values change: an older index is then rebuilt from scratch.
-SCHEMA_VERSION = 6  # 6: visibility and attribution fields; 5: accents folded before stemming
+SCHEMA_VERSION = 7  # 7: typed links; 6: visibility and attribution fields; 5: accents folded before stemming
 
 
 @dataclass(frozen=True)

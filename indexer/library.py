@@ -26,6 +26,7 @@ from kb.backend import SearchBackend
 from kb.checks import Attention, staleness, tagging_queue
 from kb.contentmap import ContentMap, TopicValue
 from kb.item import Item
+from kb.links import LINK_TYPES, link_value, typed_links
 from kb.related import RelatedPanels
 from kb.search import SearchRequest, SearchResult
 from kb.settings import Settings
@@ -93,6 +94,19 @@ class Library:
     def related(self, item: Item, limit: int | None = None, viewer: Viewer | None = None) -> RelatedPanels:
         """Related activities and content, the first `limit` of each (KB_RELATED_LIMIT), and their totals."""
         return self.backend.related_panels(item, limit or self.settings.related_limit, viewer)
+
+    def typed_links(self, item: Item, viewer: Viewer | None = None) -> list[tuple[str, list[Item]]]:
+        """The item's typed links (kb.links) in their own words, both ways: ("Complements", [session]),
+        ("Complemented by", [roundtable]); only items the viewer may see."""
+        groups: dict[str, list[Item]] = {}
+        for key, target in typed_links(item):
+            found = self.find_item(target, viewer)
+            if found is not None:
+                groups.setdefault(LINK_TYPES[key].forward, []).append(found)
+        for key, kind in LINK_TYPES.items():
+            for other in self.items_where("link", link_value(key, item.id), viewer=viewer):
+                groups.setdefault(kind.backward, []).append(other)
+        return list(groups.items())
 
     def vocabulary(self) -> Vocabulary:
         return self.backend.vocabulary()

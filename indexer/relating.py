@@ -22,6 +22,7 @@ from indexer.matching import clause_queries, text_fields
 from indexer.schema import attachments_of, text_field, unpack
 from indexer.visibility import Sight
 from kb.item import Item
+from kb.links import LINK_TYPES, link_value, typed_links
 from kb.query import Clause
 from kb.related import Evidence, Related, RelatedPanels, person_name
 from kb.text import fold
@@ -86,6 +87,14 @@ def related_panels(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit
             for member in members:
                 if seen(member) and member != docnum:
                     found[member].siblings.append(title)
+    for key, target in typed_links(item):
+        docnum = searcher.document_number(id=target)
+        if seen(docnum):
+            found[docnum].typed.append(LINK_TYPES[key].forward_reason)
+    for key, kind in LINK_TYPES.items():
+        for docnum in docs_with(searcher, "links", link_value(key, item.id)):
+            if seen(docnum) and docnum != own:
+                found[docnum].typed.append(kind.backward_reason)
     add_mentions(searcher, item, own, found, seen, activities)
     own_topics = [t for t in vocabulary.resolve(item.topics)  # a deprecated topic counts as its replacement
                   if not (t in vocabulary.topics and vocabulary.topics[t].deprecated and vocabulary.topics[t].replaced_by)]
@@ -185,11 +194,11 @@ def add_mentions(searcher: Searcher, item: Item, own: int | None, found: dict[in
             matches = clause_queries(searcher, Clause("phrase", name), text_fields())[1]
             bits = docsets(searcher).query(matches) if matches is not None else 0
             for docnum in docs_of(bits):
-                if docnum != own and seen(docnum) and not found[docnum].linking:
+                if docnum != own and seen(docnum) and not (found[docnum].linking or found[docnum].typed):
                     found[docnum].mentions = "names this activity in its text"
     text = " ".join(fold(f"{item.summary} {item.text}").lower().split())
     for docnum, name in activity_names(searcher, activities).items():
-        if docnum != own and seen(docnum) and name in text and not found[docnum].linked:
+        if docnum != own and seen(docnum) and name in text and not (found[docnum].linked or found[docnum].typed):
             found[docnum].mentions = "named in this item's text"
 
 

@@ -15,6 +15,7 @@ from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter,
 import indexer.workers  # noqa: F401  (sub-writers unpickling the schema get the die-with-parent hook)
 from kb.access import indexed_level, non_attributable, withhold_names
 from kb.item import Item
+from kb.links import link_value, typed_links
 from kb.text import fold
 from kb.vocabulary import Vocabulary
 
@@ -41,6 +42,7 @@ FILTER_FIELDS = {
     "activity": "activity",
     "person": "person",
     "community": "community",
+    "link": "links",  # typed links, as "complements:forum-2020-session-1" (kb.links)
 }
 
 
@@ -152,6 +154,7 @@ def build_schema() -> fields.Schema:
         attachment=fields.KEYWORD(commas=True),  # files an activity lists as its attachments
         visibility=fields.KEYWORD(),  # its level, or "default" for the site's (kb.access)
         attribution=fields.KEYWORD(),  # "withheld" for a non-attributable item
+        links=fields.KEYWORD(commas=True),
         data=fields.STORED(),
     )
     for lang in LANGUAGES:
@@ -194,6 +197,7 @@ def item_document(item: Item, vocabulary: Vocabulary, kinds: tuple[str, ...]) ->
         "community": item.community,
         "path": item.path,
         "attachment": _keywords(attachments_of(item)),
+        "links": _keywords(link_value(key, target) for key, target in typed_links(item)),
         "visibility": indexed_level(item, vocabulary.visibility) or DEFAULT_LEVEL,
         "attribution": WITHHELD_PEOPLE if hides_people else "",
         "data": pack(item),

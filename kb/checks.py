@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from kb.access import level_problem
+from kb.links import typed_links
 from kb.duplicates import near_duplicates
 from kb.item import Item
 from kb.metadata import parse_date
@@ -45,6 +46,9 @@ def check_items(items: Iterable[Item], vocabulary: Vocabulary) -> list[Problem]:
             elif item.kind not in vocabulary.kinds:
                 known = ", ".join(vocabulary.kinds)
                 problems.append(Problem(item.path, f"kind: {item.kind!r} is not an activity kind ({known})", "warning"))
+        for key, target in typed_links(item):
+            if target not in by_id:
+                problems.append(Problem(item.path, f"{key}: {target!r} is not the id of any item"))
         visibility = level_problem(item)
         if visibility:
             problems.append(Problem(item.path, visibility))

@@ -36,6 +36,7 @@ class Evidence:
     linked: str = ""  # the reason of an explicit link, if any ("linked from this item" ...)
     linking: str = ""
     mentions: str = ""  # one names the other in its text, without a link
+    typed: list[str] = field(default_factory=list)  # typed links, in their own words (kb.links)
     siblings: list[str] = field(default_factory=list)  # titles of the small activities both belong to
     topics: list[str] = field(default_factory=list)  # shared topics' labels
     related_topics: list[str] = field(default_factory=list)  # labels of broader or narrower topics in common
@@ -45,13 +46,14 @@ class Evidence:
 
     def score(self) -> float:
         return ((LINKED if self.linked else 0.0) + (LINKING if self.linking else 0.0) + (MENTIONS if self.mentions else 0.0)
+                + LINKED * len(self.typed)
                 + SIBLING * len(self.siblings) + PER_SHARED_TOPIC * len(self.topics)
                 + PER_RELATED_TOPIC * len(self.related_topics) + PER_SHARED_PERSON * len(self.people)
                 + SIMILAR * self.similar)
 
     def reasons(self) -> tuple[str, ...]:
         """Each reason says what is shared."""
-        found = [r for r in (self.linked, self.linking, self.mentions) if r]
+        found = [*self.typed, *(r for r in (self.linked, self.linking, self.mentions) if r)]
         found += [f"also part of {title}" for title in self.siblings]
         if self.topics:
             found.append(f"shares topics: {', '.join(self.topics)}")

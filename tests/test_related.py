@@ -63,3 +63,40 @@ def test_a_page_shows_all_relations_on_request(client):
     everything = client.get("/activities/forum-2020?related=all").get_data(as_text=True)
     listed = everything[everything.index('id="related"'):].count('<span class="reasons">')
     assert listed >= int(more[1])
+
+
+def test_a_roundtable_complements_its_session_from_both_sides(client, panels):
+    roundtable = client.get("/activities/forum-2020-roundtable-1").get_data(as_text=True)
+    session = client.get("/activities/forum-2020-session-1").get_data(as_text=True)
+    assert re.search(r"<dt>Complements</dt><dd>.*?Strategic purchasing in times of COVID-19</a>", roundtable)
+    assert re.search(r"<dt>Complemented by</dt><dd>.*?Roundtable: Paying providers during COVID-19</a>", session)
+    reasons = {r.item.id: r.reasons for r in panels("forum-2020-session-1").activities}
+    assert "complements this item" in reasons["forum-2020-roundtable-1"]
+    assert "belongs to" not in " ".join(reasons["forum-2020-roundtable-1"])  # its own words, not a generic link
+    webinar = {r.item.id: r.reasons for r in panels("survey-2020-member-needs").activities}
+    assert "responds to this item" in webinar["webinar-2020-04-covid-budgets"]
+    guide = client.get("/items/documents/budget-flexibility-in-health-practical-guide").get_data(as_text=True)
+    assert "<dt>Produced by</dt>" in guide
+
+
+def test_the_forum_lists_its_programme_in_agenda_order_with_roundtables_under_their_sessions(client):
+    page = client.get("/activities/forum-2020").get_data(as_text=True)
+    programme = page[page.index("<h2>Programme</h2>"):page.index("Content from this activity")]
+    order = re.findall(r'href="/activities/(forum-2020-[a-z]+-\d)"', programme)
+    assert order == ["forum-2020-session-1", "forum-2020-roundtable-1", "forum-2020-session-2",
+                     "forum-2020-roundtable-2", "forum-2020-session-3", "forum-2020-session-4",
+                     "forum-2020-roundtable-3", "forum-2020-session-5", "forum-2020-session-6",
+                     "forum-2020-roundtable-4"]
+    # Each session's notes sit under it; the roundtable is nested inside its session's entry.
+    first = programme[programme.index("forum-2020-session-1"):programme.index("forum-2020-session-2")]
+    assert "sessions/forum-2020-session-1-notes" in first and "forum-2020-roundtable-1" in first
+    assert first.count("<ol") >= 1
+
+
+def test_check_names_a_typed_link_to_nothing(runner, content_copy, tmp_path):
+    from indexer.cli import cli
+    from tests.conftest import write
+
+    write(content_copy / "documents" / "stray.md", "---\ntitle: Stray\ncomplements: [no-such-session]\n---\nText.\n")
+    checked = runner.invoke(cli, ["--content", str(content_copy), "check"])
+    assert "documents/stray.md: error: complements: 'no-such-session' is not the id of any item" in checked.output

@@ -124,7 +124,7 @@ def test_activity_page_lists_its_content_and_parts(client):
     page = client.get("/activities/forum-2020")
     body = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Parts of this activity" in body and 'href="/activities/forum-2020-session-1"' in body
+    assert "<h2>Programme</h2>" in body and 'href="/activities/forum-2020-session-1"' in body
     assert 'href="/items/documents/forum-2020-synthesis-report"' in body
     assert client.get("/items/forum-2020").headers["Location"] == "/activities/forum-2020"
 

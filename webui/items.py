@@ -6,6 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request
 
 from kb.errors import KbError, NotFoundError
 from kb.item import Item
+from kb.links import typed_links
 from kb.related import RelatedPanels
 from kb.search import item_url
 from webui.context import is_manager, library, settings, viewer
@@ -35,7 +36,7 @@ def render_page(item: Item, edit_state: dict | None = None) -> str:
     """The page of an item or an activity, its tag form filled from `edit_state` when a form was refused."""
     if item.is_activity:
         return render_activity(item, edit_state)
-    return render_template("item.html", item=item, related=related_of(item),
+    return render_template("item.html", item=item, related=related_of(item), links=library().typed_links(item, viewer()),
                            vocabulary=library().vocabulary(), titles=titles_of(item.activities),
                            edit=edit_form(item, edit_state))
 
@@ -83,11 +84,53 @@ def render_activity(item: Item, edit_state: dict | None = None) -> str:
     attached = library().attachments(item, viewer())
     attached += [i for i in members if i.path.startswith(folder) and i not in attached]
     parts = [i for i in members if i.is_activity and i not in attached]
-    content = [i for i in members if not i.is_activity and i not in attached]
+    programme = agenda(parts)
+    in_parts = {i.id for _, _, notes, _ in walk(programme) for i in notes}
+    content = [i for i in members if not i.is_activity and i not in attached and i.id not in in_parts]
     return render_template(
-        "activity.html", item=item, parts=parts, content=content, attached=attached, related=related_of(item),
+        "activity.html", item=item, programme=programme, content=content, attached=attached,
+        related=related_of(item), links=library().typed_links(item, viewer()),
         vocabulary=library().vocabulary(), titles=titles_of(item.activities), edit=edit_form(item, edit_state),
     )
+
+
+def agenda_key(item: Item) -> tuple:
+    """Agenda order: date, then `order` (a number) or `start` (a time) from the front matter."""
+    order = item.extra.get("order")
+    return (item.date is None, item.date, order if isinstance(order, int) else 10 ** 6, str(item.extra.get("start", "")))
+
+
+def agenda(parts: list[Item]) -> list[tuple[Item, list, list[Item]]]:
+    """An activity's parts as its programme: (part, the parts that complement it, the part's notes
+    and documents), in agenda order; a roundtable sits under the session it complements."""
+    ids = {p.id for p in parts}
+    under: dict[str, list[Item]] = {}
+    top = []
+    for part in sorted(parts, key=agenda_key):
+        complements = [target for key, target in typed_links(part) if key == "complements" and target in ids]
+        if complements:
+            under.setdefault(complements[0], []).append(part)
+        else:
+            top.append(part)
+
+    def node(part: Item) -> tuple[Item, list, list[Item]]:
+        notes = [i for i in library().items_where("activity", part.id, viewer=viewer()) if not i.is_activity]
+        return part, [node(child) for child in under.get(part.id, [])], sorted(notes, key=agenda_key)
+
+    return [node(part) for part in top]
+
+
+def walk(programme: list) -> list:
+    """Every (part, children, notes, depth) of a programme, depth first."""
+    found = []
+
+    def visit(nodes: list, depth: int) -> None:
+        for part, children, notes in nodes:
+            found.append((part, children, notes, depth))
+            visit(children, depth + 1)
+
+    visit(programme, 0)
+    return found
 
 
 @bp.get("/activities/")
