@@ -100,3 +100,21 @@ def test_check_names_a_typed_link_to_nothing(runner, content_copy, tmp_path):
     write(content_copy / "documents" / "stray.md", "---\ntitle: Stray\ncomplements: [no-such-session]\n---\nText.\n")
     checked = runner.invoke(cli, ["--content", str(content_copy), "check"])
     assert "documents/stray.md: error: complements: 'no-such-session' is not the id of any item" in checked.output
+
+
+def test_every_page_has_a_json_twin_with_what_it_shows(client):
+    page = client.get("/items/sessions/forum-2020-session-1-notes").get_data(as_text=True)
+    twin = client.get("/items/sessions/forum-2020-session-1-notes.json").get_json()
+    shown = re.findall(r'<span class="reasons">([^<]*)</span>', page)
+    listed = twin["related"]["activities"] + twin["related"]["content"]
+    assert shown == ["; ".join(r["reasons"]).replace("'", "&#39;") for r in listed]
+    assert twin["related"]["content_total"] >= len(twin["related"]["content"])
+    forum = client.get("/activities/forum-2020.json").get_json()
+    assert [p["id"] for p in forum["programme"]][:2] == ["forum-2020-session-1", "forum-2020-session-2"]
+    assert forum["programme"][0]["complemented_by"][0]["id"] == "forum-2020-roundtable-1"
+    roundtable = client.get("/activities/forum-2020-roundtable-1.json").get_json()
+    assert roundtable["links"][0]["label"] == "Complements"
+    assert roundtable["links"][0]["items"][0]["id"] == "forum-2020-session-1"
+    topic = client.get("/topics/budget-flexibility.json").get_json()
+    assert topic["label"] == "Budget flexibility" and topic["items"]
+    assert client.get("/topics/no-such-topic.json").status_code == 404

@@ -151,6 +151,17 @@ def test_pages_related_panels_topics_and_activities(clients, role):
             assert page.replace(canary["id"], "X") == missing.replace("documents/canary-nowhere", "X")
         json_status = client.get(f"/items/{canary['id']}", headers={"Accept": "application/json"}).status_code
         assert json_status == (200 if seen else 404)
+        twin = client.get(f"/items/{canary['id']}.json")
+        assert twin.status_code == (200 if seen else 404)
+        hidden_twin = client.get("/items/documents/canary-nowhere.json").get_json()
+        if not seen:
+            assert twin.get_json()["message"].replace(canary["id"], "X") == \
+                hidden_twin["message"].replace("documents/canary-nowhere", "X")
+        for url in ("/activities/forum-2020.json", "/topics/budget-execution.json", f"/items/{NEIGHBOUR}.json",
+                    "/activities/canary-workshop.json"):
+            body = client.get(url).get_data(as_text=True)
+            assert (canary["title"] in body) == seen, (url, level)
+            assert (canary["person"] in body) == (seen and role == "manager") or canary["person"] not in body
         # Lists of an activity and a topic, and the related panels of a public item and activity.
         for url in ("/activities/forum-2020", "/topics/budget-execution", "/topics/public-financial-management",
                     f"/items/{NEIGHBOUR}", "/activities/canary-workshop"):
@@ -166,6 +177,11 @@ def test_chatham_house_people_shown_to_managers_only(clients, role):
     sees_item, sees_people = role != "anonymous", role == "manager"
     status, page = text_of(client, f"/items/{CHATHAM['id']}")
     assert status == (200 if sees_item else 404)
+    twin = client.get(f"/items/{CHATHAM['id']}.json")
+    assert twin.status_code == (200 if sees_item else 404)
+    if sees_item:
+        assert (CHATHAM["name"] in twin.get_data(as_text=True)) == sees_people
+        assert bool(twin.get_json()["people"]) == sees_people
     if sees_item:
         assert "reconciled" in page
         assert (CHATHAM["name"] in page) == sees_people and (CHATHAM["person"] in page) == sees_people
