@@ -21,6 +21,7 @@ from kb.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 VOCABULARY_FILES = ("vocabulary.yml", "vocabulary.yaml")
+PEOPLE_FILES = ("people.yml", "people.yaml")
 # Rendering Markdown is the slow part of reading; big folders are read by several processes.
 PARALLEL_FROM = 400
 
@@ -56,18 +57,27 @@ def content_root(path: str | os.PathLike[str]) -> Path:
 
 
 def load_vocabulary(root: Path) -> Vocabulary:
-    """Load vocabulary.yml from the content folder; an empty vocabulary if there is none."""
-    for name in VOCABULARY_FILES:
-        path = root / name
-        if path.is_file():
-            try:
-                data = load_mapping(name, path.read_text(encoding="utf-8-sig"), "the vocabulary")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise VocabularyError(f"{name}: cannot be read: {exc}") from None
-            except ContentError as exc:
-                raise VocabularyError(str(exc)) from None
-            return Vocabulary.from_dict(data, source=name)
-    return Vocabulary()
+    """Load vocabulary.yml from the content folder, with the people of people.yml (kb.people) if
+    there is one; an empty vocabulary if there is none."""
+    data: dict = {}
+    source = "vocabulary"
+    for names, what in ((VOCABULARY_FILES, "the vocabulary"), (PEOPLE_FILES, "the people registry")):
+        name = next((n for n in names if (root / n).is_file()), None)
+        if name is None:
+            continue
+        try:
+            found = load_mapping(name, (root / name).read_text(encoding="utf-8-sig"), what)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VocabularyError(f"{name}: cannot be read: {exc}") from None
+        except ContentError as exc:
+            raise VocabularyError(str(exc)) from None
+        if names is PEOPLE_FILES:
+            data["people"] = found.get("people") if isinstance(found, dict) else found
+        else:
+            data, source = found, name
+            if not isinstance(data, dict):
+                return Vocabulary.from_dict(data, source=name)  # says what is wrong
+    return Vocabulary.from_dict(data, source=source) if data else Vocabulary()
 
 
 class FileStat(NamedTuple):

@@ -25,7 +25,9 @@ from kb.access import Viewer
 from kb.backend import SearchBackend
 from kb.checks import Attention, staleness, tagging_queue
 from kb.contentmap import ContentMap, TopicValue
+from kb.errors import NotFoundError
 from kb.item import Item
+from kb.people import Contribution, Person, contributions, known_topics, person_name
 from kb.links import LINK_TYPES, link_value, typed_links
 from kb.related import RelatedPanels
 from kb.search import SearchRequest, SearchResult
@@ -107,6 +109,23 @@ class Library:
             for other in self.items_where("link", link_value(key, item.id), viewer=viewer):
                 groups.setdefault(kind.backward, []).append(other)
         return list(groups.items())
+
+    def who_can_help(self, topic_id: str, viewer: Viewer | None = None, limit: int = 10) -> list[Contribution]:
+        """People ranked by what they did on a topic and its narrower topics (kb.people), in what the viewer
+        may see (the people of non-attributable items only for managers)."""
+        items = self.items_where("topic", topic_id, viewer=viewer)
+        return contributions(items, self.vocabulary().person_name)[:limit]
+
+    def person(self, person_id: str, viewer: Viewer | None = None) -> tuple[Person, list[Item], list[tuple[str, int]]]:
+        """A person's page: who they are, the items and activities they took part in (newest first) and the
+        topics of those; NotFoundError when the viewer may see nothing of them (a manager: unless listed)."""
+        vocabulary = self.vocabulary()
+        items = self.items_where("person", person_id, viewer=viewer)
+        listed = vocabulary.people.get(person_id)
+        if not items and (listed is None or (viewer is not None and not viewer.sees_everything)):
+            raise NotFoundError(f"no person with id {person_id!r}")
+        person = listed or Person(id=person_id, name=person_name(person_id))
+        return person, items, known_topics(items, vocabulary.current)
 
     def vocabulary(self) -> Vocabulary:
         return self.backend.vocabulary()

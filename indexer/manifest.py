@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from indexer.content import VOCABULARY_FILES, FileStat, file_stat, hash_file, scan
+from indexer.content import PEOPLE_FILES, VOCABULARY_FILES, FileStat, file_stat, hash_file, scan
 from indexer.files import sha256_file
 
 _SCHEMA = """
@@ -159,8 +159,7 @@ def compare(root: Path, manifest: dict[str, Entry], only: Iterable[str] | None =
 
 
 def vocabulary_hash(root: Path) -> str:
-    """Hash of the vocabulary file ('' when there is none)."""
-    for name in VOCABULARY_FILES:
-        if (root / name).is_file():
-            return sha256_file(root / name)
-    return ""
+    """Hash of the vocabulary file, and of the people registry when there is one ('' when neither is)."""
+    hashes = [sha256_file(root / name) for names in (VOCABULARY_FILES, PEOPLE_FILES) for name in names
+              if (root / name).is_file()]
+    return hashes[0] if len(hashes) == 1 else "+".join(hashes)

@@ -24,7 +24,7 @@ from indexer.visibility import Sight
 from kb.item import Item
 from kb.links import LINK_TYPES, link_value, typed_links
 from kb.query import Clause
-from kb.related import Evidence, Related, RelatedPanels, person_name
+from kb.related import Evidence, Related, RelatedPanels
 from kb.text import fold
 from kb.vocabulary import Vocabulary
 
@@ -96,8 +96,7 @@ def related_panels(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit
             if seen(docnum) and docnum != own:
                 found[docnum].typed.append(kind.backward_reason)
     add_mentions(searcher, item, own, found, seen, activities)
-    own_topics = [t for t in vocabulary.resolve(item.topics)  # a deprecated topic counts as its replacement
-                  if not (t in vocabulary.topics and vocabulary.topics[t].deprecated and vocabulary.topics[t].replaced_by)]
+    own_topics = vocabulary.current(item.topics)  # a deprecated topic counts as its replacement
     for topic in own_topics:
         for docnum in docs_with(searcher, "topics", topic):
             if seen(docnum):
@@ -112,7 +111,7 @@ def related_panels(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit
         for person in item.people:
             for docnum in docs_with(searcher, "person", person):
                 if seen(docnum) and seen(docnum, people_ok):
-                    found[docnum].people.append(person_name(person))
+                    found[docnum].people.append(vocabulary.person_name(person))
     unseen = sum(1 << d for d in skip if d is not None)
     add_similar(searcher, item, own, found, (sets.all if sight is None else sight.docs) & ~unseen, sets)
     for docnum in skip:

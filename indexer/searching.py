@@ -98,6 +98,8 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
         for other, bits in chosen.items():
             if other != name:
                 base &= bits
+        if name == "person":  # the people of non-attributable items are for managers only
+            base &= with_people
         facets[name] = facet_counts(sets, name, base, keep=selected.get(name, ()))
     sort = request.sort if query.ranking is not None or request.sort != "relevance" else "newest"
     rerank = semantic_rerank(generation, parsed.free_text)

@@ -49,6 +49,10 @@ def check_items(items: Iterable[Item], vocabulary: Vocabulary) -> list[Problem]:
         for key, target in typed_links(item):
             if target not in by_id:
                 problems.append(Problem(item.path, f"{key}: {target!r} is not the id of any item"))
+        if vocabulary.people:
+            for person in item.people:
+                if person not in vocabulary.people:
+                    problems.append(Problem(item.path, f"people: {person!r} is not in the people registry", "warning"))
         visibility = level_problem(item)
         if visibility:
             problems.append(Problem(item.path, visibility))

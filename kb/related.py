@@ -79,14 +79,3 @@ class RelatedPanels:
 
     def merged(self) -> list[Related]:
         return sorted(self.activities + self.content, key=lambda r: -r.score)
-
-
-ROLE_WORDS = ("member", "expert", "facilitator", "manager", "staff", "speaker", "guest")
-
-
-def person_name(person_id: str) -> str:
-    """A readable name for a person id when no registry names them: 'expert-priya-raman' -> 'Priya Raman'."""
-    words = [w for w in person_id.replace("_", "-").split("-") if w]
-    if len(words) > 1 and words[0].lower() in ROLE_WORDS:
-        words = words[1:]
-    return " ".join(w[:1].upper() + w[1:] for w in words) or person_id

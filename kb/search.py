@@ -13,7 +13,7 @@ from kb.query import ParsedQuery
 from kb.vocabulary import Vocabulary
 
 # Facets shown beside results, in display order; each is a multi-valued field.
-FACETS = ("topic", "type", "kind", "country", "year", "lang")
+FACETS = ("topic", "type", "kind", "country", "year", "lang", "person")
 SORTS = ("relevance", "newest", "oldest")
 
 

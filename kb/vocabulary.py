@@ -10,6 +10,7 @@ from typing import Any
 
 from kb.access import VisibilityRules
 from kb.errors import VocabularyError
+from kb.people import Person, people_from, person_name
 from kb.text import fold
 
 PRIORITIES = ("high", "medium", "low")
@@ -77,6 +78,7 @@ class Vocabulary:
     types: dict[str, Term] = field(default_factory=dict)
     countries: dict[str, Term] = field(default_factory=dict)
     visibility: VisibilityRules = field(default_factory=VisibilityRules)  # default levels (kb.access)
+    people: dict[str, Person] = field(default_factory=dict)  # the registry (kb.people), from people.yml
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "vocabulary") -> Vocabulary:
@@ -97,6 +99,7 @@ class Vocabulary:
             types=_terms_from(data.get("types"), f"{source}: types"),
             countries=_terms_from(data.get("countries"), f"{source}: countries"),
             visibility=_visibility_from(data.get("visibility"), source),
+            people=_people_from(data.get("people"), source),
         )
         vocab._check_links(source)
         return vocab
@@ -138,10 +141,16 @@ class Vocabulary:
             "types": terms(self.types),
             "countries": terms(self.countries),
             **({"visibility": self.visibility.to_data()} if self.visibility.paths or self.visibility.types else {}),
+            **({"people": [p.to_dict() for p in self.people.values()]} if self.people else {}),
         }
 
     def __bool__(self) -> bool:
         return bool(self.topics or self.kinds or self.types or self.countries)
+
+    def person_name(self, person_id: str) -> str:
+        """The registry's name for a person, else one made from the id."""
+        person = self.people.get(person_id)
+        return person.name if person else person_name(person_id)
 
     def ancestors(self, topic_id: str) -> list[str]:
         """Return the broader topics of `topic_id`, nearest first."""
@@ -176,6 +185,14 @@ class Vocabulary:
             if topic is not None and topic.deprecated and topic.replaced_by:
                 found.setdefault(topic.replaced_by, None)
         return tuple(found)
+
+    def current(self, topic_ids: tuple[str, ...] | list[str]) -> list[str]:
+        """The topics with each deprecated one replaced by its replacement (kept when it has none)."""
+        found: dict[str, None] = {}
+        for topic_id in topic_ids:
+            topic = self.topics.get(topic_id)
+            found.setdefault(topic.replaced_by if topic and topic.deprecated and topic.replaced_by else topic_id, None)
+        return list(found)
 
     def with_ancestors(self, topic_ids: tuple[str, ...] | list[str]) -> tuple[str, ...]:
         """Return the topics plus all their broader topics, without duplicates."""
@@ -333,6 +350,13 @@ def _alt_labels(value: Any, where: str) -> dict[str, tuple[str, ...]]:
             raise VocabularyError(f"{where}.{lang}: expected a list of labels")
         labels[str(lang)] = tuple(str(n).strip() for n in names if n is not None and str(n).strip())
     return labels
+
+
+def _people_from(data: Any, source: str) -> dict[str, Person]:
+    people, problems = people_from(data, source)
+    if problems:
+        raise VocabularyError(problems[0])
+    return people
 
 
 def _visibility_from(data: Any, source: str) -> VisibilityRules:

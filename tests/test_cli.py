@@ -61,7 +61,7 @@ def test_search_json_shape(runner, sample_index):
     hit = data["hits"][0]
     assert set(hit) >= {"id", "title", "type", "date", "score", "snippet", "topics", "activities", "url"}
     assert hit["url"].startswith(("/items/", "/activities/"))
-    assert set(data["facets"]) == {"topic", "type", "kind", "country", "year", "lang"}
+    assert set(data["facets"]) == {"topic", "type", "kind", "country", "year", "lang", "person"}
     assert all(isinstance(n, int) for n in data["facets"]["topic"].values())
 
 

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from kb.related import Evidence, person_name
+from kb.people import person_name
+from kb.related import Evidence
 
 
 def test_explicit_links_outrank_names_topics_people_and_similar_text():

@@ -120,8 +120,10 @@ def test_search_hits_totals_facets_and_snippets(clients, role):
         body = json.dumps(shared)
         for marker in (canary["title"], canary["word"], canary["type"]):
             assert (marker in body) == seen, (level, marker)
-        facets = {value for name in ("type", "country") for value in shared["facets"][name]}
+        facets = {value for name in ("type", "country", "person") for value in shared["facets"][name]}
         assert (canary["type"] in facets) == seen and (canary["country"] in facets) == seen
+        assert (canary["person"] in facets) == seen
+        assert client.get(f"/people/{canary['person']}").status_code == (200 if seen else 404)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -190,7 +192,11 @@ def test_chatham_house_people_shown_to_managers_only(clients, role):
     assert (hit is not None) == sees_item
     if hit is not None:
         assert (CHATHAM["name"] in json.dumps(hit)) == sees_people
-    # Its people do not lead to it: not by a person filter, not by their name in a search.
+    # Its people do not lead to it: not by a person filter, a facet or a page, not by their name in a search.
+    facets = client.get("/search.json?q=advance payments reconciled").get_json()["facets"]["person"]
+    assert (CHATHAM["person"] in facets) == sees_people
+    assert client.get(f"/people/{CHATHAM['person']}").status_code == (200 if sees_people else 404)
+    assert client.get(f"/people/{CHATHAM['person']}.json").status_code == (200 if sees_people else 404)
     by_person = client.get(f"/search.json?q=person:{CHATHAM['person']}").get_json()
     assert by_person["total"] == (1 if sees_people else 0)
     assert client.get(f"/search.json?q={CHATHAM['name']}").get_json()["total"] == 0

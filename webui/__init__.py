@@ -49,7 +49,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, backend: Sear
     app.extensions["kb"] = Library.open(settings, backend)
 
     from kb.search import item_url
-    from webui import auth, edge, errors, items, manage, search, tagging, twins
+    from webui import auth, edge, errors, items, manage, people, search, tagging, twins
 
     CSRFProtect(app)
     app.jinja_env.globals.update(item_url=item_url)
@@ -59,6 +59,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, backend: Sear
 
     app.register_blueprint(search.bp)
     app.register_blueprint(twins.bp)
+    app.register_blueprint(people.bp)
     app.register_blueprint(items.bp)
     errors.register(app)
     edge.register(app)

@@ -162,6 +162,7 @@ def topic_page(topic_id: str):
         abort(404, description=f"There is no topic {topic_id!r}.")
     return render_template(
         "topic.html", topic=topic, topic_id=topic_id, items=items, vocabulary=vocabulary,
+        helpers=library().who_can_help(topic_id, viewer(), limit=8),
         broader=[vocabulary.topics[t] for t in vocabulary.ancestors(topic_id)][::-1],
         narrower=[vocabulary.topics[t] for t in vocabulary.children(topic_id)],
     )

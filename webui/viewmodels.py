@@ -11,7 +11,7 @@ from kb.settings import Settings
 from kb.vocabulary import Vocabulary
 
 FACET_TITLES = {"topic": "Topic", "type": "Type", "kind": "Activity kind", "country": "Country",
-                "year": "Year", "lang": "Language"}
+                "year": "Year", "lang": "Language", "person": "People"}
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
 FACET_SHOWN = 12
 DEFAULT_PAGE_SIZE = Settings().page_size
@@ -79,6 +79,8 @@ def value_label(name: str, value: str, vocabulary: Vocabulary) -> str:
         return vocabulary.kind_label(value)
     if name == "lang":
         return LANGUAGE_NAMES.get(value, value)
+    if name == "person":
+        return vocabulary.person_name(value)
     return value
 
 

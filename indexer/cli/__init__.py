@@ -61,6 +61,7 @@ def cli(ctx: click.Context, content: str | None, index: str | None, data: str | 
 import indexer.cli.imports  # noqa: E402,F401
 import indexer.cli.index  # noqa: E402,F401
 import indexer.cli.manage  # noqa: E402,F401
+import indexer.cli.people  # noqa: E402,F401
 import indexer.cli.search  # noqa: E402,F401
 import indexer.cli.serve  # noqa: E402,F401
 import indexer.cli.topics  # noqa: E402,F401
