@@ -96,6 +96,9 @@ class Fts5Backend:
     def attachments(self, activity: Item, viewer: Viewer | None = None) -> list[Item]:
         return []
 
+    def named_activities(self, item: Item) -> list[Item]:
+        return []
+
     def related_panels(self, item: Item, limit: int = 8, viewer: Viewer | None = None) -> RelatedPanels:
         return RelatedPanels()  # the reference has no related-items scoring
 

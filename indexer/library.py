@@ -188,6 +188,14 @@ class Library:
     def decide_suggestion(self, item_id: str, topic: str, accepted: bool) -> None:
         suggest.decide(self.data, item_id, topic, "accepted" if accepted else "rejected")
 
+    def link_suggestions(self, item: Item) -> list[Item]:
+        """Activities the item's text names by title without linking them, not yet accepted or rejected."""
+        decided = suggest.load_decisions(self.data).get(item.id, {})
+        return [a for a in self.backend.named_activities(item) if f"activity:{a.id}" not in decided]
+
+    def decide_link(self, item_id: str, activity_id: str, accepted: bool) -> None:
+        suggest.decide(self.data, item_id, f"activity:{activity_id}", "accepted" if accepted else "rejected")
+
     def candidate_topics(self) -> list[tuple[str, int]]:
         return suggest.candidate_topics(self.backend)
 

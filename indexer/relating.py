@@ -208,3 +208,19 @@ def docs_of(bits: int) -> list[int]:
         found.append(low.bit_length() - 1)
         bits ^= low
     return found
+
+
+def named_activities(searcher: Searcher, item: Item) -> list[Item]:
+    """The activities an item's text names by their title without linking them (suggested links)."""
+    sets = docsets(searcher)
+    activities = sets.value("type", "activity").to_bytes((sets.size >> 3) + 1, "little")
+    text = " ".join(fold(f"{item.summary} {item.text}").lower().split())
+    own = searcher.document_number(id=item.id)
+    linked = set(item.activities) | {target for _, target in typed_links(item)}
+    found = []
+    for docnum, name in activity_names(searcher, activities).items():
+        if docnum != own and name in text:
+            activity = unpack(searcher.stored_fields(docnum)["data"])
+            if activity.id not in linked:
+                found.append(activity)
+    return sorted(found, key=lambda a: (a.date is None, a.date, a.id))

@@ -245,6 +245,10 @@ class IndexStore(Reading):
         with self.searcher() as (searcher, generation):
             return relating.related_items(searcher, generation.vocabulary, item, limit, self.sight(searcher, viewer))
 
+    def named_activities(self, item: Item) -> list[Item]:
+        with self.searcher() as (searcher, _):
+            return relating.named_activities(searcher, item)
+
     def related_panels(self, item: Item, limit: int = 8, viewer: Viewer | None = None) -> RelatedPanels:
         with self.searcher() as (searcher, generation):
             return relating.related_panels(searcher, generation.vocabulary, item, limit, self.sight(searcher, viewer))

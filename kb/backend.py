@@ -87,6 +87,9 @@ class SearchBackend(ItemReader, Protocol):
     def attachments(self, activity: Item, viewer: Viewer | None = None) -> list[Item]:
         """The items an activity lists under `attachments:`, in that order."""
 
+    def named_activities(self, item: Item) -> list[Item]:
+        """Activities the item's text names by their title without linking them (suggested links)."""
+
     def related_panels(self, item: Item, limit: int, viewer: Viewer | None = None) -> RelatedPanels:
         """Related activities and related content, each complete and strongest first before the first
         `limit` of each are kept, with the total of each list."""

@@ -112,6 +112,7 @@ def test_forms_without_a_csrf_token_are_refused(manager_app):
 WRITES = {
     "/items/<path:item_id>/tags": "/items/sessions/roundtable-2-virements-notes/tags",
     "/items/<path:item_id>/suggestions": "/items/sessions/roundtable-2-virements-notes/suggestions",
+    "/items/<path:item_id>/links": "/items/sessions/roundtable-2-virements-notes/links",
     "/manage/bulk/preview": "/manage/bulk/preview",
     "/manage/bulk/apply": "/manage/bulk/apply",
     "/manage/topics/preview": "/manage/topics/preview",
@@ -128,6 +129,7 @@ def test_every_write_route_refuses_anonymous_and_forged_requests(manager_app, sa
     anonymous = manager_app.test_client()
     for url in WRITES.values():
         form = {"csrf_token": token(anonymous), "topics": "health-taxes", "add": "health-taxes", "item": "forum-2020",
+                "activity": "webinar-2020-09-capitation",
                 "topic": "health-taxes", "decision": "accept", "operation": "merge", "source": "health-taxes",
                 "target": "health-financing"}
         assert anonymous.post(url, data=form).status_code == 401, url
@@ -138,4 +140,14 @@ def test_every_write_route_refuses_anonymous_and_forged_requests(manager_app, sa
                                            "topic": "health-taxes", "decision": "accept", "operation": "merge", "source": "health-taxes",
                 "target": "health-financing"})
         assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True), url
+    # A member logs in with a valid form and token, and still may not write.
+    add_user(manager_app.extensions["kb"].data, "kofi", PASSWORD, "member")
+    member = manager_app.test_client()
+    csrf = token(member)
+    member.post("/login", data={"name": "kofi", "password": PASSWORD, "csrf_token": csrf})
+    for url in WRITES.values():
+        form = {"csrf_token": token(member, "/search"), "topics": "health-taxes", "add": "health-taxes",
+                "item": "forum-2020", "activity": "webinar-2020-09-capitation", "topic": "health-taxes",
+                "decision": "accept", "operation": "merge", "source": "health-taxes", "target": "health-financing"}
+        assert member.post(url, data=form).status_code == 403, url
     assert {p: p.read_bytes() for p in [*content.rglob("*.md"), content / "vocabulary.yml"]} == before

@@ -143,7 +143,7 @@ def test_bulk_preview_without_a_change_keeps_the_ticks(manager):
                                           "remove": "", "item": kept})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "choose a topic to add or a topic to remove" in field_error(page, "bulk-add-error")
+    assert "choose a topic or an activity to add or to remove" in field_error(page, "bulk-add-error")
     assert described_by(page, "bulk-add-error")
     assert f'value="{items[0]}">' in page and f'value="{items[0]}" checked>' not in page
     assert all(f'value="{i}" checked>' in page for i in kept)

@@ -243,3 +243,67 @@ def test_a_tag_edit_reindexes_the_file_it_wrote_not_the_folder(site):
     summary = reindex(content, index)
     assert summary.updated == ["discussions/data-dashboards-health-spending.md"]
     assert search(IndexStore(index), SearchRequest(q="okapis")).total == 1
+
+
+def test_activities_named_in_the_text_are_offered_as_links_and_decided_with_one_click(manager, site):
+    content, index, data = site
+    survey = "surveys/member-needs-survey-2020-results"
+    page = manager.get(f"/items/{survey}").get_data(as_text=True)
+    offered = page[page.index("Suggested links"):page.index("</div>", page.index("Suggested links"))]
+    assert "Webinar: Rapid budget responses to COVID-19" in offered  # "Run a webinar on rapid budget responses..."
+    version = re.search(r'name="version" value="([0-9a-f]{64})"', page)[1]
+    accepted = manager.post(f"/items/{survey}/links", data={
+        "csrf_token": token(manager, f"/items/{survey}"), "activity": "webinar-2020-04-covid-budgets",
+        "decision": "accept", "version": version})
+    assert accepted.status_code == 302
+    assert "webinar-2020-04-covid-budgets" in IndexStore(index).get_item(survey).activities
+    assert "webinar-2020-04-covid-budgets" in (content / f"{survey}.md").read_text(encoding="utf-8")
+    page = manager.get(f"/items/{survey}").get_data(as_text=True)
+    named = re.findall(r'name="activity" value="([^"]+)"', page)
+    assert "webinar-2020-04-covid-budgets" not in named and named  # the session on health taxes is still offered
+    rejected = manager.post(f"/items/{survey}/links", data={
+        "csrf_token": token(manager, f"/items/{survey}"), "activity": named[0], "decision": "reject"})
+    assert rejected.status_code == 302 and named[0] not in IndexStore(index).get_item(survey).activities
+    assert named[0] not in re.findall(r'name="activity" value="([^"]+)"', manager.get(f"/items/{survey}").get_data(as_text=True))
+
+
+def test_bulk_tagging_links_and_unlinks_activities(manager, site):
+    content, index, data = site
+    form = manager.get("/manage/bulk?q=virements").get_data(as_text=True)
+    assert '<option value="working-group-budget-flexibility">' in form  # activities picked by title
+    items = [i for i in re.findall(r'name="item" value="([^"]+)"', form) if not i.startswith("forum-2020")][:2]
+    preview = manager.post("/manage/bulk/preview", data={"csrf_token": token(manager, "/manage/bulk?q=virements"),
+                                                         "add_activity": "working-group-budget-flexibility",
+                                                         "item": items})
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and 'name="add_activity" value="working-group-budget-flexibility"' in page
+    done = manager.post("/manage/bulk/apply", data={
+        "csrf_token": token(manager, "/manage/bulk?q=virements"), "add_activity": "working-group-budget-flexibility",
+        "item": re.findall(r'name="item" value="([^"]+)"', page),
+        "version": re.findall(r'name="version" value="([^"]+)"', page)})
+    assert done.status_code == 200
+    for item_id in items:
+        assert "working-group-budget-flexibility" in IndexStore(index).get_item(item_id).activities
+    page = manager.post("/manage/bulk/preview", data={"csrf_token": token(manager, "/manage/bulk?q=virements"),
+                                                      "remove_activity": "working-group-budget-flexibility",
+                                                      "item": items}).get_data(as_text=True)
+    manager.post("/manage/bulk/apply", data={
+        "csrf_token": token(manager, "/manage/bulk?q=virements"), "remove_activity": "working-group-budget-flexibility",
+        "item": re.findall(r'name="item" value="([^"]+)"', page),
+        "version": re.findall(r'name="version" value="([^"]+)"', page)})
+    for item_id in items:
+        assert "working-group-budget-flexibility" not in IndexStore(index).get_item(item_id).activities
+
+
+def test_a_manager_links_an_activity_by_typing_part_of_its_title(manager, site):
+    content, index, data = site
+    page = manager.get(f"/items/{NOTES}?activity_q=capitation+webinar").get_data(as_text=True)
+    matches = re.findall(r'name="activity" value="([^"]+)"', page[page.index("activity-matches"):])
+    assert matches == ["webinar-2020-09-capitation"]
+    version = re.search(r'name="version" value="([0-9a-f]{64})"', page)[1]
+    linked = manager.post(f"/items/{NOTES}/links", data={"csrf_token": token(manager, f"/items/{NOTES}"),
+                                                         "activity": matches[0], "decision": "accept",
+                                                         "version": version})
+    assert linked.status_code == 302 and matches[0] in IndexStore(index).get_item(NOTES).activities
+    none = manager.get(f"/items/{NOTES}?activity_q=zzzz").get_data(as_text=True)
+    assert "No activity has “zzzz” in its title." in none

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request
 
 from kb.errors import KbError, NotFoundError
 from kb.item import Item
+from kb.text import fold
 from kb.links import typed_links
 from kb.related import RelatedPanels
 from kb.search import item_url
@@ -26,10 +27,24 @@ def edit_form(item: Item, state: dict | None = None) -> dict | None:
     except (OSError, KbError):
         return {"missing": True}
     offered, candidates = library().suggestions(item)
+    wanted = request.args.get("activity_q", "").strip()[:200]
     form = {"version": version, "vocabulary": library().vocabulary(), "suggestions": offered,
+            "link_suggestions": library().link_suggestions(item), "activity_q": wanted,
+            "activity_matches": activities_named(wanted, item) if wanted else [],
             "candidates": candidates, "topics": list(item.topics), "activities": ", ".join(item.activities),
             "type": item.type, "error": None, "open": False}
+    if wanted:
+        form["open"] = True
     return {**form, **(state or {})}
+
+
+def activities_named(words: str, item: Item) -> list[Item]:
+    """Activities whose title has every word typed (accents and case aside), for linking by name."""
+    wanted = fold(words).lower().split()
+    found = [a for a in library().items_where("type", "activity")
+             if a.id not in item.activities and a.id != item.id
+             and all(w in fold(f"{a.title} {a.id}").lower() for w in wanted)]
+    return sorted(found, key=lambda a: (a.date is None, a.date, a.title))[:20]
 
 
 def render_page(item: Item, edit_state: dict | None = None) -> str:

@@ -85,6 +85,26 @@ def decide_suggestion(item_id: str):
     return redirect(item_url(library().item(item_id)) + "#tags")
 
 
+@bp.post("/items/<path:item_id>/links")
+@login_required
+def decide_link(item_id: str):
+    """Accept (link the item to the activity its text names) or reject a suggested link."""
+    activity, decision = request.form.get("activity", ""), request.form.get("decision", "")
+    try:
+        if decision not in ("accept", "reject") or not activity:
+            raise QueryError("choose Accept or Reject for one suggested link")
+        if decision == "accept":
+            library().tag(item_id, Change(add_activities=(activity,)), who=g.user,
+                          expected=request.form.get("version") or None)
+    except FORM_ERRORS as exc:
+        error = form_error(exc, "suggestions")
+        state = {"error": error, "open": True, "suggestion": activity}
+        return render_page(library().item(item_id), state), error.status
+    library().decide_link(item_id, activity, accepted=decision == "accept")
+    flash(f"{'Linked to' if decision == 'accept' else 'Will not suggest again'}: {activity}.")
+    return redirect(item_url(library().item(item_id)) + "#tags")
+
+
 def request_from_form() -> SearchRequest:
     from webui.search import request_from_args
 
@@ -98,7 +118,7 @@ def bulk_form():
         search_request = request_from_form()
     except QueryError as exc:
         error = form_error(exc, "bulk")
-        return render_template("bulk.html", request_=None, search="", total=0, items=[], checked=set(),
+        return render_template("bulk.html", activities=activity_choices(), request_=None, search="", total=0, items=[], checked=set(),
                                limit=BULK_LIMIT, vocabulary=library().vocabulary(), error=error,
                                values={}), error.status
     return bulk_page(search_request)
@@ -118,7 +138,7 @@ def bulk_page(search_request: SearchRequest, error=None, status: int = 200):
         checked = set() if request.args.get("select") == "none" else {item.id for item in items}
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "select"]
     search = urlencode(args)
-    return render_template("bulk.html", request_=search_request, search=search, total=total, items=items,
+    return render_template("bulk.html", activities=activity_choices(), request_=search_request, search=search, total=total, items=items,
                            checked=checked, limit=BULK_LIMIT, vocabulary=library().vocabulary(),
                            select_all=f"/manage/bulk?{urlencode(args)}",
                            select_none=f"/manage/bulk?{urlencode(args + [('select', 'none')])}",
@@ -140,11 +160,22 @@ def matching_items(search_request: SearchRequest) -> tuple[list[Item], int]:
     return items[:BULK_LIMIT], total
 
 
+def activity_choices() -> list[Item]:
+    """The activities bulk tagging can link or unlink, oldest first."""
+    return sorted(library().items_where("type", "activity"), key=lambda a: (a.date is None, a.date, a.title))
+
+
 def bulk_change() -> Change:
-    add, remove = request.form.get("add", "").strip(), request.form.get("remove", "").strip()
-    if not add and not remove:
-        raise QueryError("choose a topic to add or a topic to remove", field="add")
-    return Change(add_topics=(add,) if add else (), remove_topics=(remove,) if remove else ())
+    form = {key: request.form.get(key, "").strip() for key in BULK_FIELDS}
+    if not any(form.values()):
+        raise QueryError("choose a topic or an activity to add or to remove", field="add")
+    return Change(add_topics=tuple(filter(None, [form["add"]])), remove_topics=tuple(filter(None, [form["remove"]])),
+                  add_activities=tuple(filter(None, [form["add_activity"]])),
+                  remove_activities=tuple(filter(None, [form["remove_activity"]])))
+
+
+# What a bulk change can do; the preview and apply forms carry them along.
+BULK_FIELDS = ("add", "remove", "add_activity", "remove_activity")
 
 
 def preview_rows(item_ids: list[str], change: Change, versions: dict[str, str] | None = None) -> list[dict]:
@@ -175,12 +206,12 @@ def bulk_preview():
             return bulk_page(request_from_form(), error, error.status)
         except QueryError:
             ticked = [library().find_item(i) or Item(id=i, title=i) for i in request.form.getlist("item")]
-            return render_template("bulk.html", request_=None, search="", total=0, items=ticked,
+            return render_template("bulk.html", activities=activity_choices(), request_=None, search="", total=0, items=ticked,
                                    checked=set(request.form.getlist("item")), limit=BULK_LIMIT,
                                    vocabulary=library().vocabulary(), error=error,
                                    values=request.form), error.status
-    return render_template("bulk_preview.html", rows=rows, add=request.form.get("add", ""),
-                           remove=request.form.get("remove", ""), error=None)
+    return render_template("bulk_preview.html", rows=rows, change={k: request.form.get(k, "") for k in BULK_FIELDS},
+                           error=None)
 
 
 @bp.post("/manage/bulk/apply")
@@ -196,6 +227,6 @@ def bulk_apply():
     except FORM_ERRORS as exc:
         error = form_error(exc, "apply")
         rows = preview_rows(list(versions), change, versions) if change else []
-        return render_template("bulk_preview.html", rows=rows, add=request.form.get("add", ""),
-                               remove=request.form.get("remove", ""), error=error), error.status
+        return render_template("bulk_preview.html", rows=rows, change={k: request.form.get(k, "") for k in BULK_FIELDS},
+                               error=error), error.status
     return render_template("bulk_done.html", outcome=outcome)
