@@ -119,3 +119,14 @@ def test_every_page_has_a_json_twin_with_what_it_shows(client):
     topic = client.get("/topics/budget-flexibility.json").get_json()
     assert topic["label"] == "Budget flexibility" and topic["items"]
     assert client.get("/topics/no-such-topic.json").status_code == 404
+
+
+def test_topic_and_community_pages_show_a_timeline_by_month(client):
+    page = client.get("/topics/budget-flexibility").get_data(as_text=True)
+    months = re.findall(r'<h3 id="m-(\d{4}-\d{2})">', page)
+    assert months == sorted(months) and months[0] == "2020-03" and len(months) >= 5
+    april = page[page.index('id="m-2020-04"'):page.index("</li></ul></li>", page.index('id="m-2020-04"'))]
+    assert "webinar-2020-04-covid-budgets" in april  # the April webinar in April
+    community = client.get("/communities/health-financing-resilience").get_data(as_text=True)
+    assert re.findall(r'<h3 id="m-(\d{4}-\d{2})">', community)[0] == "2020-02"
+    assert client.get("/communities/no-such-community").status_code == 404

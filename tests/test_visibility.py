@@ -39,6 +39,7 @@ def canary_file(level: str, canary: dict) -> str:
 title: "{canary['title']} for budget reform"
 type: {canary['type']}
 date: 2021-03-01
+community: health-financing-resilience
 topics: [budget-execution]
 activities: [forum-2020, canary-workshop]
 people: [{canary['person']}]
@@ -166,7 +167,7 @@ def test_pages_related_panels_topics_and_activities(clients, role):
             assert (canary["person"] in body) == (seen and role == "manager") or canary["person"] not in body
         # Lists of an activity and a topic, and the related panels of a public item and activity.
         for url in ("/activities/forum-2020", "/topics/budget-execution", "/topics/public-financial-management",
-                    f"/items/{NEIGHBOUR}", "/activities/canary-workshop"):
+                    f"/items/{NEIGHBOUR}", "/activities/canary-workshop", "/communities/health-financing-resilience"):
             status, page = text_of(client, url)
             assert status == 200, url
             assert (canary["title"] in page) == seen, (url, level)

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, redirect, render_template, request
 from kb.errors import KbError, NotFoundError
 from kb.item import Item
 from kb.text import fold
+from kb.timeline import by_month
 from kb.links import typed_links
 from kb.related import RelatedPanels
 from kb.search import item_url
@@ -177,7 +178,18 @@ def topic_page(topic_id: str):
         abort(404, description=f"There is no topic {topic_id!r}.")
     return render_template(
         "topic.html", topic=topic, topic_id=topic_id, items=items, vocabulary=vocabulary,
-        helpers=library().who_can_help(topic_id, viewer(), limit=8),
+        helpers=library().who_can_help(topic_id, viewer(), limit=8), months=by_month(items),
         broader=[vocabulary.topics[t] for t in vocabulary.ancestors(topic_id)][::-1],
         narrower=[vocabulary.topics[t] for t in vocabulary.children(topic_id)],
     )
+
+
+@bp.get("/communities/<community_id>")
+def community_page(community_id: str):
+    """A community's content and activities as a timeline by month."""
+    items = library().items_where("community", community_id, viewer=viewer())
+    if not items:
+        abort(404, description=f"There is no community {community_id!r}.")
+    activities = [i for i in items if i.is_activity]
+    return render_template("community.html", community_id=community_id, items=items, activities=activities,
+                           months=by_month(items), vocabulary=library().vocabulary())
