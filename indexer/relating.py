@@ -9,6 +9,7 @@ is cut; only what a page shows is read in full.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any, Callable
 
@@ -32,6 +33,7 @@ SIBLINGS_MAX = 15  # an activity with more items (a whole forum) says little abo
 SIMILAR_TOP = 10  # items looked at for similar text
 SIMILAR_WORDS = 3  # shared words a reason names
 SIMILAR_TERMS = 10  # telling words of an item looked for in its similar items
+SURFACE_CHARS = 50_000  # the part of an item's text where the words a reason shows are looked for
 
 
 def related_items(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit: int = 8,
@@ -101,6 +103,7 @@ def related_panels(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit
         for docnum in docs_with(searcher, "topics", topic):
             if seen(docnum):
                 found[docnum].topics.append(vocabulary.label(topic))
+    add_label_mentions(searcher, vocabulary, own_topics, found, seen)
     neighbours = {n for t in own_topics for n in (*vocabulary.ancestors(t)[:1], *vocabulary.children(t))}
     neighbours -= set(own_topics)
     for topic in sorted(neighbours):
@@ -154,9 +157,24 @@ def add_similar(searcher: Searcher, item: Item, own: int | None, found: dict[int
     hits = [(hit.docnum, float(hit.score)) for hit in
             searcher.search(query, limit=SIMILAR_TOP, filter=as_filter(allowed, sets.size), mask={own})]
     best = max((score for _, score in hits), default=0.0)
+    spoken = surface_words(searcher, field, item.text, {w for w, _ in terms})
     for docnum, score in hits if best > 0 else ():
         found[docnum].similar = score / best
-        found[docnum].words = [w for w, _ in terms if sets.query(wq.Term(field, w)) >> docnum & 1][:SIMILAR_WORDS]
+        shared = [w for w, _ in terms if sets.query(wq.Term(field, w)) >> docnum & 1][:SIMILAR_WORDS]
+        found[docnum].words = [spoken.get(w, w) for w in shared]
+
+
+def surface_words(searcher: Searcher, field: str, text: str, stems: set[str]) -> dict[str, str]:
+    """For each stem, the first word of the text that has it ("virements" for "vir"), as a reason shows it."""
+    analyse = searcher.schema[field]
+    found: dict[str, str] = {}
+    for word in dict.fromkeys(re.findall(r"[^\W\d_]{3,}", text[:SURFACE_CHARS])):
+        stem = next(iter(analyse.process_text(word, mode="query")), None)
+        if stem in stems and stem not in found:
+            found[stem] = word.lower()
+            if len(found) == len(stems):
+                break
+    return found
 
 
 def naming(title: str) -> str:
@@ -224,3 +242,26 @@ def named_activities(searcher: Searcher, item: Item) -> list[Item]:
             if activity.id not in linked:
                 found.append(activity)
     return sorted(found, key=lambda a: (a.date is None, a.date, a.id))
+
+
+def add_label_mentions(searcher: Searcher, vocabulary: Vocabulary, own_topics: list[str],
+                       found: dict[int, Evidence], seen: Callable[..., bool]) -> None:
+    """Untagged items whose text names one of the item's topics by any of its labels, in any language
+    ("virements de crédits" for budget flexibility): relations across languages and missing tags."""
+    sets = docsets(searcher)
+    for topic_id in own_topics:
+        topic = vocabulary.topics.get(topic_id)
+        if topic is None:
+            continue
+        bits = 0
+        for label in dict.fromkeys(topic.all_labels()):
+            if len(label) < 4:  # acronyms ("UHC", "PBF") say too little on their own
+                continue
+            matches = clause_queries(searcher, Clause("phrase", label), text_fields())[1]
+            if matches is not None:
+                bits |= sets.query(matches)
+        shown = vocabulary.label(topic_id)
+        for docnum in docs_of(bits):
+            evidence = found.get(docnum)
+            if seen(docnum) and (evidence is None or shown not in evidence.topics):
+                found[docnum].named_topics.append(shown)

@@ -40,6 +40,7 @@ class Evidence:
     siblings: list[str] = field(default_factory=list)  # titles of the small activities both belong to
     topics: list[str] = field(default_factory=list)  # shared topics' labels
     related_topics: list[str] = field(default_factory=list)  # labels of broader or narrower topics in common
+    named_topics: list[str] = field(default_factory=list)  # the item's topics the other's text names, untagged
     people: list[str] = field(default_factory=list)  # names of people both involve
     similar: float = 0.0  # share of the best similar-text score, 0 to 1
     words: list[str] = field(default_factory=list)  # the telling words the texts share
@@ -48,7 +49,8 @@ class Evidence:
         return ((LINKED if self.linked else 0.0) + (LINKING if self.linking else 0.0) + (MENTIONS if self.mentions else 0.0)
                 + LINKED * len(self.typed)
                 + SIBLING * len(self.siblings) + PER_SHARED_TOPIC * len(self.topics)
-                + PER_RELATED_TOPIC * len(self.related_topics) + PER_SHARED_PERSON * len(self.people)
+                + PER_RELATED_TOPIC * (len(self.related_topics) + len(self.named_topics))
+                + PER_SHARED_PERSON * len(self.people)
                 + SIMILAR * self.similar)
 
     def reasons(self) -> tuple[str, ...]:
@@ -59,6 +61,8 @@ class Evidence:
             found.append(f"shares topics: {', '.join(self.topics)}")
         if self.related_topics:
             found.append(f"related topics: {', '.join(self.related_topics)}")
+        if self.named_topics:
+            found.append(f"its text names: {', '.join(self.named_topics)}")
         if self.people:
             more = len(self.people) - SHOWN_NAMES
             found.append(f"also with {', '.join(self.people[:SHOWN_NAMES])}" + (f" and {more} more" if more > 0 else ""))

@@ -130,3 +130,15 @@ def test_topic_and_community_pages_show_a_timeline_by_month(client):
     community = client.get("/communities/health-financing-resilience").get_data(as_text=True)
     assert re.findall(r'<h3 id="m-(\d{4}-\d{2})">', community)[0] == "2020-02"
     assert client.get("/communities/no-such-community").status_code == 404
+
+
+def test_untagged_items_naming_a_topic_in_any_language_relate_and_similar_text_shows_real_words(panels, store):
+    item = store.get_item("discussions/virements-de-credits-senegal")
+    content = panels(item.id).content
+    named = [r for r in content if any(reason.startswith("its text names: Budget flexibility") for reason in r.reasons)]
+    assert named and all("budget-flexibility" not in r.item.topics for r in named)
+    for r in content:
+        for reason in r.reasons:
+            if reason.startswith("similar text: "):
+                for word in reason.removeprefix("similar text: ").split(", "):
+                    assert word.isdigit() or word in item.text.lower(), word  # a word of the text, not a stem
