@@ -206,6 +206,10 @@ class Library:
     def shared_value(self) -> list[TopicValue]:
         return mapping.shared_value(self.backend, self.data)
 
+    def unmet_needs(self) -> list[mapping.UnmetNeed]:
+        """Needs no topic covers yet: from surveys, one-on-one requests and searches with no results."""
+        return mapping.shared_value_and_unmet(self.backend, self.data)[1]
+
     def tagging_queue(self) -> list[Attention]:
         return tagging_queue(self.all_items(), self.vocabulary())
 

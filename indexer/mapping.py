@@ -6,11 +6,15 @@ import datetime as dt
 import json
 import sqlite3
 from contextlib import closing
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from indexer.searchlog import LOG_FILE
 from kb.backend import SearchBackend
 from kb.contentmap import ContentMap, TopicValue, rank_shared_value, topic_rows
+from kb.item import Item
+from kb.needs import Demand, level, persona_needs, requests_of, survey_needs
 from kb.vocabulary import Vocabulary
 
 BY = ("kind", "type", "year")
@@ -41,11 +45,14 @@ def columns_for(by: str, vocabulary: Vocabulary, present: dict[str, int]) -> tup
     return tuple(known + [(v, v) for v in extra])
 
 
-def search_demand(data: Path, vocabulary: Vocabulary, days: int = 365) -> dict[str, tuple[int, int]]:
-    """Per topic: (searches naming it, of which found nothing), from the search log's last `days`."""
+def search_demand(data: Path, vocabulary: Vocabulary, days: int = 365) -> tuple[dict[str, tuple[int, int]],
+                                                                              dict[str, int]]:
+    """Per topic: (searches naming it, of which found nothing), and the searches with no results that
+    name no topic (query: times), from the search log's last `days`."""
     demand: dict[str, list[int]] = {}
+    unnamed: dict[str, int] = {}
     if not (data / LOG_FILE).is_file():
-        return {}
+        return {}, {}
     since = (dt.date.today() - dt.timedelta(days=days)).isoformat()
     with closing(sqlite3.connect(data / LOG_FILE)) as conn:
         rows = conn.execute("SELECT query, filters, results FROM searches WHERE hour >= ?", (since,)).fetchall()
@@ -56,25 +63,86 @@ def search_demand(data: Path, vocabulary: Vocabulary, days: int = 365) -> dict[s
             counts = demand.setdefault(topic, [0, 0])
             counts[0] += 1
             counts[1] += results == 0
-    return {topic: (c[0], c[1]) for topic, c in demand.items()}
+        if not named and results == 0 and query.strip():
+            key = " ".join(query.lower().split())
+            unnamed[key] = unnamed.get(key, 0) + 1
+    return {topic: (c[0], c[1]) for topic, c in demand.items()}, unnamed
+
+
+def needs_by_topic(items: list[Item], vocabulary: Vocabulary) -> tuple[dict[str, Demand], list[UnmetNeed]]:
+    """Each topic's demand from the needs the items carry (kb.needs), and the needs no topic covers."""
+    demand: dict[str, Demand] = {}
+    unmet: dict[str, UnmetNeed] = {}
+    for item in items:
+        respondents, needs = survey_needs(item.extra)
+        # A need names a topic as it was then: a renamed or merged topic's need counts for its replacement.
+        needs = [replace(n, topic=vocabulary.current([n.topic])[0]) if n.topic else n for n in needs]
+        for need in needs:
+            if need.segment:
+                continue  # a segment's share is detail of the whole, not more demand
+            asked = need.respondents(respondents)
+            if need.topic in vocabulary.topics:
+                entry = demand.setdefault(need.topic, Demand())
+                entry.respondents += asked
+                entry.surveys.append(f"{asked} of {respondents} respondents ({asked / respondents:.0%}) in "
+                                     f"{item.title}")
+            elif need.label:
+                unmet.setdefault(need.label.lower(), UnmetNeed(need.label)).sources.append(
+                    f"{asked} respondents in {item.title}")
+        for topic in vocabulary.current(persona_needs(item.extra)):
+            if topic in vocabulary.topics:
+                demand.setdefault(topic, Demand()).personas.append(item.title)
+        for request in (replace(r, topic=vocabulary.current([r.topic])[0]) if r.topic else r
+                        for r in requests_of(item.extra)):
+            if request.topic in vocabulary.topics:
+                demand.setdefault(request.topic, Demand()).requests.append(f"{request.asked} ({request.status})")
+            elif request.asked:
+                unmet.setdefault(request.asked.lower(), UnmetNeed(request.asked)).sources.append(
+                    f"asked in {item.title} ({request.status})")
+    return demand, list(unmet.values())
 
 
 def shared_value(backend: SearchBackend, data: Path) -> list[TopicValue]:
-    """Each topic's member demand, organisational priority and supply, sorted by what to produce next."""
+    """Each topic's member demand (by source), organisational priority and supply, gaps first."""
+    return shared_value_and_unmet(backend, data)[0]
+
+
+def shared_value_and_unmet(backend: SearchBackend, data: Path) -> tuple[list[TopicValue], list[UnmetNeed]]:
     kinds_map = content_map(backend, "kind")
     vocabulary = backend.vocabulary()
     types = backend.facet_table("topic", "type").cells
-    searches = search_demand(data, vocabulary)
+    searches, unnamed = search_demand(data, vocabulary)
+    demand, unmet = needs_by_topic(backend.all_items(), vocabulary)
+    for topic, (_, none_found) in searches.items():
+        if topic in vocabulary.topics and none_found:
+            demand.setdefault(topic, Demand()).searches += none_found
+    unmet += [UnmetNeed(query, [f"searched {times} time{'s' if times > 1 else ''} with no results"])
+              for query, times in sorted(unnamed.items(), key=lambda kv: -kv[1])]
+    largest = max((d.total for d in demand.values()), default=0.0)
     rows = []
     for topic_id, label, _ in topic_rows(vocabulary):
-        asked = types.get((topic_id, "survey"), 0) + types.get((topic_id, "persona"), 0)
+        need = demand.get(topic_id, Demand())
+        sources = sum(types.get((topic_id, t), 0) for t in NEED_TYPES)
         activities = types.get((topic_id, "activity"), 0)
         total = kinds_map.totals.get(topic_id, 0)
         missing = tuple(label for kind, label in kinds_map.columns if not kinds_map.cells.get((topic_id, kind)))
         rows.append(TopicValue(
-            topic=topic_id, label=label, priority=vocabulary.topics[topic_id].priority,
-            asked_in_surveys=asked,
-            searches=searches.get(topic_id, (0, 0))[0], zero_result_searches=searches.get(topic_id, (0, 0))[1],
-            items=total - asked - activities, activities=activities,
-            missing=missing if total else ()))
-    return rank_shared_value(rows)
+            topic=topic_id, label=label, priority=vocabulary.topics[topic_id].priority, need=need,
+            level=level(need.total, largest), items=max(0, total - sources - activities), activities=activities,
+            searches=searches.get(topic_id, (0, 0))[0], missing=missing if total else ()))
+    return rank_shared_value(rows), unmet
+
+
+@dataclass
+class UnmetNeed:
+    """A need no topic covers yet, and where it was expressed."""
+
+    label: str
+    sources: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"need": self.label, "sources": self.sources}
+
+
+# Items that express needs rather than answer them: not counted as supply.
+NEED_TYPES = ("survey", "persona", "one-on-one-summary")

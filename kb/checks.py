@@ -8,6 +8,7 @@ from typing import Iterable
 
 from kb.access import level_problem
 from kb.links import typed_links
+from kb.needs import problems as need_problems
 from kb.duplicates import near_duplicates
 from kb.item import Item
 from kb.metadata import parse_date
@@ -53,6 +54,7 @@ def check_items(items: Iterable[Item], vocabulary: Vocabulary) -> list[Problem]:
             for person in item.people:
                 if person not in vocabulary.people:
                     problems.append(Problem(item.path, f"people: {person!r} is not in the people registry", "warning"))
+        problems.extend(Problem(item.path, message) for message in need_problems(item.extra, set(vocabulary.topics)))
         visibility = level_problem(item)
         if visibility:
             problems.append(Problem(item.path, visibility))

@@ -14,6 +14,7 @@ from html import escape
 from dataclasses import dataclass, field
 from typing import Any
 
+from kb.needs import LOW_SUPPLY, Demand
 from kb.vocabulary import Vocabulary
 
 PRIORITY_WEIGHT = {"high": 3, "medium": 2, "low": 1, "": 0}
@@ -128,43 +129,65 @@ def topic_rows(vocabulary: Vocabulary) -> tuple[tuple[str, str, int], ...]:
 
 @dataclass(frozen=True)
 class TopicValue:
-    """One row of the shared-value table: what members ask for, what the organisation wants, what exists."""
+    """One row of the shared-value table: what members need (kb.needs), what the organisation wants,
+    what exists. A gap: demand high and supply low. Shared value: demand and priority both high."""
 
     topic: str
     label: str
     priority: str
-    asked_in_surveys: int  # survey results and personas tagged with the topic
-    searches: int  # logged searches naming the topic
-    zero_result_searches: int
+    need: Demand
+    level: str  # of demand: high, medium, low or none (kb.needs.level)
     items: int
     activities: int
+    searches: int = 0  # logged searches naming the topic, found or not (shown, not counted as demand)
     missing: tuple[str, ...] = field(default=())  # activity kinds with nothing on the topic
 
     @property
-    def demand(self) -> int:
-        return self.asked_in_surveys * 3 + self.searches + self.zero_result_searches * 2
+    def demand(self) -> float:
+        return round(self.need.total, 1)
+
+    @property
+    def supply(self) -> int:
+        return self.items + self.activities
+
+    @property
+    def gap(self) -> bool:
+        return self.level == "high" and self.supply <= LOW_SUPPLY
 
     @property
     def meets(self) -> bool:
-        """Member demand and organisational priority meet on this topic."""
-        return self.demand > 0 and PRIORITY_WEIGHT[self.priority] >= 2
+        """Shared value: member demand and organisational priority are both high."""
+        return self.level == "high" and self.priority == "high"
+
+    @property
+    def status(self) -> str:
+        return "gap" if self.gap else "shared value" if self.meets else ""
+
+    def reasons(self) -> list[str]:
+        found = self.need.reasons()
+        if self.gap:
+            found.append(f"only {self.items} item{'s' if self.items != 1 else ''} and {self.activities} "
+                         f"activit{'ies' if self.activities != 1 else 'y'} on it")
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         return {"topic": self.topic, "label": self.label, "priority": self.priority or None,
-                "demand": self.demand, "asked_in_surveys": self.asked_in_surveys, "searches": self.searches,
-                "zero_result_searches": self.zero_result_searches, "items": self.items,
-                "activities": self.activities, "missing_activity_kinds": list(self.missing),
-                "demand_meets_priority": self.meets}
+                "status": self.status or None, "demand": self.demand, "demand_level": self.level,
+                "demand_parts": self.need.parts(), "reasons": self.reasons(), "searches": self.searches,
+                "items": self.items, "activities": self.activities, "missing_activity_kinds": list(self.missing)}
 
 
 def shared_value_csv(rows: list[TopicValue]) -> str:
-    """The shared-value table as CSV, one row per topic."""
-    header = list(rows[0].to_dict()) if rows else ["topic"]
-    lines = [[("; ".join(value) if isinstance(value, list) else value) for value in r.to_dict().values()] for r in rows]
+    """The shared-value table as CSV, one row per topic, each source of demand in its own column."""
+    header = ["topic", "label", "priority", "status", "demand", "demand_level", "respondents", "personas",
+              "requests", "searches_with_no_results", "searches", "items", "activities", "missing_activity_kinds",
+              "reasons"]
+    lines = [[r.topic, r.label, r.priority, r.status, r.demand, r.level, *r.need.parts().values(), r.searches,
+              r.items, r.activities, "; ".join(r.missing), "; ".join(r.reasons())] for r in rows]
     return write_csv(header, lines)
 
 
 def rank_shared_value(rows: list[TopicValue]) -> list[TopicValue]:
-    """What to produce next first: demand and priority meet, high priority, high demand, little supply."""
-    return sorted(rows, key=lambda r: (not r.meets, -PRIORITY_WEIGHT[r.priority], -r.demand,
-                                       r.items + r.activities, r.label))
+    """What to produce next first: gaps, then shared value, each by demand; then the rest by demand."""
+    return sorted(rows, key=lambda r: (not r.gap, not r.meets, -r.demand, -PRIORITY_WEIGHT[r.priority],
+                                       r.supply, r.label))

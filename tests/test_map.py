@@ -39,28 +39,67 @@ def test_map_exports(runner, sample_index):
     assert "Budget flexibility" in text and text.rstrip().endswith("gaps (empty cells of topics that have items).")
 
 
-def test_shared_value_puts_demand_and_priority_first(store, tmp_path):
+def test_demand_by_source_makes_data_and_dashboards_the_top_gap(store, tmp_path):
+    """Figures computed by hand from the sample's files: the member needs survey (163 respondents)
+    gives data and dashboards 31% (51 people) and the Uganda persona needs it (10): 61, with no item or
+    activity on the topic; nothing answers it, so it is the first gap, although its priority is low."""
     data = tmp_path / "data"
     for _ in range(3):
         searchlog.record(data, "health taxes earmarking", {}, 0)
+    searchlog.record(data, "period poverty schemes", {}, 0)
     rows = shared_value(store, data)
     by_topic = {r.topic: r for r in rows}
-    taxes = by_topic["health-taxes"]
-    assert taxes.searches == 3 and taxes.zero_result_searches == 3
-    assert taxes.asked_in_surveys >= 1  # the member needs survey asks for it
-    assert "Roundtable" in taxes.missing
-    meeting = [r for r in rows if r.meets]
-    assert rows[: len(meeting)] == meeting  # where demand and priority meet comes first
-    assert all(r.demand == 0 or r.priority in ("", "low") for r in rows[len(meeting):])
+    dashboards = rows[0]
+    assert dashboards.topic == "health-financing-data" and dashboards.status == "gap"
+    assert (dashboards.need.respondents, len(dashboards.need.personas), dashboards.demand) == (51, 1, 61.0)
+    assert dashboards.priority == "low" and dashboards.supply == 0
+    assert dashboards.reasons()[0] == "51 of 163 respondents (31%) in Member needs survey 2020: results"
+    taxes = by_topic["health-taxes"]  # 39% of 163 = 64 respondents, and 3 searches that found nothing
+    assert (taxes.need.respondents, taxes.need.searches, taxes.demand, taxes.searches) == (64, 3, 67.0, 3)
+    execution = by_topic["budget-execution"]  # 58%: 95; personas Ruth and Daniel: 20; one open request: 5
+    assert (execution.need.respondents, len(execution.need.personas), len(execution.need.requests)) == (95, 2, 1)
+    assert execution.demand == 120.0 and execution.status == "shared value"
+    # A need counts for its own topic: public financial management, the parent of budget execution,
+    # flexibility and more, was asked for by nobody.
+    assert by_topic["public-financial-management"].demand == 0
+    gaps = [r for r in rows if r.gap]
+    assert rows[: len(gaps)] == gaps
+    from indexer.mapping import shared_value_and_unmet
+
+    unmet = {u.label: u.sources for u in shared_value_and_unmet(store, data)[1]}
+    assert unmet["Gender-responsive budgeting for health"] == ["11 respondents in Member needs survey 2020: results"]
+    assert unmet["Financing for non-communicable diseases"] == ["9 respondents in Member needs survey 2020: results"]
+    assert unmet["period poverty schemes"] == ["searched 1 time with no results"]
 
 
 def test_shared_value_cli(runner, sample_index, tmp_path):
     _, index = sample_index
     out = runner.invoke(cli, ["--index", str(index), "--data", str(tmp_path), "map", "--shared-value", "--format", "json"])
     rows = json.loads(out.output)
-    assert rows[0]["demand_meets_priority"] and {"topic", "priority", "demand", "items", "activities"} <= set(rows[0])
+    assert rows[0]["topic"] == "health-financing-data" and rows[0]["status"] == "gap"
+    assert rows[0]["demand_parts"] == {"respondents": 51.0, "personas": 10.0, "requests": 0.0,
+                                       "searches_with_no_results": 0.0}
+    assert "51 of 163 respondents (31%) in Member needs survey 2020: results" in rows[0]["reasons"]
+    table = runner.invoke(cli, ["--index", str(index), "--data", str(tmp_path), "map", "--shared-value",
+                                "--format", "csv"]).output
+    header = table.splitlines()[0].split(",")
+    assert {"respondents", "personas", "requests", "searches_with_no_results", "priority"} <= set(header)
     text = runner.invoke(cli, ["--index", str(index), "--data", str(tmp_path), "map", "--shared-value"]).output
-    assert "* member demand and organisational priority meet" in text
+    assert text.splitlines()[1].startswith("gap") and "because: 51 of 163 respondents" in text
+
+
+def test_needs_are_checked(runner, content_copy):
+    from tests.conftest import write
+
+    write(content_copy / "surveys" / "bad.md", "---\ntitle: Bad survey\nrespondents: 40\nneeds:\n"
+          "  - {topic: budget-execution, share: 58}\n  - {topic: no-such-topic, share: 0.2}\n  - {label: Tea}\n"
+          "requests:\n  - {topic: budget-execution, asked: Cash, status: pending}\n---\nBody.\n")
+    checked = runner.invoke(cli, ["--content", str(content_copy), "check"]).output
+    assert "surveys/bad.md: error: needs[0]: share 58 is not between 0 and 1 (0.58 for 58%)" in checked
+    assert "surveys/bad.md: error: needs[1]: topic 'no-such-topic' is not in the vocabulary" in checked
+    assert "surveys/bad.md: error: needs[2]: a survey's need needs a share or a count" in checked
+    assert "surveys/bad.md: error: requests[0]: status 'pending' is not one of open, answered, declined" in checked
+    assert "member-needs-survey-2020-results.md: error" not in checked  # the sample's own data is valid
 
 
 def test_map_and_value_pages(manager_app):
@@ -73,6 +112,10 @@ def test_map_and_value_pages(manager_app):
     assert client.get("/manage/map?by=colour").status_code == 400
     value = client.get("/manage/value").get_data(as_text=True)
     assert "<svg" in value and "Strategic purchasing" in value
+    first = value[value.index("<tbody>"):value.index("</tr>", value.index("<tbody>"))]
+    assert "Health financing data" in first and "<td>gap</td>" in first and "51 of 163 respondents (31%)" in first
+    unmet = value[value.index("Needs no topic covers"):]
+    assert "Gender-responsive budgeting for health" in unmet and "11 respondents" in unmet
 
 
 def test_queue_and_stale_reports(runner, sample_index, manager_app):
@@ -109,3 +152,17 @@ def test_csv_exports_never_carry_a_formula(runner, content_copy, tmp_path):
         assert "'=HYPERLINK(\"http://evil.example\",\"Health taxes\")" in cells
         assert "'+1-Budget execution" in cells
         assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+
+
+def test_a_need_for_a_merged_topic_counts_for_its_replacement():
+    from indexer.mapping import needs_by_topic
+    from kb.item import Item
+    from kb.vocabulary import Vocabulary
+
+    vocabulary = Vocabulary.from_dict({"topics": [
+        {"id": "drm", "label": "Domestic resources"},
+        {"id": "taxes", "label": "Health taxes", "deprecated": True, "replaced_by": "drm"}]})
+    survey = Item(id="s", title="Survey", extra={"respondents": 100, "needs": [{"topic": "taxes", "share": 0.4}]})
+    persona = Item(id="p", title="Persona", extra={"needs": ["taxes"]})
+    demand, _ = needs_by_topic([survey, persona], vocabulary)
+    assert set(demand) == {"drm"} and demand["drm"].respondents == 40 and demand["drm"].personas == ["Persona"]

@@ -47,7 +47,8 @@ def content_map():
 @login_required
 def shared_value():
     rows = library().shared_value()
-    return render_template("value.html", rows=rows, largest=max([max(r.demand, r.items + r.activities) for r in rows] or [1]))
+    return render_template("value.html", rows=rows, unmet=library().unmet_needs(),
+                           largest=max([max(r.demand, r.items + r.activities) for r in rows] or [1]))
 
 
 @bp.get("/queue")

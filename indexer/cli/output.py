@@ -164,9 +164,10 @@ def print_map(result: ContentMap) -> None:
 
 
 def print_shared_value(rows: list[TopicValue]) -> None:
-    click.echo(f"{'topic':40} {'priority':8} {'demand':>6} {'items':>6} {'activities':>10}  missing kinds")
+    click.echo(f"{'status':13} {'topic':38} {'priority':8} {'demand':>7} {'level':6} {'items':>5} {'activities':>10}")
     for r in rows:
-        mark = "*" if r.meets else " "
-        click.echo(f"{mark}{r.label[:39]:39} {r.priority or '-':8} {r.demand:>6} {r.items:>6} {r.activities:>10}"
-                   f"  {', '.join(r.missing)}")
-    click.echo("* member demand and organisational priority meet")
+        click.echo(f"{r.status or '-':13} {r.label[:38]:38} {r.priority or '-':8} {r.demand:>7g} {r.level:6} "
+                   f"{r.items:>5} {r.activities:>10}")
+        if r.status:
+            click.echo(f"{'':14}because: {'; '.join(r.reasons())}")
+    click.echo("gap: demand high and supply low; shared value: demand and priority both high")
