@@ -18,6 +18,7 @@ from indexer import audit, mapping, meaning, searchlog, suggest
 from indexer.content import ReadLimits, content_root, document_of, hash_file, load_content, load_vocabulary
 from indexer.editing import Edit
 from indexer.reindex import Guards, Progress, ReindexSummary, reindex, reindex_locked, rollback
+from indexer.gapfile import GAPS_FILE, gaps_lock, read_gaps, write_gaps
 from indexer.store import IndexStore
 from indexer.tagging import BulkOutcome, Change, TagResult, bulk_plan, bulk_tag, current_values, plan, tag
 from indexer.vocabedit import Plan, apply_operation, plan_operation
@@ -25,7 +26,8 @@ from kb.access import Viewer
 from kb.backend import SearchBackend
 from kb.checks import Attention, staleness, tagging_queue
 from kb.contentmap import ContentMap, TopicValue
-from kb.errors import NotFoundError
+from kb.errors import NotFoundError, QueryError
+from kb.gaps import GAP_STATUSES, decide as decide_gap
 from kb.item import Item
 from kb.people import Contribution, Person, contributions, known_topics, person_name
 from kb.links import LINK_TYPES, link_value, typed_links
@@ -204,11 +206,35 @@ class Library:
         return mapping.content_map(self.backend, by)
 
     def shared_value(self) -> list[TopicValue]:
-        return mapping.shared_value(self.backend, self.data)
+        return mapping.shared_value(self.backend, self.data, self.gap_register())
 
     def unmet_needs(self) -> list[mapping.UnmetNeed]:
         """Needs no topic covers yet: from surveys, one-on-one requests and searches with no results."""
-        return mapping.shared_value_and_unmet(self.backend, self.data)[1]
+        return mapping.shared_value_and_unmet(self.backend, self.data, self.gap_register())[1]
+
+    def gap_register(self) -> dict:
+        """The managers' decisions about gaps (gaps.yml); none when the content folder is not here
+        (a report run beside the index only)."""
+        folder = Path(self.settings.content)
+        return read_gaps(folder) if folder.is_dir() else {}
+
+    def decide_gap(self, topic: str, status: str, *, activity: str = "", note: str = "", who: str) -> None:
+        """Record a manager's decision about a gap in the register (gaps.yml), audit log first."""
+        if topic not in self.vocabulary().topics:
+            raise QueryError(f"topic {topic!r} is not in the vocabulary", field="topic")
+        if status not in GAP_STATUSES:
+            raise QueryError(f"status {status!r} is not one of {', '.join(GAP_STATUSES)}", field="status")
+        if status == "planned" and (not activity or self.find_item(activity) is None
+                                    or not self.find_item(activity).is_activity):
+            raise QueryError("a planned gap names the activity that will answer it", field="activity")
+        with gaps_lock(self.data):
+            decisions = read_gaps(self.root)
+            before = decisions.get(topic)
+            changed = decide_gap(decisions, topic, status, activity=activity, note=note.strip()[:500], by=who)
+            audit.append(self.data, who, f"gap:{topic}", GAPS_FILE,
+                         {"status": (before.status if before else None, status),
+                          "activity": (before.activity if before else None, activity or None)}, action="gap")
+            write_gaps(self.root, changed)
 
     def tagging_queue(self) -> list[Attention]:
         return tagging_queue(self.all_items(), self.vocabulary())

@@ -13,6 +13,7 @@ from typing import Any
 from indexer.searchlog import LOG_FILE
 from kb.backend import SearchBackend
 from kb.contentmap import ContentMap, TopicValue, rank_shared_value, topic_rows
+from kb.gaps import Decision, effective
 from kb.item import Item
 from kb.needs import Demand, level, persona_needs, requests_of, survey_needs
 from kb.vocabulary import Vocabulary
@@ -102,12 +103,15 @@ def needs_by_topic(items: list[Item], vocabulary: Vocabulary) -> tuple[dict[str,
     return demand, list(unmet.values())
 
 
-def shared_value(backend: SearchBackend, data: Path) -> list[TopicValue]:
+def shared_value(backend: SearchBackend, data: Path, decisions: dict[str, Decision] | None = None) -> list[TopicValue]:
     """Each topic's member demand (by source), organisational priority and supply, gaps first."""
-    return shared_value_and_unmet(backend, data)[0]
+    return shared_value_and_unmet(backend, data, decisions)[0]
 
 
-def shared_value_and_unmet(backend: SearchBackend, data: Path) -> tuple[list[TopicValue], list[UnmetNeed]]:
+def shared_value_and_unmet(backend: SearchBackend, data: Path, decisions: dict[str, Decision] | None = None
+                           ) -> tuple[list[TopicValue], list[UnmetNeed]]:
+    """The shared-value rows (with the gap register's decisions, kb.gaps) and the needs no topic covers."""
+    decisions = decisions or {}
     kinds_map = content_map(backend, "kind")
     vocabulary = backend.vocabulary()
     types = backend.facet_table("topic", "type").cells
@@ -126,10 +130,14 @@ def shared_value_and_unmet(backend: SearchBackend, data: Path) -> tuple[list[Top
         activities = types.get((topic_id, "activity"), 0)
         total = kinds_map.totals.get(topic_id, 0)
         missing = tuple(label for kind, label in kinds_map.columns if not kinds_map.cells.get((topic_id, kind)))
+        decision = decisions.get(topic_id)
+        answered = bool(decision and decision.activity and
+                        [i for i in backend.items_where("activity", decision.activity) if i.id != decision.activity])
         rows.append(TopicValue(
             topic=topic_id, label=label, priority=vocabulary.topics[topic_id].priority, need=need,
             level=level(need.total, largest), items=max(0, total - sources - activities), activities=activities,
-            searches=searches.get(topic_id, (0, 0))[0], missing=missing if total else ()))
+            searches=searches.get(topic_id, (0, 0))[0], missing=missing if total else (),
+            register=effective(decision, answered), decision=decision))
     return rank_shared_value(rows), unmet
 
 

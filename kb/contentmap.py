@@ -14,6 +14,7 @@ from html import escape
 from dataclasses import dataclass, field
 from typing import Any
 
+from kb.gaps import Decision
 from kb.needs import LOW_SUPPLY, Demand
 from kb.vocabulary import Vocabulary
 
@@ -141,6 +142,8 @@ class TopicValue:
     activities: int
     searches: int = 0  # logged searches naming the topic, found or not (shown, not counted as demand)
     missing: tuple[str, ...] = field(default=())  # activity kinds with nothing on the topic
+    register: str = ""  # what managers decided (kb.gaps): planned, covered or declined
+    decision: Decision | None = None
 
     @property
     def demand(self) -> float:
@@ -174,16 +177,18 @@ class TopicValue:
         return {"topic": self.topic, "label": self.label, "priority": self.priority or None,
                 "status": self.status or None, "demand": self.demand, "demand_level": self.level,
                 "demand_parts": self.need.parts(), "reasons": self.reasons(), "searches": self.searches,
-                "items": self.items, "activities": self.activities, "missing_activity_kinds": list(self.missing)}
+                "items": self.items, "activities": self.activities, "missing_activity_kinds": list(self.missing),
+                "register": ({**self.decision.to_dict(), "status": self.register} if self.decision else None)}
 
 
 def shared_value_csv(rows: list[TopicValue]) -> str:
     """The shared-value table as CSV, one row per topic, each source of demand in its own column."""
     header = ["topic", "label", "priority", "status", "demand", "demand_level", "respondents", "personas",
               "requests", "searches_with_no_results", "searches", "items", "activities", "missing_activity_kinds",
-              "reasons"]
+              "reasons", "register", "register_activity", "register_note"]
     lines = [[r.topic, r.label, r.priority, r.status, r.demand, r.level, *r.need.parts().values(), r.searches,
-              r.items, r.activities, "; ".join(r.missing), "; ".join(r.reasons())] for r in rows]
+              r.items, r.activities, "; ".join(r.missing), "; ".join(r.reasons()), r.register,
+              r.decision.activity if r.decision else "", r.decision.note if r.decision else ""] for r in rows]
     return write_csv(header, lines)
 
 

@@ -117,6 +117,7 @@ WRITES = {
     "/manage/bulk/apply": "/manage/bulk/apply",
     "/manage/topics/preview": "/manage/topics/preview",
     "/manage/topics/apply": "/manage/topics/apply",
+    "/manage/gaps": "/manage/gaps",
 }
 
 

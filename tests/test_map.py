@@ -166,3 +166,50 @@ def test_a_need_for_a_merged_topic_counts_for_its_replacement():
     persona = Item(id="p", title="Persona", extra={"needs": ["taxes"]})
     demand, _ = needs_by_topic([survey, persona], vocabulary)
     assert set(demand) == {"drm"} and demand["drm"].respondents == 40 and demand["drm"].personas == ["Persona"]
+
+
+def test_the_gap_register_is_kept_in_the_content_folder_and_follows_the_planned_activity(runner, content_copy,
+                                                                                          tmp_path):
+    import re
+
+    from indexer.accounts import add_user
+    from indexer.reindex import reindex
+    from tests.conftest import write
+    from tests.test_access import PASSWORD, token
+    from webui import create_app
+
+    index, data = tmp_path / "ix", tmp_path / "data"
+    reindex(content_copy, index)
+    add_user(data, "ama", PASSWORD)
+    app = create_app({"TESTING": True, "KB_CONTENT": str(content_copy), "KB_INDEX": str(index), "KB_DATA": str(data)})
+    client = app.test_client()
+    log_in(client)
+    page = client.get("/manage/value").get_data(as_text=True)
+    assert 'name="topic" value="health-financing-data"' in page  # the gap can be decided
+    write(content_copy / "activities" / "webinar-2021-dashboards.md", "---\nid: webinar-2021-dashboards\n"
+          "title: \"Webinar: Spending dashboards\"\ntype: activity\nkind: webinar\ndate: 2021-02-10\n"
+          "topics: [health-financing-data]\n---\nPlanned.\n")
+    reindex(content_copy, index)
+    done = client.post("/manage/gaps", data={"csrf_token": token(client, "/manage/value"), "topic": "health-financing-data",
+                                             "status": "planned", "activity": "webinar-2021-dashboards",
+                                             "note": "Two ministries show their dashboards"})
+    assert done.status_code == 302
+    register = (content_copy / "gaps.yml").read_text(encoding="utf-8")
+    assert "topic: health-financing-data" in register and "status: planned" in register
+    where = ["--content", str(content_copy), "--index", str(index), "--data", str(data)]
+    rows = json.loads(runner.invoke(cli, [*where, "map", "--shared-value", "--format", "json"]).output)
+    dashboards = next(r for r in rows if r["topic"] == "health-financing-data")
+    assert dashboards["register"]["status"] == "planned" and dashboards["register"]["activity"] == "webinar-2021-dashboards"
+    table = runner.invoke(cli, [*where, "map", "--shared-value", "--format", "csv"]).output
+    assert "planned,webinar-2021-dashboards,Two ministries show their dashboards" in table
+    # The webinar's notes are published: the planned gap is covered.
+    write(content_copy / "webinars" / "webinar-2021-dashboards-notes.md", "---\ntitle: Dashboards webinar notes\n"
+          "type: session-note\ndate: 2021-02-11\nactivities: [webinar-2021-dashboards]\n---\nNotes.\n")
+    reindex(content_copy, index)
+    rows = json.loads(runner.invoke(cli, [*where, "map", "--shared-value", "--format", "json"]).output)
+    assert next(r for r in rows if r["topic"] == "health-financing-data")["register"]["status"] == "covered"
+    page = client.get("/manage/value").get_data(as_text=True)
+    assert re.search(r"covered: <a href=\"/activities/webinar-2021-dashboards\">", page)
+    refused = client.post("/manage/gaps", data={"csrf_token": token(client, "/manage/value"),
+                                                "topic": "health-financing-data", "status": "planned"})
+    assert refused.status_code == 400 and "names the activity" in refused.get_data(as_text=True)

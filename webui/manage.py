@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, flash, g, redirect, render_template, request
 
 from indexer import mapping
 from kb.errors import KbError, QueryError
@@ -47,8 +47,20 @@ def content_map():
 @login_required
 def shared_value():
     rows = library().shared_value()
-    return render_template("value.html", rows=rows, unmet=library().unmet_needs(),
+    activities = sorted(library().items_where("type", "activity"), key=lambda a: (a.date is None, a.date, a.title))
+    return render_template("value.html", rows=rows, unmet=library().unmet_needs(), activities=activities,
                            largest=max([max(r.demand, r.items + r.activities) for r in rows] or [1]))
+
+
+@bp.post("/gaps")
+@login_required
+def decide_gap():
+    """Record a decision about a gap (planned with its activity, covered, declined) in gaps.yml."""
+    form = request.form
+    library().decide_gap(form.get("topic", ""), form.get("status", ""), activity=form.get("activity", "").strip(),
+                         note=form.get("note", ""), who=g.user)
+    flash(f"Recorded: {form.get('topic')} is {form.get('status')}.")
+    return redirect("/manage/value#register")
 
 
 @bp.get("/queue")
