@@ -27,6 +27,7 @@ from kb.backend import SearchBackend
 from kb.checks import Attention, staleness, tagging_queue
 from kb.contentmap import ContentMap, TopicValue
 from kb.errors import NotFoundError, QueryError
+from kb.health import Health, community_health
 from kb.gaps import GAP_STATUSES, decide as decide_gap
 from kb.item import Item
 from kb.people import Contribution, Person, contributions, known_topics, person_name
@@ -235,6 +236,12 @@ class Library:
                          {"status": (before.status if before else None, status),
                           "activity": (before.activity if before else None, activity or None)}, action="gap")
             write_gaps(self.root, changed)
+
+    def health(self) -> Health:
+        """Community health figures from the content (kb.health)."""
+        vocabulary = self.vocabulary()
+        roles = {person_id: person.role for person_id, person in vocabulary.people.items()}
+        return community_health(self.all_items(), roles, vocabulary.current)
 
     def tagging_queue(self) -> list[Attention]:
         return tagging_queue(self.all_items(), self.vocabulary())

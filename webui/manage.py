@@ -63,6 +63,18 @@ def decide_gap():
     return redirect("/manage/value#register")
 
 
+@bp.get("/health")
+@login_required
+def health():
+    """Community health: charts drawn on the server (SVG), each with its numbers as a table."""
+    figures = library().health()
+    quarters = sorted({q for years in figures.topics_by_quarter.values() for q in years})
+    vocabulary = library().vocabulary()
+    topics = sorted(figures.topics_by_quarter, key=lambda t: -sum(figures.topics_by_quarter[t].values()))
+    return render_template("health.html", health=figures, quarters=quarters, topics=topics, vocabulary=vocabulary,
+                           most=max([p for _, p, _, _ in figures.quarters] or [1]))
+
+
 @bp.get("/queue")
 @login_required
 def queue():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import json
 
@@ -119,6 +119,47 @@ def report_searches(library: Library, days: int, limit: int, json_output: bool) 
         as_json(data)
     else:
         print_searches(data)
+
+
+@report.command("health", epilog=EPILOG)
+@click.option("--json", "json_output", is_flag=True, help="Print the figures as JSON.")
+@click.option("--csv", "csv_output", is_flag=True, help="Print the figures as CSV (one row per figure).")
+@click.pass_obj
+def report_health(library: Library, json_output: bool, csv_output: bool) -> None:
+    """Community health from the content: participants per quarter (new and returning), the share of
+    items written by members, languages of content against membership, days from an activity to its
+    notes, items per topic per quarter.
+
+    \b
+    Example:
+      kb report health --csv > health.csv
+    """
+    from kb.contentmap import write_csv
+
+    health = library.health()
+    if json_output:
+        as_json(health.to_dict())
+    elif csv_output:
+        click.echo(write_csv(["figure", "key", "value"], health_rows(health)), nl=False)
+    else:
+        for figure, key, value in health_rows(health):
+            click.echo(f"{figure:28} {key:30} {value}")
+
+
+def health_rows(health: Any) -> list[list[Any]]:
+    """Every health figure as (figure, key, value) rows."""
+    rows: list[list[Any]] = []
+    for quarter, people, new, returning in health.quarters:
+        rows += [["participants", quarter, people], ["new participants", quarter, new],
+                 ["returning participants", quarter, returning]]
+    done, of = health.by_members
+    rows.append(["written by members", f"{done} of {of} items", f"{health.member_share:.0%}"])
+    for lang, items, share, members in health.languages:
+        rows.append(["language of content", lang, f"{items} items ({share:.0%}); members {members:.0%}"])
+    rows.append(["days to notes, median", f"{len(health.days_to_notes)} activities", health.median_days_to_notes])
+    for topic, quarters in sorted(health.topics_by_quarter.items()):
+        rows += [["items per topic per quarter", f"{topic} {quarter}", n] for quarter, n in sorted(quarters.items())]
+    return rows
 
 
 @report.command("queue", epilog=EPILOG)
