@@ -120,6 +120,11 @@ def plan_operation(store: IndexStore, root: Path, operation: str, source: str, t
     """
     name, tree = _load(root)
     plan = Plan(operation, vocabulary_file=name)
+    if operation in ("add", "alias"):  # the vocabulary alone changes: no file is tagged yet
+        _add_or_alias(tree, plan, operation, source, target, label)
+        plan.vocabulary_text = _dump(tree)
+        Vocabulary.from_dict(_yaml().load(plan.vocabulary_text), source=name)
+        return plan
     entry = _entry(tree, source, "source")
     if entry.get("deprecated") and operation != "merge":
         raise QueryError(f"topic {source!r} is deprecated; merge it into its replacement instead", field="source")
@@ -171,7 +176,7 @@ def plan_operation(store: IndexStore, root: Path, operation: str, source: str, t
                             "each item gets the new topics whose labels its text mentions (all of them if none)")
         mapping = lambda topics, text: _swap(topics, source, _parts_for(text, parts))  # noqa: E731
     else:
-        raise QueryError(f"operation: {operation!r} is not rename, merge or split", field="operation")
+        raise QueryError(f"operation: {operation!r} is not add, alias, rename, merge or split", field="operation")
     plan.vocabulary_text = _dump(tree)
     Vocabulary.from_dict(_yaml().load(plan.vocabulary_text), source=name)  # the result must still be valid
     for item in store.items_where("topic", source):
@@ -188,6 +193,32 @@ def plan_operation(store: IndexStore, root: Path, operation: str, source: str, t
         except KbError as exc:
             plan.refused.append((item.path, str(exc)))
     return plan
+
+
+def _add_or_alias(tree: Any, plan: Plan, operation: str, source: str, target: str, label: str) -> None:
+    """A new topic (target, label, under the broader topic `source` if one is given), or `label` as a
+    new alternative label of the topic `source`: how a need no topic covers becomes part of the vocabulary."""
+    if not label.strip():
+        raise QueryError("give the words of the need as the label", field="label")
+    if operation == "alias":
+        entry = _entry(tree, source, "source")
+        if normalise_label(label) in {normalise_label(n) for n in _labels_of(entry)}:
+            raise QueryError(f"“{label}” is already a label of {source}", field="label")
+        _add_alt_labels(entry, [label.strip()])
+        plan.summary.append(f"“{label.strip()}” becomes an alternative label of topic {source}: searches and "
+                            f"needs that use these words count for it")
+        return
+    check_new_id(target, "target")
+    if any(str(e.get("id")) == target for e in tree["topics"]):
+        raise QueryError(f"topic {target!r} already exists", field="target")
+    new = CommentedMap([("id", target), ("label", label.strip())])
+    if source:
+        parent = _entry(tree, source, "source")
+        if parent.get("deprecated"):
+            raise QueryError(f"topic {source!r} is deprecated; choose its replacement", field="source")
+        new["broader"] = source
+    tree["topics"].append(new)
+    plan.summary.append(f"topic {target} (“{label.strip()}”) is added" + (f" under {source}" if source else ""))
 
 
 def _swap(topics: list[str], old: str, new: list[str]) -> list[str]:

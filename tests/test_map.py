@@ -213,3 +213,45 @@ def test_the_gap_register_is_kept_in_the_content_folder_and_follows_the_planned_
     refused = client.post("/manage/gaps", data={"csrf_token": token(client, "/manage/value"),
                                                 "topic": "health-financing-data", "status": "planned"})
     assert refused.status_code == 400 and "names the activity" in refused.get_data(as_text=True)
+
+
+def test_a_need_no_topic_covers_becomes_a_topic_or_an_alternative_label(content_copy, tmp_path):
+    import re
+
+    from indexer.accounts import add_user
+    from indexer.reindex import reindex
+    from tests.test_access import PASSWORD, token
+    from webui import create_app
+
+    index, data = tmp_path / "ix", tmp_path / "data"
+    reindex(content_copy, index)
+    add_user(data, "ama", PASSWORD)
+    client = create_app({"TESTING": True, "KB_CONTENT": str(content_copy), "KB_INDEX": str(index),
+                         "KB_DATA": str(data)}).test_client()
+    log_in(client)
+    value = client.get("/manage/value").get_data(as_text=True)
+    link = re.search(r'href="(/manage/topics\?operation=add&amp;label=Gender-responsive[^"]+)"', value)[1]
+    form = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert 'value="Gender-responsive budgeting for health"' in form and 'value="gender-responsive-budgeting-for-health"' in form
+    fields = {"csrf_token": token(client, "/manage/topics"), "operation": "add",
+              "label": "Gender-responsive budgeting", "target": "gender-responsive-budgeting",
+              "source": "public-financial-management"}
+    preview = client.post("/manage/topics/preview", data=fields).get_data(as_text=True)
+    assert "topic gender-responsive-budgeting (“Gender-responsive budgeting”) is added under public-financial-management" in preview
+    assert "gender-responsive-budgeting" not in (content_copy / "vocabulary.yml").read_text(encoding="utf-8")
+    done = client.post("/manage/topics/apply", data=fields)
+    assert done.status_code == 200
+    assert "id: gender-responsive-budgeting" in (content_copy / "vocabulary.yml").read_text(encoding="utf-8")
+    assert client.get("/topics/gender-responsive-budgeting").status_code == 200
+    # The other way: the words become an alternative label of an existing topic, and search knows them.
+    alias = {"csrf_token": token(client, "/manage/topics"), "operation": "alias",
+             "label": "allotment monitor", "source": "health-financing-data"}
+    assert "becomes an alternative label of topic health-financing-data" in \
+        client.post("/manage/topics/preview", data=alias).get_data(as_text=True)
+    before = client.get("/search.json?q=allotment+monitor").get_json()
+    assert not [h for h in before["hits"] if "topic" in h["matched_in"]]
+    client.post("/manage/topics/apply", data=alias)
+    found = client.get("/search.json?q=allotment+monitor").get_json()
+    tagged = [h for h in found["hits"] if "topic" in h["matched_in"] and "health-financing-data" in h["topics"]]
+    assert tagged and all(h["match"] == "full" for h in tagged)
+    assert "allotment monitor" in (content_copy / "vocabulary.yml").read_text(encoding="utf-8")

@@ -48,7 +48,7 @@ def content_map():
 def shared_value():
     rows = library().shared_value()
     activities = sorted(library().items_where("type", "activity"), key=lambda a: (a.date is None, a.date, a.title))
-    return render_template("value.html", rows=rows, unmet=library().unmet_needs(), activities=activities,
+    return render_template("value.html", rows=rows, unmet=library().unmet_needs(), activities=activities, slug=slug,
                            largest=max([max(r.demand, r.items + r.activities) for r in rows] or [1]))
 
 
@@ -97,17 +97,18 @@ def candidates():
     return render_template("candidates.html", rows=library().candidate_topics())
 
 
-TOPIC_FIELDS = {"rename": ("source", "target", "label"), "merge": ("source", "target"), "split": ("source", "parts")}
+TOPIC_FIELDS = {"rename": ("source", "target", "label"), "merge": ("source", "target"), "split": ("source", "parts"),
+                "add": ("target", "label", "source"), "alias": ("source", "label")}
 
 
 def topic_operation_args() -> dict:
     form = request.form
     operation = form.get("operation", "")
     args: dict = {"operation": operation, "source": form.get("source", "").strip()}
-    if operation in ("rename", "merge"):
+    if operation in ("rename", "merge", "add"):
         args["target"] = form.get("target", "").strip()
-        if operation == "rename":
-            args["label"] = form.get("label", "").strip()
+    if operation in ("rename", "add", "alias"):
+        args["label"] = form.get("label", "").strip()
     elif operation == "split":
         parts = []
         for line in form.get("parts", "").splitlines():
@@ -138,7 +139,9 @@ def topics_form_again(exc: KbError):
 @bp.get("/topics")
 @login_required
 def topics():
-    return render_template("topics_manage.html", vocabulary=library().vocabulary(), error=None, values={})
+    """The topic operations; ?operation=add|alias&label=... fills a form in (from a need no topic covers)."""
+    values = {k: v for k, v in request.args.items() if k in ("operation", "label", "target", "source")}
+    return render_template("topics_manage.html", vocabulary=library().vocabulary(), error=None, values=values)
 
 
 @bp.post("/topics/preview")
