@@ -71,7 +71,7 @@ def test_a_rename_to_words_proposes_an_id_instead_of_failing(manager, site):
     ({"operation": "split", "source": "health-taxes", "parts": "Sin Taxes=Sin taxes\nsugar=Sugar taxes"},
      "split-parts-error", "'Sin Taxes' is not a topic id: an id is lower-case letters (a-z), digits and hyphens, "
                           "starting with a letter or digit; for example 'sin-taxes'"),
-    ({"operation": "explode", "source": "health-taxes"}, "topics-error", "not rename, merge or split"),
+    ({"operation": "explode", "source": "health-taxes"}, "topics-error", "not add, alias, rename, merge or split"),
 ])
 def test_topic_form_errors_come_back_beside_their_field(manager, fields, error_id, message):
     response = manager.post("/manage/topics/preview", data=topic_form(manager, **fields))

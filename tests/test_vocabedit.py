@@ -76,7 +76,7 @@ def test_split_assigns_parts_by_the_labels_in_the_text(site):
     ("rename", {"target": ""}, "needs a new, different topic id"),
     ("merge", {"target": "nope"}, "'nope' is not in the vocabulary"),
     ("split", {"parts": [("x", "X")]}, "at least two new topics"),
-    ("explode", {}, "not rename, merge or split"),
+    ("explode", {}, "not add, alias, rename, merge or split"),
 ])
 def test_bad_operations_are_refused(site, operation, args, message):
     content, index, data = site
