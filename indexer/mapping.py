@@ -78,6 +78,10 @@ def needs_by_topic(items: list[Item], vocabulary: Vocabulary) -> tuple[dict[str,
         respondents, needs = survey_needs(item.extra)
         # A need names a topic as it was then: a renamed or merged topic's need counts for its replacement.
         needs = [replace(n, topic=vocabulary.current([n.topic])[0]) if n.topic else n for n in needs]
+        segments: dict[str, list[str]] = {}
+        for need in needs:
+            if need.segment and need.topic and need.share is not None:
+                segments.setdefault(need.topic, []).append(f"{need.segment}: {need.share:.0%}")
         for need in needs:
             if need.segment:
                 continue  # a segment's share is detail of the whole, not more demand
@@ -85,8 +89,9 @@ def needs_by_topic(items: list[Item], vocabulary: Vocabulary) -> tuple[dict[str,
             if need.topic in vocabulary.topics:
                 entry = demand.setdefault(need.topic, Demand())
                 entry.respondents += asked
+                detail = f" ({'; '.join(segments[need.topic])})" if need.topic in segments else ""
                 entry.surveys.append(f"{asked} of {respondents} respondents ({asked / respondents:.0%}) in "
-                                     f"{item.title}")
+                                     f"{item.title}{detail}")
             elif need.label:
                 unmet.setdefault(need.label.lower(), UnmetNeed(need.label)).sources.append(
                     f"{asked} respondents in {item.title}")

@@ -59,6 +59,7 @@ def test_demand_by_source_makes_data_and_dashboards_the_top_gap(store, tmp_path)
     execution = by_topic["budget-execution"]  # 58%: 95; personas Ruth and Daniel: 20; one open request: 5
     assert (execution.need.respondents, len(execution.need.personas), len(execution.need.requests)) == (95, 2, 1)
     assert execution.demand == 120.0 and execution.status == "shared value"
+    assert execution.reasons()[0].endswith("in Member needs survey 2020: results (ministries of finance: 71%)")
     # A need counts for its own topic: public financial management, the parent of budget execution,
     # flexibility and more, was asked for by nobody.
     assert by_topic["public-financial-management"].demand == 0
