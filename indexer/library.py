@@ -20,13 +20,14 @@ from indexer.editing import Edit
 from indexer.reindex import Guards, Progress, ReindexSummary, reindex, reindex_locked, rollback
 from indexer.gapfile import GAPS_FILE, gaps_lock, read_gaps, write_gaps
 from indexer.store import IndexStore
+from indexer.textfiles import load_mapping
 from indexer.tagging import BulkOutcome, Change, TagResult, bulk_plan, bulk_tag, current_values, plan, tag
 from indexer.vocabedit import Plan, apply_operation, plan_operation
 from kb.access import Viewer
 from kb.backend import SearchBackend
 from kb.checks import Attention, staleness, tagging_queue
 from kb.contentmap import ContentMap, TopicValue
-from kb.errors import NotFoundError, QueryError
+from kb.errors import KbError, NotFoundError, QueryError
 from kb.health import Health, community_health
 from kb.gaps import GAP_STATUSES, decide as decide_gap
 from kb.item import Item
@@ -36,6 +37,8 @@ from kb.related import RelatedPanels
 from kb.search import SearchRequest, SearchResult
 from kb.settings import Settings
 from kb.vocabulary import Vocabulary
+
+COMMUNITY_FILE = "community.yml"  # the community's name and purpose, for the home page
 
 
 @dataclass
@@ -129,6 +132,19 @@ class Library:
             raise NotFoundError(f"no person with id {person_id!r}")
         person = listed or Person(id=person_id, name=person_name(person_id))
         return person, items, known_topics(items, vocabulary.current)
+
+    def community(self) -> dict[str, str]:
+        """The community's name and purpose, from community.yml in the content folder (a name of
+        "Knowledge base" and no purpose without one)."""
+        path = Path(self.settings.content) / COMMUNITY_FILE
+        data: Any = None
+        if path.is_file():
+            try:
+                data = load_mapping(COMMUNITY_FILE, path.read_text(encoding="utf-8-sig"), "the community file")
+            except (OSError, UnicodeDecodeError, KbError):
+                data = None  # the home page still works; kb check names the file
+        data = data if isinstance(data, dict) else {}
+        return {"name": str(data.get("name") or "Knowledge base"), "purpose": str(data.get("purpose") or "")}
 
     def vocabulary(self) -> Vocabulary:
         return self.backend.vocabulary()

@@ -282,7 +282,7 @@ def test_a_request_larger_than_the_limit_gets_a_clear_413(client):
     assert_edge_headers(response, "413")
 
 
-HOST_REDIRECTS = ["/manage", "/", "/manage/", "/items/forum-2020", "//search", "/manage/searches?days=7"]
+HOST_REDIRECTS = ["/manage", "/topics", "/manage/", "/items/forum-2020", "//search", "/manage/searches?days=7"]
 
 
 def test_redirects_never_name_the_host_the_client_sent(edge_app):
@@ -309,7 +309,7 @@ def test_a_real_server_answers_a_forged_host_with_a_relative_location(edge_app):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        for url, expected in (("/manage", "/manage/"), ("/", "/search"), ("/manage/", "/login?next=/manage/")):
+        for url, expected in (("/manage", "/manage/"), ("/topics", "/topics/"), ("/manage/", "/login?next=/manage/")):
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
             connection.request("GET", url, headers={"Host": "evil.example"})
             response = connection.getresponse()

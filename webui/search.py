@@ -40,7 +40,18 @@ def request_from_args() -> SearchRequest:
 
 @bp.get("/")
 def home():
-    return redirect("/search")
+    """The community's name and purpose (community.yml in the content folder), the search box, its
+    latest activities and its topics."""
+    activities = library().items_where("type", "activity", limit=6, viewer=viewer())
+    vocabulary = library().vocabulary()
+    roots = [t for t in vocabulary.topics.values() if not t.broader and not t.deprecated]
+    return render_template("home.html", community=library().community(), activities=activities, roots=roots,
+                           vocabulary=vocabulary)
+
+
+@bp.get("/help/search")
+def search_help():
+    return render_template("help.html")
 
 
 def run(search_request: SearchRequest):
