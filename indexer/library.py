@@ -144,7 +144,8 @@ class Library:
             except (OSError, UnicodeDecodeError, KbError):
                 data = None  # the home page still works; kb check names the file
         data = data if isinstance(data, dict) else {}
-        return {"name": str(data.get("name") or "Knowledge base"), "purpose": str(data.get("purpose") or "")}
+        return {"id": str(data.get("id") or ""), "name": str(data.get("name") or "Knowledge base"),
+                "purpose": str(data.get("purpose") or "")}
 
     def vocabulary(self) -> Vocabulary:
         return self.backend.vocabulary()

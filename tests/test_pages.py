@@ -51,3 +51,22 @@ def test_the_query_help_explains_the_syntax(client):
     page = client.get("/help/search").get_data(as_text=True)
     for syntax in ('"budget flexibility"', "-ghana", "capitat*", "topic:budget-flexibility", "after:2020-06", "in:title"):
         assert f"<code>{syntax}</code>" in page.replace("&#34;", '"')
+
+
+def test_names_not_ids_where_members_look(client, manager_app, runner, sample_index):  # noqa: F811
+    page = client.get("/items/sessions/forum-2020-session-1-notes").get_data(as_text=True)
+    assert "<dt>Countries</dt><dd>Ghana, " in page
+    assert '<a href="/communities/health-financing-resilience">Health Financing and Resilience</a>' in page
+    assert "<dt>Source</dt>" not in page  # file paths are for managers
+    facets = client.get("/search?q=capitation").get_data(as_text=True)
+    assert re.search(r'data-value="GH"[^>]*>\s*<span class="check">☐</span> Ghana', facets)
+    manager = manager_app.test_client()
+    log_in(manager)
+    assert "<dt>Source</dt><dd><code>sessions/forum-2020-session-1-notes.md</code>" in \
+        manager.get("/items/sessions/forum-2020-session-1-notes").get_data(as_text=True)
+    from indexer.cli import cli
+
+    table = runner.invoke(cli, ["--content", str(sample_index[0]), "--index", str(sample_index[1]), "map"]).output
+    assert "Working group" in table.splitlines()[0] and "working-gr" not in table
+    community = client.get("/communities/health-financing-resilience").get_data(as_text=True)
+    assert "<h1>Health Financing and Resilience</h1>" in community

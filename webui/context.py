@@ -24,3 +24,11 @@ def viewer() -> Viewer:
 
 def is_manager() -> bool:
     return g.get("role") == "manager"
+
+
+def community_name(community_id: str) -> str:
+    """The community's name from community.yml when it is this one, else its id made readable."""
+    community = library().community()
+    if community.get("id") == community_id:
+        return community["name"]
+    return " ".join(w[:1].upper() + w[1:] for w in community_id.replace("_", "-").split("-") if w) or community_id

@@ -81,6 +81,8 @@ def value_label(name: str, value: str, vocabulary: Vocabulary) -> str:
         return LANGUAGE_NAMES.get(value, value)
     if name == "person":
         return vocabulary.person_name(value)
+    if name == "country":
+        return vocabulary.country_label(value)
     return value
 
 

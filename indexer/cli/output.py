@@ -156,9 +156,11 @@ def print_searches(data: dict[str, Any]) -> None:
 
 def print_map(result: ContentMap) -> None:
     width = max((len(label) + 2 * depth for _, label, depth in result.rows), default=10)
-    click.echo(" " * width + "   all " + " ".join(f"{c[:10]:>10}" for c, _ in result.columns))
+    # Columns named by their labels ("Conference session"), as wide as the label needs.
+    widths = {c: max(5, len(label)) for c, label in result.columns}
+    click.echo(" " * width + "   all " + " ".join(f"{label:>{widths[c]}}" for c, label in result.columns))
     for topic, label, depth in result.rows:
-        counts = " ".join(f"{result.cells.get((topic, c), 0) or '.':>10}" for c, _ in result.columns)
+        counts = " ".join(f"{result.cells.get((topic, c), 0) or '.':>{widths[c]}}" for c, _ in result.columns)
         click.echo(f"{'  ' * depth + label:{width}} {result.totals.get(topic, 0):>5} {counts}")
     click.echo(f"{len(result.gaps)} gaps (empty cells of topics that have items).")
 
