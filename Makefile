@@ -10,7 +10,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench bench-quick eval wrk clean
+AXE_VERSION := 4.14.1
+AXE := .cache/axe/axe.min.js
+
+.PHONY: run test test-fast bench bench-quick eval wrk clean axe
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +25,7 @@ run: $(STAMP)
 	$(BIN)/kb reindex
 	$(BIN)/kb serve --host 127.0.0.1 --port 5000
 
-test: $(STAMP)
+test: $(STAMP) axe
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
@@ -35,6 +38,15 @@ bench: $(STAMP) wrk
 bench-quick: $(STAMP) wrk
 	$(BIN)/python bench/eval_cisi.py
 	$(BIN)/python bench/bench_scale.py --sizes 10000 --seconds 10
+
+# axe-core (npm) for the accessibility tests, fetched once from the registry; without npm they are skipped.
+axe: $(AXE)
+$(AXE):
+	@if command -v npm >/dev/null; then \
+	  mkdir -p .cache/axe && cd .cache/axe && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && \
+	  tar xzf axe-core-$(AXE_VERSION).tgz package/axe.min.js package/LICENSE && \
+	  mv package/axe.min.js package/LICENSE . && rmdir package && rm axe-core-$(AXE_VERSION).tgz; \
+	else echo "npm is not installed: the accessibility tests will be skipped"; fi
 
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)

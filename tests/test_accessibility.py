@@ -1,0 +1,103 @@
+"""WCAG 2.2 AA in a real browser: axe-core on every page type, at desktop and phone sizes, and the phone
+layout (no sideways scrolling, the first result on the first screen)."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.servers import CHROMEDRIVER, CHROMIUM, chromium_driver, kb_serve
+
+ROOT = Path(__file__).resolve().parents[1]
+AXE = ROOT / ".cache" / "axe" / "axe.min.js"  # axe-core from npm, installed by `make axe` (.ci/run calls it)
+
+if not (CHROMIUM and CHROMEDRIVER and AXE.is_file()):
+    if os.environ.get("KB_REQUIRE_BROWSER"):
+        raise RuntimeError("KB_REQUIRE_BROWSER is set but chromium, chromedriver or axe-core (make axe) is missing")
+    pytest.skip("chromium, chromedriver or axe-core (make axe) is not installed", allow_module_level=True)
+
+from selenium.webdriver.common.by import By  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+PASSWORD = "correct horse battery"
+PAGES = ["/", "/search?q=budget", "/search?q=zzzzqx", "/items/sessions/forum-2020-session-1-notes",
+         "/activities/forum-2020", "/topics/budget-flexibility", "/people/expert-priya-raman", "/help/search",
+         "/topics/", "/activities/", "/login"]
+MANAGER_PAGES = ["/manage/", "/manage/map", "/manage/value", "/manage/health", "/manage/queue", "/manage/topics",
+                 "/manage/searches", "/manage/bulk?q=budget"]
+SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+RUN_AXE = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {runOnly: {type: 'tag', values: %s}}).then(
+  r => done(r.violations.map(v => [v.id, v.nodes.length, v.nodes.slice(0, 3).map(n => n.target.join(' '))])),
+  e => done([['axe failed', 0, [String(e)]]]));
+""" % json.dumps(TAGS)
+
+
+@pytest.fixture(scope="module")
+def server(sample_index, tmp_path_factory):
+    from indexer.accounts import add_user
+
+    content, index = sample_index
+    data = tmp_path_factory.mktemp("a11y-data")
+    add_user(data, "ama", PASSWORD)
+    with kb_serve(content, index, tmp_path_factory.mktemp("serve") / "serve.log", data) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    driver = chromium_driver(tmp_path_factory.mktemp("chromium"))
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def violations(browser, url):
+    browser.get(url)
+    browser.execute_script(AXE.read_text(encoding="utf-8"))
+    return browser.execute_async_script(RUN_AXE)
+
+
+def log_in(browser, server):
+    browser.get(server + "/login")
+    browser.find_element(By.NAME, "name").send_keys("ama")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_no_axe_violations_on_any_page_type(server, browser, size):
+    browser.set_window_size(*SIZES[size])
+    browser.delete_all_cookies()
+    found = {url: violations(browser, server + url) for url in PAGES}
+    log_in(browser, server)
+    found.update({url: violations(browser, server + url) for url in MANAGER_PAGES})
+    assert {url: v for url, v in found.items() if v} == {}, {url: v for url, v in found.items() if v}
+
+
+def test_phones_get_the_first_result_on_the_first_screen_and_never_scroll_sideways(server, browser):
+    browser.set_window_size(*SIZES["phone"])
+    browser.delete_all_cookies()
+    wide = {}
+    for url in PAGES:
+        browser.get(server + url)
+        width = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        if width[0] > width[1]:
+            wide[url] = width
+    log_in(browser, server)
+    for url in MANAGER_PAGES:
+        browser.get(server + url)
+        width = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        if width[0] > width[1]:
+            wide[url] = width
+    assert wide == {}, wide
+    browser.get(server + "/search?q=budget")
+    top = browser.execute_script("return document.querySelector('ol.hits li.hit').getBoundingClientRect().top")
+    height = browser.execute_script("return window.innerHeight")
+    assert top < height
+    browser.get(server + "/items/sessions/forum-2020-session-1-notes")
+    jump = browser.execute_script("return document.querySelector('.jump a').getBoundingClientRect().top")
+    assert jump < height  # the related panel is one link away, not past the whole body
