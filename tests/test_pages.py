@@ -70,3 +70,13 @@ def test_names_not_ids_where_members_look(client, manager_app, runner, sample_in
     assert "Working group" in table.splitlines()[0] and "working-gr" not in table
     community = client.get("/communities/health-financing-resilience").get_data(as_text=True)
     assert "<h1>Health Financing and Resilience</h1>" in community
+
+
+def test_every_listed_title_says_its_language(client):
+    """A French title in an English page is read with a French voice: each link to an item carries its lang."""
+    for url in ("/search?q=virements", "/topics/budget-flexibility", "/activities/forum-2020",
+                "/items/discussions/virements-de-credits-senegal", "/people/expert-jean-baptiste-kone"):
+        page = client.get(url).get_data(as_text=True)
+        links = re.findall(r'<a (?:class="chip" )?href="/(?:items|activities)/[^"]+"([^>]*)>', page)
+        assert links and all('lang="' in attributes for attributes in links), url
+        assert 'lang="fr"' in page, url

@@ -91,7 +91,7 @@ def test_bulk_tagging_preselects_only_the_matches_with_titles(manager_app, store
     page = client.get("/manage/bulk?q=budget+flexibility").get_data(as_text=True)
     ticked = re.findall(r'name="item" value="([^"]+)" checked', page)
     assert sorted(ticked) == sorted(h.item.id for h in result.hits if not h.partial)
-    assert all(f"> {h.item.title}</label>" in page for h in result.hits[:3] if not h.partial)
+    assert all(f">{h.item.title}</span></label>" in page for h in result.hits[:3] if not h.partial)
     none = client.get("/manage/bulk?q=budget+flexibility&select=none").get_data(as_text=True)
     assert not re.findall(r'name="item" value="[^"]+" checked', none)
     assert len(re.findall(r'name="item" value=', none)) == result.total

@@ -75,14 +75,14 @@ def item_page(item_id: str):
     return render_page(item)
 
 
-def titles_of(item_ids: tuple[str, ...]) -> dict[str, str]:
-    """Titles of linked items, for showing links by name: those the reader may see; a manager also
-    sees links to missing ids, by their id (a reader cannot tell a missing item from a hidden one)."""
+def titles_of(item_ids: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """(title, language) of linked items, for showing links by name: those the reader may see; a manager
+    also sees links to missing ids, by their id (a reader cannot tell a missing item from a hidden one)."""
     titles = {}
     for item_id in item_ids:
         linked = library().find_item(item_id, viewer())
         if linked is not None or is_manager():
-            titles[item_id] = linked.title if linked else item_id
+            titles[item_id] = (linked.title, linked.lang) if linked else (item_id, "en")
     return titles
 
 

@@ -35,7 +35,7 @@ def page_of(item: Item) -> dict[str, Any]:
     titles = titles_of(item.activities)
     data = {**brief(item), "summary": item.summary, "topics": list(item.topics), "countries": list(item.countries),
             "people": list(item.people), "community": item.community or None, "html": item.html,
-            "activities": [{"id": a, "title": titles[a]} for a in item.activities if a in titles],
+            "activities": [{"id": a, "title": titles[a][0]} for a in item.activities if a in titles],
             "links": [{"label": label, "items": [brief(i) for i in linked]}
                       for label, linked in library().typed_links(item, viewer())],
             "related": panels(related_of(item))}
