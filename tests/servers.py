@@ -54,8 +54,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
 
-def chromium_driver(profile: Path, console_log: bool = False) -> Any:
-    """Headless Debian chromium through chromedriver, with the flags this sandboxed machine needs."""
+def chromium_driver(profile: Path, console_log: bool = False, javascript: bool = True) -> Any:
+    """Headless Debian chromium through chromedriver, with the flags this sandboxed machine needs
+    (`javascript=False`: a browser with JavaScript switched off)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -66,6 +67,8 @@ def chromium_driver(profile: Path, console_log: bool = False) -> Any:
                  "--disable-sync", "--window-size=1280,1000"):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     if console_log:
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)

@@ -101,3 +101,44 @@ def test_phones_get_the_first_result_on_the_first_screen_and_never_scroll_sidewa
     browser.get(server + "/items/sessions/forum-2020-session-1-notes")
     jump = browser.execute_script("return document.querySelector('.jump a').getBoundingClientRect().top")
     assert jump < height  # the related panel is one link away, not past the whole body
+
+
+def test_everything_works_without_javascript(sample_index, tmp_path_factory):
+    """A member searches, filters, reads and follows a relation, and a manager links an activity by
+    name, in a browser with JavaScript switched off (on a copy of the sample: this test writes)."""
+    import shutil
+
+    from indexer.accounts import add_user
+
+    base = tmp_path_factory.mktemp("nojs-site")
+    content, index, data = base / "content", base / "index", base / "data"
+    shutil.copytree(sample_index[0], content)
+    shutil.copytree(sample_index[1], index)
+    add_user(data, "ama", PASSWORD)
+    driver = chromium_driver(tmp_path_factory.mktemp("nojs"), javascript=False)
+    try:
+        driver.get("data:text/html,<title>off</title><script>document.title='on'</script>")
+        assert driver.title == "off"  # scripts really do not run in this browser
+        with kb_serve(content, index, base / "serve.log", data) as server:
+            driver.get(server + "/")
+            box = driver.find_element(By.CSS_SELECTOR, "main input[name=q]")
+            box.send_keys("budget flexibility")
+            box.submit()
+            assert "q=budget+flexibility" in driver.current_url
+            total = int(driver.find_element(By.CSS_SELECTOR, "#result-count strong").text)
+            driver.find_element(By.CSS_SELECTOR, '[data-facet="type"] a[data-value="discussion"]').click()
+            assert "type=discussion" in driver.current_url
+            assert 0 < int(driver.find_element(By.CSS_SELECTOR, "#result-count strong").text) < total
+            driver.find_element(By.CSS_SELECTOR, "ol.hits li.hit h3 a").click()
+            driver.find_element(By.CSS_SELECTOR, ".jump a").click()
+            assert driver.current_url.endswith("#related")
+            driver.find_element(By.CSS_SELECTOR, "ul.related.activities li a").click()
+            assert "/activities/" in driver.current_url
+            log_in(driver, server)
+            driver.get(server + "/items/discussions/health-taxes-earmarking-debate?activity_q=capitation+webinar")
+            driver.find_element(By.CSS_SELECTOR, ".activity-matches button[value=accept]").click()
+            assert "Linked to: webinar-2020-09-capitation" in driver.find_element(By.CSS_SELECTOR, ".flash").text
+            assert "webinar-2020-09-capitation" in \
+                (content / "discussions" / "health-taxes-earmarking-debate.md").read_text(encoding="utf-8")
+    finally:
+        driver.quit()
