@@ -40,6 +40,8 @@ def test_who_can_help_with_a_topic(runner, sample_index, client):
     page = client.get("/topics/budget-flexibility").get_data(as_text=True)
     helpers = page[page.index("Who can help with this topic?"):]
     assert re.search(r'href="/people/expert-jean-baptiste-kone">Jean-Baptiste Koné</a>', helpers)
+    twin = client.get("/topics/budget-flexibility.json").get_json()
+    assert twin["who_can_help"][0]["name"] == "Jean-Baptiste Koné"  # the JSON twin shows what the page shows
     bad = runner.invoke(cli, [*where, "people", "--topic", "no-such-topic"])
     assert bad.exit_code == 2 and "no-such-topic" in bad.output
 

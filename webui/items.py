@@ -171,17 +171,27 @@ def topic_list():
 
 @bp.get("/topics/<topic_id>")
 def topic_page(topic_id: str):
+    vocabulary, topic, items = topic_of(topic_id)
+    return render_template(
+        "topic.html", topic=topic, topic_id=topic_id, items=items, vocabulary=vocabulary,
+        helpers=library().who_can_help(topic_id, viewer(), limit=HELPERS), months=by_month(items),
+        broader=[vocabulary.topics[t] for t in vocabulary.ancestors(topic_id)][::-1],
+        narrower=[vocabulary.topics[t] for t in vocabulary.children(topic_id)],
+    )
+
+
+HELPERS = 8  # people a topic page names as able to help
+
+
+def topic_of(topic_id: str) -> tuple:
+    """(vocabulary, topic or None, the items the reader may see on it); 404 for a topic that is neither in
+    the vocabulary nor on any item the reader may see. The topic page and its JSON twin show this."""
     vocabulary = library().vocabulary()
     topic = vocabulary.topics.get(topic_id)
     items = library().items_where("topic", topic_id, viewer=viewer())
     if topic is None and not items:
         abort(404, description=f"There is no topic {topic_id!r}.")
-    return render_template(
-        "topic.html", topic=topic, topic_id=topic_id, items=items, vocabulary=vocabulary,
-        helpers=library().who_can_help(topic_id, viewer(), limit=8), months=by_month(items),
-        broader=[vocabulary.topics[t] for t in vocabulary.ancestors(topic_id)][::-1],
-        narrower=[vocabulary.topics[t] for t in vocabulary.children(topic_id)],
-    )
+    return vocabulary, topic, items
 
 
 @bp.get("/communities/<community_id>")

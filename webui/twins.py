@@ -10,7 +10,7 @@ from kb.item import Item
 from kb.related import Related, RelatedPanels
 from kb.search import item_url
 from webui.context import library, viewer
-from webui.items import agenda, related_of, titles_of
+from webui.items import HELPERS, agenda, related_of, titles_of, topic_of
 
 bp = Blueprint("twins", __name__)
 
@@ -67,12 +67,10 @@ def activity_json(activity_id: str):
 
 @bp.get("/topics/<topic_id>.json")
 def topic_json(topic_id: str):
-    vocabulary = library().vocabulary()
-    topic = vocabulary.topics.get(topic_id)
-    items = library().items_where("topic", topic_id, viewer=viewer())
-    if topic is None and not items:
-        abort(404, description=f"There is no topic {topic_id!r}.")
-    return jsonify({"id": topic_id, "label": vocabulary.label(topic_id),
+    vocabulary, topic, items = topic_of(topic_id)
+    helpers = library().who_can_help(topic_id, viewer(), limit=HELPERS)
+    return jsonify({"who_can_help": [{"id": h.person_id, "name": h.name, "activities": h.activities,
+                                      "items": h.items} for h in helpers],"id": topic_id, "label": vocabulary.label(topic_id),
                     "scope_note": topic.scope_note if topic else None,
                     "alt_labels": {lang: list(names) for lang, names in topic.alt_labels.items()} if topic else {},
                     "broader": vocabulary.ancestors(topic_id)[::-1], "narrower": vocabulary.children(topic_id),
