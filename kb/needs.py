@@ -95,9 +95,11 @@ def need_of(entry: Any) -> Need | None:
     if not isinstance(entry, dict):
         return None
     share, count = entry.get("share"), entry.get("count")
+    # A share outside 0..1 (58 for 58%) or a negative count counts for nothing: kb check names it.
+    usable_share = isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1
+    usable_count = isinstance(count, int) and not isinstance(count, bool) and count >= 0
     return Need(topic=str(entry.get("topic") or "").strip(), label=str(entry.get("label") or "").strip(),
-                share=float(share) if isinstance(share, (int, float)) and not isinstance(share, bool) else None,
-                count=count if isinstance(count, int) and not isinstance(count, bool) else None,
+                share=float(share) if usable_share else None, count=count if usable_count else None,
                 segment=str(entry.get("segment") or "").strip())
 
 
@@ -118,9 +120,9 @@ def problems(extra: dict[str, Any], topics: set[str]) -> list[str]:
             found.append(f"{where}: topic {need.topic!r} is not in the vocabulary")
         if isinstance(entry, dict):
             share, count = entry.get("share"), entry.get("count")
-            if share is not None and (need.share is None or not 0 <= need.share <= 1):
+            if share is not None and need.share is None:
                 found.append(f"{where}: share {share!r} is not between 0 and 1 (0.58 for 58%)")
-            if count is not None and (need.count is None or need.count < 0):
+            if count is not None and need.count is None:
                 found.append(f"{where}: count {count!r} is not a number of people")
             if "respondents" in extra and share is None and count is None:
                 found.append(f"{where}: a survey's need needs a share or a count")

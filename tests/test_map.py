@@ -256,3 +256,15 @@ def test_a_need_no_topic_covers_becomes_a_topic_or_an_alternative_label(content_
     tagged = [h for h in found["hits"] if "topic" in h["matched_in"] and "health-financing-data" in h["topics"]]
     assert tagged and all(h["match"] == "full" for h in tagged)
     assert "allotment monitor" in (content_copy / "vocabulary.yml").read_text(encoding="utf-8")
+
+
+def test_a_bad_share_counts_for_nothing():
+    from indexer.mapping import needs_by_topic
+    from kb.item import Item
+    from kb.vocabulary import Vocabulary
+
+    vocabulary = Vocabulary.from_dict({"topics": [{"id": "a", "label": "A"}]})
+    survey = Item(id="s", title="Survey", extra={"respondents": 20, "needs": [{"topic": "a", "share": 45},
+                                                                             {"topic": "a", "count": -3}]})
+    demand, _ = needs_by_topic([survey], vocabulary)
+    assert demand["a"].respondents == 0  # not 900 people out of 20
