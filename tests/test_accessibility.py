@@ -18,6 +18,7 @@ if not (CHROMIUM and CHROMEDRIVER and AXE.is_file()):
     pytest.skip("chromium, chromedriver or axe-core (make axe) is not installed", allow_module_level=True)
 
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "correct horse battery"
@@ -66,6 +67,9 @@ def log_in(browser, server):
     browser.find_element(By.NAME, "name").send_keys("ama")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    # Wait for the logged-in page: a busy machine answers slowly, and the next page must be a manager's.
+    WebDriverWait(browser, 30).until(lambda driver: "/login" not in driver.current_url)
+    assert browser.find_elements(By.CSS_SELECTOR, "form[action='/logout']")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -137,7 +141,8 @@ def test_everything_works_without_javascript(sample_index, tmp_path_factory):
             log_in(driver, server)
             driver.get(server + "/items/discussions/health-taxes-earmarking-debate?activity_q=capitation+webinar")
             driver.find_element(By.CSS_SELECTOR, ".activity-matches button[value=accept]").click()
-            assert "Linked to: webinar-2020-09-capitation" in driver.find_element(By.CSS_SELECTOR, ".flash").text
+            flash = WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".flash"))
+            assert "Linked to: webinar-2020-09-capitation" in flash[0].text
             assert "webinar-2020-09-capitation" in \
                 (content / "discussions" / "health-taxes-earmarking-debate.md").read_text(encoding="utf-8")
     finally:
