@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 AXE_VERSION := 4.14.1
 AXE := .cache/axe/axe.min.js
 
-.PHONY: run test test-fast bench bench-quick eval wrk clean axe
+.PHONY: run test test-fast bench bench-quick eval wrk clean axe translations
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,15 @@ $(AXE):
 
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+
+# After changing a message of the interface: extract them all, update every catalogue, compile them.
+# New or changed messages come out untranslated; tests/test_i18n.py fails until each catalogue has them.
+translations: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k Note -k plural_note:1,2 -c Translators: --add-location=file \
+	  --sort-by-file \
+	  --project kb --copyright-holder "kb" -o webui/messages.pot .
+	$(BIN)/pybabel -q update -i webui/messages.pot -d webui/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel -q compile -d webui/translations
 
 eval: $(STAMP)
 	$(BIN)/python bench/eval.py --keep bench/results/eval

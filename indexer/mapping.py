@@ -16,6 +16,7 @@ from kb.contentmap import ContentMap, TopicValue, rank_shared_value, topic_rows
 from kb.gaps import Decision, effective
 from kb.item import Item
 from kb.needs import Demand, level, persona_needs, requests_of, survey_needs
+from kb.notes import Note
 from kb.vocabulary import Vocabulary
 
 BY = ("kind", "type", "year")
@@ -90,11 +91,12 @@ def needs_by_topic(items: list[Item], vocabulary: Vocabulary) -> tuple[dict[str,
                 entry = demand.setdefault(need.topic, Demand())
                 entry.respondents += asked
                 detail = f" ({'; '.join(segments[need.topic])})" if need.topic in segments else ""
-                entry.surveys.append(f"{asked} of {respondents} respondents ({asked / respondents:.0%}) in "
-                                     f"{item.title}{detail}")
+                entry.surveys.append(Note("%(asked)s of %(respondents)s respondents (%(share)s) in %(survey)s%(detail)s",
+                                          asked=asked, respondents=respondents, share=f"{asked / respondents:.0%}",
+                                          survey=item.title, detail=detail))
             elif need.label:
                 unmet.setdefault(need.label.lower(), UnmetNeed(need.label)).sources.append(
-                    f"{asked} respondents in {item.title}")
+                    Note("%(asked)s respondents in %(survey)s", asked=asked, survey=item.title))
         for topic in vocabulary.current(persona_needs(item.extra)):
             if topic in vocabulary.topics:
                 demand.setdefault(topic, Demand()).personas.append(item.title)

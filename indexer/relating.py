@@ -24,6 +24,7 @@ from indexer.schema import attachments_of, text_field, unpack
 from indexer.visibility import Sight
 from kb.item import Item
 from kb.links import LINK_TYPES, link_value, typed_links
+from kb.notes import Note
 from kb.query import Clause
 from kb.related import Evidence, Related, RelatedPanels
 from kb.text import fold
@@ -68,14 +69,14 @@ def related_panels(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit
     for activity_id in item.activities:
         docnum = searcher.document_number(id=activity_id)
         if seen(docnum):
-            found[docnum].linked = ("this item belongs to this activity" if seen(docnum, activities)
-                                    else "linked from this item")
+            found[docnum].linked = (Note("this item belongs to this activity") if seen(docnum, activities)
+                                    else Note("linked from this item"))
     for docnum in docs_with(searcher, "attachment", item.path):
         if seen(docnum) and docnum not in found:
-            found[docnum].linked = "this item belongs to this activity"
+            found[docnum].linked = Note("this item belongs to this activity")
     for docnum in docs_with(searcher, "activity", item.id):
         if seen(docnum) and docnum != own:
-            found[docnum].linking = "belongs to this activity" if item.is_activity else "links to this item"
+            found[docnum].linking = Note("belongs to this activity") if item.is_activity else Note("links to this item")
             if item.is_activity:
                 skip.add(docnum)  # listed on the activity's page as its parts and content
     if item.is_activity:
@@ -212,11 +213,11 @@ def add_mentions(searcher: Searcher, item: Item, own: int | None, found: dict[in
             bits = docsets(searcher).query(matches) if matches is not None else 0
             for docnum in docs_of(bits):
                 if docnum != own and seen(docnum) and not (found[docnum].linking or found[docnum].typed):
-                    found[docnum].mentions = "names this activity in its text"
+                    found[docnum].mentions = Note("names this activity in its text")
     text = " ".join(fold(f"{item.summary} {item.text}").lower().split())
     for docnum, name in activity_names(searcher, activities).items():
         if docnum != own and seen(docnum) and name in text and not (found[docnum].linked or found[docnum].typed):
-            found[docnum].mentions = "named in this item's text"
+            found[docnum].mentions = Note("named in this item's text")
 
 
 def docs_of(bits: int) -> list[int]:

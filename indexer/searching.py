@@ -36,6 +36,7 @@ from indexer.schema import FILTER_FIELDS, text_field, unpack
 from indexer.snippets import snippet
 from indexer.visibility import people_shown, visible
 from kb.access import Viewer, shown_to
+from kb.notes import Note
 from kb.query import ParsedQuery, parse_query
 from kb.search import FACETS, FacetCount, Hit, Relaxation, SearchRequest, SearchResult
 
@@ -110,8 +111,8 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
     if not total:
         relaxations = relax(parsed, selected, chosen, matches, full & allowed)
         nearest = tuple(vocabulary.nearest_topics(parsed.free_text)) if parsed.free_text else ()
-    notes += [f"“{unit}” is a name of the topic {vocabulary.label(topic)}: its items are included."
-              for unit, topic in query.label_only]
+    notes += [Note("“%(words)s” is a name of the topic %(topic)s: its items are included.",
+                   words=unit, topic=vocabulary.label(topic), topic_id=topic) for unit, topic in query.label_only]
     others = other_languages(searcher, generation, parsed, hits, allowed & dated, viewer) if request.page == 1 else ()
     return SearchResult(request=request, parsed=parsed, total=total, hits=hits, facets=facets,
                         messages=parsed.messages + tuple(notes), suggestion=suggestion, relaxations=relaxations,
@@ -285,7 +286,8 @@ def top_scores(searcher: Searcher, ranking: wq.Query, group: int, depth: int, ti
     try:
         searcher.search_with_collector(ranking, collector)
     except TimeLimit:
-        note = f"The search took longer than {time_limit:g} s; the best results found by then are shown."
+        note = Note("The search took longer than %(seconds)s s; the best results found by then are shown.",
+                    seconds=f"{time_limit:g}")
         if note not in notes:
             notes.append(note)
     return [(hit.docnum, hit.score) for hit in collector.results()[:depth]]

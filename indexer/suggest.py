@@ -20,6 +20,7 @@ from typing import Callable
 from indexer.files import write_atomic
 from kb.backend import SearchBackend
 from kb.item import Item
+from kb.notes import Note
 from kb.vocabulary import Vocabulary
 
 DECISIONS = "suggestions.json"
@@ -83,14 +84,14 @@ def suggestions(backend: SearchBackend, data: Path, item: Item) -> tuple[list[Su
     tagged = set(vocabulary.with_ancestors(vocabulary.resolve(item.topics)))
     found: dict[str, str] = {}
     for words, topic in vocabulary.match_labels(f"{item.title} {item.text}"):
-        found.setdefault(topic, f"the text says “{words}”")
+        found.setdefault(topic, Note("the text says “%(words)s”", words=words))
     stems = label_stems(analyse, vocabulary)
     unmatched = []
     for term in key_terms(backend, item):
         topics = stems.get(term)
         if topics:
             for topic in topics:
-                found.setdefault(topic, f"key term “{term}”")
+                found.setdefault(topic, Note("key term “%(term)s”", term=term))
         else:
             unmatched.append(term)
     offered = [Suggestion(t, vocabulary.label(t), reason) for t, reason in found.items()

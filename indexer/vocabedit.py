@@ -25,6 +25,7 @@ from indexer.files import write_atomic
 from indexer.store import IndexStore
 from indexer.tagging import current_values, write_logged
 from kb.errors import KbError, QueryError, StorageError
+from kb.notes import Note
 from kb.vocabulary import TOPIC_ID_RULE, Vocabulary, is_topic_id, normalise_label, slug
 
 
@@ -91,7 +92,7 @@ def _add_alt_labels(entry: CommentedMap, names: list[str]) -> None:
 
 
 def _labels_of(entry: CommentedMap) -> list[str]:
-    names = [str(entry.get("label", ""))]
+    names = [str(entry.get("label", "")), *(str(v) for v in (entry.get("labels") or {}).values())]
     for values in (entry.get("alt_labels") or {}).values():
         names += [str(v) for v in values or []]
     return [n for n in names if n]
@@ -143,7 +144,9 @@ def plan_operation(store: IndexStore, root: Path, operation: str, source: str, t
         _retarget(tree, source, target)
         _deprecate(entry, target)
         entry.pop("alt_labels", None)
-        plan.summary.append(f"topic {source} is renamed {target}; {source} stays as a deprecated alias")
+        entry.pop("labels", None)  # the new topic carries the translations
+        plan.summary.append(Note("topic %(source)s is renamed %(target)s; %(source)s stays as a deprecated alias",
+                                 source=source, target=target))
         mapping = lambda topics, text: _swap(topics, source, [target])  # noqa: E731
     elif operation == "merge":
         if not target or target == source:
@@ -152,7 +155,8 @@ def plan_operation(store: IndexStore, root: Path, operation: str, source: str, t
         _add_alt_labels(into, _labels_of(entry))
         _retarget(tree, source, target)
         _deprecate(entry, target)
-        plan.summary.append(f"topic {source} is merged into {target}; its labels become alternative labels of {target}")
+        plan.summary.append(Note("topic %(source)s is merged into %(target)s; its labels become alternative labels of "
+                                 "%(target)s", source=source, target=target))
         mapping = lambda topics, text: _swap(topics, source, [target])  # noqa: E731
     elif operation == "split":
         parts = parts or []
@@ -172,8 +176,9 @@ def plan_operation(store: IndexStore, root: Path, operation: str, source: str, t
             tree["topics"].insert(at + offset, new)
         _retarget(tree, source, parts[0][0])
         _deprecate(entry, parts[0][0])
-        plan.summary.append(f"topic {source} is split into {', '.join(p for p, _ in parts)}; "
-                            "each item gets the new topics whose labels its text mentions (all of them if none)")
+        plan.summary.append(Note("topic %(source)s is split into %(parts)s; each item gets the new topics whose labels "
+                                 "its text mentions (all of them if none)", source=source,
+                                 parts=", ".join(p for p, _ in parts)))
         mapping = lambda topics, text: _swap(topics, source, _parts_for(text, parts))  # noqa: E731
     else:
         raise QueryError(f"operation: {operation!r} is not add, alias, rename, merge or split", field="operation")
@@ -205,8 +210,8 @@ def _add_or_alias(tree: Any, plan: Plan, operation: str, source: str, target: st
         if normalise_label(label) in {normalise_label(n) for n in _labels_of(entry)}:
             raise QueryError(f"“{label}” is already a label of {source}", field="label")
         _add_alt_labels(entry, [label.strip()])
-        plan.summary.append(f"“{label.strip()}” becomes an alternative label of topic {source}: searches and "
-                            f"needs that use these words count for it")
+        plan.summary.append(Note("“%(label)s” becomes an alternative label of topic %(source)s: searches and needs "
+                                 "that use these words count for it", label=label.strip(), source=source))
         return
     check_new_id(target, "target")
     if any(str(e.get("id")) == target for e in tree["topics"]):
@@ -218,7 +223,9 @@ def _add_or_alias(tree: Any, plan: Plan, operation: str, source: str, target: st
             raise QueryError(f"topic {source!r} is deprecated; choose its replacement", field="source")
         new["broader"] = source
     tree["topics"].append(new)
-    plan.summary.append(f"topic {target} (“{label.strip()}”) is added" + (f" under {source}" if source else ""))
+    plan.summary.append(Note("topic %(target)s (“%(label)s”) is added under %(source)s", target=target,
+                             label=label.strip(), source=source) if source
+                        else Note("topic %(target)s (“%(label)s”) is added", target=target, label=label.strip()))
 
 
 def _swap(topics: list[str], old: str, new: list[str]) -> list[str]:

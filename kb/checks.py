@@ -12,6 +12,7 @@ from kb.needs import problems as need_problems
 from kb.duplicates import near_duplicates
 from kb.item import Item
 from kb.metadata import parse_date
+from kb.notes import Note
 from kb.vocabulary import Vocabulary
 
 
@@ -99,20 +100,22 @@ def tagging_queue(items: Iterable[Item], vocabulary: Vocabulary) -> list[Attenti
     for item in items:
         reasons = []
         if not item.topics:
-            reasons.append("no topics")
+            reasons.append(Note("no topics"))
         for topic_id in item.topics:
             topic = vocabulary.topics.get(topic_id)
             if vocabulary.topics and topic is None:
-                reasons.append(f"unknown topic {topic_id}")
+                reasons.append(Note("unknown topic %(topic)s", topic=topic_id))
             elif topic is not None and topic.deprecated:
-                reasons.append(f"deprecated topic {topic_id}" + (f" (use {topic.replaced_by})" if topic.replaced_by else ""))
+                reasons.append(Note("deprecated topic %(topic)s (use %(replacement)s)", topic=topic_id,
+                                    replacement=topic.replaced_by) if topic.replaced_by
+                               else Note("deprecated topic %(topic)s", topic=topic_id))
         if not item.activities and not item.is_activity:
-            reasons.append("no activity")
+            reasons.append(Note("no activity"))
         if item.date is None:
-            reasons.append("no date")
+            reasons.append(Note("no date"))
         missing = [a for a in item.activities if a not in known]
         if missing:
-            reasons.append("links to missing " + ", ".join(missing))
+            reasons.append(Note("links to missing %(ids)s", ids=", ".join(missing)))
         if reasons:
             queue.append(Attention(item, tuple(reasons)))
     return sorted(queue, key=lambda a: (-len(a.reasons), a.item.title))
@@ -138,11 +141,12 @@ def staleness(items: Iterable[Item], today: dt.date, age_months: int = 18) -> li
         reasons = []
         review = parse_date(item.extra.get("review_by"))
         if review and review < today:
-            reasons.append(f"review was due {review.isoformat()}")
+            reasons.append(Note("review was due %(date)s", date=review.isoformat()))
         if item.date and item.date < cutoff and not item.is_activity:
             fresher = [t for t in item.topics if newest_by_topic.get(t, dt.date.min) >= _months_before(newest, 6)]
             if fresher:
-                reasons.append(f"from {item.date.isoformat()}; {', '.join(fresher)} have content from the last 6 months")
+                reasons.append(Note("from %(date)s; %(topics)s have content from the last 6 months",
+                                    date=item.date.isoformat(), topics=", ".join(fresher)))
         if reasons:
             found.append(Attention(item, tuple(reasons)))
     return sorted(found, key=lambda a: (a.item.date or dt.date.min, a.item.title))

@@ -16,6 +16,7 @@ from typing import Any
 
 from kb.gaps import Decision
 from kb.needs import LOW_SUPPLY, Demand
+from kb.notes import Note, plural_note
 from kb.vocabulary import Vocabulary
 
 PRIORITY_WEIGHT = {"high": 3, "medium": 2, "low": 1, "": 0}
@@ -169,8 +170,9 @@ class TopicValue:
     def reasons(self) -> list[str]:
         found = self.need.reasons()
         if self.gap:
-            found.append(f"only {self.items} item{'s' if self.items != 1 else ''} and {self.activities} "
-                         f"activit{'ies' if self.activities != 1 else 'y'} on it")
+            found.append(Note("only %(items)s and %(activities)s on it",
+                              items=plural_note("%(num)d item", "%(num)d items", self.items),
+                              activities=plural_note("%(num)d activity", "%(num)d activities", self.activities)))
         return found
 
     def to_dict(self) -> dict[str, Any]:

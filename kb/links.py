@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kb.item import Item
+from kb.notes import Note
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,14 @@ class LinkType:
 
 
 LINK_TYPES = {t.key: t for t in (
-    LinkType("complements", "Complements", "Complemented by", "complemented by this item", "complements this item"),
-    LinkType("follows_up", "Follows up", "Followed up by", "followed up by this item", "follows up this item"),
-    LinkType("responds_to", "Responds to", "Responded to by", "responded to by this item", "responds to this item"),
-    LinkType("produced_by", "Produced by", "Produced", "produced this item", "produced by this item"),
+    LinkType("complements", Note("Complements"), Note("Complemented by"), Note("complemented by this item"),
+             Note("complements this item")),
+    LinkType("follows_up", Note("Follows up"), Note("Followed up by"), Note("followed up by this item"),
+             Note("follows up this item")),
+    LinkType("responds_to", Note("Responds to"), Note("Responded to by"), Note("responded to by this item"),
+             Note("responds to this item")),
+    LinkType("produced_by", Note("Produced by"), Note("Produced"), Note("produced this item"),
+             Note("produced by this item")),
 )}
 
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kb.notes import plural_note
+
 PERSONA = 10.0
 REQUEST = 5.0
 SEARCH = 1.0
@@ -161,12 +163,13 @@ class Demand:
     def reasons(self) -> list[str]:
         found = list(self.surveys)
         if self.personas:
-            found.append(f"{len(self.personas)} persona{'s' if len(self.personas) > 1 else ''}: "
-                         + "; ".join(self.personas))
+            found.append(plural_note("%(num)d persona: %(names)s", "%(num)d personas: %(names)s", len(self.personas),
+                                     names="; ".join(self.personas)))
         if self.requests:
-            found.append(f"{len(self.requests)} one-on-one request{'s' if len(self.requests) > 1 else ''}")
+            found.append(plural_note("%(num)d one-on-one request", "%(num)d one-on-one requests", len(self.requests)))
         if self.searches:
-            found.append(f"{self.searches} search{'es' if self.searches > 1 else ''} that found nothing")
+            found.append(plural_note("%(num)d search that found nothing", "%(num)d searches that found nothing",
+                                     self.searches))
         return found
 
 

@@ -19,6 +19,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from kb.notes import Note
 from kb.vocabulary import Vocabulary, normalise_label
 
 # operator -> filter field; values of these fields are OR-ed within the field.
@@ -95,7 +96,7 @@ def parse_query(text: str, vocabulary: Vocabulary | None = None, today: dt.date 
     messages: list[str] = []
     title_only = False
     if text.count('"') % 2:
-        messages.append("A quote is not closed; the unmatched quote was ignored.")
+        messages.append(Note("A quote is not closed; the unmatched quote was ignored."))
     groups: list[bool] = []  # for each open parenthesis: whether it was -( (everything inside excluded)
     for match in _TOKEN.finditer(text):
         if match["paren"]:
@@ -114,14 +115,13 @@ def parse_query(text: str, vocabulary: Vocabulary | None = None, today: dt.date 
                 if value.lower() == "title":
                     title_only = True
                 else:
-                    messages.append(f"in:{value} is not known; only in:title is. It was ignored.")
+                    messages.append(Note("in:%(value)s is not known; only in:title is. It was ignored.", value=value))
                 continue
             if op in DATE_OPERATORS:
                 when = parse_when(value, today)
                 if when is None:
-                    messages.append(
-                        f"{op}:{value} is not a date (use YYYY-MM-DD, YYYY-MM, YYYY, or 30d, 6m, 1y); it was ignored."
-                    )
+                    messages.append(Note("%(operator)s:%(value)s is not a date (use YYYY-MM-DD, YYYY-MM, YYYY, or 30d, 6m, 1y); "
+                                         "it was ignored.", operator=op, value=value))
                 else:
                     dates[op] = when
                 continue
@@ -137,7 +137,7 @@ def parse_query(text: str, vocabulary: Vocabulary | None = None, today: dt.date 
             if value.startswith("//"):  # a URL such as https://example.org
                 clauses.append(Clause("word", f"{match['op']}:{value}", negated))
                 continue
-            messages.append(f"{op}: is not a search operator; searched for the words instead.")
+            messages.append(Note("%(operator)s: is not a search operator; searched for the words instead.", operator=op))
             clauses.extend(Clause("word", w, negated) for w in (match["op"], *value.split()))
             continue
         if match["phrase"] is not None:
@@ -167,7 +167,8 @@ def word_clause(word: str, negated: bool, messages: list[str]) -> Clause:
     if word.endswith("*") and "*" not in stem and "?" not in stem:
         if len(stem) >= MIN_PREFIX:
             return Clause("prefix", stem.lower(), negated)
-        messages.append(f"{word}: a prefix needs at least {MIN_PREFIX} letters before *; searched for {stem!r}.")
+        messages.append(Note("%(word)s: a prefix needs at least %(letters)d letters before *; searched for '%(stem)s'.",
+                             word=word, letters=MIN_PREFIX, stem=stem))
     cleaned = word.replace("*", "").replace("?", "") if ("*" in word or "?" in word) else word
     return Clause("word", cleaned, negated)
 
@@ -175,7 +176,7 @@ def word_clause(word: str, negated: bool, messages: list[str]) -> Clause:
 def resolve_value(name: str, value: str, vocabulary: Vocabulary | None, messages: list[str]) -> str:
     """Normalise a filter value; map topic labels to ids; '' (with a message) if unusable."""
     if not value:
-        messages.append(f"{name}: needs a value; it was ignored.")
+        messages.append(Note("%(name)s: needs a value; it was ignored.", name=name))
         return ""
     if name == "country":
         return value.upper()
@@ -183,7 +184,7 @@ def resolve_value(name: str, value: str, vocabulary: Vocabulary | None, messages
         return value.lower()
     if name == "year":
         if not re.fullmatch(r"\d{4}", value):
-            messages.append(f"year:{value} is not a year like 2020; it was ignored.")
+            messages.append(Note("year:%(value)s is not a year like 2020; it was ignored.", value=value))
             return ""
         return value
     if name != "topic" or vocabulary is None or not vocabulary.topics:
@@ -192,13 +193,14 @@ def resolve_value(name: str, value: str, vocabulary: Vocabulary | None, messages
     topic = vocabulary.topics.get(topic_id)
     if topic is not None:
         if topic.deprecated and topic.replaced_by:
-            messages.append(f"topic:{topic_id} is deprecated; searched topic:{topic.replaced_by} instead.")
+            messages.append(Note("topic:%(topic)s is deprecated; searched topic:%(replacement)s instead.",
+                                 topic=topic_id, replacement=topic.replaced_by))
             return topic.replaced_by
         return topic_id
     by_label = vocabulary.label_index.get(normalise_label(value))
     if by_label:
         return by_label[0]
-    messages.append(f"topic:{value} is not a topic in the vocabulary; that filter was ignored.")
+    messages.append(Note("topic:%(value)s is not a topic in the vocabulary; that filter was ignored.", value=value))
     return ""
 
 

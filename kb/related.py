@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from kb.item import Item
+from kb.notes import Note
 from kb.vocabulary import Vocabulary
 
 # Weights: an explicit link outranks any amount of shared topics or similar wording.
@@ -56,18 +57,20 @@ class Evidence:
     def reasons(self) -> tuple[str, ...]:
         """Each reason says what is shared."""
         found = [*self.typed, *(r for r in (self.linked, self.linking, self.mentions) if r)]
-        found += [f"also part of {title}" for title in self.siblings]
+        found += [Note("also part of %(activity)s", activity=title) for title in self.siblings]
         if self.topics:
-            found.append(f"shares topics: {', '.join(self.topics)}")
+            found.append(Note("shares topics: %(topics)s", topics=", ".join(self.topics)))
         if self.related_topics:
-            found.append(f"related topics: {', '.join(self.related_topics)}")
+            found.append(Note("related topics: %(topics)s", topics=", ".join(self.related_topics)))
         if self.named_topics:
-            found.append(f"its text names: {', '.join(self.named_topics)}")
+            found.append(Note("its text names: %(topics)s", topics=", ".join(self.named_topics)))
         if self.people:
-            more = len(self.people) - SHOWN_NAMES
-            found.append(f"also with {', '.join(self.people[:SHOWN_NAMES])}" + (f" and {more} more" if more > 0 else ""))
+            more, names = len(self.people) - SHOWN_NAMES, ", ".join(self.people[:SHOWN_NAMES])
+            found.append(Note("also with %(names)s and %(more)d more", names=names, more=more) if more > 0
+                         else Note("also with %(names)s", names=names))
         if self.similar:
-            found.append(f"similar text: {', '.join(self.words)}" if self.words else "similar text")
+            found.append(Note("similar text: %(words)s", words=", ".join(self.words)) if self.words
+                         else Note("similar text"))
         return tuple(found)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from kb.access import ROLES
 from kb.errors import QueryError
 from kb.item import Item
+from kb.notes import Note
 from kb.query import ParsedQuery
 from kb.vocabulary import Vocabulary
 
@@ -59,8 +60,9 @@ class SearchRequest:
             head = head.rsplit(" ", 1)[0]
         if head.count('"') % 2:  # do not leave a phrase open at the cut
             head = head[:head.rindex('"')]
-        note = (f"The query is {len(self.q):,} characters long; only its first {len(head):,} characters "
-                f"were searched (the limit is {max_query_length:,}).")
+        note = Note("The query is %(length)s characters long; only its first %(searched)s characters "
+                    "were searched (the limit is %(limit)s).",
+                    length=f"{len(self.q):,}", searched=f"{len(head):,}", limit=f"{max_query_length:,}")
         return dataclasses.replace(self, q=head.rstrip()), note
 
 

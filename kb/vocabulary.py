@@ -44,16 +44,19 @@ class Topic:
     deprecated: bool = False
     replaced_by: str = ""
     priority: str = ""
+    labels: dict[str, str] = field(default_factory=dict, compare=False)  # the label in other languages
 
     def all_labels(self) -> list[str]:
-        """Return the preferred label and every alternative label."""
-        labels = [self.label]
+        """Return the preferred label, its translations and every alternative label."""
+        labels = [self.label, *self.labels.values()]
         for names in self.alt_labels.values():
             labels.extend(names)
         return labels
 
     def label_in(self, lang: str) -> str:
-        """Return the label to show in `lang`: the first alternative label in it, else the label."""
+        """The label to show in `lang`: its translation, else its first alternative label in `lang`, else it."""
+        if lang in self.labels:
+            return self.labels[lang]
         names = self.alt_labels.get(lang)
         if lang != "en" and names:
             return names[0]
@@ -67,6 +70,10 @@ class Term:
     id: str
     label: str
     alt_labels: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict, compare=False)  # the label in other languages
+
+    def label_in(self, lang: str) -> str:
+        return self.labels.get(lang, self.label)
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,7 @@ class Vocabulary:
         """Return the vocabulary in the shape of the vocabulary file."""
         topics = []
         for t in self.topics.values():
-            entry: dict[str, Any] = {"id": t.id, "label": t.label}
+            entry: dict[str, Any] = {"id": t.id, "label": t.label, **({"labels": dict(t.labels)} if t.labels else {})}
             if t.alt_labels:
                 entry["alt_labels"] = {lang: list(names) for lang, names in t.alt_labels.items()}
             for key in ("broader", "scope_note", "replaced_by", "priority"):
@@ -132,8 +139,8 @@ class Vocabulary:
                 entry["deprecated"] = True
             topics.append(entry)
         def terms(entries: dict[str, Term]) -> list[dict[str, Any]]:
-            return [{"id": t.id, "label": t.label, **({"alt_labels": list(t.alt_labels)} if t.alt_labels else {})}
-                    for t in entries.values()]
+            return [{"id": t.id, "label": t.label, **({"labels": dict(t.labels)} if t.labels else {}),
+                     **({"alt_labels": list(t.alt_labels)} if t.alt_labels else {})} for t in entries.values()]
 
         return {
             "topics": topics,
@@ -203,21 +210,22 @@ class Vocabulary:
                 seen.setdefault(parent, None)
         return tuple(seen)
 
-    def label(self, topic_id: str) -> str:
+    def label(self, topic_id: str, lang: str = "") -> str:
+        """A topic's label, in `lang` where the vocabulary has it; the id for a topic it does not know."""
         topic = self.topics.get(topic_id)
-        return topic.label if topic else topic_id
+        return topic.label_in(lang) if topic else topic_id
 
-    def country_label(self, code: str) -> str:
+    def country_label(self, code: str, lang: str = "") -> str:
         term = self.countries.get(code)
-        return term.label if term else code
+        return term.label_in(lang) if term else code
 
-    def kind_label(self, kind_id: str) -> str:
+    def kind_label(self, kind_id: str, lang: str = "") -> str:
         term = self.kinds.get(kind_id)
-        return term.label if term else kind_id
+        return term.label_in(lang) if term else kind_id
 
-    def type_label(self, type_id: str) -> str:
+    def type_label(self, type_id: str, lang: str = "") -> str:
         term = self.types.get(type_id)
-        return term.label if term else type_id.replace("-", " ").capitalize()
+        return term.label_in(lang) if term else type_id.replace("-", " ").capitalize()
 
     @cached_property
     def label_index(self) -> dict[str, tuple[str, ...]]:
@@ -331,7 +339,16 @@ def _topic_from(entry: Any, where: str) -> Topic:
         deprecated=bool(entry.get("deprecated", False)),
         replaced_by=_text(entry, "replaced_by"),
         priority=priority,
+        labels=_labels(entry.get("labels"), f"{where} ({topic_id}): labels"),
     )
+
+
+def _labels(value: Any, where: str) -> dict[str, str]:
+    """The preferred label's translations: {lang: label}."""
+    value = {} if value is None else value
+    if not isinstance(value, dict) or not all(isinstance(v, str) and v.strip() for v in value.values()):
+        raise VocabularyError(f"{where}: expected a mapping of language to one label, such as {{fr: Santé}}")
+    return {str(lang): text.strip() for lang, text in value.items()}
 
 
 def _alt_labels(value: Any, where: str) -> dict[str, tuple[str, ...]]:
@@ -376,6 +393,8 @@ def _terms_from(value: Any, where: str) -> dict[str, Term]:
             raise VocabularyError(f"{where}[{index}]: expected an id and a label")
         term_id = _text(entry, "id")
         alt = _alt_labels(entry.get("alt_labels"), f"{where}[{index}] ({term_id}): alt_labels")
-        names = tuple(dict.fromkeys(name for names in alt.values() for name in names))
-        terms[term_id] = Term(term_id, _text(entry, "label") or term_id, names)
+        labels = _labels(entry.get("labels"), f"{where}[{index}] ({term_id}): labels")
+        names = tuple(dict.fromkeys([*(name for names in alt.values() for name in names), *labels.values()]))
+        terms[term_id] = Term(term_id, _text(entry, "label") or term_id, names, labels)
     return terms
+

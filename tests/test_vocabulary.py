@@ -68,3 +68,16 @@ def test_round_trip_to_dict(sample):
 
 def test_normalise_label():
     assert normalise_label("Flexibilité  Budgétaire!") == "flexibilite budgetaire"
+
+
+def test_labels_translate_a_label_and_a_bad_one_is_named():
+    v = Vocabulary.from_dict({"topics": [{"id": "a", "label": "Health", "labels": {"fr": "Santé"},
+                                          "alt_labels": {"fr": ["soins"]}}],
+                              "types": [{"id": "note", "label": "Note", "labels": {"es": "Nota"}}]})
+    assert v.label("a", "fr") == "Santé" and v.label("a", "es") == "Health" and v.label("a") == "Health"
+    assert v.type_label("note", "es") == "Nota" and v.type_label("note", "fr") == "Note"
+    assert "Santé" in v.topics["a"].all_labels()  # search finds the topic by its translation too
+    assert Vocabulary.from_dict(v.to_dict()).label("a", "fr") == "Santé"
+    with pytest.raises(VocabularyError) as err:
+        Vocabulary.from_dict({"topics": [{"id": "a", "label": "Health", "labels": ["Santé"]}]})
+    assert "topics[0] (a): labels" in str(err.value)

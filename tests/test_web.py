@@ -72,7 +72,7 @@ def test_empty_search_browses_everything(client):
     ("/items/no/such/item", 404, "no item with id 'no/such/item'"),
     ("/activities/sessions/forum-2020-session-1-notes", 404, "is a session-note, not an activity"),
     ("/topics/no-such-topic", 404, "There is no topic 'no-such-topic'."),
-    ("/nowhere", 404, "Not Found"),
+    ("/nowhere", 404, "Not found"),
 ])
 def test_bad_urls_get_clear_error_pages(client, url, status, message):
     response = client.get(url)

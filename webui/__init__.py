@@ -50,9 +50,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, backend: Sear
 
     from kb.search import item_url
     from webui.context import community_name
-    from webui import auth, edge, errors, items, manage, people, search, tagging, twins
+    from webui import auth, edge, errors, i18n, items, manage, people, search, tagging, twins
 
     CSRFProtect(app)
+    i18n.register(app)
     app.jinja_env.globals.update(item_url=item_url, community_name=community_name)
     app.register_blueprint(auth.bp)
     app.register_blueprint(manage.bp)

@@ -22,6 +22,9 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, g, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -35,8 +38,8 @@ SESSION_MAX_AGE = dt.timedelta(days=7)
 
 
 class LoginForm(FlaskForm):
-    name = StringField("User name", validators=[DataRequired("Enter your user name."), Length(max=32)])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
+    name = StringField(_l("User name"), validators=[DataRequired(_l("Enter your user name.")), Length(max=32)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)])
 
 
 @bp.before_app_request
@@ -54,7 +57,7 @@ def load_user() -> None:
         else:
             g.user, g.role = name, role_of(library().data, name) or "anonymous"
     if g.user is None and not settings().public and request.endpoint not in OPEN_ON_PRIVATE_SITES:
-        return ask_for_login("Log in to read this site.")
+        return ask_for_login(_("Log in to read this site."))
 
 
 # What a members-only site answers without an account: the login itself, and what machines ask for.
@@ -82,9 +85,9 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if g.get("user") is None:
-            return ask_for_login("Log in as a manager to do this.")
+            return ask_for_login(_("Log in as a manager to do this."))
         if g.get("role") != "manager":
-            abort(403, description="Only managers may do this.")
+            abort(403, description=_("Only managers may do this."))
         return view(*args, **kwargs)
     return wrapped
 
@@ -100,8 +103,13 @@ def safe_next(target: str | None, fallback: str = "") -> str:
 def wait_message(seconds: int) -> str:
     until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)).strftime("%H:%M UTC")
     minutes = math.ceil(seconds / 60)
-    after = "less than a minute" if seconds < 60 else "1 minute" if minutes == 1 else f"{minutes} minutes"
-    return f"Too many failed logins for this account or from this address. Try again in {after} (after {until})."
+    if seconds < 60:
+        return _("Too many failed logins for this account or from this address. "
+                 "Try again in less than a minute (after %(until)s).", until=until)
+    return ngettext("Too many failed logins for this account or from this address. "
+                    "Try again in %(num)d minute (after %(until)s).",
+                    "Too many failed logins for this account or from this address. "
+                    "Try again in %(num)d minutes (after %(until)s).", minutes, until=until)
 
 
 def login_page(form: LoginForm, error: str | None, status: int, retry_after: int = 0):
@@ -124,7 +132,7 @@ def login():
         return login_page(form, wait_message(wait), 429, retry_after=wait)
     if not check_login(data, name, form.password.data):
         logins.record_failure(data, name, address)
-        return login_page(form, "Unknown user name or wrong password.", 401)
+        return login_page(form, _("Unknown user name or wrong password."), 401)
     logins.record_success(data, name)
     start_session(name)
     home = url_for("manage.index") if role_of(data, name) == "manager" else "/search"

@@ -7,6 +7,8 @@ from flask import current_app, g
 from indexer.library import Library
 from kb.access import Viewer
 from kb.settings import Settings
+from kb.labelled import LabelledVocabulary
+from kb.vocabulary import Vocabulary
 
 
 def library() -> Library:
@@ -32,3 +34,9 @@ def community_name(community_id: str) -> str:
     if community.get("id") == community_id:
         return community["name"]
     return " ".join(w[:1].upper() + w[1:] for w in community_id.replace("_", "-").split("-") if w) or community_id
+
+
+def vocabulary(of: Vocabulary | None = None) -> LabelledVocabulary:
+    """The vocabulary (`of`, else the library's) with its labels in the page's language."""
+    from webui.i18n import page_language
+    return LabelledVocabulary(of if of is not None else library().vocabulary(), page_language())

@@ -77,6 +77,7 @@ def register(app: Flask) -> None:
         # What a page shows depends on who reads it (kb.access): a shared cache must never keep a
         # logged-in reader's page for the next reader, and pages vary with the session cookie.
         response.vary.add("Cookie")
+        response.vary.add("Accept-Language")  # the interface's language comes from it when no switch was used
         if g.get("user"):
             response.headers["Cache-Control"] = "private, no-store"
         return response

@@ -5,26 +5,32 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from kb.errors import ConfigError, ConflictError, ContentError, IndexLockedError, IndexMissingError, KbError, \
     NotFoundError, QueryError, StorageError, VocabularyError
 from webui.auth import login_again
+from webui.i18n import translated
 
 log = logging.getLogger(__name__)
 
 STATUS = {
-    QueryError: (400, "Bad request"),
-    ConflictError: (409, "Changed by someone else"),
-    ContentError: (422, "The file cannot be changed safely"),
-    NotFoundError: (404, "Not found"),
-    IndexMissingError: (503, "Search is not ready"),
-    IndexLockedError: (503, "Search is busy"),
-    StorageError: (503, "Cannot save right now"),
-    ConfigError: (500, "The server is not configured correctly"),
-    VocabularyError: (500, "The vocabulary file is broken"),
+    QueryError: (400, _l("Bad request")),
+    ConflictError: (409, _l("Changed by someone else")),
+    ContentError: (422, _l("The file cannot be changed safely")),
+    NotFoundError: (404, _l("Not found")),
+    IndexMissingError: (503, _l("Search is not ready")),
+    IndexLockedError: (503, _l("Search is busy")),
+    StorageError: (503, _l("Cannot save right now")),
+    ConfigError: (500, _l("The server is not configured correctly")),
+    VocabularyError: (500, _l("The vocabulary file is broken")),
 }
+# Werkzeug names HTTP errors in English; these are the ones members meet.
+HTTP_TITLES = {400: _l("Bad request"), 401: _l("Log in first"), 403: _l("Not allowed"), 404: _l("Not found"),
+               405: _l("Not allowed"), 429: _l("Too many requests"), 500: _l("Internal error")}
 
 
 def wants_json() -> bool:
@@ -32,6 +38,7 @@ def wants_json() -> bool:
 
 
 def render_error(status: int, title: str, message: str):
+    title, message = str(title), translated(message)
     if wants_json():
         return jsonify({"error": title, "message": message, "status": status}), status
     return render_template("error.html", status=status, title=title, message=message), status
@@ -40,28 +47,30 @@ def render_error(status: int, title: str, message: str):
 def register(app: Flask) -> None:
     @app.errorhandler(KbError)
     def kb_error(exc: KbError):
-        status, title = next((v for k, v in STATUS.items() if isinstance(exc, k)), (500, "Error"))
-        return render_error(status, title, str(exc))
+        status, title = next((v for k, v in STATUS.items() if isinstance(exc, k)), (500, _l("Error")))
+        return render_error(status, title, exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc))
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         if request.endpoint == "auth.login":
-            return login_again(f"{exc.description} The form expired or was not sent from this page: log in again.")
-        return render_error(400, "Form expired or not sent from this site",
-                            f"{exc.description} Reload the page and try again.")
+            return login_again(_("The form expired or was not sent from this page: log in again."))
+        return render_error(400, _("Form expired or not sent from this site"),
+                            _("The form expired or was not sent from this page. Reload the page and try again."))
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge):
         limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-        return render_error(413, "Too much sent",
-                            f"This site accepts forms of up to {limit} MB, and this one was larger, so nothing was "
-                            "saved. Go back, send less at a time (fewer items or shorter text) and try again.")
+        return render_error(413, _("Too much sent"),
+                            _("This site accepts forms of up to %(limit)s MB, and this one was larger, so nothing was "
+                              "saved. Go back, send less at a time (fewer items or shorter text) and try again.",
+                              limit=limit))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return render_error(exc.code or 500, exc.name, exc.description or "")
+        code = exc.code or 500
+        return render_error(code, HTTP_TITLES.get(code, exc.name), exc.description or "")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s", request.path)
-        return render_error(500, "Internal error", "Something went wrong; the error was logged.")
+        return render_error(500, _("Internal error"), _("Something went wrong; the error was logged."))

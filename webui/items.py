@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request
+from flask_babel import gettext as _
 
 from kb.errors import KbError, NotFoundError
 from kb.item import Item
@@ -12,6 +13,7 @@ from kb.links import typed_links
 from kb.related import RelatedPanels
 from kb.search import item_url
 from webui.context import is_manager, library, settings, viewer
+from webui.context import vocabulary as labelled
 
 bp = Blueprint("items", __name__)
 
@@ -29,7 +31,7 @@ def edit_form(item: Item, state: dict | None = None) -> dict | None:
         return {"missing": True}
     offered, candidates = library().suggestions(item)
     wanted = request.args.get("activity_q", "").strip()[:200]
-    form = {"version": version, "vocabulary": library().vocabulary(), "suggestions": offered,
+    form = {"version": version, "vocabulary": labelled(), "suggestions": offered,
             "link_suggestions": library().link_suggestions(item), "activity_q": wanted,
             "activity_matches": activities_named(wanted, item) if wanted else [],
             "candidates": candidates, "topics": list(item.topics), "activities": ", ".join(item.activities),
@@ -53,7 +55,7 @@ def render_page(item: Item, edit_state: dict | None = None) -> str:
     if item.is_activity:
         return render_activity(item, edit_state)
     return render_template("item.html", item=item, related=related_of(item), links=library().typed_links(item, viewer()),
-                           vocabulary=library().vocabulary(), titles=titles_of(item.activities),
+                           vocabulary=labelled(), titles=titles_of(item.activities),
                            edit=edit_form(item, edit_state))
 
 
@@ -106,7 +108,7 @@ def render_activity(item: Item, edit_state: dict | None = None) -> str:
     return render_template(
         "activity.html", item=item, programme=programme, content=content, attached=attached,
         related=related_of(item), links=library().typed_links(item, viewer()),
-        vocabulary=library().vocabulary(), titles=titles_of(item.activities), edit=edit_form(item, edit_state),
+        vocabulary=labelled(), titles=titles_of(item.activities), edit=edit_form(item, edit_state),
     )
 
 
@@ -151,19 +153,19 @@ def walk(programme: list) -> list:
 
 @bp.get("/activities/")
 def activity_list():
-    vocabulary = library().vocabulary()
+    vocabulary = labelled()
     activities = library().items_where("type", "activity", viewer=viewer())
     by_kind: dict[str, list[Item]] = {}
     for activity in sorted(activities, key=lambda a: (a.date is None, a.date)):
         by_kind.setdefault(activity.kind or "other", []).append(activity)
-    groups = [(vocabulary.kind_label(kind), items) for kind, items in
+    groups = [(vocabulary.kind_label(kind) if kind != "other" else _("Other"), items) for kind, items in
               sorted(by_kind.items(), key=lambda kv: list(vocabulary.kinds).index(kv[0]) if kv[0] in vocabulary.kinds else 99)]
     return render_template("activities.html", groups=groups)
 
 
 @bp.get("/topics/")
 def topic_list():
-    vocabulary = library().vocabulary()
+    vocabulary = labelled()
     roots = [t for t in vocabulary.topics.values() if not t.broader and not t.deprecated]
     return render_template("topics.html", roots=roots, vocabulary=vocabulary,
                            deprecated=[t for t in vocabulary.topics.values() if t.deprecated])
@@ -172,6 +174,7 @@ def topic_list():
 @bp.get("/topics/<topic_id>")
 def topic_page(topic_id: str):
     vocabulary, topic, items = topic_of(topic_id)
+    vocabulary = labelled(vocabulary)
     return render_template(
         "topic.html", topic=topic, topic_id=topic_id, items=items, vocabulary=vocabulary,
         helpers=library().who_can_help(topic_id, viewer(), limit=HELPERS), months=by_month(items),
@@ -190,7 +193,7 @@ def topic_of(topic_id: str) -> tuple:
     topic = vocabulary.topics.get(topic_id)
     items = library().items_where("topic", topic_id, viewer=viewer())
     if topic is None and not items:
-        abort(404, description=f"There is no topic {topic_id!r}.")
+        abort(404, description=_("There is no topic '%(topic)s'.", topic=topic_id))
     return vocabulary, topic, items
 
 
@@ -199,7 +202,7 @@ def community_page(community_id: str):
     """A community's content and activities as a timeline by month."""
     items = library().items_where("community", community_id, viewer=viewer())
     if not items:
-        abort(404, description=f"There is no community {community_id!r}.")
+        abort(404, description=_("There is no community '%(community)s'.", community=community_id))
     activities = [i for i in items if i.is_activity]
     return render_template("community.html", community_id=community_id, items=items, activities=activities,
-                           months=by_month(items), vocabulary=library().vocabulary())
+                           months=by_month(items), vocabulary=labelled())

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from flask import Blueprint, flash, g, redirect, render_template, request
+from flask_babel import gettext as _
 
 from indexer import mapping
 from kb.errors import KbError, QueryError
 from kb.vocabulary import is_topic_id, slug
 from webui.auth import login_required
 from webui.context import library, settings
+from webui.context import vocabulary as labelled
 from webui.forms import FORM_ERRORS, form_error
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -40,7 +42,7 @@ def content_map():
     if by not in mapping.BY:
         raise QueryError(f"by: {by!r} is not one of {', '.join(mapping.BY)}")
     result = library().content_map(by)
-    return render_template("map.html", map=result, by=by, choices=mapping.BY, vocabulary=library().vocabulary())
+    return render_template("map.html", map=result, by=by, choices=mapping.BY, vocabulary=labelled())
 
 
 @bp.get("/value")
@@ -49,6 +51,7 @@ def shared_value():
     rows = library().shared_value()
     activities = sorted(library().items_where("type", "activity"), key=lambda a: (a.date is None, a.date, a.title))
     return render_template("value.html", rows=rows, unmet=library().unmet_needs(), activities=activities, slug=slug,
+                           vocabulary=labelled(),
                            largest=max([max(r.demand, r.items + r.activities) for r in rows] or [1]))
 
 
@@ -59,7 +62,7 @@ def decide_gap():
     form = request.form
     library().decide_gap(form.get("topic", ""), form.get("status", ""), activity=form.get("activity", "").strip(),
                          note=form.get("note", ""), who=g.user)
-    flash(f"Recorded: {form.get('topic')} is {form.get('status')}.")
+    flash(_("Recorded: %(topic)s is %(status)s.", topic=form.get("topic"), status=form.get("status")))
     return redirect("/manage/value#register")
 
 
@@ -69,7 +72,7 @@ def health():
     """Community health: charts drawn on the server (SVG), each with its numbers as a table."""
     figures = library().health()
     quarters = sorted({q for years in figures.topics_by_quarter.values() for q in years})
-    vocabulary = library().vocabulary()
+    vocabulary = labelled()
     topics = sorted(figures.topics_by_quarter, key=lambda t: -sum(figures.topics_by_quarter[t].values()))
     return render_template("health.html", health=figures, quarters=quarters, topics=topics, vocabulary=vocabulary,
                            most=max([p for _, p, _, _ in figures.quarters] or [1]))
@@ -78,17 +81,17 @@ def health():
 @bp.get("/queue")
 @login_required
 def queue():
-    return render_template("attention.html", title="Tagging queue", rows=library().tagging_queue(),
-                           intro="Items with no topics, unknown or deprecated topics, no activity, no date, "
-                                 "or links to items that do not exist. Open one to fix its tags.")
+    return render_template("attention.html", title=_("Tagging queue"), rows=library().tagging_queue(), vocabulary=labelled(),
+                           intro=_("Items with no topics, unknown or deprecated topics, no activity, no date, "
+                                   "or links to items that do not exist. Open one to fix its tags."))
 
 
 @bp.get("/stale")
 @login_required
 def stale():
-    return render_template("attention.html", title="Staleness report", rows=library().staleness(),
-                           intro="Items past their review_by date, and items much older than the newest content "
-                                 "of their topics.")
+    return render_template("attention.html", title=_("Staleness report"), rows=library().staleness(), vocabulary=labelled(),
+                           intro=_("Items past their review_by date, and items much older than the newest content "
+                                   "of their topics."))
 
 
 @bp.get("/candidates")
@@ -114,8 +117,8 @@ def topic_operation_args() -> dict:
         for line in form.get("parts", "").splitlines():
             part_id, sep, label = line.partition("=")
             if line.strip() and (not sep or not part_id.strip() or not label.strip()):
-                raise QueryError(f"{line.strip()!r} is not ID=Label (one new topic per line, such as "
-                                 "budget-rules=Budget rules)", field="parts")
+                raise QueryError(_("'%(line)s' is not ID=Label (one new topic per line, such as "
+                                   "budget-rules=Budget rules)", line=line.strip()), field="parts")
             if line.strip():
                 parts.append((part_id.strip(), label.strip()))
         args["parts"] = parts
@@ -131,8 +134,9 @@ def topics_form_again(exc: KbError):
         label = request.form.get("label", "").strip() or target
         fields = (("operation", "rename"), ("source", request.form.get("source", "")), ("target", slug(target)),
                   ("label", label))
-        error = replace(error, fix=(f"Preview the rename to {slug(target)}, labelled “{label}”", fields))
-    return render_template("topics_manage.html", vocabulary=library().vocabulary(), error=error,
+        error = replace(error, fix=(_("Preview the rename to %(topic)s, labelled “%(label)s”", topic=slug(target),
+                                      label=label), fields))
+    return render_template("topics_manage.html", vocabulary=labelled(), error=error,
                            values=request.form), error.status
 
 
@@ -141,7 +145,7 @@ def topics_form_again(exc: KbError):
 def topics():
     """The topic operations; ?operation=add|alias&label=... fills a form in (from a need no topic covers)."""
     values = {k: v for k, v in request.args.items() if k in ("operation", "label", "target", "source")}
-    return render_template("topics_manage.html", vocabulary=library().vocabulary(), error=None, values=values)
+    return render_template("topics_manage.html", vocabulary=labelled(), error=None, values=values)
 
 
 @bp.post("/topics/preview")

@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, render_template
 
 from kb.search import item_url
 from webui.context import library, viewer
+from webui.context import vocabulary as labelled
 
 bp = Blueprint("people", __name__)
 
@@ -20,7 +21,7 @@ def person_data(person_id: str) -> dict:
 
 @bp.get("/people/<person_id>")
 def person_page(person_id: str):
-    return render_template("person.html", vocabulary=library().vocabulary(), **person_data(person_id))
+    return render_template("person.html", vocabulary=labelled(), **person_data(person_id))
 
 
 @bp.get("/people/<person_id>.json")

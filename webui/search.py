@@ -8,6 +8,7 @@ from kb.errors import QueryError
 from kb.search import FACETS, SORTS, SearchRequest, result_to_dict
 from webui import viewmodels
 from webui.context import is_manager, library, settings, viewer
+from webui.context import vocabulary as labelled
 from webui.errors import wants_json
 
 bp = Blueprint("search", __name__)
@@ -43,7 +44,7 @@ def home():
     """The community's name and purpose (community.yml in the content folder), the search box, its
     latest activities and its topics."""
     activities = library().items_where("type", "activity", limit=6, viewer=viewer())
-    vocabulary = library().vocabulary()
+    vocabulary = labelled()
     roots = [t for t in vocabulary.topics.values() if not t.broader and not t.deprecated]
     return render_template("home.html", community=library().community(), activities=activities, roots=roots,
                            vocabulary=vocabulary)
@@ -67,13 +68,13 @@ def search_page():
     result = run(search_request)
     if wants_json():
         return jsonify(result_to_dict(result))
-    vocabulary = result.vocabulary  # the generation the search ran on: labels match the counts
+    vocabulary = labelled(result.vocabulary)  # the generation the search ran on: labels match the counts
     return render_template(
         "search.html",
         result=result,
         facets=viewmodels.facets(result, vocabulary),
         pagination=viewmodels.pagination(result, settings().max_page),
-        sorts=[(s, viewmodels.search_url(search_request, sort=s, page=1)) for s in SORTS],
+        sorts=[(s, str(viewmodels.SORT_LABELS[s]), viewmodels.search_url(search_request, sort=s, page=1)) for s in SORTS],
         vocabulary=vocabulary,
         clear_url=viewmodels.search_url(search_request, filters={}, page=1),
         help=viewmodels.zero_help(result, vocabulary),

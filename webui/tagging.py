@@ -11,6 +11,7 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import Blueprint, flash, g, redirect, render_template, request
+from flask_babel import gettext as _
 
 from indexer.tagging import Change
 from kb.errors import ConflictError, KbError, QueryError
@@ -18,6 +19,7 @@ from kb.item import Item
 from kb.search import SearchRequest, item_url
 from webui.auth import login_required
 from webui.context import library
+from webui.context import vocabulary as labelled
 from webui.forms import FORM_ERRORS, form_error
 from webui.items import render_page
 
@@ -36,10 +38,13 @@ def conflict_message(item_id: str) -> str:
         item = library().item(item_id)
         path, values = item.path, library().current_tags(item)
     except (OSError, KbError):
-        return f"{item_id} changed since it was loaded, so nothing was saved; reload the page and make the change again."
-    return (f"{path} changed since it was loaded, so nothing was saved. The file now has topics: "
-            f"{', '.join(values['topics']) or '(none)'}; activities: {', '.join(values['activities']) or '(none)'}; "
-            f"type: {values['type'] or '(none)'}. Your choices are kept below: check them against these and save again.")
+        return _("%(item)s changed since it was loaded, so nothing was saved; reload the page and make the change "
+                 "again.", item=item_id)
+    none = _("(none)")
+    return _("%(path)s changed since it was loaded, so nothing was saved. The file now has topics: %(topics)s; "
+             "activities: %(activities)s; type: %(type)s. Your choices are kept below: check them against these and "
+             "save again.", path=path, topics=", ".join(values["topics"]) or none,
+             activities=", ".join(values["activities"]) or none, type=values["type"] or none)
 
 
 @bp.post("/items/<path:item_id>/tags")
@@ -58,7 +63,8 @@ def save_tags(item_id: str):
                  "type": form.get("type", ""), "error": error, "open": True}
         return render_page(library().item(item_id), state), error.status
     changed = [key for key, (before, after) in result.changes.items() if before != after]
-    flash(f"Saved {', '.join(changed)} in {result.path}." if changed else "Nothing to change.")
+    flash(_("Saved %(fields)s in %(path)s.", fields=", ".join(changed), path=result.path) if changed
+          else _("Nothing to change."))
     return redirect(item_url(library().item(item_id)))
 
 
@@ -68,7 +74,7 @@ def decide_suggestion(item_id: str):
     topic, decision = request.form.get("topic", ""), request.form.get("decision", "")
     try:
         if decision not in ("accept", "reject") or not topic:
-            raise QueryError("choose Accept or Reject for one suggested topic")
+            raise QueryError(_("choose Accept or Reject for one suggested topic"))
         if decision == "accept":
             library().tag(item_id, Change(add_topics=(topic,)), who=g.user,
                           expected=request.form.get("version") or None)
@@ -76,12 +82,13 @@ def decide_suggestion(item_id: str):
         error = form_error(exc, "suggestions")
         if isinstance(exc, ConflictError):
             path = library().item(item_id).path
-            error = replace(error, message=f"{path} changed since it was loaded, so nothing was saved; the "
-                                           "suggestions below are for the file as it is now.")
+            error = replace(error, message=_("%(path)s changed since it was loaded, so nothing was saved; the "
+                                             "suggestions below are for the file as it is now.", path=path))
         state = {"error": error, "open": True, "suggestion": topic}
         return render_page(library().item(item_id), state), error.status
     library().decide_suggestion(item_id, topic, accepted=decision == "accept")
-    flash(f"{'Tagged' if decision == 'accept' else 'Will not suggest again'}: {topic}.")
+    flash(_("Tagged: %(topic)s.", topic=topic) if decision == "accept"
+          else _("Will not suggest again: %(topic)s.", topic=topic))
     return redirect(item_url(library().item(item_id)) + "#tags")
 
 
@@ -92,7 +99,7 @@ def decide_link(item_id: str):
     activity, decision = request.form.get("activity", ""), request.form.get("decision", "")
     try:
         if decision not in ("accept", "reject") or not activity:
-            raise QueryError("choose Accept or Reject for one suggested link")
+            raise QueryError(_("choose Accept or Reject for one suggested link"))
         if decision == "accept":
             library().tag(item_id, Change(add_activities=(activity,)), who=g.user,
                           expected=request.form.get("version") or None)
@@ -101,7 +108,8 @@ def decide_link(item_id: str):
         state = {"error": error, "open": True, "suggestion": activity}
         return render_page(library().item(item_id), state), error.status
     library().decide_link(item_id, activity, accepted=decision == "accept")
-    flash(f"{'Linked to' if decision == 'accept' else 'Will not suggest again'}: {activity}.")
+    flash(_("Linked to: %(activity)s.", activity=activity) if decision == "accept"
+          else _("Will not suggest again: %(activity)s.", activity=activity))
     return redirect(item_url(library().item(item_id)) + "#tags")
 
 
@@ -119,7 +127,7 @@ def bulk_form():
     except QueryError as exc:
         error = form_error(exc, "bulk")
         return render_template("bulk.html", activities=activity_choices(), request_=None, search="", total=0, items=[], checked=set(),
-                               limit=BULK_LIMIT, vocabulary=library().vocabulary(), error=error,
+                               limit=BULK_LIMIT, vocabulary=labelled(), error=error,
                                values={}), error.status
     return bulk_page(search_request)
 
@@ -139,7 +147,7 @@ def bulk_page(search_request: SearchRequest, error=None, status: int = 200):
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "select"]
     search = urlencode(args)
     return render_template("bulk.html", activities=activity_choices(), request_=search_request, search=search, total=total, items=items,
-                           checked=checked, limit=BULK_LIMIT, vocabulary=library().vocabulary(),
+                           checked=checked, limit=BULK_LIMIT, vocabulary=labelled(),
                            select_all=f"/manage/bulk?{urlencode(args)}",
                            select_none=f"/manage/bulk?{urlencode(args + [('select', 'none')])}",
                            error=error, values=sent), status
@@ -208,7 +216,7 @@ def bulk_preview():
             ticked = [library().find_item(i) or Item(id=i, title=i) for i in request.form.getlist("item")]
             return render_template("bulk.html", activities=activity_choices(), request_=None, search="", total=0, items=ticked,
                                    checked=set(request.form.getlist("item")), limit=BULK_LIMIT,
-                                   vocabulary=library().vocabulary(), error=error,
+                                   vocabulary=labelled(), error=error,
                                    values=request.form), error.status
     return render_template("bulk_preview.html", rows=rows, change={k: request.form.get(k, "") for k in BULK_FIELDS},
                            error=None)

@@ -5,14 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from babel import Locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from kb.query import remove_filter
 from kb.search import FACETS, SearchRequest, SearchResult
 from kb.settings import Settings
 from kb.vocabulary import Vocabulary
 
-FACET_TITLES = {"topic": "Topic", "type": "Type", "kind": "Activity kind", "country": "Country",
-                "year": "Year", "lang": "Language", "person": "People"}
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português"}
+FACET_TITLES = {"topic": _l("Topic"), "type": _l("Type"), "kind": _l("Activity kind"), "country": _l("Country"),
+                "year": _l("Year"), "lang": _l("Language"), "person": _l("People")}
+SORT_LABELS = {"relevance": _l("relevance"), "newest": _l("newest"), "oldest": _l("oldest")}
 FACET_SHOWN = 12
 DEFAULT_PAGE_SIZE = Settings().page_size
 
@@ -70,6 +74,15 @@ def toggled(filters: dict[str, tuple[str, ...]], name: str, value: str) -> dict[
     return result
 
 
+def language_label(code: str, page_language: str) -> str:
+    """A content language's name in the page's language ("anglais" on a French page)."""
+    try:
+        name = Locale.parse(code).get_display_name(page_language) or code
+    except (ValueError, TypeError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
 def value_label(name: str, value: str, vocabulary: Vocabulary) -> str:
     if name == "topic":
         return vocabulary.label(value)
@@ -78,7 +91,7 @@ def value_label(name: str, value: str, vocabulary: Vocabulary) -> str:
     if name == "kind":
         return vocabulary.kind_label(value)
     if name == "lang":
-        return LANGUAGE_NAMES.get(value, value)
+        return language_label(value, getattr(vocabulary, "lang", "") or "en")
     if name == "person":
         return vocabulary.person_name(value)
     if name == "country":
@@ -106,7 +119,7 @@ def facets(result: SearchResult, vocabulary: Vocabulary) -> list[Facet]:
             for f in counts[: max(FACET_SHOWN, len(chosen))]
         )
         if values:
-            panels.append(Facet(name, FACET_TITLES[name], values))
+            panels.append(Facet(name, str(FACET_TITLES[name]), values))
     return panels
 
 
@@ -127,10 +140,10 @@ def zero_help(result: SearchResult, vocabulary: Vocabulary) -> Help:
     relaxations = []
     for relaxation in result.relaxations:
         if relaxation.name == "date":
-            label = "the dates " + " ".join(relaxation.values)
+            label = _("the dates %(dates)s", dates=" ".join(relaxation.values))
         else:
             names = ", ".join(value_label(relaxation.name, v, vocabulary) for v in relaxation.values)
-            label = f"{FACET_TITLES.get(relaxation.name, relaxation.name).lower()}: {names}"
+            label = f"{str(FACET_TITLES.get(relaxation.name, relaxation.name)).lower()}: {names}"
         filters = {k: v for k, v in request.filters.items() if k != relaxation.name}
         url = search_url(request, q=remove_filter(request.q, relaxation.name), filters=filters, page=1)
         relaxations.append((label, relaxation.count, url))
