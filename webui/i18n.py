@@ -12,7 +12,7 @@ from pathlib import Path
 
 import datetime as dt
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton
 from flask import Blueprint, Flask, redirect, request
 from flask_babel import Babel, format_date, get_locale, gettext, ngettext
@@ -68,6 +68,15 @@ def translated(message: str) -> str:
     return gettext(message.template, **values) if values else gettext(message.template)
 
 
+def language_label(code: str) -> str:
+    """A content language's name in the page's language ("anglais" on a French page)."""
+    try:
+        name = Locale.parse(code).get_display_name(page_language()) or code
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
 def place_label(place: str) -> str:
     return str(PLACES.get(place, place))
 
@@ -111,5 +120,5 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(page_language=page_language, interface_languages=languages,
                                  language_name=language_name)
     app.jinja_env.filters.update(date_label=date_label, month_label=month_label, translated=translated,
-                                 place_label=place_label)
+                                 place_label=place_label, language_label=language_label)
     app.register_blueprint(bp)

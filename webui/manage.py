@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from flask import Blueprint, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from indexer import mapping
 from kb.errors import KbError, QueryError
@@ -55,6 +56,9 @@ def shared_value():
                            largest=max([max(r.demand, r.items + r.activities) for r in rows] or [1]))
 
 
+DECISIONS = {"planned": _l("planned"), "covered": _l("covered"), "declined": _l("declined")}  # as value.html says them
+
+
 @bp.post("/gaps")
 @login_required
 def decide_gap():
@@ -62,7 +66,9 @@ def decide_gap():
     form = request.form
     library().decide_gap(form.get("topic", ""), form.get("status", ""), activity=form.get("activity", "").strip(),
                          note=form.get("note", ""), who=g.user)
-    flash(_("Recorded: %(topic)s is %(status)s.", topic=form.get("topic"), status=form.get("status")))
+    status = form.get("status", "")
+    flash(_("Recorded: %(topic)s is %(status)s.", topic=labelled().label(form.get("topic", "")),
+            status=str(DECISIONS.get(status, status))))
     return redirect("/manage/value#register")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from babel import Locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -13,6 +12,7 @@ from kb.query import remove_filter
 from kb.search import FACETS, SearchRequest, SearchResult
 from kb.settings import Settings
 from kb.vocabulary import Vocabulary
+from webui.i18n import language_label
 
 FACET_TITLES = {"topic": _l("Topic"), "type": _l("Type"), "kind": _l("Activity kind"), "country": _l("Country"),
                 "year": _l("Year"), "lang": _l("Language"), "person": _l("People")}
@@ -74,15 +74,6 @@ def toggled(filters: dict[str, tuple[str, ...]], name: str, value: str) -> dict[
     return result
 
 
-def language_label(code: str, page_language: str) -> str:
-    """A content language's name in the page's language ("anglais" on a French page)."""
-    try:
-        name = Locale.parse(code).get_display_name(page_language) or code
-    except (ValueError, TypeError):
-        return code
-    return name[:1].upper() + name[1:]
-
-
 def value_label(name: str, value: str, vocabulary: Vocabulary) -> str:
     if name == "topic":
         return vocabulary.label(value)
@@ -91,7 +82,7 @@ def value_label(name: str, value: str, vocabulary: Vocabulary) -> str:
     if name == "kind":
         return vocabulary.kind_label(value)
     if name == "lang":
-        return language_label(value, getattr(vocabulary, "lang", "") or "en")
+        return language_label(value)
     if name == "person":
         return vocabulary.person_name(value)
     if name == "country":
