@@ -21,6 +21,7 @@ from typing import Any
 
 from indexer.files import sha256, write_atomic
 from indexer.textfiles import load_mapping
+from kb.notes import Note
 from kb.errors import ConflictError, ContentError
 
 _BOUNDARY = re.compile(rb"^-{3,}[ \t]*\r?$")
@@ -77,7 +78,9 @@ def plan_edit(root: Path, relative_path: str, updates: dict[str, Any], expected:
     """Plan setting front-matter keys (a value of None removes the key); nothing is written."""
     data = (root / relative_path).read_bytes()
     if expected is not None and sha256(data) != expected:
-        raise ConflictError(f"{relative_path} changed since it was loaded; reload it and make the change again")
+        raise ConflictError(Note("%(relative_path)s changed since it was loaded; reload it and make the change "
+                                 "again",
+                                 relative_path=relative_path))
     _check_text(relative_path, data)
     lines = data.splitlines(keepends=True)
     newline = _newline(data)
@@ -103,7 +106,7 @@ def apply_edit(root: Path, edit: Edit) -> None:
     path = root / edit.path
     current = path.read_bytes() if path.exists() else b""
     if sha256(current) != edit.old_sha256:
-        raise ConflictError(f"{edit.path} changed since it was loaded; nothing was written")
+        raise ConflictError(Note("%(path)s changed since it was loaded; nothing was written", path=edit.path))
     write_atomic(path, edit.new_bytes)
 
 

@@ -27,6 +27,7 @@ from kb.access import Viewer
 from kb.backend import SearchBackend
 from kb.checks import Attention, staleness, tagging_queue
 from kb.contentmap import ContentMap, TopicValue
+from kb.notes import Note
 from kb.errors import KbError, NotFoundError, QueryError
 from kb.health import Health, community_health
 from kb.gaps import GAP_STATUSES, decide as decide_gap
@@ -129,7 +130,7 @@ class Library:
         items = self.items_where("person", person_id, viewer=viewer)
         listed = vocabulary.people.get(person_id)
         if not items and (listed is None or (viewer is not None and not viewer.sees_everything)):
-            raise NotFoundError(f"no person with id {person_id!r}")
+            raise NotFoundError(Note("no person with id '%(person_id)s'", person_id=person_id))
         person = listed or Person(id=person_id, name=person_name(person_id))
         return person, items, known_topics(items, vocabulary.current)
 
@@ -239,12 +240,13 @@ class Library:
     def decide_gap(self, topic: str, status: str, *, activity: str = "", note: str = "", who: str) -> None:
         """Record a manager's decision about a gap in the register (gaps.yml), audit log first."""
         if topic not in self.vocabulary().topics:
-            raise QueryError(f"topic {topic!r} is not in the vocabulary", field="topic")
+            raise QueryError(Note("topic '%(topic)s' is not in the vocabulary", topic=topic), field="topic")
         if status not in GAP_STATUSES:
-            raise QueryError(f"status {status!r} is not one of {', '.join(GAP_STATUSES)}", field="status")
+            raise QueryError(Note("status '%(status)s' is not one of %(choices)s",
+                                  status=status, choices=', '.join(GAP_STATUSES)), field="status")
         if status == "planned" and (not activity or self.find_item(activity) is None
                                     or not self.find_item(activity).is_activity):
-            raise QueryError("a planned gap names the activity that will answer it", field="activity")
+            raise QueryError(Note("a planned gap names the activity that will answer it"), field="activity")
         with gaps_lock(self.data):
             decisions = read_gaps(self.root)
             before = decisions.get(topic)

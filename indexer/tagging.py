@@ -12,6 +12,7 @@ from indexer.content import ReadLimits, hash_file, load_vocabulary
 from indexer.editing import Edit, apply_edit, plan_edit, plan_sidecar_edit
 from indexer.readers import SIDECAR, decode, front_matter_in_file, parse_sidecar, split_front_matter
 from indexer.store import IndexStore
+from kb.notes import Note
 from kb.errors import ConflictError, KbError, QueryError, StorageError
 from kb.metadata import clean_list, clean_text
 from kb.vocabulary import Vocabulary
@@ -62,10 +63,11 @@ def check_topics(topics: Iterable[str], vocabulary: Vocabulary) -> None:
     for topic_id in topics:
         topic = vocabulary.topics.get(topic_id)
         if topic is None:
-            raise QueryError(f"topic {topic_id!r} is not in the vocabulary", field="topics")
+            raise QueryError(Note("topic '%(topic)s' is not in the vocabulary", topic=topic_id), field="topics")
         if topic.deprecated:
-            instead = f"; use {topic.replaced_by!r}" if topic.replaced_by else ""
-            raise QueryError(f"topic {topic_id!r} is deprecated{instead}", field="topics")
+            raise QueryError(Note("topic '%(topic)s' is deprecated; use '%(replacement)s'", topic=topic_id,
+                                  replacement=topic.replaced_by) if topic.replaced_by
+                             else Note("topic '%(topic)s' is deprecated", topic=topic_id), field="topics")
 
 
 def plan(root: Path, relative_path: str, change: Change, vocabulary: Vocabulary,
@@ -76,7 +78,9 @@ def plan(root: Path, relative_path: str, change: Change, vocabulary: Vocabulary,
     item changed since, ConflictError and nothing is planned.
     """
     if expected is not None and hash_file(root, relative_path) != expected:
-        raise ConflictError(f"{relative_path} changed since it was loaded; reload it and make the change again")
+        raise ConflictError(Note("%(relative_path)s changed since it was loaded; reload it and make the change "
+                                 "again",
+                                 relative_path=relative_path))
     now = current_values(root, relative_path)
     updates: dict[str, Any] = {}
     topics = list(change.set_topics) if change.set_topics is not None else list(now["topics"])
@@ -92,7 +96,8 @@ def plan(root: Path, relative_path: str, change: Change, vocabulary: Vocabulary,
         updates["activities"] = activities
     if change.set_type and change.set_type != now["type"]:
         if vocabulary.types and change.set_type not in vocabulary.types:
-            raise QueryError(f"type {change.set_type!r} is not one of {', '.join(vocabulary.types)}", field="type")
+            raise QueryError(Note("type '%(set_type)s' is not one of %(choices)s",
+                                  set_type=change.set_type, choices=', '.join(vocabulary.types)), field="type")
         updates["type"] = change.set_type
     if front_matter_in_file(relative_path):
         return plan_edit(root, relative_path, updates)

@@ -54,7 +54,7 @@ def _load(root: Path) -> tuple[str, Any]:
     for name in VOCABULARY_FILES:
         if (root / name).is_file():
             return name, _yaml().load((root / name).read_text(encoding="utf-8"))
-    raise QueryError("the content folder has no vocabulary.yml to change")
+    raise QueryError(Note("the content folder has no vocabulary.yml to change"))
 
 
 def _dump(tree: Any) -> str:
@@ -67,15 +67,18 @@ def _entry(tree: Any, topic_id: str, field: str) -> CommentedMap:
     for entry in tree.get("topics") or []:
         if str(entry.get("id")) == topic_id:
             return entry
-    raise QueryError(f"topic {topic_id!r} is not in the vocabulary", field=field)
+    raise QueryError(Note("topic '%(topic)s' is not in the vocabulary", topic=topic_id), field=field)
 
 
 def check_new_id(topic_id: str, field: str) -> None:
     """Refuse a new topic id that is not an id, proposing one made from the text."""
     if not is_topic_id(topic_id):
         proposal = slug(topic_id)
-        hint = f"; for example {proposal!r}" if proposal else ""
-        raise QueryError(f"{topic_id!r} is not a topic id: an id is {TOPIC_ID_RULE}{hint}", field=field)
+        if proposal:
+            raise QueryError(Note("'%(topic)s' is not a topic id: an id is %(rule)s; for example '%(proposal)s'",
+                                  topic=topic_id, rule=TOPIC_ID_RULE, proposal=proposal), field=field)
+        raise QueryError(Note("'%(topic)s' is not a topic id: an id is %(rule)s", topic=topic_id, rule=TOPIC_ID_RULE),
+                         field=field)
 
 
 def _add_alt_labels(entry: CommentedMap, names: list[str]) -> None:
@@ -128,13 +131,14 @@ def plan_operation(store: IndexStore, root: Path, operation: str, source: str, t
         return plan
     entry = _entry(tree, source, "source")
     if entry.get("deprecated") and operation != "merge":
-        raise QueryError(f"topic {source!r} is deprecated; merge it into its replacement instead", field="source")
+        raise QueryError(Note("topic '%(source)s' is deprecated; merge it into its replacement instead",
+                              source=source), field="source")
     if operation == "rename":
         if not target or target == source:
-            raise QueryError("rename needs a new, different topic id", field="target")
+            raise QueryError(Note("rename needs a new, different topic id"), field="target")
         check_new_id(target, "target")
         if any(str(e.get("id")) == target for e in tree["topics"]):
-            raise QueryError(f"topic {target!r} already exists; use merge", field="target")
+            raise QueryError(Note("topic '%(target)s' already exists; use merge", target=target), field="target")
         new = CommentedMap(entry)
         new["id"] = target
         if label:
@@ -150,7 +154,7 @@ def plan_operation(store: IndexStore, root: Path, operation: str, source: str, t
         mapping = lambda topics, text: _swap(topics, source, [target])  # noqa: E731
     elif operation == "merge":
         if not target or target == source:
-            raise QueryError("merge needs another topic to merge into", field="target")
+            raise QueryError(Note("merge needs another topic to merge into"), field="target")
         into = _entry(tree, target, "target")
         _add_alt_labels(into, _labels_of(entry))
         _retarget(tree, source, target)
@@ -161,13 +165,13 @@ def plan_operation(store: IndexStore, root: Path, operation: str, source: str, t
     elif operation == "split":
         parts = parts or []
         if len(parts) < 2:
-            raise QueryError("split needs at least two new topics (id and label each)", field="parts")
+            raise QueryError(Note("split needs at least two new topics (id and label each)"), field="parts")
         existing = {str(e.get("id")) for e in tree["topics"]}
         at = tree["topics"].index(entry)
         for offset, (part_id, part_label) in enumerate(parts, 1):
             check_new_id(part_id, "parts")
             if part_id in existing:
-                raise QueryError(f"topic {part_id!r} already exists", field="parts")
+                raise QueryError(Note("topic '%(part_id)s' already exists", part_id=part_id), field="parts")
             new = CommentedMap([("id", part_id), ("label", part_label)])
             if entry.get("broader"):
                 new["broader"] = entry["broader"]
@@ -181,7 +185,8 @@ def plan_operation(store: IndexStore, root: Path, operation: str, source: str, t
                                  parts=", ".join(p for p, _ in parts)))
         mapping = lambda topics, text: _swap(topics, source, _parts_for(text, parts))  # noqa: E731
     else:
-        raise QueryError(f"operation: {operation!r} is not add, alias, rename, merge or split", field="operation")
+        raise QueryError(Note("operation: '%(operation)s' is not add, alias, rename, merge or split",
+                              operation=operation), field="operation")
     plan.vocabulary_text = _dump(tree)
     Vocabulary.from_dict(_yaml().load(plan.vocabulary_text), source=name)  # the result must still be valid
     for item in store.items_where("topic", source):
@@ -204,23 +209,25 @@ def _add_or_alias(tree: Any, plan: Plan, operation: str, source: str, target: st
     """A new topic (target, label, under the broader topic `source` if one is given), or `label` as a
     new alternative label of the topic `source`: how a need no topic covers becomes part of the vocabulary."""
     if not label.strip():
-        raise QueryError("give the words of the need as the label", field="label")
+        raise QueryError(Note("give the words of the need as the label"), field="label")
     if operation == "alias":
         entry = _entry(tree, source, "source")
         if normalise_label(label) in {normalise_label(n) for n in _labels_of(entry)}:
-            raise QueryError(f"“{label}” is already a label of {source}", field="label")
+            raise QueryError(Note("“%(label)s” is already a label of %(source)s",
+                                  label=label, source=source), field="label")
         _add_alt_labels(entry, [label.strip()])
         plan.summary.append(Note("“%(label)s” becomes an alternative label of topic %(source)s: searches and needs "
                                  "that use these words count for it", label=label.strip(), source=source))
         return
     check_new_id(target, "target")
     if any(str(e.get("id")) == target for e in tree["topics"]):
-        raise QueryError(f"topic {target!r} already exists", field="target")
+        raise QueryError(Note("topic '%(target)s' already exists", target=target), field="target")
     new = CommentedMap([("id", target), ("label", label.strip())])
     if source:
         parent = _entry(tree, source, "source")
         if parent.get("deprecated"):
-            raise QueryError(f"topic {source!r} is deprecated; choose its replacement", field="source")
+            raise QueryError(Note("topic '%(source)s' is deprecated; choose its replacement",
+                                  source=source), field="source")
         new["broader"] = source
     tree["topics"].append(new)
     plan.summary.append(Note("topic %(target)s (“%(label)s”) is added under %(source)s", target=target,

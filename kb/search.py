@@ -35,20 +35,24 @@ class SearchRequest:
         A long query is not an error: `cut` shortens it, and the search says so.
         """
         if self.role not in ROLES:
-            raise QueryError(f"role: {self.role!r} is not one of {', '.join(ROLES)}")
+            raise QueryError(Note("role: '%(role)s' is not one of %(choices)s", role=self.role, choices=', '.join(ROLES)))
         if self.sort not in SORTS:
-            raise QueryError(f"sort: {self.sort!r} is not one of {', '.join(SORTS)}")
+            raise QueryError(Note("sort: '%(sort)s' is not one of %(choices)s", sort=self.sort, choices=', '.join(SORTS)))
         if not 1 <= self.page <= max_page:
-            raise QueryError(f"page: must be between 1 and {max_page}, got {self.page}")
+            raise QueryError(Note("page: must be between 1 and %(max_page)s, got %(page)s",
+                                  max_page=max_page, page=self.page))
         if not 1 <= self.page_size <= max_page_size:
-            raise QueryError(f"page_size: must be between 1 and {max_page_size}, got {self.page_size}")
+            raise QueryError(Note("page_size: must be between 1 and %(max_page_size)s, got %(page_size)s",
+                                  max_page_size=max_page_size, page_size=self.page_size))
         for name in self.filters:
             if name not in FACETS:
-                raise QueryError(f"{name}: is not a filter; use one of {', '.join(FACETS)}")
+                raise QueryError(Note("%(name)s: is not a filter; use one of %(choices)s",
+                                      name=name, choices=', '.join(FACETS)))
         selected = sum(len(values) for values in self.filters.values())
         if selected > max_filter_values:
-            raise QueryError(f"filters: {selected} values are selected; the limit is {max_filter_values}. "
-                             "Remove some filters and search again")
+            raise QueryError(Note("filters: %(selected)s values are selected; the limit is %(max_filter_values)s. "
+                                  "Remove some filters and search again",
+                                  selected=selected, max_filter_values=max_filter_values))
 
     def cut(self, max_query_length: int) -> tuple[SearchRequest, str]:
         """The request with its query cut to `max_query_length` characters (at a space where it can),

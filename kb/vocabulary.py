@@ -10,12 +10,13 @@ from typing import Any
 
 from kb.access import VisibilityRules
 from kb.errors import VocabularyError
+from kb.notes import Note
 from kb.people import Person, people_from, person_name
 from kb.text import fold
 
 PRIORITIES = ("high", "medium", "low")
 _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-TOPIC_ID_RULE = "lower-case letters (a-z), digits and hyphens, starting with a letter or digit"
+TOPIC_ID_RULE = Note("lower-case letters (a-z), digits and hyphens, starting with a letter or digit")
 
 
 def is_topic_id(text: str) -> bool:
@@ -156,8 +157,7 @@ class Vocabulary:
 
     def person_name(self, person_id: str) -> str:
         """The registry's name for a person, else one made from the id."""
-        person = self.people.get(person_id)
-        return person.name if person else person_name(person_id)
+        return self.people[person_id].name if person_id in self.people else person_name(person_id)
 
     def ancestors(self, topic_id: str) -> list[str]:
         """Return the broader topics of `topic_id`, nearest first."""

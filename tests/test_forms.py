@@ -309,3 +309,15 @@ def test_a_throttled_login_keeps_the_name(sample_index, tmp_path):
     page = response.get_data(as_text=True)
     assert response.status_code == 429
     assert "Try again in" in field_error(page, "login-error") and 'value="ama"' in page
+
+
+def test_a_french_manager_reads_the_form_error_and_its_fix_in_french(manager, site):
+    manager.set_cookie("kb_lang", "fr")
+    response = manager.post("/manage/topics/preview", data=topic_form(
+        manager, operation="rename", source="budget-execution", target="Budget flexibility rules", label=""))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and '<html lang="fr">' in page
+    message = field_error(page, "rename-target-error")
+    assert message.startswith("« Budget flexibility rules » n'est pas un identifiant de sujet")
+    assert "lettres minuscules (a-z)" in message and "budget-flexibility-rules" in message
+    assert "Prévisualiser le renommage en budget-flexibility-rules" in text(response)  # the one-click fix

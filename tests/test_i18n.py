@@ -109,6 +109,14 @@ def test_titles_in_another_language_than_the_page_say_so(client):
     assert all(lang in ("en", "fr", "es", "pt") for lang in titles)
 
 
+def test_an_item_in_another_language_says_so_and_the_interface_around_it_does_not(client):
+    page = client.get("/items/sessions/forum-2020-session-1-notes", headers=FRENCH).get_data(as_text=True)
+    assert re.search(r'<h1 lang="en">', page) and '<div class="body" lang="en">' in page
+    assert '<article class="item">' in page  # the French labels of the metadata are not marked English
+    results = client.get("/search?q=budget", headers=FRENCH).get_data(as_text=True)
+    assert re.search(r'<p class="snippet" lang="en">', results)
+
+
 def test_what_search_says_about_a_query_is_in_the_page_language(client):
     page = client.get("/search", query_string={"q": "topic:nosuch budget"}, headers=FRENCH).get_data(as_text=True)
     assert "topic:nosuch" in page

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -86,9 +87,10 @@ def test_vocabulary_change_re_derives_the_hierarchy(indexed):
     assert "documents/note-health-taxes-and-fiscal-space" not in hits(index, "topic:universal-health-coverage")
     vocab = content / "vocabulary.yml"
     text = vocab.read_text()
-    text = text.replace("  - id: health-taxes\n    label: Health taxes\n    broader: domestic-resource-mobilization",
-                        "  - id: health-taxes\n    label: Health taxes\n    broader: universal-health-coverage")
-    vocab.write_text(text)
+    moved = re.sub(r"(- id: health-taxes\n(?:    .*\n)*?    broader: )domestic-resource-mobilization",
+                   r"\1universal-health-coverage", text)
+    assert moved != text
+    vocab.write_text(moved)
     summary = reindex(content, index)
     assert summary.rederived == 64 and summary.indexed == 0
     assert "documents/note-health-taxes-and-fiscal-space" in hits(index, "topic:universal-health-coverage")

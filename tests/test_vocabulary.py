@@ -17,7 +17,7 @@ def test_sample_vocabulary_loads_with_hierarchy_and_labels(sample):
     assert v.ancestors("results-based-financing") == ["provider-payment", "strategic-purchasing", "health-financing"]
     assert v.topics["covid-financing"].deprecated
     assert "roundtable" in v.kinds
-    assert v.topics["budget-flexibility"].label_in("fr") == "flexibilité budgétaire"
+    assert v.topics["budget-flexibility"].label_in("fr") == "Flexibilité budgétaire"  # its `labels: {fr: ...}`
 
 
 def test_labels_match_in_any_language_without_accents():

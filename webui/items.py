@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request
 from flask_babel import gettext as _
 
+from kb.notes import Note
 from kb.errors import KbError, NotFoundError
 from kb.item import Item
 from kb.text import fold
@@ -92,7 +93,8 @@ def titles_of(item_ids: tuple[str, ...]) -> dict[str, tuple[str, str]]:
 def activity_page(activity_id: str):
     item = library().item(activity_id, viewer())
     if not item.is_activity:
-        raise NotFoundError(f"{activity_id!r} is a {item.type}, not an activity")
+        raise NotFoundError(Note("'%(activity_id)s' is a %(type)s, not an activity",
+                                 activity_id=activity_id, type=item.type))
     return render_page(item)
 
 

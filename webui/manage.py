@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from indexer import mapping
+from kb.notes import Note
 from kb.errors import KbError, QueryError
 from kb.vocabulary import is_topic_id, slug
 from webui.auth import login_required
@@ -30,7 +31,7 @@ def index():
 def searches():
     text = request.args.get("days", "30")
     if not text.isdigit() or not 1 <= int(text) <= 3660:
-        raise QueryError(f"days: must be a number of days between 1 and 3660, got {text!r}")
+        raise QueryError(Note("days: must be a number of days between 1 and 3660, got '%(text)s'", text=text))
     report = library().search_report(int(text), limit=50)
     return render_template("searches.html", report=report, days=int(text),
                            retention=settings().search_log_days)
@@ -41,7 +42,7 @@ def searches():
 def content_map():
     by = request.args.get("by", "kind")
     if by not in mapping.BY:
-        raise QueryError(f"by: {by!r} is not one of {', '.join(mapping.BY)}")
+        raise QueryError(Note("by: '%(by)s' is not one of %(choices)s", by=by, choices=', '.join(mapping.BY)))
     result = library().content_map(by)
     return render_template("map.html", map=result, by=by, choices=mapping.BY, vocabulary=labelled())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request
 
+from kb.notes import Note
 from kb.errors import QueryError
 from kb.search import FACETS, SORTS, SearchRequest, result_to_dict
 from webui import viewmodels
@@ -21,11 +22,11 @@ def request_from_args() -> SearchRequest:
     try:
         page = int(page_text)
     except ValueError:
-        raise QueryError(f"page: {page_text!r} is not a number") from None
+        raise QueryError(Note("page: '%(page_text)s' is not a number", page_text=page_text)) from None
     sort = args.get("sort", "relevance") or "relevance"
     size_text = args.get("page_size") or args.get("limit") or str(settings().page_size)
     if not size_text.isdigit():
-        raise QueryError(f"page_size: {size_text!r} is not a number")
+        raise QueryError(Note("page_size: '%(size_text)s' is not a number", size_text=size_text))
     filters = {name: tuple(dict.fromkeys(v.strip() for v in args.getlist(name) if v.strip())) for name in FACETS}
     search_request = SearchRequest(
         q=args.get("q", "").strip(),

@@ -14,6 +14,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from indexer.tagging import Change
+from kb.notes import Note
 from kb.errors import ConflictError, KbError, QueryError
 from kb.item import Item
 from kb.search import SearchRequest, item_url
@@ -176,7 +177,7 @@ def activity_choices() -> list[Item]:
 def bulk_change() -> Change:
     form = {key: request.form.get(key, "").strip() for key in BULK_FIELDS}
     if not any(form.values()):
-        raise QueryError("choose a topic or an activity to add or to remove", field="add")
+        raise QueryError(Note("choose a topic or an activity to add or to remove"), field="add")
     return Change(add_topics=tuple(filter(None, [form["add"]])), remove_topics=tuple(filter(None, [form["remove"]])),
                   add_activities=tuple(filter(None, [form["add_activity"]])),
                   remove_activities=tuple(filter(None, [form["remove_activity"]])))
@@ -206,7 +207,7 @@ def bulk_preview():
         change = bulk_change()
         item_ids = request.form.getlist("item")
         if not item_ids:
-            raise QueryError("select at least one item", field="item")
+            raise QueryError(Note("select at least one item"), field="item")
         rows = preview_rows(item_ids, change)
     except FORM_ERRORS as exc:
         error = form_error(exc, "bulk", ("add", "remove", "item"))
@@ -230,7 +231,7 @@ def bulk_apply():
     try:
         change = bulk_change()
         if not versions:
-            raise QueryError("nothing to apply: no file would change")
+            raise QueryError(Note("nothing to apply: no file would change"))
         outcome = library().bulk_tag(versions, change, who=g.user)
     except FORM_ERRORS as exc:
         error = form_error(exc, "apply")
