@@ -21,8 +21,8 @@ from typing import Any
 
 from indexer.files import sha256, write_atomic
 from indexer.textfiles import load_mapping
-from kb.notes import Note
 from kb.errors import ConflictError, ContentError
+from kb.notes import Note
 
 _BOUNDARY = re.compile(rb"^-{3,}[ \t]*\r?$")
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -63,11 +63,12 @@ def plan_sidecar_edit(root: Path, relative_path: str, updates: dict[str, Any]) -
 
 def _check_text(relative_path: str, data: bytes) -> None:
     if b"\x00" in data[:8192]:
-        raise ContentError(relative_path, "binary data, not a text file")
+        raise ContentError(relative_path, Note("binary data, not a text file"))
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ContentError(relative_path, "not UTF-8; kb does not rewrite it (edit it by hand or convert it)") from None
+        raise ContentError(relative_path,
+                           Note("not UTF-8; kb does not rewrite it (edit it by hand or convert it)")) from None
 
 
 def _newline(data: bytes) -> bytes:
@@ -120,7 +121,7 @@ def _front_matter_bounds(relative_path: str, lines: list[bytes]) -> tuple[int | 
     for index in range(first + 1, len(lines)):
         if _BOUNDARY.match(lines[index].rstrip(b"\n")):
             return first, index
-    raise ContentError(relative_path, "front matter starts with --- but is never closed")
+    raise ContentError(relative_path, Note("front matter starts with --- but is never closed"))
 
 
 def _parse(relative_path: str, raw: bytes) -> dict[str, Any]:
@@ -153,8 +154,8 @@ def _replace_key(relative_path: str, head: list[bytes], key: str, value: Any, ne
     pattern = re.compile(rb"^" + re.escape(key.encode()) + rb"\s*:(?:\s|$)")
     starts = [i for i, line in enumerate(head) if pattern.match(line)]
     if len(starts) > 1:
-        raise ContentError(relative_path, f"key {key!r} appears {len(starts)} times in the front matter; "
-                                          "fix the file by hand before changing it")
+        raise ContentError(relative_path, Note("key '%(key)s' appears %(times)s times in the front matter; fix the "
+                                               "file by hand before changing it", key=key, times=len(starts)))
     if not starts:
         if value is None:
             return head
@@ -195,7 +196,9 @@ def _compare(relative_path: str, before: dict[str, Any], after: dict[str, Any], 
     for key, value in updates.items():
         expected = list(value) if isinstance(value, tuple) else value
         if value is None and key in after or value is not None and after.get(key) != expected:
-            raise ContentError(relative_path, f"could not write {key!r} safely; the file was not changed")
+            raise ContentError(relative_path,
+                               Note("could not write '%(key)s' safely; the file was not changed", key=key))
     for key, value in before.items():
         if key not in updates and after.get(key) != value:
-            raise ContentError(relative_path, f"rewriting would change {key!r}; the file was not changed")
+            raise ContentError(relative_path,
+                               Note("rewriting would change '%(key)s'; the file was not changed", key=key))

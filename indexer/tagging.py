@@ -12,7 +12,7 @@ from indexer.content import ReadLimits, hash_file, load_vocabulary
 from indexer.editing import Edit, apply_edit, plan_edit, plan_sidecar_edit
 from indexer.readers import SIDECAR, decode, front_matter_in_file, parse_sidecar, split_front_matter
 from indexer.store import IndexStore
-from kb.notes import Note
+from kb.notes import Note, message_of
 from kb.errors import ConflictError, KbError, QueryError, StorageError
 from kb.metadata import clean_list, clean_text
 from kb.vocabulary import Vocabulary
@@ -147,7 +147,7 @@ def bulk_plan(store: IndexStore, root: Path, item_ids: Iterable[str], change: Ch
         try:
             planned.append((item_id, plan(root, store.get_item(item_id).path, change, vocabulary)))
         except KbError as exc:
-            planned.append((item_id, str(exc)))
+            planned.append((item_id, message_of(exc)))
     return planned
 
 
@@ -168,7 +168,7 @@ def bulk_tag(store: IndexStore, root: Path, data: Path, versions: dict[str, str]
                     continue
                 write_logged(root, data, edit, who, item_id, "bulk-tag")
             except KbError as exc:
-                outcome.refused.append((item_id, str(exc)))
+                outcome.refused.append((item_id, message_of(exc)))
                 continue
             outcome.written.append(TagResult(item_id, path, edit.changes, True))
             written.append(edit.path)

@@ -25,7 +25,7 @@ from indexer.files import write_atomic
 from indexer.store import IndexStore
 from indexer.tagging import current_values, write_logged
 from kb.errors import KbError, QueryError, StorageError
-from kb.notes import Note
+from kb.notes import Note, message_of
 from kb.vocabulary import TOPIC_ID_RULE, Vocabulary, is_topic_id, normalise_label, slug
 
 
@@ -201,7 +201,7 @@ def plan_operation(store: IndexStore, root: Path, operation: str, source: str, t
                 plan.edits.append(plan_sidecar_edit(root, item.path + SIDECAR, updates))
             plan.ids[plan.edits[-1].path] = item.id
         except KbError as exc:
-            plan.refused.append((item.path, str(exc)))
+            plan.refused.append((item.path, message_of(exc)))
     return plan
 
 
@@ -269,7 +269,7 @@ def apply_operation(store: IndexStore, root: Path, data: Path, plan: Plan, *, wh
                     written.append(edit.path)
                 except KbError as exc:  # this file stays as it was; the others go on
                     skipped.append(edit.path)
-                    plan.refused.append((edit.path, str(exc)))
+                    plan.refused.append((edit.path, message_of(exc)))
         finally:  # whatever was written is indexed, even when a write failed half-way
             reindex_locked(store, root, limits=limits, only=written)
     return skipped

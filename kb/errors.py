@@ -1,6 +1,8 @@
 """Typed errors; the CLI (indexer/cli/edge.py: exit codes) and the web app (webui/errors.py: HTTP
 statuses) each translate them in one table at their edge."""
 
+from kb.notes import Note
+
 
 class KbError(Exception):
     """Base class of every error kb reports to a user."""
@@ -14,7 +16,7 @@ class ContentError(KbError):
     """A content file cannot be read as an item."""
 
     def __init__(self, path: str, reason: str):
-        super().__init__(f"{path}: {reason}")
+        super().__init__(Note("%(path)s: %(reason)s", path=path, reason=reason))
         self.path = path
         self.reason = reason
 

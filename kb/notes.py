@@ -34,6 +34,11 @@ def plural_note(singular: str, plural: str, num: int, **values: Any) -> Note:
     return note
 
 
+def message_of(exc: BaseException) -> str:
+    """What an error says: its Note when it was raised with one (so a page can translate it), else its text."""
+    return exc.args[0] if exc.args and isinstance(exc.args[0], Note) else str(exc)
+
+
 def _rebuild(template: str, plural: str, values: dict[str, Any]) -> Note:
     if plural:
         return plural_note(template, plural, **values)

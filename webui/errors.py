@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from kb.errors import ConfigError, ConflictError, ContentError, IndexLockedError, IndexMissingError, KbError, \
     NotFoundError, QueryError, StorageError, VocabularyError
+from kb.notes import message_of
 from webui.auth import login_again
 from webui.i18n import translated
 
@@ -48,7 +49,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(KbError)
     def kb_error(exc: KbError):
         status, title = next((v for k, v in STATUS.items() if isinstance(exc, k)), (500, _l("Error")))
-        return render_error(status, title, exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc))
+        return render_error(status, title, message_of(exc))
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kb.errors import ConflictError, ContentError, IndexLockedError, KbError, QueryError, VocabularyError
-from kb.notes import Note
+from kb.notes import message_of
 
 # What a form's work may raise because of what was typed or of what changed meanwhile.
 FORM_ERRORS = (QueryError, VocabularyError, ConflictError, ContentError, IndexLockedError)
@@ -46,5 +46,4 @@ def form_error(exc: KbError, form: str, fields: tuple[str, ...] = (), field: str
     """The FormError for `exc` raised by `form`; the field is the error's own when the form has it."""
     named = getattr(exc, "field", None)
     chosen = named if named in fields else field if field in fields else None
-    message = exc.args[0] if exc.args and isinstance(exc.args[0], Note) else str(exc)  # translatable when a Note
-    return FormError(message, status_of(exc), form, chosen)
+    return FormError(message_of(exc), status_of(exc), form, chosen)

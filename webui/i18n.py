@@ -26,6 +26,9 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 DEFAULT = "en"  # the language the templates and messages are written in
 COOKIE = "kb_lang"
 COOKIE_AGE = 365 * 24 * 3600
+# The topic operations of /manage/topics, as a page names them.
+OPERATIONS = {"rename": _l("rename"), "merge": _l("merge"), "split": _l("split"), "add": _l("add"),
+              "alias": _l("alias")}
 # Where a search matched an item ("matched in title, topic").
 PLACES = {"title": _l("title"), "topic": _l("topic"), "body": _l("body")}
 
@@ -77,6 +80,10 @@ def language_label(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+def operation_label(operation: str) -> str:
+    return str(OPERATIONS.get(operation, operation))
+
+
 def place_label(place: str) -> str:
     return str(PLACES.get(place, place))
 
@@ -120,5 +127,6 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(page_language=page_language, interface_languages=languages,
                                  language_name=language_name)
     app.jinja_env.filters.update(date_label=date_label, month_label=month_label, translated=translated,
-                                 place_label=place_label, language_label=language_label)
+                                 place_label=place_label, language_label=language_label,
+                                 operation_label=operation_label)
     app.register_blueprint(bp)
