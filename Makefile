@@ -13,12 +13,12 @@ STAMP := $(VENV)/.installed
 AXE_VERSION := 4.14.1
 AXE := .cache/axe/axe.min.js
 
-.PHONY: run test test-fast bench bench-quick eval wrk clean axe translations
+.PHONY: run test test-fast bench bench-quick eval wrk clean axe translations cluster cluster-stop
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench,semantic]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,semantic,typesense]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -51,6 +51,13 @@ $(AXE):
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 
+# A 3-node Typesense cluster on loopback for development (KB_BACKEND=typesense); prints the environment to use.
+cluster: $(STAMP)
+	$(BIN)/python -m indexer.typesense.cluster start --dir .typesense --nodes 3
+
+cluster-stop:
+	$(BIN)/python -m indexer.typesense.cluster stop --dir .typesense
+
 # After changing a message of the interface: extract them all, update every catalogue, compile them.
 # New or changed messages come out untranslated; tests/test_i18n.py fails until each catalogue has them.
 translations: $(STAMP)
@@ -64,4 +71,4 @@ eval: $(STAMP)
 	$(BIN)/python bench/eval.py --keep bench/results/eval
 
 clean:
-	rm -rf $(VENV) .kb-index *.egg-info
+	rm -rf $(VENV) .kb-index .typesense *.egg-info

@@ -50,10 +50,15 @@ class Library:
     @classmethod
     def open(cls, settings: Settings, backend: SearchBackend | None = None) -> Library:
         if backend is None:
-            backend = IndexStore(settings.index, cache_size=settings.search_cache,
-                                 time_limit=settings.search_time_limit, model=meaning.embedder(settings.semantic),
-                                 semantic_weight=settings.semantic_weight,
-                                 default_visibility=settings.default_visibility)
+            options = {"cache_size": settings.search_cache, "time_limit": settings.search_time_limit,
+                       "model": meaning.embedder(settings.semantic), "semantic_weight": settings.semantic_weight,
+                       "default_visibility": settings.default_visibility}
+            if settings.backend == "typesense":
+                from indexer.typesense.connection import Connection
+                from indexer.typesense.store import ClusterStore
+                backend = ClusterStore(settings.index, Connection.from_settings(settings), **options)
+            else:
+                backend = IndexStore(settings.index, **options)
         return cls(settings, backend)
 
     def close(self) -> None:

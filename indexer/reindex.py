@@ -146,7 +146,7 @@ def reindex_locked(store: IndexStore, root: Path, *, stale: str = "", full: bool
     try:
         job = Job(store, root, load_vocabulary(root), summary, guards, limits, progress or NoProgress(), dry_run)
         current = store.folder.current()
-        reason = full_rebuild_reason(current, full)
+        reason = full_rebuild_reason(current, full) or (store.rebuild_reason() if current is not None else "")
         if reason:
             summary.mode = "full"
             if reason != "asked":

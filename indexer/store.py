@@ -286,6 +286,10 @@ class IndexStore(Reading):
         """A writer changing the serving generation in place (an incremental run)."""
         return open_for_update(self.generation().index)
 
+    def rebuild_reason(self) -> str:
+        """Why the next run must rebuild from scratch although the folder has a current generation ('' if not)."""
+        return ""
+
     def reader(self, generation: str) -> Generation:
         return Generation(GenerationFolder(self.path / generation))
 

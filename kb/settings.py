@@ -16,6 +16,7 @@ from kb.errors import ConfigError
 
 # A session key shorter than this is easy to guess; `kb` creates a 64-character one when none is set.
 MIN_SECRET_KEY = 32
+BACKENDS = ("whoosh", "typesense")
 
 
 def _setting(default: Any, help: str, least: int = 1) -> Any:
@@ -53,8 +54,16 @@ class Settings:
                                                  "public, members or managers")
     public: bool = _setting(True, "anyone may read public items without logging in (0: a members-only site, "
                                   "every page but the login asks for an account)")
+    backend: str = _setting("whoosh", "search engine: whoosh (the index folder) or typesense (a cluster, "
+                                      "fed from the index folder by kb reindex)")
+    typesense_nodes: str = _setting("", "the Typesense cluster's nodes, comma-separated URLs (KB_BACKEND=typesense)")
+    typesense_api_key: str = field(default="", repr=False, metadata={  # never in a repr, a log or a status
+        "help": "the Typesense cluster's API key; from the environment only, never printed", "least": 1})
+    typesense_prefix: str = _setting("kb", "names of this community's collections and alias in the cluster")
 
     def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"KB_BACKEND must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.default_visibility not in LEVELS:
             raise ConfigError(f"KB_DEFAULT_VISIBILITY must be one of {', '.join(LEVELS)}, "
                               f"got {self.default_visibility!r}")

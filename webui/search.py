@@ -103,6 +103,10 @@ def healthz():
     last = status["last_run"]
     outcome = None if last is None else last.get("outcome") or ("partial" if last.get("failed") else "ok")
     # No count: how many items there are would tell a reader about those they may not see.
-    return jsonify({"status": "ok" if ok else "no index", "generation": status["generation"],
-                    "last_run_ok": None if outcome is None else outcome == "ok"}), \
-        200 if ok else 503
+    public = {"status": "ok" if ok else "no index", "generation": status["generation"],
+              "last_run_ok": None if outcome is None else outcome == "ok"}
+    if "typesense" in status:  # how many nodes answer and whether one leads; their addresses are for managers
+        nodes = status["typesense"]["nodes"]
+        public["typesense"] = {"nodes": len(nodes), "healthy": sum(n["healthy"] for n in nodes),
+                               "leader": any(n["role"] == "leader" for n in nodes)}
+    return jsonify(public), 200 if ok else 503

@@ -97,6 +97,12 @@ def print_status(info: dict[str, Any]) -> None:
     else:
         click.echo("last run:    none")
     click.echo(f"writer lock: {info['lock_holder'] or 'free'}")
+    cluster = info.get("typesense")
+    if cluster:
+        click.echo(f"typesense:   alias {cluster['alias']} -> {cluster['serving'] or 'nothing yet'}")
+        for node in cluster["nodes"]:
+            click.echo(f"  {node['url']}  {node['role']}{'' if node['healthy'] else ' (not healthy)'}"
+                       f"{'  ' + node['version'] if node['version'] else ''}")
 
 
 def snippet_text(snippet: str) -> str:

@@ -1,0 +1,217 @@
+"""One generation's collection in the cluster: writing it in retried batches, reading items back.
+
+Writes go through the leader; during an election (5-8 s measured) they fail, so a whole batch is
+tried again, with a growing wait, until WRITE_PATIENCE runs out (upserts are idempotent: a batch
+half written before the failure is written again whole). Followers apply writes about 0.5 s
+later, so `commit` waits until every node holds what the leader holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from indexer.schema import DEFAULT_LEVEL, related_kinds
+from indexer.typesense.connection import Connection, retried
+from indexer.typesense.documents import collection_schema, document, item_of
+from kb.access import Viewer, shown_to
+from kb.errors import NotFoundError, ValidationError
+from kb.item import Item
+from kb.vocabulary import Vocabulary
+
+BATCH = 500
+WRITE_PATIENCE = 60.0  # seconds a batch is retried before the run gives up (the old collection keeps serving)
+SYNC_PATIENCE = 30.0  # seconds followers may take to hold what the leader holds
+PAGE = 250  # Typesense's largest page
+
+
+class ClusterWriteError(ValidationError):
+    """The cluster did not take a generation's writes in time: the run stops (exit 4), the old one serves."""
+
+
+def quoted(value: str) -> str:
+    """A filter value in backticks, so commas, colons and brackets in ids stay part of the value."""
+    return "`" + value.replace("`", "") + "`"
+
+
+class CollectionWriter:
+    """Adds, replaces and deletes items in one collection (kb.backend.GenerationWriter)."""
+
+    def __init__(self, connection: Connection, name: str, create: bool):
+        self.connection = connection
+        self.name = name
+        self.client = connection.client()
+        self.pending: list[dict[str, Any]] = []
+        if create:
+            self._patiently(lambda: self.client.collections.create(collection_schema(name)))
+            self._on_every_node(lambda client: client.collections[name].retrieve())
+
+    def put(self, items: Iterable[Item], vocabulary: Vocabulary, kind_of: Mapping[str, str]) -> int:
+        count = 0
+        for item in items:
+            self.pending.append(document(item, vocabulary, related_kinds(item, dict(kind_of))))
+            count += 1
+            if len(self.pending) >= BATCH:
+                self._flush()
+        return count
+
+    def delete(self, item_ids: Iterable[str]) -> None:
+        self._flush()
+        documents = self.client.collections[self.name].documents
+        from typesense import exceptions
+
+        for item_id in item_ids:
+            try:
+                self._patiently(lambda: documents[quote(item_id, safe="")].delete())
+            except exceptions.ObjectNotFound:
+                pass  # already gone
+
+    def commit(self) -> None:
+        self._flush()
+        held = self._patiently(lambda: self.client.collections[self.name].retrieve())["num_documents"]
+        self._on_every_node(lambda client: _holds(client, self.name, held))
+
+    def cancel(self) -> None:
+        self.pending.clear()
+
+    def drop(self) -> None:
+        self.client.collections[self.name].delete()
+
+    def _flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+
+        def write() -> None:
+            answers = self.client.collections[self.name].documents.import_(batch, {"action": "upsert"})
+            failed = [a for a in answers if not a.get("success")]
+            if failed:
+                raise ClusterWriteError(f"Typesense refused {len(failed)} of {len(batch)} items: "
+                                        f"{failed[0].get('error')}")
+        self._patiently(write)
+
+    def _patiently(self, call: Any) -> Any:
+        """`call()`, tried again with a growing wait while the cluster cannot take writes (an election)."""
+        from typesense import exceptions
+
+        deadline, wait = time.monotonic() + WRITE_PATIENCE, 0.2
+        while True:
+            try:
+                return call()
+            except (exceptions.ServerError, exceptions.ServiceUnavailable, exceptions.HTTPStatus0Error,
+                    exceptions.Timeout, exceptions.ObjectNotFound, OSError) as exc:
+                if isinstance(exc, exceptions.ObjectNotFound) and "document" in str(exc).lower():
+                    raise  # an answer about the document, not a node that lags
+                if time.monotonic() + wait > deadline:
+                    raise ClusterWriteError(f"the Typesense cluster did not take the writes to {self.name} within "
+                                            f"{WRITE_PATIENCE:g} s ({exc}); the collection that served still serves"
+                                            ) from exc
+                time.sleep(wait)
+                wait = min(wait * 2, 5.0)
+
+    def _on_every_node(self, check: Any) -> None:
+        """Wait until `check(client)` passes on each node alone (followers lag behind the leader)."""
+        deadline = time.monotonic() + SYNC_PATIENCE
+        for url in self.connection.urls:
+            client = Connection((url,), self.connection.api_key).client(retries=0)
+            while True:
+                try:
+                    if check(client) is not False:
+                        break
+                except Exception:  # noqa: BLE001 - a lagging node answers 404 or 503 until it catches up
+                    pass
+                if time.monotonic() > deadline:
+                    raise ClusterWriteError(f"the Typesense node {url} did not catch up with {self.name} "
+                                            f"within {SYNC_PATIENCE:g} s")
+                time.sleep(0.2)
+
+
+def _holds(client: Any, name: str, count: int) -> bool:
+    return client.collections[name].retrieve()["num_documents"] == count
+
+
+class CollectionReader:
+    """Looking items up in one collection (kb.backend.ItemReader)."""
+
+    def __init__(self, connection: Connection, name: str, default_visibility: str = "public"):
+        self.connection = connection
+        self.name = name
+        self.client = connection.client()
+        self.default_visibility = default_visibility
+
+    def _search(self, params: dict[str, Any]) -> dict[str, Any]:
+        collection = self.client.collections[self.name]
+        return retried(lambda: collection.documents.search(params), len(self.connection.urls))
+
+    def _where(self, filter_by: str, viewer: Viewer | None, page: int = 1, per_page: int = PAGE,
+               sort_by: str = "date:desc") -> dict[str, Any]:
+        seen = self.visibility_filter(viewer)
+        return self._search({"q": "*", "filter_by": " && ".join(f for f in (filter_by, seen) if f),
+                             "per_page": per_page, "page": page, "sort_by": sort_by})
+
+    def visibility_filter(self, viewer: Viewer | None) -> str:
+        if viewer is None or viewer.sees_everything:
+            return ""
+        levels = list(viewer.levels) + ([DEFAULT_LEVEL] if self.default_visibility in viewer.levels else [])
+        return f"visibility:=[{','.join(quoted(level) for level in levels)}]"
+
+    def find_item(self, item_id: str, viewer: Viewer | None = None) -> Item | None:
+        hits = self._where(f"id:={quoted(item_id)}", viewer, per_page=1)["hits"]
+        if not hits:
+            return None
+        item = item_of(hits[0]["document"])
+        return item if viewer is None else shown_to(item, viewer)
+
+    def get_item(self, item_id: str, viewer: Viewer | None = None) -> Item:
+        item = self.find_item(item_id, viewer)
+        if item is None:
+            raise NotFoundError(f"no item with id {item_id!r}")
+        return item
+
+    def items_where(self, field: str, value: str, limit: int | None = None,
+                    viewer: Viewer | None = None) -> list[Item]:
+        from indexer.schema import FILTER_FIELDS
+
+        name = {"topics_all": "topics_all"}.get(field, FILTER_FIELDS.get(field, field))
+        found: list[Item] = []
+        page = 1
+        while limit is None or len(found) < limit:
+            answer = self._where(f"{name}:={quoted(value)}", viewer, page=page)
+            found += [item_of(h["document"], full=False) for h in answer["hits"]]
+            if len(answer["hits"]) < PAGE:
+                break
+            page += 1
+        items = found[:limit] if limit is not None else found
+        return items if viewer is None else [shown_to(item, viewer) for item in items]
+
+    def all_items(self, full: bool = False) -> list[Item]:
+        exported = retried(lambda: self.client.collections[self.name].documents.export(),
+                           len(self.connection.urls))
+        import json
+        return [item_of(json.loads(line), full) for line in exported.splitlines() if line.strip()]
+
+    def count(self) -> int:
+        return retried(lambda: self.client.collections[self.name].retrieve(),
+                       len(self.connection.urls))["num_documents"]
+
+    def canaries(self) -> list[str]:
+        """On every node: the count, and a few items found by their id and by a word of their title."""
+        failures = []
+        held = self.count()
+        sample = [h["document"] for h in self._where("", None, per_page=3)["hits"]]
+        for url in self.connection.urls:
+            node = CollectionReader(Connection((url,), self.connection.api_key), self.name)
+            if node.count() != held:
+                failures.append(f"node {url} holds {node.count()} items, not {held}")
+                continue
+            for doc in sample:
+                if node.find_item(doc["id"]) is None:
+                    failures.append(f"item {doc['id']!r} is not found by its id on {url}")
+                word = max(doc["stems_title"].split() or [""], key=len)
+                if word and not any(h["document"]["id"] == doc["id"] for h in node._search(
+                        {"q": word, "query_by": "stems_title", "filter_by": f"id:={quoted(doc['id'])}",
+                         "per_page": 1, "prefix": False, "num_typos": 0})["hits"]):
+                    failures.append(f"item {doc['id']!r} is not found by a word of its title on {url}")
+        return failures

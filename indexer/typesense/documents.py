@@ -1,0 +1,61 @@
+"""kb's items as Typesense documents, one collection per generation.
+
+The document holds what filters, facets and the kb-side ranking need: the filter fields of the
+Whoosh schema as arrays, the date as a number, the item's ranked text as kb's analyser writes
+it (Typesense 0.24 has no stemming: the index holds kb's stems, folded, without stop words, so
+that both engines see the same words), its length in words, and the item itself as JSON,
+stored and not indexed (undeclared fields are kept, never searched).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from indexer.schema import item_document, text_analyzer
+from kb.item import Item
+from kb.vocabulary import Vocabulary
+
+ARRAYS = ("topics", "topics_all", "kind", "country", "activity", "person", "attachment", "links")
+STRINGS = ("type", "year", "lang", "community", "path", "visibility", "attribution")
+FACETS = {"topics", "topics_all", "type", "kind", "country", "year", "lang", "activity", "person", "community",
+          "visibility"}
+
+
+def collection_schema(name: str) -> dict[str, Any]:
+    fields = [{"name": f, "type": "string[]", "facet": f in FACETS} for f in ARRAYS]
+    fields += [{"name": f, "type": "string", "facet": f in FACETS} for f in STRINGS]
+    fields += [{"name": "date", "type": "int32"}, {"name": "length", "type": "int32"},
+               {"name": "stems", "type": "string"}, {"name": "stems_title", "type": "string"}]
+    return {"name": name, "fields": fields, "default_sorting_field": "date"}
+
+
+def analysed(text: str, lang: str) -> list[str]:
+    return [token.text for token in text_analyzer(lang)(text)]
+
+
+def document(item: Item, vocabulary: Vocabulary, kinds: tuple[str, ...]) -> dict[str, Any]:
+    """The Typesense document of an item, derived from the Whoosh one so both index the same values."""
+    whoosh = item_document(item, vocabulary, kinds)
+    doc: dict[str, Any] = {"id": item.id}
+    for name in ARRAYS:
+        doc[name] = [v for v in whoosh[name].split(",") if v]
+    for name in STRINGS:
+        doc[name] = whoosh[name] or ""
+    doc["date"] = int(item.date.strftime("%Y%m%d")) if item.date else 0
+    title = next(value for key, value in whoosh.items() if key.startswith("title_"))
+    text = next(value for key, value in whoosh.items() if key.startswith("text_"))
+    stems = analysed(text, item.lang)
+    doc["stems"] = " ".join(stems)
+    doc["stems_title"] = " ".join(analysed(title, item.lang))
+    doc["length"] = len(stems)
+    doc["item"] = json.dumps(item.to_dict(), ensure_ascii=False)
+    return doc
+
+
+def item_of(doc: dict[str, Any], full: bool = True) -> Item:
+    item = Item.from_dict(json.loads(doc["item"]))
+    if full:
+        return item
+    from dataclasses import replace
+    return replace(item, body="", html="", text="")

@@ -1,0 +1,178 @@
+"""The index folder kept in step with a Typesense cluster: every generation is also a collection.
+
+The writer host keeps its index folder (the lock, the manifest, vectors, run records and a Whoosh
+copy of each generation that checks the other); `kb reindex` writes each change to both. A full
+rebuild fills a new collection, checks it on every node, then points the serving alias at it; a
+roll back points the alias back. The alias moves before the folder's CURRENT does, so a job killed
+between the two leaves the alias right (readers see the alias), and the next run repairs CURRENT.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from indexer.generation import GenerationFolder
+from indexer.store import IndexStore
+from indexer.typesense.collection import SYNC_PATIENCE, ClusterWriteError, CollectionReader, CollectionWriter
+from indexer.typesense.connection import Connection, retried
+from kb.item import Item
+from kb.vocabulary import Vocabulary
+
+
+def alias_target(connection: Connection, alias: str) -> str:
+    """The collection `alias` points at on the cluster (or on the one node of `connection`); '' if none."""
+    from typesense import exceptions
+
+    try:
+        return retried(lambda: connection.client().aliases[alias].retrieve(), len(connection.urls))["collection_name"]
+    except exceptions.ObjectNotFound:
+        return ""
+
+
+class MirrorWriter:
+    """Writes one change to the folder's generation and to its collection; both commit or neither does."""
+
+    def __init__(self, local: Any, cluster: CollectionWriter):
+        self.local = local
+        self.cluster = cluster
+
+    def put(self, items: Iterable[Item], vocabulary: Vocabulary, kind_of: Mapping[str, str]) -> int:
+        items = list(items)
+        self.cluster.put(items, vocabulary, kind_of)
+        return self.local.put(items, vocabulary, kind_of)
+
+    def delete(self, item_ids: Iterable[str]) -> None:
+        item_ids = list(item_ids)
+        self.cluster.delete(item_ids)
+        self.local.delete(item_ids)
+
+    def commit(self) -> None:
+        try:
+            self.cluster.commit()
+        except BaseException:
+            self.local.cancel()
+            raise
+        self.local.commit()
+
+    def cancel(self) -> None:
+        self.cluster.cancel()
+        self.local.cancel()
+
+
+class CheckedReader:
+    """A new generation as the checks see it: the folder's copy and every node of the cluster."""
+
+    def __init__(self, local: Any, cluster: CollectionReader):
+        self.local = local
+        self.cluster = cluster
+
+    def count(self) -> int:
+        held, copies = self.local.count(), self.cluster.count()
+        if held != copies:
+            raise ClusterWriteError(f"the cluster's collection {self.cluster.name} holds {copies} items, "
+                                    f"the index folder {held}")
+        return held
+
+    def canaries(self) -> list[str]:
+        return self.local.canaries() + self.cluster.canaries()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.local, name)
+
+
+class ClusterStore(IndexStore):
+    """An IndexStore whose generations are also collections of a Typesense cluster."""
+
+    def __init__(self, path: Any, connection: Connection, **options: Any):
+        super().__init__(path, **options)
+        self.connection = connection
+        self.alias = f"{connection.prefix}_items"
+
+    def collection(self, generation: str) -> str:
+        return f"{self.alias}__{generation}"
+
+    def serving_collection(self) -> str:
+        """The collection the alias points at ('' when there is none yet)."""
+        return alias_target(self.connection, self.alias)
+
+    def rebuild_reason(self) -> str:
+        current = self.folder.current()
+        if current is not None and self.serving_collection() != self.collection(current.name):
+            return "the Typesense cluster does not hold the serving generation: built from scratch"
+        return ""
+
+    def new_generation(self, expected_items: int = 0) -> tuple[GenerationFolder, MirrorWriter]:
+        folder, local = super().new_generation(expected_items)
+        return folder, MirrorWriter(local, self._cluster_writer(local, folder.name, create=True))
+
+    def update_generation(self) -> MirrorWriter:
+        local = super().update_generation()
+        return MirrorWriter(local, self._cluster_writer(local, self.folder.current_name(), create=False))
+
+    def _cluster_writer(self, local: Any, generation: str, create: bool) -> CollectionWriter:
+        try:
+            return CollectionWriter(self.connection, self.collection(generation), create)
+        except BaseException:
+            local.cancel()  # the folder's writer holds files and the index's write lock
+            raise
+
+    def reader(self, generation: str) -> Any:
+        return CheckedReader(super().reader(generation),
+                             CollectionReader(self.connection, self.collection(generation)))
+
+    def switch(self, generation: str) -> None:
+        self._point_alias(generation)
+        super().switch(generation)
+        self._drop_unused()
+
+    def roll_back(self) -> str:
+        name = super().roll_back()
+        self._point_alias(name)
+        return name
+
+    def cluster_status(self) -> dict[str, Any]:
+        """The nodes (URL, role, version) and the collection serving; never the API key."""
+        return {"nodes": self.connection.nodes(), "alias": self.alias, "serving": self.serving_collection()}
+
+    def health(self) -> dict[str, Any]:
+        return {**super().health(), "typesense": self.cluster_status()}
+
+    def _point_alias(self, generation: str) -> None:
+        target = self.collection(generation)
+        client = self.connection.client()
+        CollectionWriter(self.connection, target, False)._patiently(
+            lambda: client.aliases.upsert(self.alias, {"collection_name": target}))
+        self._meta(generation)
+        deadline = time.monotonic() + SYNC_PATIENCE
+        for url in self.connection.urls:
+            while alias_target(Connection((url,), self.connection.api_key), self.alias) != target:
+                if time.monotonic() > deadline:
+                    raise ClusterWriteError(f"the Typesense node {url} did not move {self.alias} to {target} "
+                                            f"within {SYNC_PATIENCE:g} s")
+                time.sleep(0.2)
+
+    def _meta(self, generation: str) -> None:
+        """What read hosts need besides the items: the generation's vocabulary and build record."""
+        folder = GenerationFolder(self.path / generation)
+        name = f"{self.connection.prefix}_meta"
+        client = self.connection.client()
+        writer = CollectionWriter(self.connection, name, False)
+        if name not in {c["name"] for c in client.collections.retrieve()}:
+            writer._patiently(lambda: client.collections.create(
+                {"name": name, "fields": [{"name": "generation", "type": "string"}]}))
+        document = {"id": "serving", "generation": generation,
+                    "vocabulary": json.dumps(folder.vocabulary().to_dict(), ensure_ascii=False),
+                    "build": json.dumps(folder.build(), ensure_ascii=False)}
+        writer._patiently(lambda: client.collections[name].documents.upsert(document))
+
+    def _drop_unused(self) -> None:
+        """Drop this community's collections that neither serve nor can be rolled back to."""
+        keep = {self.collection(g.name) for g in (self.folder.current(), self.folder.previous()) if g is not None}
+        client = self.connection.client()
+        for collection in client.collections.retrieve():
+            name = collection["name"]
+            if name.startswith(self.alias + "__") and name not in keep:
+                client.collections[name].delete()

