@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -132,6 +133,12 @@ class ResultCache:
                 self._entries.popitem(last=False)
 
 
+def _close_all(idle: list[tuple[Searcher, str]]) -> None:
+    for searcher, _ in idle:
+        searcher.close()
+    idle.clear()
+
+
 class IndexStore(Reading):
     """The Whoosh backend of one index folder: its serving generation and a pool of open searchers."""
 
@@ -150,19 +157,20 @@ class IndexStore(Reading):
         self.time_limit = time_limit  # seconds a search may spend ranking before it returns what it has
         self._generation: Generation | None = None
         self._lock = threading.Lock()
-        self._idle: list[tuple[Searcher, str]] = []  # (searcher, generation name), most recent last
+        # (searcher, generation name), most recent last. A store dropped without close() closes them from a
+        # finalizer that holds this list: garbage collection then never finalizes a searcher's files first.
+        self._idle: list[tuple[Searcher, str]] = []
         self._closed = False
+        weakref.finalize(self, _close_all, self._idle)
 
     def close(self) -> None:
         """Close every idle searcher (they hold the index's files open); searchers in use close when returned."""
         with self._lock:
-            idle, self._idle = self._idle, []
+            idle = list(self._idle)
+            self._idle.clear()
             self._closed = True
         for searcher, _ in idle:
             searcher.close()
-
-    def __del__(self) -> None:
-        self.close()
 
     # -- the serving generation ----------------------------------------------
     def current_name(self) -> str:
@@ -202,7 +210,7 @@ class IndexStore(Reading):
         found = None
         with self._lock:
             stale = [s for s, name in self._idle if name != generation.name]
-            self._idle = [(s, name) for s, name in self._idle if name == generation.name]
+            self._idle[:] = [(s, name) for s, name in self._idle if name == generation.name]
             if self._idle:
                 found = self._idle.pop()[0]
         for old in stale:  # of a generation that no longer serves
