@@ -59,7 +59,14 @@ class WhooshWriter:
         self.writer.commit()
 
     def cancel(self) -> None:
+        tasks = list(getattr(self.writer, "tasks", ()))
         self.writer.cancel()
+        # A parallel build's sub-writers are processes that Whoosh's cancel does not stop: left waiting for
+        # work, they would keep the job from exiting (Python joins its children at exit).
+        for task in tasks:
+            if hasattr(task, "terminate"):
+                task.terminate()
+                task.join(10)
 
 
 def create_generation(folder: GenerationFolder, expected_items: int) -> WhooshWriter:

@@ -9,7 +9,9 @@ from indexer.reindex import reindex
 from indexer.searching import search
 from indexer.store import IndexStore
 from kb.errors import IndexLockedError, IndexMissingError, NotFoundError
+from kb.item import Item
 from kb.search import SearchRequest
+from kb.vocabulary import Vocabulary
 from tests.conftest import write
 
 
@@ -279,3 +281,21 @@ def test_a_search_past_its_time_limit_returns_what_it_found(tmp_path, monkeypatc
     assert result.total == 1 and result.hits == ()
     assert "The search took longer than 2 s; the best results found by then are shown." in result.messages
     assert not store.results._entries  # an incomplete answer is not cached
+
+
+def test_a_cancelled_parallel_build_stops_its_sub_writers(tmp_path):
+    """A full build of many items writes in sub-processes; when the build is given up (a cluster that takes no
+    writes, a failed check) they must end too, or the job would wait for them at exit."""
+    from indexer import writing
+    from indexer.indexfolder import IndexFolder
+
+    if writing.WORKERS < 2:
+        pytest.skip("one core: builds are not parallel")
+    folder = IndexFolder(tmp_path / "ix").new_generation()
+    writer = writing.create_generation(folder, writing.PARALLEL_WRITE_FROM)
+    items = [Item(id=f"note-{n}", title=f"Budget note {n}", text=f"Ledger {n} of the budget.") for n in range(500)]
+    writer.put(items, Vocabulary(), {})  # a few batches: the sub-writers start
+    tasks = list(writer.writer.tasks)
+    assert tasks and all(task.is_alive() for task in tasks)
+    writer.cancel()
+    assert not any(task.is_alive() for task in tasks)

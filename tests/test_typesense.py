@@ -168,6 +168,15 @@ def test_make_cluster_starts_three_nodes_one_leads_and_stop_ends_them_by_pid(tmp
     assert not [pid for pid in pids if alive(pid)]
 
 
+def written(node: Connection) -> bool:
+    """Whether the node holds some items of a new generation's collection."""
+    try:
+        return any(c["name"].startswith("kb_items__") and c["num_documents"] > 0
+                   for c in node.client(retries=0).collections.retrieve())
+    except Exception:  # noqa: BLE001 - a node busy with the import may time out
+        return False
+
+
 def alive(pid: int) -> bool:
     """Running (a zombie waiting for its parent to collect it is not)."""
     try:
@@ -186,3 +195,65 @@ def test_healthz_says_whether_the_cluster_answers_without_its_addresses(runner, 
     assert answer.status_code == 200 and data["typesense"] == {"nodes": 1, "healthy": 1, "leader": True}
     assert connection.urls[0] not in answer.get_data(as_text=True)
     assert connection.api_key not in answer.get_data(as_text=True)
+
+
+@pytest.mark.slow
+def test_a_full_rebuild_goes_through_the_loss_of_the_leader_and_the_node_rejoins(tmp_path):
+    """kill -9 the leader while `kb reindex --full` writes 3,000 items: the batches that fail during the election
+    are written again, the run completes, and the restarted node comes back with every item."""
+    import signal
+    import time
+
+    folder = tmp_path / "ts"
+    nodes, key = cluster.start(folder, count=3)
+    try:
+        content = tmp_path / "content"
+        content.mkdir()
+        for n in range(3000):
+            (content / f"note-{n:04d}.md").write_text(
+                f"---\ntitle: Budget note {n}\ntype: document\ndate: 2021-01-{n % 28 + 1:02d}\n---\n"
+                f"Allocation {n} of the health budget, with reallocation rules number {n * 7} and ledger {n}.\n",
+                encoding="utf-8")
+        urls = tuple(node.url for node in nodes)
+        env = {**os.environ, "KB_BACKEND": "typesense", "KB_TYPESENSE_NODES": ",".join(urls),
+               "KB_TYPESENSE_API_KEY": key, "KB_CONTENT": str(content), "KB_INDEX": str(tmp_path / "ix"),
+               "KB_DATA": str(tmp_path / "data"), "KB_SEMANTIC": "0"}
+        connection = Connection(urls, key)
+        log = tmp_path / "reindex.log"
+        with open(log, "w") as out:
+            run = subprocess.Popen([str(Path(sys.executable).with_name("kb")), "reindex", "--full"], cwd=tmp_path,
+                                   env={**env, "PYTHONFAULTHANDLER": "1"}, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while not all(written(Connection((url,), key)) for url in urls):  # the import has begun on every node
+            assert run.poll() is None and time.monotonic() < deadline, "the run ended before writing to the cluster"
+            time.sleep(0.05)
+        leader = next(i for i, n in enumerate(connection.nodes()) if n["role"] == "leader")
+        os.kill(nodes[leader].pid, signal.SIGKILL)
+        try:
+            run.wait(timeout=240)
+        except subprocess.TimeoutExpired:
+            run.send_signal(signal.SIGABRT)  # faulthandler prints where each thread is
+            run.wait(timeout=30)
+        output = log.read_text(errors="replace")
+        assert run.returncode == 0, (output[-6000:], connection.nodes())
+        assert "Full rebuild: indexed 3000 items" in output
+        serving = alias_target(connection, "kb_items")
+        for url in urls[:leader] + urls[leader + 1:]:
+            node = Connection((url,), key)
+            assert alias_target(node, "kb_items") == serving
+            assert node.client().collections[serving].retrieve()["num_documents"] == 3000
+
+        cluster.restart(folder, leader, key)
+        back = Connection((urls[leader],), key)
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if alias_target(back, "kb_items") == serving and \
+                        back.client().collections[serving].retrieve()["num_documents"] == 3000:
+                    break
+            except Exception:  # noqa: BLE001 - a node still catching up answers 404 or refuses connections
+                pass
+            assert time.monotonic() < deadline, "the restarted node did not catch up"
+            time.sleep(1)
+    finally:
+        cluster.stop(folder)

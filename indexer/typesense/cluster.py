@@ -24,6 +24,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # A node restarted before its first Raft snapshot wipes its data and replays the whole log, answering 404
 # meanwhile (measured: over 2 minutes); with a snapshot every 30 s it rejoined in about 26 s.
@@ -83,20 +84,10 @@ def start(folder: Path, count: int = 3, key: str = "", first_port: int = 0) -> t
     (folder / "nodes").write_text(",".join(f"127.0.0.1:{peer}:{api}" for api, peer in ports), encoding="utf-8")
     nodes, processes = [], []
     for index, (api, peer) in enumerate(ports):
-        data = folder / f"n{index}"
-        data.mkdir(exist_ok=True)
-        args = [server, "--data-dir", str(data), "--api-key", key, "--api-address", "127.0.0.1",
-                "--api-port", str(api), "--peering-address", "127.0.0.1", "--peering-port", str(peer),
-                "--snapshot-interval-seconds", str(SNAPSHOT_SECONDS)]
-        if count > 1:
-            args += ["--nodes", str(folder / "nodes")]
-        with open(folder / f"n{index}.log", "ab") as log:
-            process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       start_new_session=True)
+        process = _launch(server, folder, index, api, peer, key, clustered=count > 1)
         processes.append(process)
-        STARTED[process.pid] = process
         nodes.append(Node(api, peer, process.pid))
-    (folder / "cluster.json").write_text(json.dumps({"nodes": [n.__dict__ for n in nodes]}), encoding="utf-8")
+    _save(folder, nodes)
     deadline = time.monotonic() + HEALTHY_WITHIN
     while not all(healthy(n) for n in nodes):
         dead = [i for i, p in enumerate(processes) if p.poll() is not None]
@@ -109,10 +100,43 @@ def start(folder: Path, count: int = 3, key: str = "", first_port: int = 0) -> t
     return nodes, key
 
 
+def restart(folder: Path, index: int, key: str) -> Node:
+    """Start node `index` of the cluster in `folder` again, on its own data (after it was killed)."""
+    nodes = _load(folder)
+    old = nodes[index]
+    process = _launch(binary() or "typesense-server", folder, index, old.api, old.peering, key, len(nodes) > 1)
+    nodes[index] = Node(old.api, old.peering, process.pid)
+    _save(folder, nodes)
+    return nodes[index]
+
+
+def _launch(server: str, folder: Path, index: int, api: int, peer: int, key: str, clustered: bool) -> Any:
+    data = folder / f"n{index}"
+    data.mkdir(exist_ok=True)
+    args = [server, "--data-dir", str(data), "--api-key", key, "--api-address", "127.0.0.1",
+            "--api-port", str(api), "--peering-address", "127.0.0.1", "--peering-port", str(peer),
+            "--snapshot-interval-seconds", str(SNAPSHOT_SECONDS)]
+    if clustered:
+        args += ["--nodes", str(folder / "nodes")]
+    with open(folder / f"n{index}.log", "ab") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+    STARTED[process.pid] = process
+    return process
+
+
+def _save(folder: Path, nodes: list[Node]) -> None:
+    (folder / "cluster.json").write_text(json.dumps({"nodes": [n.__dict__ for n in nodes]}), encoding="utf-8")
+
+
+def _load(folder: Path) -> list[Node]:
+    return [Node(**n) for n in json.loads((folder / "cluster.json").read_text(encoding="utf-8"))["nodes"]]
+
+
 def stop(folder: Path, wait: float = 20.0) -> int:
     """Stop the nodes started in `folder` by their PIDs (TERM, then KILL after `wait` s); return how many."""
     try:
-        nodes = [Node(**n) for n in json.loads((folder / "cluster.json").read_text(encoding="utf-8"))["nodes"]]
+        nodes = _load(folder)
     except (OSError, ValueError, KeyError, TypeError):
         return 0
     alive = [n for n in nodes if _signal(n.pid, signal.SIGTERM)]

@@ -69,9 +69,25 @@ class CollectionWriter:
                 pass  # already gone
 
     def commit(self) -> None:
+        """Write what is pending, then wait until every node that answers holds the same items: the leader
+        acknowledged every batch, and followers (or a leader elected meanwhile) converge on it."""
         self._flush()
-        held = self._patiently(lambda: self.client.collections[self.name].retrieve())["num_documents"]
-        self._on_every_node(lambda client: _holds(client, self.name, held))
+        deadline = time.monotonic() + SYNC_PATIENCE
+        while True:
+            counts = {url: self._count_on(url) for url in self.connection.answering()}
+            if len(set(counts.values())) == 1 and None not in counts.values():
+                return
+            if time.monotonic() > deadline:
+                raise ClusterWriteError(f"the Typesense nodes did not agree on {self.name} within "
+                                        f"{SYNC_PATIENCE:g} s (items held: {counts})")
+            time.sleep(0.2)
+
+    def _count_on(self, url: str) -> int | None:
+        try:
+            client = Connection((url,), self.connection.api_key).client(retries=0)
+            return client.collections[self.name].retrieve()["num_documents"]
+        except Exception:  # noqa: BLE001 - a lagging node answers 404 or 503 until it catches up
+            return None
 
     def cancel(self) -> None:
         self.pending.clear()
@@ -114,22 +130,19 @@ class CollectionWriter:
     def _on_every_node(self, check: Any) -> None:
         """Wait until `check(client)` passes on each node alone (followers lag behind the leader)."""
         deadline = time.monotonic() + SYNC_PATIENCE
-        for url in self.connection.urls:
+        for url in self.connection.answering():
             client = Connection((url,), self.connection.api_key).client(retries=0)
+            last: Any = None
             while True:
                 try:
-                    if check(client) is not False:
-                        break
-                except Exception:  # noqa: BLE001 - a lagging node answers 404 or 503 until it catches up
-                    pass
+                    check(client)
+                    break
+                except Exception as exc:  # noqa: BLE001 - a lagging node answers 404 or 503 until it catches up
+                    last = exc
                 if time.monotonic() > deadline:
                     raise ClusterWriteError(f"the Typesense node {url} did not catch up with {self.name} "
-                                            f"within {SYNC_PATIENCE:g} s")
+                                            f"within {SYNC_PATIENCE:g} s ({last})")
                 time.sleep(0.2)
-
-
-def _holds(client: Any, name: str, count: int) -> bool:
-    return client.collections[name].retrieve()["num_documents"] == count
 
 
 class CollectionReader:
@@ -197,11 +210,11 @@ class CollectionReader:
                        len(self.connection.urls))["num_documents"]
 
     def canaries(self) -> list[str]:
-        """On every node: the count, and a few items found by their id and by a word of their title."""
+        """On every node that answers: the count, and a few items found by their id and by a word of their title."""
         failures = []
         held = self.count()
         sample = [h["document"] for h in self._where("", None, per_page=3)["hits"]]
-        for url in self.connection.urls:
+        for url in self.connection.answering():
             node = CollectionReader(Connection((url,), self.connection.api_key), self.name)
             if node.count() != held:
                 failures.append(f"node {url} holds {node.count()} items, not {held}")

@@ -73,6 +73,22 @@ class Connection:
             found.append(entry)
         return found
 
+    def answering(self) -> tuple[str, ...]:
+        """The nodes that answer now. A node that is down catches up from the others when it comes back
+        (Raft), so a write is done once every answering node, and a majority of all, hold it."""
+        found = []
+        for url in self.urls:
+            try:
+                self._get(url, "/health")
+                found.append(url)
+            except (OSError, ValueError):
+                pass
+        if len(found) < len(self.urls) // 2 + 1:
+            from kb.errors import ValidationError
+            raise ValidationError(f"only {len(found)} of the {len(self.urls)} Typesense nodes answer: "
+                                  "a majority is needed to write; the collection that served still serves")
+        return tuple(found)
+
     def leader(self) -> str:
         return next((n["url"] for n in self.nodes() if n["role"] == "leader"), "")
 

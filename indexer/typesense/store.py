@@ -147,7 +147,7 @@ class ClusterStore(IndexStore):
             lambda: client.aliases.upsert(self.alias, {"collection_name": target}))
         self._meta(generation)
         deadline = time.monotonic() + SYNC_PATIENCE
-        for url in self.connection.urls:
+        for url in self.connection.answering():
             while alias_target(Connection((url,), self.connection.api_key), self.alias) != target:
                 if time.monotonic() > deadline:
                     raise ClusterWriteError(f"the Typesense node {url} did not move {self.alias} to {target} "
