@@ -257,3 +257,57 @@ def test_a_full_rebuild_goes_through_the_loss_of_the_leader_and_the_node_rejoins
             time.sleep(1)
     finally:
         cluster.stop(folder)
+
+
+def test_the_cluster_finds_candidates_and_kb_ranks_plain_words_as_whoosh_does(runner, site):
+    """Typesense has no term weighting; kb ranks its candidates with BM25 over the stems the cluster stores.
+    (Words only: the boosts of vocabulary labels, type and country names and acronyms are not applied on the
+    cluster's side yet; "capitation payment" ranks differently for that reason.)"""
+    from indexer.store import IndexStore
+    from indexer.typesense.ranking import ClusterRanker
+    from kb.search import SearchRequest
+
+    content, connection = site
+    assert kb(runner, "reindex").exit_code == 0
+    ranker = ClusterRanker(connection.client(), f"{connection.prefix}_items")
+    assert ranker.n == 64
+    whoosh = IndexStore(os.environ["KB_INDEX"])
+    for words in ("virements reallocation", "advance payments reconciled", "fiscal space tobacco taxes"):
+        ours = [r.item_id for r in ranker.rank(words, 10)]
+        theirs = [h.item.id for h in whoosh.search(SearchRequest(q=words, page_size=10, role="manager")).hits]
+        assert ours[0] in theirs[:3] and theirs[0] in ours[:3], (words, ours[:3], theirs[:3])
+    filtered = ranker.rank("budget", 50, filter_by="type:=`session-note`")
+    assert filtered and all(whoosh.get_item(r.item_id).type == "session-note" for r in filtered)
+
+
+CISI = ROOT.parent / "shared" / "data" / "cisi"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (CISI / "docs.jsonl").is_file(), reason="../shared/data/cisi is not present")
+def test_cisi_ranked_from_the_cluster_is_as_good_as_from_the_index_folder(tmp_path, node, monkeypatch):
+    """CISI's 76 long questions: kb's ranking over the cluster's candidates (BM25, then feedback from the best
+    items) against kb's ranking by words on Whoosh, over the same abstracts: at least 0.95x MAP and nDCG@10."""
+    from bench.eval import load_cisi, score_cisi
+    from indexer.reindex import reindex
+    from indexer.typesense.ranking import ClusterRanker
+    from indexer.typesense.store import ClusterStore
+    from kb.search import SearchRequest
+
+    docs, queries, qrels = load_cisi(CISI)
+    content = tmp_path / "content"
+    content.mkdir()
+    for doc in docs:
+        front = json.dumps({"id": f"cisi-{doc['id']}", "title": doc["title"], "type": "document", "lang": "en"})
+        (content / f"{doc['id']}.md").write_text(f"---\n{front}\n---\n{doc['text']}\n", encoding="utf-8")
+    connection = Connection(node.urls, node.api_key, "cisi")
+    store = ClusterStore(tmp_path / "ix", connection)
+    assert not reindex(content, store, full=True).failed
+    ranker = ClusterRanker(connection.client(), "cisi_items")
+    cluster_runs = {q: [r.item_id.removeprefix("cisi-") for r in ranker.rank(queries[q], 1000)] for q in qrels}
+    whoosh_runs = {q: [h.item.id.removeprefix("cisi-") for h in store.search(
+        SearchRequest(q=queries[q], page_size=1000), max_query_length=4000).hits] for q in qrels}
+    ours, theirs = score_cisi(cluster_runs, qrels), score_cisi(whoosh_runs, qrels)
+    print(f"CISI from the cluster: MAP {ours['MAP']:.4f} nDCG@10 {ours['nDCG@10']:.4f}; "
+          f"from the index folder: MAP {theirs['MAP']:.4f} nDCG@10 {theirs['nDCG@10']:.4f}")
+    assert ours["MAP"] >= 0.95 * theirs["MAP"] and ours["nDCG@10"] >= 0.95 * theirs["nDCG@10"], (ours, theirs)

@@ -25,7 +25,7 @@ FACETS = {"topics", "topics_all", "type", "kind", "country", "year", "lang", "ac
 def collection_schema(name: str) -> dict[str, Any]:
     fields = [{"name": f, "type": "string[]", "facet": f in FACETS} for f in ARRAYS]
     fields += [{"name": f, "type": "string", "facet": f in FACETS} for f in STRINGS]
-    fields += [{"name": "date", "type": "int32"}, {"name": "length", "type": "int32"},
+    fields += [{"name": "date", "type": "int32"}, {"name": "length", "type": "int32", "facet": True},
                {"name": "stems", "type": "string"}, {"name": "stems_title", "type": "string"}]
     return {"name": name, "fields": fields, "default_sorting_field": "date"}
 
