@@ -69,6 +69,7 @@ translations: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/python bench/eval.py --keep bench/results/eval
+	$(BIN)/python bench/eval_typesense.py
 
 clean:
 	rm -rf $(VENV) .kb-index .typesense *.egg-info
