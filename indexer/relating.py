@@ -103,14 +103,14 @@ def related_panels(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit
     for topic in own_topics:
         for docnum in docs_with(searcher, "topics", topic):
             if seen(docnum):
-                found[docnum].topics.append(vocabulary.label(topic))
+                found[docnum].topics.append(topic)
     add_label_mentions(searcher, vocabulary, own_topics, found, seen)
     neighbours = {n for t in own_topics for n in (*vocabulary.ancestors(t)[:1], *vocabulary.children(t))}
     neighbours -= set(own_topics)
     for topic in sorted(neighbours):
         for docnum in docs_with(searcher, "topics", topic):
             if seen(docnum):
-                found[docnum].related_topics.append(vocabulary.label(topic))
+                found[docnum].related_topics.append(topic)
     if seen(own, people_ok) or sight is None:
         for person in item.people:
             for docnum in docs_with(searcher, "person", person):
@@ -129,7 +129,7 @@ def related_panels(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit
 
     def read(docnums: list[int]) -> tuple[Related, ...]:
         return tuple(Related(shown(sight, unpack(searcher.stored_fields(d)["data"])), scores[d],
-                             found[d].reasons()) for d in docnums[:limit])
+                             found[d].reasons(vocabulary.label)) for d in docnums[:limit])
 
     return RelatedPanels(read(groups[0]), read(groups[1]), len(groups[0]), len(groups[1]))
 
@@ -261,8 +261,7 @@ def add_label_mentions(searcher: Searcher, vocabulary: Vocabulary, own_topics: l
             matches = clause_queries(searcher, Clause("phrase", label), text_fields())[1]
             if matches is not None:
                 bits |= sets.query(matches)
-        shown = vocabulary.label(topic_id)
         for docnum in docs_of(bits):
             evidence = found.get(docnum)
-            if seen(docnum) and (evidence is None or shown not in evidence.topics):
-                found[docnum].named_topics.append(shown)
+            if seen(docnum) and (evidence is None or topic_id not in evidence.topics):
+                found[docnum].named_topics.append(topic_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from kb.item import Item
 from kb.notes import Note
@@ -39,8 +39,8 @@ class Evidence:
     mentions: str = ""  # one names the other in its text, without a link
     typed: list[str] = field(default_factory=list)  # typed links, in their own words (kb.links)
     siblings: list[str] = field(default_factory=list)  # titles of the small activities both belong to
-    topics: list[str] = field(default_factory=list)  # shared topics' labels
-    related_topics: list[str] = field(default_factory=list)  # labels of broader or narrower topics in common
+    topics: list[str] = field(default_factory=list)  # shared topics
+    related_topics: list[str] = field(default_factory=list)  # broader or narrower topics in common
     named_topics: list[str] = field(default_factory=list)  # the item's topics the other's text names, untagged
     people: list[str] = field(default_factory=list)  # names of people both involve
     similar: float = 0.0  # share of the best similar-text score, 0 to 1
@@ -54,16 +54,20 @@ class Evidence:
                 + PER_SHARED_PERSON * len(self.people)
                 + SIMILAR * self.similar)
 
-    def reasons(self) -> tuple[str, ...]:
-        """Each reason says what is shared."""
+    def reasons(self, label: Callable[[str], str] = str) -> tuple[str, ...]:
+        """Each reason says what is shared; topics by their `label` (the page may name them in its language:
+        the notes keep their ids)."""
         found = [*self.typed, *(r for r in (self.linked, self.linking, self.mentions) if r)]
         found += [Note("also part of %(activity)s", activity=title) for title in self.siblings]
         if self.topics:
-            found.append(Note("shares topics: %(topics)s", topics=", ".join(self.topics)))
+            found.append(Note("shares topics: %(topics)s", topics=", ".join(map(label, self.topics)),
+                              topic_ids=tuple(self.topics)))
         if self.related_topics:
-            found.append(Note("related topics: %(topics)s", topics=", ".join(self.related_topics)))
+            found.append(Note("related topics: %(topics)s", topics=", ".join(map(label, self.related_topics)),
+                              topic_ids=tuple(self.related_topics)))
         if self.named_topics:
-            found.append(Note("its text names: %(topics)s", topics=", ".join(self.named_topics)))
+            found.append(Note("its text names: %(topics)s", topics=", ".join(map(label, self.named_topics)),
+                              topic_ids=tuple(self.named_topics)))
         if self.people:
             more, names = len(self.people) - SHOWN_NAMES, ", ".join(self.people[:SHOWN_NAMES])
             found.append(Note("also with %(names)s and %(more)d more", names=names, more=more) if more > 0

@@ -142,3 +142,12 @@ def test_errors_and_login_are_translated(client):
 def test_adding_a_language_is_documented():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert "pybabel init" in readme and "make translations" in readme
+
+
+def test_related_items_name_shared_topics_in_the_page_language(client):
+    page = client.get("/items/sessions/forum-2020-session-1-notes", headers=FRENCH).get_data(as_text=True)
+    reasons = " ".join(re.findall(r'<span class="reasons">(.*?)</span>', page, re.S))
+    assert "sujets en commun : Achat stratégique" in reasons
+    assert not re.search(r"commun : [^;]*Strategic purchasing", reasons)  # (activity titles are data: as written)
+    english = client.get("/items/sessions/forum-2020-session-1-notes").get_data(as_text=True)
+    assert "shares topics: Strategic purchasing" in english

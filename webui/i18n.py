@@ -63,9 +63,13 @@ def translated(message: str) -> str:
     if not isinstance(message, Note):
         return message
     values = {key: translated(value) if isinstance(value, Note) else value for key, value in message.values.items()}
-    if "topic_id" in values:  # a topic is named by its label in the page's language
+    if "topic_id" in values or "topic_ids" in values:  # topics are named by their labels in the page's language
         from webui.context import vocabulary
-        values["topic"] = vocabulary().label(values.pop("topic_id"))
+        labels = vocabulary()
+        if "topic_id" in values:
+            values["topic"] = labels.label(values.pop("topic_id"))
+        if "topic_ids" in values:
+            values["topics"] = ", ".join(labels.label(t) for t in values.pop("topic_ids"))
     if message.plural:
         return ngettext(message.template, message.plural, **values)
     return gettext(message.template, **values) if values else gettext(message.template)
