@@ -287,6 +287,9 @@ def test_default_visibility_and_members_only_site(site, tmp_path):
     assert closed.get("/search.json?q=capitation").status_code == 401
     assert closed.get("/items/discussions/capitation-rates-phc-kenyan-counties").status_code == 302
     assert closed.get("/login").status_code == 200 and closed.get("/robots.txt").status_code == 200
+    switched = closed.get("/language?lang=fr&next=/login")  # the login page's language switch works before login
+    assert switched.headers["Location"] == "/login" and "kb_lang=fr" in switched.headers["Set-Cookie"]
+    assert '<html lang="fr">' in closed.get("/login").get_data(as_text=True)
     form = closed.get("/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)[1]
     assert closed.post("/login", data={"name": "kofi", "password": PASSWORD, "csrf_token": csrf}).status_code == 302

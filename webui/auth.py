@@ -61,7 +61,7 @@ def load_user() -> None:
 
 
 # What a members-only site answers without an account: the login itself, and what machines ask for.
-OPEN_ON_PRIVATE_SITES = {"auth.login", "static", "edge.robots", "search.healthz"}
+OPEN_ON_PRIVATE_SITES = {"auth.login", "static", "edge.robots", "search.healthz", "i18n.switch"}
 
 
 def ask_for_login(message: str):
