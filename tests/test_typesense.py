@@ -129,7 +129,7 @@ def test_status_shows_the_nodes_and_never_the_api_key(runner, site):
     assert re.search(rf"{re.escape(connection.urls[0])}\s+leader", text) and "alias" in text
     data = kb(runner, "status", "--json").output
     assert json.loads(data)["typesense"]["nodes"][0]["role"] == "leader"
-    assert connection.api_key not in text + data
+    assert connection.api_key not in text + data + repr(connection)
 
 
 def test_kb_backend_and_the_nodes_are_checked(runner, site, monkeypatch):

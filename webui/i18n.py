@@ -7,10 +7,9 @@ A language is added by adding its catalogue under webui/translations (see the RE
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from pathlib import Path
-
-import datetime as dt
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton

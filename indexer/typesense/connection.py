@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
@@ -30,7 +30,7 @@ class Connection:
     """Where the cluster is and how to reach it; the API key never comes from a file of the project."""
 
     urls: tuple[str, ...]
-    api_key: str
+    api_key: str = field(repr=False)  # never in a repr, a log or a status
     prefix: str = "kb"
 
     @classmethod
