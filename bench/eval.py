@@ -170,6 +170,16 @@ def load_cisi(data: Path) -> tuple[list[dict], dict[str, str], dict[str, set[str
     return docs, queries, dict(qrels)
 
 
+def write_cisi(docs: list[dict], content: Path) -> Path:
+    """The CISI abstracts as a content folder kb reads: one Markdown file each, id `cisi-<n>`."""
+    content.mkdir(parents=True, exist_ok=True)
+    for doc in docs:
+        front = json.dumps({"id": f"cisi-{doc['id']}", "title": doc["title"], "type": "document", "lang": "en"})
+        # JSON is valid YAML flow syntax, so titles need no escaping of their own.
+        (content / f"{doc['id']}.md").write_text(f"---\n{front}\n---\n{doc['text']}\n", encoding="utf-8")
+    return content
+
+
 def score_cisi(runs: dict[str, list[str]], qrels: dict[str, set[str]]) -> dict[str, float]:
     return {
         "MAP": mean([average_precision(runs[q], qrels[q]) for q in qrels]),
@@ -183,12 +193,7 @@ def eval_cisi(data: Path) -> dict:
     judged = {qid: queries[qid] for qid in sorted(qrels, key=int)}
     report = {"collection": {"documents": len(docs), "queries": len(judged), "depth": DEPTH}}
     with workspace("cisi") as tmp:
-        content = Path(tmp) / "content"
-        content.mkdir(exist_ok=True)
-        for doc in docs:
-            front = json.dumps({"id": f"cisi-{doc['id']}", "title": doc["title"], "type": "document", "lang": "en"})
-            # JSON is valid YAML flow syntax, so titles need no escaping of their own.
-            (content / f"{doc['id']}.md").write_text(f"---\n{front}\n---\n{doc['text']}\n", encoding="utf-8")
+        content = write_cisi(docs, Path(tmp) / "content")
         ids, index_s = indexed_by_kb(content, Path(tmp) / "index")
         rank = kb_ranker(Path(tmp) / "index", prefix="cisi-")
         runs, median_ms = timed(rank, judged, DEPTH)

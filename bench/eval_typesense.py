@@ -17,7 +17,6 @@ with the ratio cluster / folder and the median time of one query each.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.eval import (MAX_QUERY_LENGTH, SHARED, load_cisi, load_known_items, score_cisi,  # noqa: E402
-                        score_known, timed)
+                        score_known, timed, write_cisi)
 from indexer.reindex import reindex  # noqa: E402
 from indexer.typesense import cluster  # noqa: E402
 from indexer.typesense.connection import Connection  # noqa: E402
@@ -50,11 +49,7 @@ def rankers(store: ClusterStore, connection: Connection, prefix: str = ""):
 
 def cisi(node: Connection, work: Path) -> dict:
     docs, queries, qrels = load_cisi(SHARED / "cisi")
-    content = work / "cisi"
-    content.mkdir()
-    for doc in docs:
-        front = json.dumps({"id": f"cisi-{doc['id']}", "title": doc["title"], "type": "document", "lang": "en"})
-        (content / f"{doc['id']}.md").write_text(f"---\n{front}\n---\n{doc['text']}\n", encoding="utf-8")
+    content = write_cisi(docs, work / "cisi")
     connection = Connection(node.urls, node.api_key, "cisi")
     store = ClusterStore(work / "cisi-ix", connection)
     reindex(content, store, full=True)

@@ -43,15 +43,11 @@ def test_long_questions_rank_better_than_bm25_on_cisi(runner, tmp_path, monkeypa
     import bm25s
     import Stemmer
 
-    from bench.eval import average_precision, load_cisi
+    from bench.eval import average_precision, load_cisi, write_cisi
     from indexer.cli import cli
 
     docs, queries, qrels = load_cisi(CISI)
-    content = tmp_path / "content"
-    content.mkdir()
-    for doc in docs:
-        front = json.dumps({"id": f"cisi-{doc['id']}", "title": doc["title"], "type": "document", "lang": "en"})
-        (content / f"{doc['id']}.md").write_text(f"---\n{front}\n---\n{doc['text']}\n", encoding="utf-8")
+    content = write_cisi(docs, tmp_path / "content")
     (tmp_path / "questions.jsonl").write_text(
         "".join(json.dumps({"id": qid, "text": queries[qid]}) + "\n" for qid in qrels), encoding="utf-8")
     monkeypatch.setenv("KB_SEMANTIC", "0")

@@ -290,18 +290,14 @@ CISI = ROOT.parent / "shared" / "data" / "cisi"
 def test_cisi_ranked_from_the_cluster_is_as_good_as_from_the_index_folder(tmp_path, node, monkeypatch):
     """CISI's 76 long questions: kb's ranking over the cluster's candidates (BM25, then feedback from the best
     items) against kb's ranking by words on Whoosh, over the same abstracts: at least 0.95x MAP and nDCG@10."""
-    from bench.eval import load_cisi, score_cisi
+    from bench.eval import load_cisi, score_cisi, write_cisi
     from indexer.reindex import reindex
     from indexer.typesense.ranking import ClusterRanker
     from indexer.typesense.store import ClusterStore
     from kb.search import SearchRequest
 
     docs, queries, qrels = load_cisi(CISI)
-    content = tmp_path / "content"
-    content.mkdir()
-    for doc in docs:
-        front = json.dumps({"id": f"cisi-{doc['id']}", "title": doc["title"], "type": "document", "lang": "en"})
-        (content / f"{doc['id']}.md").write_text(f"---\n{front}\n---\n{doc['text']}\n", encoding="utf-8")
+    content = write_cisi(docs, tmp_path / "content")
     connection = Connection(node.urls, node.api_key, "cisi")
     store = ClusterStore(tmp_path / "ix", connection)
     assert not reindex(content, store, full=True).failed
