@@ -39,4 +39,8 @@ def community_name(community_id: str) -> str:
 def vocabulary(of: Vocabulary | None = None) -> LabelledVocabulary:
     """The vocabulary (`of`, else the library's) with its labels in the page's language."""
     from webui.i18n import page_language
-    return LabelledVocabulary(of if of is not None else library().vocabulary(), page_language())
+    if of is not None:
+        return LabelledVocabulary(of, page_language())
+    if "labelled_vocabulary" not in g:  # once per request: every translated note that names a topic asks for it
+        g.labelled_vocabulary = LabelledVocabulary(library().vocabulary(), page_language())
+    return g.labelled_vocabulary
