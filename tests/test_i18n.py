@@ -135,6 +135,8 @@ def test_errors_and_login_are_translated(client):
     assert missing.status_code == 404
     text = missing.get_data(as_text=True)
     assert html_lang(text) == "fr" and "Not found" not in text and "There is no topic" not in text
+    nowhere = client.get("/no/such/page", headers=FRENCH).get_data(as_text=True)
+    assert "Il n&#39;y a pas de page à cette adresse" in nowhere and "requested URL" not in nowhere
     login = client.get("/login", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert "Password" not in login and "Contraseña" in login
 

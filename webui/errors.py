@@ -32,6 +32,11 @@ STATUS = {
 # Werkzeug names HTTP errors in English; these are the ones members meet.
 HTTP_TITLES = {400: _l("Bad request"), 401: _l("Log in first"), 403: _l("Not allowed"), 404: _l("Not found"),
                405: _l("Not allowed"), 429: _l("Too many requests"), 500: _l("Internal error")}
+# What to say instead of Werkzeug's own English description, when the error brings no description of kb's.
+HTTP_MESSAGES = {404: _l("There is no page at this address. Search for what you were looking for, or browse "
+                         "the topics."),
+                 405: _l("This page cannot be used that way."),
+                 400: _l("The request could not be understood.")}
 
 
 def wants_json() -> bool:
@@ -69,7 +74,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = exc.code or 500
-        return render_error(code, HTTP_TITLES.get(code, exc.name), exc.description or "")
+        described = exc.description if exc.description != type(exc).description else None
+        return render_error(code, HTTP_TITLES.get(code, exc.name),
+                            described or str(HTTP_MESSAGES.get(code, exc.description or "")))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
