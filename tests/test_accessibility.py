@@ -160,3 +160,26 @@ def test_everything_works_without_javascript(sample_index, tmp_path_factory):
                 (content / "discussions" / "health-taxes-earmarking-debate.md").read_text(encoding="utf-8")
     finally:
         driver.quit()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_skip_link_then_three_tabs_reach_the_first_result_with_a_visible_focus(server, browser, lang):
+    from selenium.webdriver.common.keys import Keys
+
+    browser.set_window_size(*SIZES["desktop"])
+    choose_language(browser, server, lang)
+    browser.get(server + "/search?q=budget")
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    skip = browser.switch_to.active_element
+    assert skip.get_attribute("class") == "skip" and skip.is_displayed()  # shown when focused
+    skip.send_keys(Keys.ENTER)
+    first = browser.find_element(By.CSS_SELECTOR, "ol.hits li.hit h3 a")
+    for presses in range(1, 4):
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        if browser.switch_to.active_element == first:
+            break
+    assert browser.switch_to.active_element == first, "the first result is more than 3 Tab presses away"
+    outline = browser.execute_script(
+        "const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]")
+    assert outline == ["solid", "3px"], outline  # the site's own focus ring, wider than the browser's thin default
