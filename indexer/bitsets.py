@@ -73,50 +73,40 @@ def at_least(sets: list[int], k: int) -> int:
     return above | equal
 
 
-class DocSets:
-    """Bitsets of one searcher: all live documents, each facet value, and cached query results."""
+class BitSets:
+    """Bitsets over numbered documents: each value of the filter fields, date order, queries.
 
-    def __init__(self, searcher: Searcher):
-        self.searcher = searcher
-        self.size = searcher.doc_count_all()
-        reader = searcher.reader()
-        self.all = bitset(reader.all_doc_ids(), self.size)
+    Subclasses say where the documents come from (a Whoosh searcher, a cluster's collection):
+    `size`, `all`, `_read_values(field)` and `_dates()`.
+    """
+
+    size: int
+    all: int
+
+    def __init__(self) -> None:
         self._values: dict[str, dict[str, int]] = {}
-        self._queries: OrderedDict[str, int] = OrderedDict()
         self._orders: tuple[list[int], list[int]] | None = None
+
+    def _read_values(self, field: str) -> dict[str, int]:
+        raise NotImplementedError
+
+    def _dates(self) -> list[str]:
+        """Each document's date as YYYY-MM-DD ('' when undated), by document number."""
+        raise NotImplementedError
 
     def values(self, field: str) -> dict[str, int]:
         """Every value of a keyword field with the bitset of its documents (built once)."""
         if field not in self._values:
-            reader = self.searcher.reader()
-            found = {}
-            for raw in reader.lexicon(field):
-                value = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-                found[value] = bitset(reader.postings(field, raw).all_ids(), self.size) & self.all
-            self._values[field] = found
+            self._values[field] = self._read_values(field)
         return self._values[field]
 
     def value(self, field: str, value: str) -> int:
         return self.values(field).get(value, 0)
 
-    def query(self, q: wq.Query) -> int:
-        """The documents matching a query, cached by the query's text."""
-        key = repr(q)
-        cached = self._queries.get(key)
-        if cached is not None:
-            self._queries.move_to_end(key)
-            return cached
-        bits = bitset(self.searcher.docs_for_query(q), self.size) & self.all
-        self._queries[key] = bits
-        if len(self._queries) > CACHE_SIZE:
-            self._queries.popitem(last=False)
-        return bits
-
     def order(self, oldest: bool = False) -> list[int]:
         """All document numbers by date, newest (or oldest) first, undated last; read once."""
         if self._orders is None:
-            column = self.searcher.reader().column_reader("date")
-            values = [(column[docnum] or "", docnum) for docnum in range(self.size)]
+            values = [(day or "", docnum) for docnum, day in enumerate(self._dates())]
             dated = sorted(pair for pair in values if pair[0])
             undated = [docnum for day, docnum in values if not day]
             self._orders = ([d for _, d in reversed(dated)] + undated, [d for _, d in dated] + undated)
@@ -139,6 +129,43 @@ class DocSets:
         for value, docs in self.values(field).items():
             if predicate(value):
                 bits |= docs
+        return bits
+
+
+class DocSets(BitSets):
+    """Bitsets of one searcher: all live documents, each facet value, and cached query results."""
+
+    def __init__(self, searcher: Searcher):
+        super().__init__()
+        self.searcher = searcher
+        self.size = searcher.doc_count_all()
+        reader = searcher.reader()
+        self.all = bitset(reader.all_doc_ids(), self.size)
+        self._queries: OrderedDict[str, int] = OrderedDict()
+
+    def _read_values(self, field: str) -> dict[str, int]:
+        reader = self.searcher.reader()
+        found = {}
+        for raw in reader.lexicon(field):
+            value = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+            found[value] = bitset(reader.postings(field, raw).all_ids(), self.size) & self.all
+        return found
+
+    def _dates(self) -> list[str]:
+        column = self.searcher.reader().column_reader("date")
+        return [column[docnum] or "" for docnum in range(self.size)]
+
+    def query(self, q: wq.Query) -> int:
+        """The documents matching a query, cached by the query's text."""
+        key = repr(q)
+        cached = self._queries.get(key)
+        if cached is not None:
+            self._queries.move_to_end(key)
+            return cached
+        bits = bitset(self.searcher.docs_for_query(q), self.size) & self.all
+        self._queries[key] = bits
+        if len(self._queries) > CACHE_SIZE:
+            self._queries.popitem(last=False)
         return bits
 
 

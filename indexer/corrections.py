@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from whoosh.searching import Searcher
@@ -16,6 +18,7 @@ from indexer.matching import clause_queries, text_fields
 from indexer.words import acronyms, correct
 from kb.query import Clause, ParsedQuery
 from kb.spelling import correctable
+from kb.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from indexer.store import Generation
@@ -28,18 +31,24 @@ def acronyms_of(searcher: Searcher, generation: Generation, parsed: ParsedQuery,
                 seen: int) -> tuple[dict[str, str], dict[str, str]]:
     """The acronyms the items define that the query uses, in either form (a short form in capitals):
     only pairs that some item the reader may see (`seen`) writes both forms of."""
-    shorts = [c.text.upper() for c in parsed.positive if c.kind == "word" and sum(ch.isupper() for ch in c.text) >= 2]
-    longs, found_shorts = acronyms(generation.folder.words, shorts, parsed.free_text)
     sets = docsets(searcher)
 
+    def docs(form: Clause) -> int:
+        matches = clause_queries(searcher, form, text_fields())[1]
+        return sets.query(matches) if matches is not None else 0
+
+    return defined_acronyms(generation.folder.words, parsed, seen if seen != sets.all else None, docs)
+
+
+def defined_acronyms(words: Path, parsed: ParsedQuery, seen: int | None,
+                     docs: Callable[[Clause], int]) -> tuple[dict[str, str], dict[str, str]]:
+    """acronyms_of for any backend: `docs(clause)` gives the documents holding a word or phrase; `seen` the
+    documents the reader may see (None: all of them)."""
+    shorts = [c.text.upper() for c in parsed.positive if c.kind == "word" and sum(ch.isupper() for ch in c.text) >= 2]
+    longs, found_shorts = acronyms(words, shorts, parsed.free_text)
+
     def shown(short: str, long: str) -> bool:
-        if seen == sets.all:
-            return True
-        both = seen
-        for form in (Clause("word", short), Clause("phrase", long)):
-            matches = clause_queries(searcher, form, text_fields())[1]
-            both &= sets.query(matches) if matches is not None else 0
-        return bool(both)
+        return seen is None or bool(seen & docs(Clause("word", short)) & docs(Clause("phrase", long)))
 
     return ({s: l for s, l in longs.items() if shown(s, l)},
             {l: s for l, s in found_shorts.items() if shown(s, l)})
@@ -56,10 +65,16 @@ def find_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQ
     sets = docsets(searcher)
     seen = sets.all if seen is None else seen
 
-    def in_sight(word: str, kind: str = "word") -> bool:
-        matches = clause_queries(searcher, Clause(kind, word), text_fields())[1]
+    def in_sight(word: str) -> bool:
+        matches = clause_queries(searcher, Clause("word", word), text_fields())[1]
         return matches is not None and bool(sets.query(matches) & seen)
 
+    return corrected(parsed, text, generation.vocabulary, generation.folder.words, in_sight, seconds)
+
+
+def corrected(parsed: ParsedQuery, text: str, vocabulary: Vocabulary, words: Path, in_sight: Callable[[str], bool],
+              seconds: float = 10.0) -> tuple[dict[str, str], str, list[str]]:
+    """find_corrections for any backend: `in_sight(word)` says whether an item the reader may see holds a word."""
     corrections: dict[str, str] = {}
     labels: list[str] | None = None
     names: set[str] = set()
@@ -73,11 +88,11 @@ def find_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQ
         if in_sight(clause.text):
             continue  # some item the reader may see contains it
         if labels is None:
-            labels = generation.vocabulary.all_names()
+            labels = vocabulary.all_names()
             names = label_words(labels)
         looked += 1
         # A label is public; a word of the index is offered only if the reader may see an item that has it.
-        better = correct(generation.folder.words, clause.text, labels,
+        better = correct(words, clause.text, labels,
                          usable=lambda word, names=names: word.lower() in names or in_sight(word))
         if better:
             corrections[clause.text] = better
@@ -85,8 +100,8 @@ def find_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQ
         return {}, "", []
     said = ", ".join(f"“{c}”" for c in corrections.values())
     missing = ", ".join(f"“{w}”" for w in corrections)
-    corrected = re.sub(r"[^\W\d_]+", lambda m: corrections.get(m.group(), m.group()), text)
-    return corrections, corrected, [f"No item contains {missing}; also searched for {said}."]
+    fixed = re.sub(r"[^\W\d_]+", lambda m: corrections.get(m.group(), m.group()), text)
+    return corrections, fixed, [f"No item contains {missing}; also searched for {said}."]
 
 
 def label_words(labels: list[str]) -> set[str]:

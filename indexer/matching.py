@@ -260,13 +260,18 @@ def cover_with_labels(searcher: Searcher, sets: DocSets, spoken: str, vocabulary
                 docs |= sets.query(matches)
         if alternatives:  # the best of them: a glossary listing every synonym is not about the topic
             ranking.append(wq.DisjunctionMax(alternatives, boost=SYNONYM_BOOST))
-        result.topic_docs |= docs
-        for unit in result.units:
-            if covered(unit, phrase):
-                if not unit.text_docs:
-                    result.label_only.append((unit.text, topic_id))
-                unit.docs |= docs
-                unit.topics.append(topic_id)
+        cover(result, phrase, topic_id, docs)
+
+
+def cover(result: Plan, phrase: str, topic_id: str, docs: int) -> None:
+    """The items of a topic (`docs`) match the units that are part of its label `phrase`."""
+    result.topic_docs |= docs
+    for unit in result.units:
+        if covered(unit, phrase):
+            if not unit.text_docs:
+                result.label_only.append((unit.text, topic_id))
+            unit.docs |= docs
+            unit.topics.append(topic_id)
 
 
 def cover_with_acronyms(searcher: Searcher, sets: DocSets, acronyms: Acronyms, result: Plan,

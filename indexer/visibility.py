@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from whoosh.searching import Searcher
 
-from indexer.bitsets import docsets
+from indexer.bitsets import BitSets, docsets
 from indexer.schema import DEFAULT_LEVEL, WITHHELD_PEOPLE
 from kb.access import Viewer, shown_to
 from kb.item import Item
@@ -22,7 +22,11 @@ from kb.item import Item
 
 def visible(searcher: Searcher, viewer: Viewer, default_level: str) -> int:
     """The documents `viewer` may see."""
-    sets = docsets(searcher)
+    return visible_in(docsets(searcher), viewer, default_level)
+
+
+def visible_in(sets: BitSets, viewer: Viewer, default_level: str) -> int:
+    """The documents of `sets` that `viewer` may see."""
     if viewer.sees_everything:
         return sets.all
     bits = 0
@@ -35,7 +39,10 @@ def visible(searcher: Searcher, viewer: Viewer, default_level: str) -> int:
 
 def people_shown(searcher: Searcher, viewer: Viewer) -> int:
     """The documents whose people `viewer` may see (all but non-attributable ones, for non-managers)."""
-    sets = docsets(searcher)
+    return people_shown_in(docsets(searcher), viewer)
+
+
+def people_shown_in(sets: BitSets, viewer: Viewer) -> int:
     if viewer.sees_people:
         return sets.all
     return sets.all & ~sets.value("attribution", WITHHELD_PEOPLE)

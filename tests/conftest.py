@@ -92,6 +92,48 @@ def store(sample_index: tuple[Path, Path]) -> IndexStore:
     return IndexStore(sample_index[1])
 
 
+@pytest.fixture(scope="session")
+def typesense_node(tmp_path_factory: pytest.TempPathFactory):
+    """One Typesense node on a free loopback port, from the wrapper's binary; stopped by its PID at the end.
+    Skips where the binary is not installed, unless KB_REQUIRE_TYPESENSE is set (.ci/run sets it)."""
+    from indexer.typesense import cluster
+    from indexer.typesense.connection import Connection
+
+    if cluster.binary() is None:
+        if os.environ.get("KB_REQUIRE_TYPESENSE"):
+            raise RuntimeError("KB_REQUIRE_TYPESENSE is set but typesense-server is not installed")
+        pytest.skip("typesense-server is not installed (pip install 'cop-kb[typesense]')")
+    folder = tmp_path_factory.mktemp("typesense")
+    nodes, key = cluster.start(folder, count=1)
+    yield Connection((nodes[0].url,), key)
+    cluster.stop(folder)
+
+
+@pytest.fixture(scope="session")
+def cluster_store(tmp_path_factory: pytest.TempPathFactory, sample: Path, typesense_node):
+    """The sample community indexed once per session into a Typesense node, searched from there."""
+    from indexer.typesense.connection import Connection
+    from indexer.typesense.store import ClusterStore
+
+    base = tmp_path_factory.mktemp("cluster")
+    content = base / "content"
+    shutil.copytree(sample, content)
+    backend = ClusterStore(base / "index", Connection(typesense_node.urls, typesense_node.api_key, "contract"))
+    summary = reindex(content, backend, full=True)
+    assert summary.indexed >= 60 and not summary.failed
+    return backend
+
+
+# The contract suite: tests that take `backend` run on the embedded index and on the cluster (the
+# cluster's run starts a server: part of `make test`, not of test-fast).
+BACKENDS = ["whoosh", pytest.param("typesense", marks=pytest.mark.slow)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest):
+    return request.getfixturevalue("store" if request.param == "whoosh" else "cluster_store")
+
+
 @pytest.fixture()
 def content_copy(tmp_path: Path, sample: Path) -> Path:
     """A private, writable copy of the sample community."""

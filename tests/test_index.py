@@ -23,45 +23,45 @@ def ids(result):
     return [h.item.id for h in result.hits]
 
 
-def test_natural_language_question_finds_the_roundtable_notes(store):
-    result = run(store, "what did the roundtable on strategic purchasing conclude?")
+def test_natural_language_question_finds_the_roundtable_notes(backend):
+    result = run(backend, "what did the roundtable on strategic purchasing conclude?")
     assert "sessions/roundtable-1-paying-providers-notes" in ids(result)[:5]
     assert result.total > 10  # OR-ed, not AND-ed into nothing
 
 
-def test_stemming_matches_other_word_forms(store):
-    assert run(store, "purchasers").total == run(store, "purchaser").total > 0
-    assert "discussions/paying-private-providers-covid-19-testing" in ids(run(store, "paying provider", page_size=20))
+def test_stemming_matches_other_word_forms(backend):
+    assert run(backend, "purchasers").total == run(backend, "purchaser").total > 0
+    assert "discussions/paying-private-providers-covid-19-testing" in ids(run(backend, "paying provider", page_size=20))
 
 
-def test_phrase_is_stricter_than_words(store):
-    words = set(ids(run(store, "spending emergency", page_size=100)))
-    phrase = set(ids(run(store, '"emergency spending"', page_size=100)))
+def test_phrase_is_stricter_than_words(backend):
+    words = set(ids(run(backend, "spending emergency", page_size=100)))
+    phrase = set(ids(run(backend, '"emergency spending"', page_size=100)))
     assert phrase and phrase < words
 
 
-def test_a_quoted_topic_label_also_finds_the_topics_items(store):
-    tagged = set(ids(run(store, "topic:budget-flexibility", page_size=100)))
-    phrase = set(ids(run(store, '"budget flexibility"', page_size=100)))
+def test_a_quoted_topic_label_also_finds_the_topics_items(backend):
+    tagged = set(ids(run(backend, "topic:budget-flexibility", page_size=100)))
+    phrase = set(ids(run(backend, '"budget flexibility"', page_size=100)))
     assert tagged <= phrase
 
 
-def test_negation_removes_items(store):
-    with_ghana = set(ids(run(store, "budget", page_size=100)))
-    without = set(ids(run(store, "budget -ghana", page_size=100)))
+def test_negation_removes_items(backend):
+    with_ghana = set(ids(run(backend, "budget", page_size=100)))
+    without = set(ids(run(backend, "budget -ghana", page_size=100)))
     assert without and without < with_ghana
     for item_id in without:
-        assert "ghana" not in store.get_item(item_id).text.lower()
+        assert "ghana" not in backend.get_item(item_id).text.lower()
 
 
-def test_filters_and_facet_counts_for_multi_valued_fields(store):
-    result = run(store, "", filters={"type": ("document",)}, page_size=100)
+def test_filters_and_facet_counts_for_multi_valued_fields(backend):
+    result = run(backend, "", filters={"type": ("document",)}, page_size=100)
     docs = [h.item for h in result.hits]
     assert result.total == len(docs) >= 7
     topic_counts = {f.value: f.count for f in result.facets["topic"]}
     # every topic of every document is counted, including broader topics (hierarchy)
     for topic in {t for d in docs for t in d.topics}:
-        assert topic_counts[topic] == sum(topic in _ancestors_of(store, d) for d in docs)
+        assert topic_counts[topic] == sum(topic in _ancestors_of(backend, d) for d in docs)
     assert sum(topic_counts.values()) > len(docs)  # items count under several topics
 
 
@@ -71,76 +71,76 @@ def _ancestors_of(store, item):
     return set(vocabulary.with_ancestors(vocabulary.resolve(item.topics)))
 
 
-def test_disjunctive_facets_keep_other_values_countable(store):
-    plain = run(store, "budget")
+def test_disjunctive_facets_keep_other_values_countable(backend):
+    plain = run(backend, "budget")
     type_counts = {f.value: f.count for f in plain.facets["type"]}
-    selected = run(store, "budget", filters={"type": ("discussion",)})
+    selected = run(backend, "budget", filters={"type": ("discussion",)})
     assert selected.total == type_counts["discussion"]
     assert {f.value: f.count for f in selected.facets["type"]} == type_counts
-    both = run(store, "budget", filters={"type": ("discussion", "document")})
+    both = run(backend, "budget", filters={"type": ("discussion", "document")})
     assert both.total == type_counts["discussion"] + type_counts["document"]
 
 
-def test_selected_value_stays_visible_at_zero(store):
-    result = run(store, "capitation", filters={"country": ("ZZ",)})
+def test_selected_value_stays_visible_at_zero(backend):
+    result = run(backend, "capitation", filters={"country": ("ZZ",)})
     assert result.total == 0
     assert ("ZZ", 0) in [(f.value, f.count) for f in result.facets["country"]]
 
 
-def test_topic_filter_includes_narrower_topics(store):
-    parent = {h.item.id for h in run(store, "topic:public-financial-management", page_size=100).hits}
-    child = {h.item.id for h in run(store, "topic:budget-flexibility", page_size=100).hits}
+def test_topic_filter_includes_narrower_topics(backend):
+    parent = {h.item.id for h in run(backend, "topic:public-financial-management", page_size=100).hits}
+    child = {h.item.id for h in run(backend, "topic:budget-flexibility", page_size=100).hits}
     assert child and child < parent
 
 
-def test_vocabulary_label_ranks_tagged_items_first(store):
-    result = run(store, "flexibilité budgétaire", page_size=10)
-    top = [store.get_item(i) for i in ids(result)[:5]]
+def test_vocabulary_label_ranks_tagged_items_first(backend):
+    result = run(backend, "flexibilité budgétaire", page_size=10)
+    top = [backend.get_item(i) for i in ids(result)[:5]]
     assert all("budget-flexibility" in item.topics for item in top)
     assert "topic" in result.hits[0].matched_in
 
 
-def test_french_stemming_and_accent_folding(store):
-    accented = ids(run(store, "financement des formations sanitaires", page_size=20))
-    plain = ids(run(store, "FINANCEMENT des formations sanitaires", page_size=20))
+def test_french_stemming_and_accent_folding(backend):
+    accented = ids(run(backend, "financement des formations sanitaires", page_size=20))
+    plain = ids(run(backend, "FINANCEMENT des formations sanitaires", page_size=20))
     assert accented == plain
     assert "sessions/roundtable-4-financement-direct-notes" in accented[:5]
-    assert ids(run(store, "réaffectation")) == ids(run(store, "reaffectation"))
+    assert ids(run(backend, "réaffectation")) == ids(run(backend, "reaffectation"))
 
 
-def test_date_filters_and_sorting(store):
-    after = run(store, "after:2020-10-01", sort="oldest", page_size=100)
+def test_date_filters_and_sorting(backend):
+    after = run(backend, "after:2020-10-01", sort="oldest", page_size=100)
     dates = [h.item.date for h in after.hits]
     assert dates and all(d >= dt.date(2020, 10, 1) for d in dates)
     assert dates == sorted(dates)
-    newest = run(store, "budget", sort="newest", page_size=20)
+    newest = run(backend, "budget", sort="newest", page_size=20)
     new_dates = [h.item.date for h in newest.hits]
     assert new_dates == sorted(new_dates, reverse=True)
-    before = run(store, "before:2020-04", page_size=100)
+    before = run(backend, "before:2020-04", page_size=100)
     assert all(h.item.date < dt.date(2020, 4, 1) for h in before.hits) and before.total > 0
 
 
-def test_highlights_show_original_words_and_escape_html(store):
-    result = run(store, "virements")
+def test_highlights_show_original_words_and_escape_html(backend):
+    result = run(backend, "virements")
     snippet = result.hits[0].snippet
     assert '<mark class="match term' in snippet
     assert "virement" in snippet.lower()
     assert "<script" not in snippet
 
 
-def test_pagination(store):
-    first = run(store, "budget", page=1, page_size=5)
-    second = run(store, "budget", page=2, page_size=5)
+def test_pagination(backend):
+    first = run(backend, "budget", page=1, page_size=5)
+    second = run(backend, "budget", page=2, page_size=5)
     assert len(first.hits) == 5 and not set(ids(first)) & set(ids(second))
     assert first.pages == -(-first.total // 5)
 
 
-def test_prefix_and_title_only(store):
-    assert run(store, "provid*").total >= run(store, "provider").total > 0
-    title_only = run(store, "in:title roundtable", page_size=100)
+def test_prefix_and_title_only(backend):
+    assert run(backend, "provid*").total >= run(backend, "provider").total > 0
+    title_only = run(backend, "in:title roundtable", page_size=100)
     assert title_only.total > 0
     assert all("roundtable" in h.item.title.lower() for h in title_only.hits)
-    assert title_only.total < run(store, "roundtable", page_size=100).total
+    assert title_only.total < run(backend, "roundtable", page_size=100).total
 
 
 def test_lookups(store):
@@ -216,14 +216,14 @@ def test_second_writer_is_refused_naming_the_holder(tmp_path):
         pass
 
 
-def test_deprecated_topic_finds_its_items_under_the_replacement(store):
+def test_deprecated_topic_finds_its_items_under_the_replacement(backend):
     # documents/ghana-covid-19-health-financing-response is tagged with the deprecated covid-financing
-    found = ids(run(store, "topic:covid-19-response", page_size=100))
+    found = ids(run(backend, "topic:covid-19-response", page_size=100))
     assert "documents/ghana-covid-19-health-financing-response" in found
 
 
-def test_named_country_and_type_are_hints_not_filters(store):
-    result = run(store, "documents from Ghana", page_size=100)
+def test_named_country_and_type_are_hints_not_filters(backend):
+    result = run(backend, "documents from Ghana", page_size=100)
     top = [h.item for h in result.hits[:5]]
     assert all(item.type == "document" or "GH" in item.countries for item in top)
     assert any(h.item.type != "document" for h in result.hits)  # others still found
@@ -247,8 +247,8 @@ def test_repeated_searches_come_from_the_cache_until_the_index_changes(tmp_path)
     assert not uncached.results._entries
 
 
-def test_hits_carry_no_full_text(store):
-    hit = run(store, "capitation").hits[0]
+def test_hits_carry_no_full_text(backend):
+    hit = run(backend, "capitation").hits[0]
     assert hit.item.html == "" and hit.item.text == "" and hit.item.title and hit.snippet
 
 

@@ -24,27 +24,27 @@ def test_the_rule_all_words_for_one_or_two_two_thirds_for_more():
     assert [required(n) for n in range(1, 10)] == [1, 2, 2, 3, 4, 4, 5, 6, 6]
 
 
-def test_two_words_must_both_match_and_the_rest_are_partial(store):
-    both = run(store, "budget flexibility")
+def test_two_words_must_both_match_and_the_rest_are_partial(backend):
+    both = run(backend, "budget flexibility")
     assert 0 < both.total < 45  # every word OR-ed, it was 52 of the 64 items
     assert both.partial_total > 0
     kinds = [hit.partial for hit in both.hits]
     assert kinds == sorted(kinds)  # the matches first, then the partial matches
     assert sum(not p for p in kinds) == both.total
-    nonsense = run(store, "budget zzyzxq")
+    nonsense = run(backend, "budget zzyzxq")
     assert nonsense.total == 0 and nonsense.partial_total > 0 and all(h.partial for h in nonsense.hits)
 
 
-def test_longer_queries_need_two_thirds_of_their_words(store):
-    two = run(store, "budget flexibility")
-    assert run(store, "budget flexibility zzyzxq").total == two.total  # 2 of 3 words
-    assert run(store, "budget flexibility zzyzxq qqxzyy").total == 0  # 2 of 4 is not enough
-    question = run(store, "what did the roundtable on strategic purchasing conclude")
+def test_longer_queries_need_two_thirds_of_their_words(backend):
+    two = run(backend, "budget flexibility")
+    assert run(backend, "budget flexibility zzyzxq").total == two.total  # 2 of 3 words
+    assert run(backend, "budget flexibility zzyzxq qqxzyy").total == 0  # 2 of 4 is not enough
+    question = run(backend, "what did the roundtable on strategic purchasing conclude")
     assert 0 < question.total < 40
 
 
-def test_a_need_no_item_covers_finds_almost_nothing(store):
-    result = run(store, "gender budgeting")
+def test_a_need_no_item_covers_finds_almost_nothing(backend):
+    result = run(backend, "gender budgeting")
     assert result.total <= 3 and result.partial_total > 30  # 44 results before, all but a few partial
 
 
@@ -110,37 +110,37 @@ def accented_words(store):
     return found
 
 
-def test_every_accented_french_word_is_found_without_its_accents(store):
+def test_every_accented_french_word_is_found_without_its_accents(backend):
     from indexer.schema import stop_words
 
-    words = accented_words(store)
+    words = accented_words(backend)
     assert len(words) > 300
     missing = []
     for word, items in sorted(words.items()):
         plain = fold(word)
         if plain in stop_words("fr") or len(plain) < 2:
             continue  # stop words are found by no search, with or without accents
-        result = run(store, plain)
+        result = run(backend, plain)
         if not items & {h.item.id for h in result.hits if not h.partial}:
             missing.append(word)
     assert not missing, f"{len(missing)} accented words not found without accents: {missing[:10]}"
 
 
-def test_highlights_show_the_original_accented_words(store):
-    hit = next(h for h in run(store, "flexibilite budgetaire").hits if h.item.lang == "fr" and h.snippet)
+def test_highlights_show_the_original_accented_words(backend):
+    hit = next(h for h in run(backend, "flexibilite budgetaire").hits if h.item.lang == "fr" and h.snippet)
     assert re.search(r"<mark[^>]*>flexibilité</mark>", hit.snippet, re.I)
 
 
 @pytest.mark.parametrize("acronym", ["PBF", "pbf", "RBF"])
-def test_acronyms_find_their_topics_items_and_say_so(store, acronym):
-    result = run(store, acronym)
+def test_acronyms_find_their_topics_items_and_say_so(backend, acronym):
+    result = run(backend, acronym)
     assert result.total > 0
     assert f"“{acronym}” is a name of the topic Results-based financing: its items are included." in result.messages
-    vocabulary = store.vocabulary()
+    vocabulary = backend.vocabulary()
     labels = [fold(label) for label in vocabulary.topics["results-based-financing"].all_labels()]
     for hit in result.hits:
         tagged = "results-based-financing" in vocabulary.with_ancestors(vocabulary.resolve(hit.item.topics))
-        text = fold(store.get_item(hit.item.id).text + " " + hit.item.title)
+        text = fold(backend.get_item(hit.item.id).text + " " + hit.item.title)
         assert tagged or any(re.sub(r"\W+", " ", label) in re.sub(r"\W+", " ", text) for label in labels)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,11 +90,7 @@ class ClusterRanker:
         scored = []
         for item_id in chosen:
             stems, length = texts.get(item_id, ([], 0))
-            counts = Counter(stems)
-            norm = K1 * (1 - B + B * length / self.average)
-            score = sum(weights[w] * q * counts[w] * (K1 + 1) / (counts[w] + norm) for w, q in query.items()
-                        if counts[w])
-            scored.append(Ranked(item_id, score))
+            scored.append(Ranked(item_id, bm25(stems, length, query, weights, self.average)))
         scored.sort(key=lambda r: -r.score)
         return scored, texts
 
@@ -116,6 +113,41 @@ class ClusterRanker:
                 doc = hit["document"]
                 found[doc["id"]] = (doc["stems"].split(), doc["length"])
         return found
+
+
+def bm25(stems: list[str], length: int, query: Mapping[str, float], weights: Mapping[str, float],
+         average: float) -> float:
+    """BM25 of one document (its analysed words and length) for weighted query words with their idf."""
+    counts = Counter(stems)
+    norm = K1 * (1 - B + B * length / average)
+    return sum(weights.get(w, 0.0) * q * counts[w] * (K1 + 1) / (counts[w] + norm) for w, q in query.items()
+               if counts[w])
+
+
+Phrase = tuple[tuple[str, ...], float, int]  # (words in order, weight, how far apart each may be from the last)
+
+
+def phrase_score(stems: list[str], length: int, phrases: list[Phrase], weights: Mapping[str, float],
+                 average: float) -> float:
+    """Words of the query found together in order (a quoted phrase, a hyphenated word, two neighbouring words):
+    where a phrase occurs, it adds its weight times the BM25 of its words, as Whoosh scores a phrase."""
+    if not phrases:
+        return 0.0
+    where: dict[str, set[int]] = {}
+    for position, word in enumerate(stems):
+        where.setdefault(word, set()).add(position)
+    total = 0.0
+    for words, weight, slop in phrases:
+        for start in where.get(words[0], ()):
+            at = start
+            for word in words[1:]:
+                at = next((at + d for d in range(1, slop + 1) if at + d in where.get(word, ())), -1)
+                if at < 0:
+                    break
+            if at >= 0:
+                total += weight * bm25(stems, length, dict.fromkeys(words, 1.0), weights, average)
+                break
+    return total
 
 
 def relevance_model(best: list[tuple[float, list[str]]]) -> list[tuple[str, float]]:

@@ -9,16 +9,20 @@ between the two leaves the alias right (readers see the alias), and the next run
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from indexer.generation import GenerationFolder
 from indexer.store import IndexStore
 from indexer.typesense.collection import SYNC_PATIENCE, ClusterWriteError, CollectionReader, CollectionWriter
 from indexer.typesense.connection import Connection, retried
+from indexer.typesense.searching import ClusterSearch
 from kb.item import Item
+from kb.search import SearchRequest, SearchResult
 from kb.vocabulary import Vocabulary
 
 
@@ -35,12 +39,15 @@ def alias_target(connection: Connection, alias: str) -> str:
 class MirrorWriter:
     """Writes one change to the folder's generation and to its collection; both commit or neither does."""
 
-    def __init__(self, local: Any, cluster: CollectionWriter):
+    def __init__(self, local: Any, cluster: CollectionWriter, committed: Any = None):
         self.local = local
         self.cluster = cluster
+        self.committed = committed  # called with the vocabulary written with, once both committed
+        self.vocabulary: Vocabulary | None = None
 
     def put(self, items: Iterable[Item], vocabulary: Vocabulary, kind_of: Mapping[str, str]) -> int:
         items = list(items)
+        self.vocabulary = vocabulary
         self.cluster.put(items, vocabulary, kind_of)
         return self.local.put(items, vocabulary, kind_of)
 
@@ -56,6 +63,8 @@ class MirrorWriter:
             self.local.cancel()
             raise
         self.local.commit()
+        if self.committed is not None:
+            self.committed(self.vocabulary)
 
     def cancel(self) -> None:
         self.cluster.cancel()
@@ -90,6 +99,17 @@ class ClusterStore(IndexStore):
         super().__init__(path, **options)
         self.connection = connection
         self.alias = f"{connection.prefix}_items"
+        self.cluster_search = ClusterSearch(connection, self.results, self.default_visibility, self._words)
+
+    def search(self, request: SearchRequest, today: dt.date | None = None,
+               max_query_length: int = 2000) -> SearchResult:
+        """A search page served by the cluster (indexer.typesense.searching), not by the folder's copy."""
+        return self.cluster_search.search(request, today, max_query_length)
+
+    def _words(self, generation: str) -> Path | None:
+        """The words table of a generation, on the writer host that built it (did you mean, acronyms)."""
+        words = GenerationFolder(self.path / generation).words
+        return words if words.is_file() else None
 
     def collection(self, generation: str) -> str:
         return f"{self.alias}__{generation}"
@@ -110,7 +130,10 @@ class ClusterStore(IndexStore):
 
     def update_generation(self) -> MirrorWriter:
         local = super().update_generation()
-        return MirrorWriter(local, self._cluster_writer(local, self.folder.current_name(), create=False))
+        name = self.folder.current_name()
+        # Readers on other hosts see a commit by the stamp it writes in the meta collection.
+        return MirrorWriter(local, self._cluster_writer(local, name, create=False),
+                            lambda vocabulary: self._meta(name, vocabulary))
 
     def _cluster_writer(self, local: Any, generation: str, create: bool) -> CollectionWriter:
         try:
@@ -154,17 +177,19 @@ class ClusterStore(IndexStore):
                                             f"within {SYNC_PATIENCE:g} s")
                 time.sleep(0.2)
 
-    def _meta(self, generation: str) -> None:
-        """What read hosts need besides the items: the generation's vocabulary and build record."""
+    def _meta(self, generation: str, vocabulary: Vocabulary | None = None) -> None:
+        """What read hosts need besides the items: the generation's vocabulary and build record, and a stamp
+        that changes with every commit (their caches are keyed on it)."""
         folder = GenerationFolder(self.path / generation)
+        vocabulary = vocabulary or folder.vocabulary()
         name = f"{self.connection.prefix}_meta"
         client = self.connection.client()
         writer = CollectionWriter(self.connection, name, False)
         if name not in {c["name"] for c in client.collections.retrieve()}:
             writer._patiently(lambda: client.collections.create(
                 {"name": name, "fields": [{"name": "generation", "type": "string"}]}))
-        document = {"id": "serving", "generation": generation,
-                    "vocabulary": json.dumps(folder.vocabulary().to_dict(), ensure_ascii=False),
+        document = {"id": "serving", "generation": generation, "stamp": f"{time.time_ns()}",
+                    "vocabulary": json.dumps(vocabulary.to_dict(), ensure_ascii=False),
                     "build": json.dumps(folder.build(), ensure_ascii=False)}
         writer._patiently(lambda: client.collections[name].documents.upsert(document))
 

@@ -1,0 +1,417 @@
+"""Search pages served by the Typesense cluster, with kb's matching, facets and ranking.
+
+The cluster answers which items hold each word, phrase or prefix of the query (indexer.typesense.table);
+kb decides the rest as it does on Whoosh, with the same code where the two can share it: how many
+of the query's words make a match (indexer.matching), topic labels and names, filters and negation,
+dates, disjunctive and hierarchical facet counts, visibility, the relaxations of a search with no
+results. The ranking is BM25 computed in kb over the stems the cluster stores (indexer.typesense.
+ranking), with the boosts of topics the query names, of types and places it names, and of the
+query's language; a long question is ranked again with feedback from its first pass.
+
+Read hosts need only the cluster: the serving generation, its vocabulary and a stamp that changes
+with every commit come from the `{prefix}_meta` collection; the filter values of every item are
+read once per stamp.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from indexer import feedback
+from indexer.corrections import corrected, defined_acronyms
+from indexer.bitsets import members
+from indexer.matching import (
+    LANGUAGE_HINT_BOOST,
+    PAIR_BONUS,
+    PHRASE_BONUS,
+    PAIR_SLOP,
+    PAIR_WORDS,
+    SYNONYM_BOOST,
+    TOPIC_BOOST,
+    Plan,
+    Unit,
+    cover,
+    cover_with_names,
+    covered,
+    query_languages,
+    significant,
+    with_hints,
+)
+from indexer.meaning import RERANK_DEPTH
+from indexer.searching import (
+    SNIPPET_CHARS,
+    any_of,
+    date_range,
+    facet_counts,
+    match_places,
+    merge_filters,
+    relax,
+    split,
+)
+from indexer.snippets import snippet
+from indexer.typesense.collection import PAGE, quoted
+from indexer.typesense.connection import Connection, retried
+from indexer.typesense.documents import analysed, item_of
+from indexer.typesense.ranking import SCORED, Phrase, bm25, idf, phrase_score, relevance_model
+from indexer.typesense.table import ClusterSets, Finder, analysis_language
+from indexer.visibility import people_shown_in, visible_in
+from kb.access import Viewer, shown_to
+from kb.errors import IndexMissingError
+from kb.notes import Note
+from kb.query import Clause, parse_query
+from kb.search import FACETS, Hit, SearchRequest, SearchResult
+from kb.vocabulary import Vocabulary, normalise_label
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the cluster serves at one moment: a generation's collection, its vocabulary, its items' values."""
+
+    generation: str
+    stamp: str
+    collection: str
+    vocabulary: Vocabulary
+    sets: ClusterSets
+
+
+class ClusterSearch:
+    """Searches of the generation the cluster serves, for one community (its collection prefix)."""
+
+    def __init__(self, connection: Connection, results: Any, default_visibility: str = "public",
+                 words: Callable[[str], Path | None] = lambda generation: None):
+        self.connection = connection
+        self.words = words  # a generation's words table (did you mean, acronyms), where this host has it
+        self.alias = f"{connection.prefix}_items"
+        self.meta = f"{connection.prefix}_meta"
+        self.results = results
+        self.default_visibility = default_visibility
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        return self.connection.client()
+
+    def snapshot(self) -> Snapshot:
+        """The serving generation as the meta collection names it; re-read when a commit changed it."""
+        from typesense import exceptions
+
+        client = self.client()
+        try:
+            meta = retried(lambda: client.collections[self.meta].documents["serving"].retrieve(),
+                           len(self.connection.urls))
+        except exceptions.ObjectNotFound:
+            raise IndexMissingError(f"the Typesense cluster holds no index for {self.alias!r} yet: "
+                                    "run kb reindex") from None
+        stamp = meta.get("stamp") or meta.get("generation", "")
+        with self._lock:
+            known = self._snapshot
+        if known is not None and (known.generation, known.stamp) == (meta["generation"], stamp):
+            return known
+        collection = f"{self.alias}__{meta['generation']}"
+        sets = retried(lambda: ClusterSets.read(client, collection), len(self.connection.urls))
+        vocabulary = Vocabulary.from_dict(json.loads(meta["vocabulary"]), source=f"{self.meta}/serving")
+        fresh = Snapshot(meta["generation"], stamp, collection, vocabulary, sets)
+        with self._lock:
+            self._snapshot = fresh
+        return fresh
+
+    def search(self, request: SearchRequest, today: dt.date | None = None,
+               max_query_length: int = 2000) -> SearchResult:
+        started = time.perf_counter()
+        today = today or dt.date.today()
+        request, cut_note = request.cut(max_query_length)
+        snap = self.snapshot()
+        key = ("typesense", snap.generation, snap.stamp, request.q, tuple(sorted(request.filters.items())),
+               request.sort, request.page, request.page_size, request.role, self.default_visibility, today)
+        result = self.results.get(key)
+        if result is None:
+            page = Page(self.client(), snap, request, today, self.default_visibility, self.words(snap.generation))
+            result = page.result()
+            self.results.put(key, result)
+        notes = (cut_note,) if cut_note else ()
+        return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started)
+
+
+class Page:
+    """One search page over a snapshot: the cluster finds the words, kb does the rest."""
+
+    def __init__(self, client: Any, snap: Snapshot, request: SearchRequest, today: dt.date, default_level: str,
+                 words: Path | None = None):
+        self.client, self.snap, self.request, self.words = client, snap, request, words
+        self.sets = snap.sets
+        self.finder = Finder(client, snap.collection, snap.sets)
+        self.viewer = Viewer(request.role)
+        self.seen = visible_in(self.sets, self.viewer, default_level)
+        self.with_people = people_shown_in(self.sets, self.viewer)
+        self.parsed = parse_query(request.q, snap.vocabulary, today=today)
+        self.corrections: dict[str, str] = {}
+        self.suggestion = ""
+        self.notes: list[str] = []
+        if words is not None:
+            self.corrections, self.suggestion, self.notes = corrected(
+                self.parsed, request.q, snap.vocabulary, words, self.in_sight)
+        # what ranks: the query's words, and the spelling of those no item has
+        self.text = " ".join([self.parsed.free_text, *self.corrections.values()])
+        self.alternatives: list[str] = []  # other labels of the topics the query names (they rank a little)
+
+    def in_sight(self, word: str) -> bool:
+        return bool(self.finder.docs([Clause("word", word)])[0] & self.seen)
+
+    def result(self) -> SearchResult:
+        sets, parsed, request, vocabulary = self.sets, self.parsed, self.request, self.snap.vocabulary
+        plan = self.plan()
+        selected = merge_filters(parsed.filters, request.filters)
+        allowed = ~self.excluded() & self.seen
+        full, partial = split(sets, plan) if plan.units else (sets.all, 0)
+        dated = date_range(sets, parsed) if parsed.after or parsed.before else sets.all
+        matches = full & allowed & dated
+        chosen = {name: any_of(sets, name, values, self.with_people) for name, values in selected.items()}
+        final, final_partial = matches, partial & allowed & dated
+        for bits in chosen.values():
+            final &= bits
+            final_partial &= bits
+        facets = {}
+        for name in FACETS:  # OR within a facet, AND across: a facet's counts ignore its own selection
+            base = matches
+            for other, bits in chosen.items():
+                if other != name:
+                    base &= bits
+            if name == "person":
+                base &= self.with_people
+            facets[name] = facet_counts(sets, name, base, keep=selected.get(name, ()))
+        hits = self.hits(plan, (final, final_partial))
+        total = final.bit_count()
+        relaxations, nearest = (), ()
+        if not total:
+            relaxations = relax(parsed, selected, chosen, matches, full & allowed)
+            nearest = tuple(vocabulary.nearest_topics(parsed.free_text)) if parsed.free_text else ()
+        notes = [Note("“%(words)s” is a name of the topic %(topic)s: its items are included.",
+                      words=unit, topic=vocabulary.label(topic), topic_id=topic) for unit, topic in plan.label_only]
+        return SearchResult(request=request, parsed=parsed, total=total, hits=hits, facets=facets,
+                            messages=parsed.messages + tuple(self.notes + notes), suggestion=self.suggestion or None, relaxations=relaxations,
+                            nearest_topics=nearest, partial_total=final_partial.bit_count(), vocabulary=vocabulary)
+
+    # -- which items match ---------------------------------------------------------------------------
+    def plan(self) -> Plan:
+        """The query's units and the items matching each (as indexer.matching.plan, the cluster finding words)."""
+        parsed, vocabulary = self.parsed, self.snap.vocabulary
+        languages = query_languages(parsed.free_text)
+        stop_only = not any(significant(c, languages) for c in parsed.positive)
+        clauses: list[Clause] = []
+        seen: set[str] = set()
+        for clause in parsed.positive:
+            key = f"{clause.kind}:{normalise_label(clause.text)}"
+            if (stop_only or significant(clause, languages)) and key not in seen:
+                seen.add(key)
+                clauses.append(clause)
+        spoken = " ".join(self.corrections.get(c.text, c.text) for c in parsed.positive)
+        labels = [] if parsed.title_only else list(dict.fromkeys(vocabulary.match_labels(spoken)))
+        others: dict[str, list[Clause]] = {}
+        for phrase, topic_id in labels:
+            topic = vocabulary.topics.get(topic_id)
+            others[topic_id] = [Clause("phrase" if len(label.split()) > 1 else "word", label)
+                                for label in (topic.all_labels() if topic else []) if normalise_label(label) != phrase]
+        field = "stems_title" if parsed.title_only else "stems"
+        forms = {c: [c] + ([Clause("word", self.corrections[c.text])] if c.text in self.corrections else [])
+                 for c in clauses}
+        alternatives = [c for group in others.values() for c in group]
+        spelt = [form for c in clauses for form in forms[c]]
+        found = dict(zip(spelt + alternatives, self.finder.docs(spelt + alternatives, field)))
+        titles = dict(zip(spelt, self.finder.docs(spelt, "stems_title")))
+        units = []
+        for clause in clauses:
+            docs = title = 0
+            for form in forms[clause]:
+                docs, title = docs | found[form], title | titles[form]
+            units.append(Unit(clause.text, self.corrections.get(clause.text, ""), docs=docs, text_docs=docs,
+                              title_docs=title))
+        result = Plan(None, units)
+        alternative_docs = found
+        self.alternatives = [c.text for c in alternatives]
+        for phrase, topic_id in labels:
+            docs = self.sets.value("topics_all", topic_id)
+            for other in others[topic_id]:
+                docs |= alternative_docs[other]
+            cover(result, phrase, topic_id, docs)
+        if not parsed.title_only:
+            cover_with_names(self.sets, spoken, vocabulary, result, [])
+            self.cover_with_acronyms(result)
+        return result
+
+    def cover_with_acronyms(self, result: Plan) -> None:
+        """A short form also matches the items that write its long form, and the reverse (kb.acronyms), as on
+        Whoosh (indexer.matching.cover_with_acronyms)."""
+        if self.words is None:
+            return
+        docs = lambda form: self.finder.docs([form])[0]  # noqa: E731
+        longs, shorts = defined_acronyms(self.words, self.parsed, self.seen, docs)
+        for short, long in longs.items():
+            found = docs(Clause("phrase", long))
+            for unit in result.units:
+                if unit.text.upper() == short:
+                    unit.docs |= found
+        for long, short in shorts.items():
+            found = docs(Clause("word", short))
+            for unit in result.units:
+                if covered(unit, long):
+                    unit.docs |= found
+
+    def excluded(self) -> int:
+        """Items left out by negated words and phrases and by excluded filter values."""
+        bits = 0
+        negative = list(self.parsed.negative)
+        for docs in self.finder.docs(negative) if negative else []:
+            bits |= docs
+        for name, values in self.parsed.exclude.items():
+            bits |= any_of(self.sets, name, values, self.with_people)
+        return bits
+
+    # -- the page of hits ----------------------------------------------------------------------------
+    def hits(self, plan: Plan, groups: tuple[int, int]) -> tuple[Hit, ...]:
+        """The requested page: the matches, then the partial matches, each ranked."""
+        request = self.request
+        start, end = (request.page - 1) * request.page_size, request.page * request.page_size
+        relevance = request.sort == "relevance" and bool(plan.units)
+        chosen: list[tuple[int, float, bool]] = []
+        offset = 0
+        for group, partial in zip(groups, (False, True)):
+            size = group.bit_count()
+            if start < offset + size and end > offset and group:
+                first, last = max(0, start - offset), min(size, end - offset)
+                if relevance:
+                    pairs = self.ranked(plan, group, last)[first:last]
+                else:
+                    pairs = [(d, 0.0) for d in self.sets.page_by_date(group, first, last - first,
+                                                                       oldest=request.sort == "oldest")]
+                chosen += [(docnum, score, partial) for docnum, score in pairs]
+            offset += size
+        items = self.items([self.sets.ids[docnum] for docnum, _, _ in chosen])
+        places = match_places(plan)
+        prefixes = {c.text for c in self.parsed.positive if c.kind == "prefix"}
+        hits = []
+        for docnum, score, partial in chosen:
+            item = shown_to(items[self.sets.ids[docnum]], self.viewer)
+            stems = set(analysed(self.text, analysis_language(item.lang)))
+            text = snippet(item.text, item.lang, stems, prefixes, chars=SNIPPET_CHARS)
+            matched = tuple(place for place, bits in places.items() if bits >> docnum & 1)
+            light = dataclasses.replace(item, body="", html="", text="")
+            hits.append(Hit(item=light, score=score, snippet=text, matched_in=matched, partial=partial))
+        return tuple(hits)
+
+    def items(self, item_ids: list[str]) -> dict[str, Any]:
+        return {doc["id"]: item_of(doc) for doc in self.documents(item_ids, "id,item")}
+
+    def documents(self, item_ids: list[str], fields: str) -> list[dict[str, Any]]:
+        searches = [{"collection": self.snap.collection, "q": "*", "per_page": PAGE, "include_fields": fields,
+                     "filter_by": f"id:=[{','.join(quoted(i) for i in item_ids[start:start + PAGE])}]"}
+                    for start in range(0, len(item_ids), PAGE)]
+        return [hit["document"] for answer in self.finder.multi(searches) for hit in answer.get("hits", [])]
+
+    def ranked(self, plan: Plan, group: int, last: int) -> list[tuple[int, float]]:
+        """The group's documents best first, down to `last`: BM25 over their stored stems, computed in kb."""
+        n = self.sets.size
+        depth = max(last, RERANK_DEPTH)
+        prescore: Counter[int] = Counter()
+        for unit in plan.units:  # candidates: the documents matching the rarest units, most of them
+            weight = idf((unit.docs & self.sets.all).bit_count(), n)
+            for docnum in members(unit.docs & group):
+                prescore[docnum] += weight
+        scored = min(max(30 * depth, SCORED[0]), SCORED[1])
+        candidates = [docnum for docnum, _ in prescore.most_common(scored)]
+        texts = {doc["id"]: (doc["stems"].split(), doc["length"], doc["lang"])
+                 for doc in self.documents([self.sets.ids[d] for d in candidates], "id,stems,length,lang")}
+        languages = query_languages(self.parsed.free_text)
+        queries, phrases, neighbours = self.query_words()
+        # the other labels of a topic the query names: each a phrase (a word alone is a phrase of one)
+        synonyms = {lang: [tuple(words) for words in (analysed(label, lang) for label in self.alternatives) if words]
+                    for lang in queries}
+        weights = {w: idf(df, n) for w, df in self.finder.frequencies(
+            [w for words in [*queries.values(), *(c for found in synonyms.values() for c in found)]
+             for w in words]).items()}
+        averages = self.sets.average_lengths()
+        boosts = self.boosts(plan)
+
+        def score_all(queries: dict[str, Counter[str]]) -> list[tuple[int, float]]:
+            pairs = []
+            for docnum in candidates:
+                stems, length, lang = texts.get(self.sets.ids[docnum], ([], 0, "en"))
+                lang = analysis_language(lang)
+                average = averages.get(lang, 1.0)
+                score = bm25(stems, length, queries.get(lang, Counter()), weights, average)
+                score += phrase_score(stems, length, phrases.get(lang, []), weights, average)
+                score *= LANGUAGE_HINT_BOOST if lang in languages else 1.0
+                score += phrase_score(stems, length, neighbours.get(lang, []), weights, average)
+                score += SYNONYM_BOOST * max((phrase_score(stems, length, [(words, 1.0, 1)], weights, average)
+                                              for words in synonyms.get(lang, [])), default=0.0)
+                pairs.append((docnum, score + sum(bonus for bits, bonus in boosts if bits >> docnum & 1)))
+            pairs.sort(key=lambda pair: (-pair[1], pair[0]))
+            return with_hints(pairs[:RERANK_DEPTH], plan.hints) + pairs[RERANK_DEPTH:]
+
+        pairs = score_all(queries)
+        if feedback.applies(len(plan.units)) and len(pairs) > 1:
+            best = [(score, texts[self.sets.ids[d]][0]) for d, score in pairs[:feedback.FEEDBACK_DOCS]]
+            model = relevance_model(best)
+            if model:
+                total = sum(weight for _, weight in model)
+                share = (1 - feedback.ORIGINAL_WEIGHT) / feedback.ORIGINAL_WEIGHT
+                expanded = {}
+                for lang, words in queries.items():
+                    more = Counter({w: float(c) for w, c in words.items()})
+                    for word, weight in model:
+                        more[word] += len(words) * share * weight / total
+                    expanded[lang] = more
+                weights.update({w: idf(df, n) for w, df in self.finder.frequencies(
+                    [w for w, _ in model if w not in weights]).items()})
+                top = pairs[0]
+                pairs = [top] + [pair for pair in score_all(expanded) if pair[0] != top[0]]
+        rest = members(group & ~self.sets.bits(self.sets.ids[d] for d in candidates)) if len(pairs) < last else []
+        return pairs + [(docnum, 0.0) for docnum in rest]
+
+    def query_words(self) -> tuple[dict[str, Counter[str]], dict[str, list[Phrase]], dict[str, list[Phrase]]]:
+        """For each language, the weighted words and the phrases that rank, as indexer.matching ranks them on
+        Whoosh: each unit's words (a hyphenated word as its parts, each a share, and as a phrase with a bonus;
+        a quoted phrase as a phrase), its spelling when no item has it, and neighbouring words of a short query."""
+        languages = query_languages(self.parsed.free_text)
+        clauses = [c for c in self.parsed.positive if significant(c, languages)] or list(self.parsed.positive)
+        clauses += [Clause("word", spelt) for spelt in self.corrections.values()]
+        words = [c.text for c in clauses if c.kind == "word"]
+        queries: dict[str, Counter[str]] = {}
+        phrases: dict[str, list[Phrase]] = {}
+        pairs: dict[str, list[Phrase]] = {}  # not raised by the query's language, as on Whoosh
+        for lang in self.sets.languages():
+            terms, together = queries.setdefault(lang, Counter()), phrases.setdefault(lang, [])
+            for clause in clauses:
+                tokens = analysed(clause.text, lang)
+                if clause.kind == "phrase" and len(tokens) > 1:
+                    together.append((tuple(tokens), 1.0, 1))
+                elif len(tokens) > 1:
+                    together.append((tuple(tokens), PHRASE_BONUS, 1))
+                    for token in tokens:
+                        terms[token] += 1 / len(tokens)
+                else:
+                    for token in tokens:
+                        terms[token] += 1
+            if len(words) <= PAIR_WORDS:
+                for first, second in zip(words, words[1:]):
+                    pair = analysed(f"{first} {second}", lang)
+                    if len(pair) == 2:
+                        pairs.setdefault(lang, []).append((tuple(pair), PAIR_BONUS, PAIR_SLOP))
+        return queries, phrases, pairs
+
+    def boosts(self, plan: Plan) -> list[tuple[int, float]]:
+        """Items tagged with a topic the query names rank higher (as TOPIC_BOOST does on Whoosh)."""
+        topics = dict.fromkeys(topic for unit in plan.units for topic in unit.topics)
+        found = []
+        for topic in topics:
+            docs = self.sets.value("topics", topic)
+            found.append((docs, TOPIC_BOOST * idf(docs.bit_count(), self.sets.size)))
+        return found

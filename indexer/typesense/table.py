@@ -1,0 +1,163 @@
+"""One collection of the cluster as bitsets, and the documents that match a word or a phrase there.
+
+A search page needs, for every item, its filter values (facet counts, filters, visibility,
+dates) and, for each word of the query, which items hold it. The first come from one export of
+the collection's filter fields, read again only when the collection changes; the second from
+the cluster, one search per word and language, sent together. Everything after that (how many
+words an item must match, disjunctive facets, the relaxations of a search with no results) is
+the same kb code that serves the Whoosh backend, over the same kind of bitsets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from indexer.bitsets import BitSets, bitset
+from indexer.schema import FILTER_FIELDS, LANGUAGES
+from indexer.typesense.collection import PAGE
+from indexer.typesense.documents import analysed
+from kb.query import Clause
+from kb.text import fold
+
+# The filter fields read into bitsets, besides the document's id and date.
+FIELDS = tuple(dict.fromkeys([*FILTER_FIELDS.values(), "topics", "visibility", "attribution", "lang"]))
+MULTI = 50  # searches per multi_search request (the server's default limit)
+
+
+def analysis_language(lang: str) -> str:
+    """The language whose analyser indexed an item of `lang` (as indexer.schema.text_field chooses)."""
+    return lang if lang in LANGUAGES else "en"
+
+
+class ClusterSets(BitSets):
+    """Bitsets over the documents of one collection, numbered in the order the export lists them."""
+
+    def __init__(self, rows: list[dict[str, Any]]):
+        super().__init__()
+        self.ids = [row["id"] for row in rows]
+        self.number = {item_id: n for n, item_id in enumerate(self.ids)}
+        self.size = len(rows)
+        self.all = (1 << self.size) - 1
+        self._rows = rows
+
+    @classmethod
+    def read(cls, client: Any, collection: str) -> ClusterSets:
+        exported = client.collections[collection].documents.export(
+            {"include_fields": ",".join(("id", "date", "length") + FIELDS)})
+        return cls([json.loads(line) for line in exported.splitlines() if line.strip()])
+
+    def _read_values(self, field: str) -> dict[str, int]:
+        numbers: dict[str, list[int]] = {}
+        for n, row in enumerate(self._rows):
+            value = row.get(field, [])
+            for one in value if isinstance(value, list) else [value]:
+                numbers.setdefault(one, []).append(n)
+        return {value: bitset(found, self.size) for value, found in numbers.items()}
+
+    def _dates(self) -> list[str]:
+        days = []
+        for row in self._rows:
+            day = str(row.get("date") or "")
+            days.append(f"{day[:4]}-{day[4:6]}-{day[6:8]}" if len(day) == 8 else "")
+        return days
+
+    def values(self, field: str) -> dict[str, int]:
+        if field == "date" and field not in self._values:
+            days: dict[str, list[int]] = {}
+            for n, day in enumerate(self._dates()):
+                days.setdefault(day, []).append(n)
+            self._values[field] = {day: bitset(found, self.size) for day, found in days.items()}
+        return super().values(field)
+
+    def bits(self, item_ids: Iterable[str]) -> int:
+        return bitset((self.number[i] for i in item_ids if i in self.number), self.size)
+
+    def average_lengths(self) -> dict[str, float]:
+        """Per analysis language, the items' words over all the items (each language is a field of its own for
+        Whoosh's BM25F, whose average length counts every document)."""
+        totals: dict[str, int] = {}
+        for row in self._rows:
+            lang = analysis_language(str(row.get("lang", "")))
+            totals[lang] = totals.get(lang, 0) + int(row.get("length") or 0)
+        return {lang: total / max(self.size, 1) or 1.0 for lang, total in totals.items()}
+
+    def languages(self) -> list[str]:
+        return sorted({analysis_language(lang) for lang in self.values("lang")})
+
+
+@dataclass(frozen=True)
+class Look:
+    """One thing to look for in a field of the collection: a clause of the query in one language."""
+
+    clause: Clause
+    lang: str
+    field: str  # stems or stems_title
+
+    def params(self, collection: str) -> dict[str, Any] | None:
+        """The search that finds its documents, or None when the clause has no word in this language."""
+        if self.clause.kind == "prefix":
+            stems = analysed(self.clause.text, self.lang)
+            words = list(dict.fromkeys([fold(self.clause.text), *stems[:1]]))
+            q, prefix = words[-1], True
+        else:
+            tokens = analysed(self.clause.text, self.lang)
+            if not tokens:
+                return None
+            q = f'"{" ".join(tokens)}"' if self.clause.kind == "phrase" and len(tokens) > 1 else " ".join(tokens)
+            prefix = False
+        others = ",".join(other for other in LANGUAGES if other != "en")
+        in_language = f"lang:!=[{others}]" if self.lang == "en" else f"lang:={self.lang}"
+        return {"collection": collection, "q": q, "query_by": self.field, "include_fields": "id",
+                "prefix": prefix, "num_typos": 0, "drop_tokens_threshold": 0, "typo_tokens_threshold": 0,
+                "filter_by": in_language, "per_page": PAGE}
+
+
+class Finder:
+    """The documents of one collection that hold a clause, asked of the cluster in batches."""
+
+    def __init__(self, client: Any, collection: str, sets: ClusterSets):
+        self.client, self.collection, self.sets = client, collection, sets
+        self.found: dict[tuple[str, str, str], int] = {}  # (kind, text, field) -> bits
+
+    def docs(self, clauses: list[Clause], field: str = "stems") -> list[int]:
+        """The documents holding each clause in `field`, in any language (its words analysed as each language's
+        items were)."""
+        wanted = [c for c in dict.fromkeys(clauses) if (c.kind, c.text, field) not in self.found]
+        looks = [Look(c, lang, field) for c in wanted for lang in self.sets.languages()]
+        searches = [(look, look.params(self.collection)) for look in looks]
+        searches = [(look, params) for look, params in searches if params is not None]
+        for clause in wanted:
+            self.found[(clause.kind, clause.text, field)] = 0
+        for (look, _), ids in zip(searches, self._all_ids([params for _, params in searches])):
+            self.found[(look.clause.kind, look.clause.text, field)] |= self.sets.bits(ids)
+        return [self.found[(c.kind, c.text, field)] for c in clauses]
+
+    def frequencies(self, words: Iterable[str]) -> dict[str, int]:
+        """How many documents hold each analysed word (in any language)."""
+        words = list(dict.fromkeys(words))
+        searches = [{"collection": self.collection, "q": word, "query_by": "stems", "per_page": 0, "prefix": False,
+                     "num_typos": 0, "drop_tokens_threshold": 0, "typo_tokens_threshold": 0} for word in words]
+        return {word: answer.get("found", 0) for word, answer in zip(words, self.multi(searches))}
+
+    def _all_ids(self, searches: list[dict[str, Any]]) -> list[list[str]]:
+        """Every matching id of each search: a first page of each, then the further pages of those that need them."""
+        answers = self.multi(searches)
+        ids = [[hit["document"]["id"] for hit in answer.get("hits", [])] for answer in answers]
+        more = [(n, dict(search, page=page)) for n, (search, answer) in enumerate(zip(searches, answers))
+                for page in range(2, (answer.get("found", 0) + PAGE - 1) // PAGE + 1)]
+        for (n, _), answer in zip(more, self.multi([search for _, search in more])):
+            ids[n] += [hit["document"]["id"] for hit in answer.get("hits", [])]
+        return ids
+
+    def multi(self, searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        answers: list[dict[str, Any]] = []
+        for start in range(0, len(searches), MULTI):
+            results = self.client.multi_search.perform({"searches": searches[start:start + MULTI]}, {})["results"]
+            for result in results:
+                if "error" in result:
+                    raise RuntimeError(f"the Typesense cluster refused a search: {result['error']}")
+            answers += results
+        return answers
