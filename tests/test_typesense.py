@@ -98,6 +98,49 @@ def test_reindex_feeds_the_cluster_full_incremental_and_rollback(runner, site):
     assert json.loads(kb(runner, "status", "--json").output)["generation"] in second
 
 
+def search_json(runner, query: str) -> dict:
+    result = kb(runner, "search", query, "--json", "--limit", "100")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_searches_are_served_by_the_cluster_not_by_the_index_folder(runner, site):
+    """With the Whoosh copy of the serving generation gone from the writer's folder, `kb search` still answers,
+    with the same totals, facets and hits: the cluster finds the words, kb matches, counts and ranks."""
+    content, connection = site
+    assert kb(runner, "reindex").exit_code == 0
+    queries = ("budget flexibility", "flexibilite budgetaire topic:covid-19-response", "PBF", "capitaton",
+               '"provider payment" -ghana', "virements after:2020-06 type:session-note")
+    before = {q: search_json(runner, q) for q in queries}
+    generation = Path(os.environ["KB_INDEX"]) / json.loads(kb(runner, "status", "--json").output)["generation"]
+    for path in list(generation.glob("*.seg")) + list(generation.glob("_MAIN_*.toc")):
+        path.unlink()
+    for q in queries:
+        after = search_json(runner, q)
+        assert (after["total"], after["partial_total"]) == (before[q]["total"], before[q]["partial_total"]), q
+        assert after["facets"] == before[q]["facets"], q
+        assert [h["id"] for h in after["hits"][:5]] == [h["id"] for h in before[q]["hits"][:5]], q
+    assert before["capitaton"]["suggestion"] and before["PBF"]["total"] > 0
+    assert before["flexibilite budgetaire topic:covid-19-response"]["total"] > 0
+
+
+def test_a_change_and_a_roll_back_are_searched_on_the_cluster_at_once(runner, site):
+    """Readers key their caches on a stamp each commit writes to the cluster: the next search sees an incremental
+    change, then the generation a roll back serves again."""
+    content, connection = site
+    assert kb(runner, "reindex").exit_code == 0
+    assert search_json(runner, "zanzibarquark")["total"] == 0
+    path = content / "discussions/virements-de-credits-senegal.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nzanzibarquark\n", encoding="utf-8")
+    assert kb(runner, "reindex").exit_code == 0
+    assert [h["id"] for h in search_json(runner, "zanzibarquark")["hits"]] == ["discussions/virements-de-credits-senegal"]
+    path.write_text(path.read_text(encoding="utf-8").replace("zanzibarquark", ""), encoding="utf-8")
+    assert kb(runner, "reindex", "--full").exit_code == 0
+    assert search_json(runner, "zanzibarquark")["total"] == 0
+    assert kb(runner, "rollback").exit_code == 0
+    assert search_json(runner, "zanzibarquark")["total"] == 1
+
+
 def test_a_cluster_that_takes_no_writes_stops_the_run_and_the_old_collection_serves(runner, site, monkeypatch):
     from indexer.typesense import collection
 
@@ -261,38 +304,18 @@ def test_a_full_rebuild_goes_through_the_loss_of_the_leader_and_the_node_rejoins
         cluster.stop(folder)
 
 
-def test_the_cluster_finds_candidates_and_kb_ranks_plain_words_as_whoosh_does(runner, site):
-    """Typesense has no term weighting; kb ranks its candidates with BM25 over the stems the cluster stores.
-    (Words only: the boosts of vocabulary labels, type and country names and acronyms are not applied on the
-    cluster's side yet; "capitation payment" ranks differently for that reason.)"""
-    from indexer.store import IndexStore
-    from indexer.typesense.ranking import ClusterRanker
-    from kb.search import SearchRequest
-
-    content, connection = site
-    assert kb(runner, "reindex").exit_code == 0
-    ranker = ClusterRanker(connection.client(), f"{connection.prefix}_items")
-    assert ranker.n == 64
-    whoosh = IndexStore(os.environ["KB_INDEX"])
-    for words in ("virements reallocation", "advance payments reconciled", "fiscal space tobacco taxes"):
-        ours = [r.item_id for r in ranker.rank(words, 10)]
-        theirs = [h.item.id for h in whoosh.search(SearchRequest(q=words, page_size=10, role="manager")).hits]
-        assert ours[0] in theirs[:3] and theirs[0] in ours[:3], (words, ours[:3], theirs[:3])
-    filtered = ranker.rank("budget", 50, filter_by="type:=`session-note`")
-    assert filtered and all(whoosh.get_item(r.item_id).type == "session-note" for r in filtered)
-
-
 CISI = ROOT.parent / "shared" / "data" / "cisi"
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (CISI / "docs.jsonl").is_file(), reason="../shared/data/cisi is not present")
 def test_cisi_ranked_from_the_cluster_is_as_good_as_from_the_index_folder(tmp_path, node, monkeypatch):
-    """CISI's 76 long questions: kb's ranking over the cluster's candidates (BM25, then feedback from the best
-    items) against kb's ranking by words on Whoosh, over the same abstracts: at least 0.95x MAP and nDCG@10."""
+    """CISI's 76 long questions: the search the cluster serves (BM25 in kb over the cluster's candidates, then
+    feedback from the best items) against kb's ranking by words on Whoosh, over the same abstracts: at least
+    0.95x MAP and nDCG@10."""
     from bench.eval import load_cisi, score_cisi, write_cisi
     from indexer.reindex import reindex
-    from indexer.typesense.ranking import ClusterRanker
+    from indexer.store import IndexStore
     from indexer.typesense.store import ClusterStore
     from kb.search import SearchRequest
 
@@ -301,10 +324,12 @@ def test_cisi_ranked_from_the_cluster_is_as_good_as_from_the_index_folder(tmp_pa
     connection = Connection(node.urls, node.api_key, "cisi")
     store = ClusterStore(tmp_path / "ix", connection)
     assert not reindex(content, store, full=True).failed
-    ranker = ClusterRanker(connection.client(), "cisi_items")
-    cluster_runs = {q: [r.item_id.removeprefix("cisi-") for r in ranker.rank(queries[q], 1000)] for q in qrels}
-    whoosh_runs = {q: [h.item.id.removeprefix("cisi-") for h in store.search(
-        SearchRequest(q=queries[q], page_size=1000), max_query_length=4000).hits] for q in qrels}
+    def runs(search) -> dict[str, list[str]]:
+        return {q: [h.item.id.removeprefix("cisi-") for h in search(
+            SearchRequest(q=queries[q], page_size=1000), max_query_length=4000).hits] for q in qrels}
+
+    cluster_runs = runs(store.search)  # what KB_BACKEND=typesense serves
+    whoosh_runs = runs(lambda *a, **k: IndexStore.search(store, *a, **k))
     ours, theirs = score_cisi(cluster_runs, qrels), score_cisi(whoosh_runs, qrels)
     print(f"CISI from the cluster: MAP {ours['MAP']:.4f} nDCG@10 {ours['nDCG@10']:.4f}; "
           f"from the index folder: MAP {theirs['MAP']:.4f} nDCG@10 {theirs['nDCG@10']:.4f}")

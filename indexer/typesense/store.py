@@ -106,6 +106,10 @@ class ClusterStore(IndexStore):
         """A search page served by the cluster (indexer.typesense.searching), not by the folder's copy."""
         return self.cluster_search.search(request, today, max_query_length)
 
+    def vocabulary(self) -> Vocabulary:
+        """The vocabulary of the generation the cluster serves (its meta collection holds it)."""
+        return self.cluster_search.snapshot().vocabulary
+
     def _words(self, generation: str) -> Path | None:
         """The words table of a generation, on the writer host that built it (did you mean, acronyms)."""
         words = GenerationFolder(self.path / generation).words
