@@ -20,23 +20,13 @@ import datetime as dt
 import json
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from indexer import feedback
 from indexer.corrections import corrected, defined_acronyms
-from indexer.bitsets import members
 from indexer.matching import (
-    LANGUAGE_HINT_BOOST,
-    PAIR_BONUS,
-    PHRASE_BONUS,
-    PAIR_SLOP,
-    PAIR_WORDS,
-    SYNONYM_BOOST,
-    TOPIC_BOOST,
     Plan,
     Unit,
     cover,
@@ -44,9 +34,7 @@ from indexer.matching import (
     covered,
     query_languages,
     significant,
-    with_hints,
 )
-from indexer.meaning import RERANK_DEPTH
 from indexer.searching import (
     SNIPPET_CHARS,
     any_of,
@@ -61,7 +49,7 @@ from indexer.snippets import snippet
 from indexer.typesense.collection import PAGE, quoted
 from indexer.typesense.connection import Connection, retried
 from indexer.typesense.documents import analysed, item_of
-from indexer.typesense.ranking import SCORED, Phrase, bm25, idf, phrase_score, relevance_model
+from indexer.typesense.scoring import Ranking
 from indexer.typesense.table import ClusterSets, Finder, analysis_language
 from indexer.visibility import people_shown_in, visible_in
 from kb.access import Viewer, shown_to
@@ -141,7 +129,7 @@ class ClusterSearch:
         return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started)
 
 
-class Page:
+class Page(Ranking):
     """One search page over a snapshot: the cluster finds the words, kb does the rest."""
 
     def __init__(self, client: Any, snap: Snapshot, request: SearchRequest, today: dt.date, default_level: str,
@@ -315,103 +303,3 @@ class Page:
                      "filter_by": f"id:=[{','.join(quoted(i) for i in item_ids[start:start + PAGE])}]"}
                     for start in range(0, len(item_ids), PAGE)]
         return [hit["document"] for answer in self.finder.multi(searches) for hit in answer.get("hits", [])]
-
-    def ranked(self, plan: Plan, group: int, last: int) -> list[tuple[int, float]]:
-        """The group's documents best first, down to `last`: BM25 over their stored stems, computed in kb."""
-        n = self.sets.size
-        depth = max(last, RERANK_DEPTH)
-        prescore: Counter[int] = Counter()
-        for unit in plan.units:  # candidates: the documents matching the rarest units, most of them
-            weight = idf((unit.docs & self.sets.all).bit_count(), n)
-            for docnum in members(unit.docs & group):
-                prescore[docnum] += weight
-        scored = min(max(30 * depth, SCORED[0]), SCORED[1])
-        candidates = [docnum for docnum, _ in prescore.most_common(scored)]
-        texts = {doc["id"]: (doc["stems"].split(), doc["length"], doc["lang"])
-                 for doc in self.documents([self.sets.ids[d] for d in candidates], "id,stems,length,lang")}
-        languages = query_languages(self.parsed.free_text)
-        queries, phrases, neighbours = self.query_words()
-        # the other labels of a topic the query names: each a phrase (a word alone is a phrase of one)
-        synonyms = {lang: [tuple(words) for words in (analysed(label, lang) for label in self.alternatives) if words]
-                    for lang in queries}
-        weights = {w: idf(df, n) for w, df in self.finder.frequencies(
-            [w for words in [*queries.values(), *(c for found in synonyms.values() for c in found)]
-             for w in words]).items()}
-        averages = self.sets.average_lengths()
-        boosts = self.boosts(plan)
-
-        def score_all(queries: dict[str, Counter[str]]) -> list[tuple[int, float]]:
-            pairs = []
-            for docnum in candidates:
-                stems, length, lang = texts.get(self.sets.ids[docnum], ([], 0, "en"))
-                lang = analysis_language(lang)
-                average = averages.get(lang, 1.0)
-                score = bm25(stems, length, queries.get(lang, Counter()), weights, average)
-                score += phrase_score(stems, length, phrases.get(lang, []), weights, average)
-                score *= LANGUAGE_HINT_BOOST if lang in languages else 1.0
-                score += phrase_score(stems, length, neighbours.get(lang, []), weights, average)
-                score += SYNONYM_BOOST * max((phrase_score(stems, length, [(words, 1.0, 1)], weights, average)
-                                              for words in synonyms.get(lang, [])), default=0.0)
-                pairs.append((docnum, score + sum(bonus for bits, bonus in boosts if bits >> docnum & 1)))
-            pairs.sort(key=lambda pair: (-pair[1], pair[0]))
-            return with_hints(pairs[:RERANK_DEPTH], plan.hints) + pairs[RERANK_DEPTH:]
-
-        pairs = score_all(queries)
-        if feedback.applies(len(plan.units)) and len(pairs) > 1:
-            best = [(score, texts[self.sets.ids[d]][0]) for d, score in pairs[:feedback.FEEDBACK_DOCS]]
-            model = relevance_model(best)
-            if model:
-                total = sum(weight for _, weight in model)
-                share = (1 - feedback.ORIGINAL_WEIGHT) / feedback.ORIGINAL_WEIGHT
-                expanded = {}
-                for lang, words in queries.items():
-                    more = Counter({w: float(c) for w, c in words.items()})
-                    for word, weight in model:
-                        more[word] += len(words) * share * weight / total
-                    expanded[lang] = more
-                weights.update({w: idf(df, n) for w, df in self.finder.frequencies(
-                    [w for w, _ in model if w not in weights]).items()})
-                top = pairs[0]
-                pairs = [top] + [pair for pair in score_all(expanded) if pair[0] != top[0]]
-        rest = members(group & ~self.sets.bits(self.sets.ids[d] for d in candidates)) if len(pairs) < last else []
-        return pairs + [(docnum, 0.0) for docnum in rest]
-
-    def query_words(self) -> tuple[dict[str, Counter[str]], dict[str, list[Phrase]], dict[str, list[Phrase]]]:
-        """For each language, the weighted words and the phrases that rank, as indexer.matching ranks them on
-        Whoosh: each unit's words (a hyphenated word as its parts, each a share, and as a phrase with a bonus;
-        a quoted phrase as a phrase), its spelling when no item has it, and neighbouring words of a short query."""
-        languages = query_languages(self.parsed.free_text)
-        clauses = [c for c in self.parsed.positive if significant(c, languages)] or list(self.parsed.positive)
-        clauses += [Clause("word", spelt) for spelt in self.corrections.values()]
-        words = [c.text for c in clauses if c.kind == "word"]
-        queries: dict[str, Counter[str]] = {}
-        phrases: dict[str, list[Phrase]] = {}
-        pairs: dict[str, list[Phrase]] = {}  # not raised by the query's language, as on Whoosh
-        for lang in self.sets.languages():
-            terms, together = queries.setdefault(lang, Counter()), phrases.setdefault(lang, [])
-            for clause in clauses:
-                tokens = analysed(clause.text, lang)
-                if clause.kind == "phrase" and len(tokens) > 1:
-                    together.append((tuple(tokens), 1.0, 1))
-                elif len(tokens) > 1:
-                    together.append((tuple(tokens), PHRASE_BONUS, 1))
-                    for token in tokens:
-                        terms[token] += 1 / len(tokens)
-                else:
-                    for token in tokens:
-                        terms[token] += 1
-            if len(words) <= PAIR_WORDS:
-                for first, second in zip(words, words[1:]):
-                    pair = analysed(f"{first} {second}", lang)
-                    if len(pair) == 2:
-                        pairs.setdefault(lang, []).append((tuple(pair), PAIR_BONUS, PAIR_SLOP))
-        return queries, phrases, pairs
-
-    def boosts(self, plan: Plan) -> list[tuple[int, float]]:
-        """Items tagged with a topic the query names rank higher (as TOPIC_BOOST does on Whoosh)."""
-        topics = dict.fromkeys(topic for unit in plan.units for topic in unit.topics)
-        found = []
-        for topic in topics:
-            docs = self.sets.value("topics", topic)
-            found.append((docs, TOPIC_BOOST * idf(docs.bit_count(), self.sets.size)))
-        return found
