@@ -98,9 +98,10 @@ class Connection:
             return json.loads(answer.read())
 
 
-def retried(call: Callable[[], T], nodes: int, wait: float = 0.2) -> T:
+def retried(call: Callable[[], T], nodes: int, wait: float = 0.2, documents: bool = False) -> T:
     """`call()`, tried again (up to once per node, twice over) when a node answers that it lacks the
-    collection (404) or is not ready (503): the client sends the next try to the next node."""
+    collection (404) or is not ready (503): the client sends the next try to the next node. With
+    `documents`, a missing document is tried again too (one that every node holds once it caught up)."""
     from typesense import exceptions
 
     tries = 2 * max(nodes, 1)
@@ -109,7 +110,7 @@ def retried(call: Callable[[], T], nodes: int, wait: float = 0.2) -> T:
             return call()
         except (exceptions.ObjectNotFound, exceptions.ServiceUnavailable, exceptions.HTTPStatus0Error) as exc:
             # A missing document is an answer; a missing collection or alias is a node that lags behind.
-            if attempt == tries - 1 or "document" in str(exc).lower():
+            if attempt == tries - 1 or ("document" in str(exc).lower() and not documents):
                 raise
             time.sleep(wait)
     raise AssertionError("unreachable")

@@ -83,10 +83,15 @@ class ClusterSearch:
         self.results = results
         self.default_visibility = default_visibility
         self._snapshot: Snapshot | None = None
+        self._client: Any = None
         self._lock = threading.Lock()
 
     def client(self) -> Any:
-        return self.connection.client()
+        """One client for all searches: it goes round the nodes, so a try that failed on one goes to the next."""
+        with self._lock:
+            if self._client is None:
+                self._client = self.connection.client()
+            return self._client
 
     def snapshot(self) -> Snapshot:
         """The serving generation as the meta collection names it; re-read when a commit changed it."""
@@ -94,8 +99,9 @@ class ClusterSearch:
 
         client = self.client()
         try:
+            # written just now, a follower may not hold it yet: another node is asked
             meta = retried(lambda: client.collections[self.meta].documents["serving"].retrieve(),
-                           len(self.connection.urls))
+                           len(self.connection.urls), documents=True)
         except exceptions.ObjectNotFound:
             raise IndexMissingError(f"the Typesense cluster holds no index for {self.alias!r} yet: "
                                     "run kb reindex") from None
@@ -122,8 +128,10 @@ class ClusterSearch:
                request.sort, request.page, request.page_size, request.role, self.default_visibility, today)
         result = self.results.get(key)
         if result is None:
-            page = Page(self.client(), snap, request, today, self.default_visibility, self.words(snap.generation))
-            result = page.result()
+            words = self.words(snap.generation)
+            # A node that lags behind (it lacks the collection yet) or is not ready: the next try goes elsewhere.
+            result = retried(lambda: Page(self.client(), snap, request, today, self.default_visibility,
+                                          words).result(), len(self.connection.urls))
             self.results.put(key, result)
         notes = (cut_note,) if cut_note else ()
         return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started)

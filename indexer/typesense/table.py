@@ -158,6 +158,16 @@ class Finder:
             results = self.client.multi_search.perform({"searches": searches[start:start + MULTI]}, {})["results"]
             for result in results:
                 if "error" in result:
-                    raise RuntimeError(f"the Typesense cluster refused a search: {result['error']}")
+                    raise refused(result)
             answers += results
         return answers
+
+
+def refused(result: dict[str, Any]) -> Exception:
+    """The exception for one search a multi_search answered with an error: a 404 (a node that lacks the
+    collection yet) or a 503 (not ready) is tried again on another node (indexer.typesense.connection.retried)."""
+    from typesense import exceptions
+
+    kind = {404: exceptions.ObjectNotFound, 503: exceptions.ServiceUnavailable}.get(result.get("code"),
+                                                                                     exceptions.RequestMalformed)
+    return kind(f"the Typesense cluster refused a search: {result.get('error')}")
