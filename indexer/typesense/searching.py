@@ -152,6 +152,8 @@ class Page(Ranking):
         self.corrections: dict[str, str] = {}
         self.suggestion = ""
         self.notes: list[str] = []
+        if self.parsed.clauses:  # every clause's documents in one batch (did you mean looks at each word)
+            self.finder.docs(list(self.parsed.clauses))
         if words is not None:
             self.corrections, self.suggestion, self.notes = corrected(
                 self.parsed, request.q, snap.vocabulary, words, self.in_sight)

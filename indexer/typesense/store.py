@@ -20,6 +20,7 @@ from indexer.generation import GenerationFolder
 from indexer.store import IndexStore
 from indexer.typesense.collection import SYNC_PATIENCE, ClusterWriteError, CollectionReader, CollectionWriter
 from indexer.typesense.connection import Connection, retried
+from indexer.typesense.documents import collection_schema
 from indexer.typesense.searching import ClusterSearch
 from kb.item import Item
 from kb.search import SearchRequest, SearchResult
@@ -124,8 +125,14 @@ class ClusterStore(IndexStore):
 
     def rebuild_reason(self) -> str:
         current = self.folder.current()
-        if current is not None and self.serving_collection() != self.collection(current.name):
+        if current is None:
+            return ""
+        if self.serving_collection() != self.collection(current.name):
             return "the Typesense cluster does not hold the serving generation: built from scratch"
+        fields = {f["name"] for f in retried(lambda: self.connection.client().collections[
+            self.collection(current.name)].retrieve(), len(self.connection.urls))["fields"]}
+        if {f["name"] for f in collection_schema("")["fields"]} - fields:
+            return "the Typesense cluster's collection lacks fields this version searches: built from scratch"
         return ""
 
     def new_generation(self, expected_items: int = 0) -> tuple[GenerationFolder, MirrorWriter]:

@@ -17,7 +17,8 @@ from typing import Any
 
 from indexer.bitsets import BitSets, bitset
 from indexer.schema import FILTER_FIELDS, LANGUAGES
-from indexer.typesense.collection import PAGE
+from indexer.store import ResultCache
+from indexer.typesense.collection import PAGE, quoted
 from indexer.typesense.documents import analysed
 from kb.query import Clause
 from kb.text import fold
@@ -25,6 +26,8 @@ from kb.text import fold
 # The filter fields read into bitsets, besides the document's id and date.
 FIELDS = tuple(dict.fromkeys([*FILTER_FIELDS.values(), "topics", "visibility", "attribution", "lang"]))
 MULTI = 50  # searches per multi_search request (the server's default limit)
+WORDS = {"stems": "words", "stems_title": "title_words"}  # each text's distinct words, as filter values
+CACHED = 512  # clauses whose documents a snapshot keeps (at 100k items, 12.5 kB each)
 
 
 def analysis_language(lang: str) -> str:
@@ -42,6 +45,7 @@ class ClusterSets(BitSets):
         self.size = len(rows)
         self.all = (1 << self.size) - 1
         self._rows = rows
+        self.found = ResultCache(CACHED)  # the documents of recent clauses (indexer.typesense.table.Finder)
 
     @classmethod
     def read(cls, client: Any, collection: str) -> ClusterSets:
@@ -106,13 +110,19 @@ class Look:
             tokens = analysed(self.clause.text, self.lang)
             if not tokens:
                 return None
-            q = f'"{" ".join(tokens)}"' if self.clause.kind == "phrase" and len(tokens) > 1 else " ".join(tokens)
-            prefix = False
-        others = ",".join(other for other in LANGUAGES if other != "en")
-        in_language = f"lang:!=[{others}]" if self.lang == "en" else f"lang:={self.lang}"
+            if self.clause.kind != "phrase" or len(tokens) == 1:  # words: every one, anywhere, from the filter index
+                words = WORDS[self.field]
+                where = " && ".join([*(f"{words}:={quoted(t)}" for t in dict.fromkeys(tokens)), self.in_language()])
+                return {"collection": collection, "q": "*", "include_fields": "id", "filter_by": where,
+                        "per_page": PAGE}
+            q, prefix = f'"{" ".join(tokens)}"', False
         return {"collection": collection, "q": q, "query_by": self.field, "include_fields": "id",
                 "prefix": prefix, "num_typos": 0, "drop_tokens_threshold": 0, "typo_tokens_threshold": 0,
-                "filter_by": in_language, "per_page": PAGE}
+                "filter_by": self.in_language(), "per_page": PAGE}
+
+    def in_language(self) -> str:
+        others = ",".join(other for other in LANGUAGES if other != "en")
+        return f"lang:!=[{others}]" if self.lang == "en" else f"lang:={self.lang}"
 
 
 class Finder:
@@ -120,20 +130,23 @@ class Finder:
 
     def __init__(self, client: Any, collection: str, sets: ClusterSets):
         self.client, self.collection, self.sets = client, collection, sets
-        self.found: dict[tuple[str, str, str], int] = {}  # (kind, text, field) -> bits
+        self.found = sets.found  # (kind, text, field) -> bits, kept with the snapshot for the next searches
 
     def docs(self, clauses: list[Clause], field: str = "stems") -> list[int]:
         """The documents holding each clause in `field`, in any language (its words analysed as each language's
         items were)."""
-        wanted = [c for c in dict.fromkeys(clauses) if (c.kind, c.text, field) not in self.found]
+        known = {c: self.found.get((c.kind, c.text, field)) for c in dict.fromkeys(clauses)}
+        wanted = [c for c, bits in known.items() if bits is None]
         looks = [Look(c, lang, field) for c in wanted for lang in self.sets.languages()]
         searches = [(look, look.params(self.collection)) for look in looks]
         searches = [(look, params) for look, params in searches if params is not None]
         for clause in wanted:
-            self.found[(clause.kind, clause.text, field)] = 0
+            known[clause] = 0
         for (look, _), ids in zip(searches, self._all_ids([params for _, params in searches])):
-            self.found[(look.clause.kind, look.clause.text, field)] |= self.sets.bits(ids)
-        return [self.found[(c.kind, c.text, field)] for c in clauses]
+            known[look.clause] = (known[look.clause] or 0) | self.sets.bits(ids)
+        for clause in wanted:
+            self.found.put((clause.kind, clause.text, field), known[clause])
+        return [known[c] or 0 for c in clauses]
 
     def frequencies(self, words: Iterable[str]) -> dict[str, int]:
         """How many documents hold each analysed word (in any language)."""
