@@ -4,7 +4,6 @@ Skipped where the binary is not installed, unless KB_REQUIRE_TYPESENSE is set (.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -17,6 +16,7 @@ from indexer.reindex import reindex
 from indexer.store import ResultCache
 from indexer.tagging import Change, tag
 from indexer.typesense import cluster
+from indexer.typesense.collection import jsonl
 from indexer.typesense.connection import Connection
 from indexer.typesense.searching import ClusterSearch
 from indexer.typesense.store import ClusterStore
@@ -40,7 +40,7 @@ TOPIC = "health-taxes"
 def held_topics(url: str, key: str, collection: str) -> dict[str, list[str]]:
     exported = Connection((url,), key).client().collections[collection].documents.export(
         {"include_fields": "id,topics"})
-    return {doc["id"]: doc["topics"] for doc in map(json.loads, exported.splitlines())}
+    return {doc["id"]: doc["topics"] for doc in jsonl(exported)}
 
 
 def test_searches_and_tag_edits_go_on_through_the_loss_of_the_leader(tmp_path, sample):

@@ -17,6 +17,7 @@ import pytest
 
 from indexer.cli import cli
 from indexer.typesense import cluster
+from indexer.typesense.collection import jsonl
 from indexer.typesense.connection import Connection
 from indexer.typesense.store import alias_target
 
@@ -61,7 +62,7 @@ def kb(runner, *args):
 def cluster_items(connection: Connection, collection: str = "") -> dict[str, dict]:
     name = collection or f"{connection.prefix}_items"
     exported = connection.client().collections[name].documents.export()
-    return {d["id"]: d for d in map(json.loads, exported.splitlines())}
+    return {d["id"]: d for d in jsonl(exported)}
 
 
 def test_reindex_feeds_the_cluster_full_incremental_and_rollback(runner, site):
@@ -139,6 +140,21 @@ def test_a_change_and_a_roll_back_are_searched_on_the_cluster_at_once(runner, si
     assert search_json(runner, "zanzibarquark")["total"] == 0
     assert kb(runner, "rollback").exit_code == 0
     assert search_json(runner, "zanzibarquark")["total"] == 1
+
+
+def test_items_whose_text_holds_line_separators_are_read_back_whole(runner, site):
+    """An export is one JSON object a line; a text with U+2028, U+2029 or \\x1c (as some real pages have) is not
+    cut there."""
+    from indexer.typesense.collection import CollectionReader
+
+    content, connection = site
+    odd = "First part\u2028second part\u2029third\x1cfourth"
+    (content / "documents" / "separators.md").write_text(f"---\ntitle: Separators\ntype: document\n---\n{odd}\n",
+                                                         encoding="utf-8")
+    assert kb(runner, "reindex").exit_code == 0
+    items = {item.id: item for item in CollectionReader(connection, f"{connection.prefix}_items").all_items(full=True)}
+    assert len(items) == 65 and odd in items["documents/separators"].body
+    assert search_json(runner, "separators")["hits"][0]["id"] == "documents/separators"
 
 
 def test_a_cluster_that_takes_no_writes_stops_the_run_and_the_old_collection_serves(runner, site, monkeypatch):

@@ -8,6 +8,7 @@ later, so `commit` waits until every node holds what the leader holds.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -29,6 +30,12 @@ PAGE = 250  # Typesense's largest page
 
 class ClusterWriteError(ValidationError):
     """The cluster did not take a generation's writes in time: the run stops (exit 4), the old one serves."""
+
+
+def jsonl(text: str) -> list[dict[str, Any]]:
+    """The documents of an export: one JSON object a line, lines ended by \\n only (str.splitlines would also
+    cut at the line and paragraph separators a text may hold, U+2028 and U+2029, and at \\x1c-\\x1e)."""
+    return [json.loads(line) for line in text.split("\n") if line.strip()]
 
 
 def quoted(value: str) -> str:
@@ -202,8 +209,7 @@ class CollectionReader:
     def all_items(self, full: bool = False) -> list[Item]:
         exported = retried(lambda: self.client.collections[self.name].documents.export(),
                            len(self.connection.urls))
-        import json
-        return [item_of(json.loads(line), full) for line in exported.splitlines() if line.strip()]
+        return [item_of(doc, full) for doc in jsonl(exported)]
 
     def count(self) -> int:
         return retried(lambda: self.client.collections[self.name].retrieve(),

@@ -10,7 +10,6 @@ the same kb code that serves the Whoosh backend, over the same kind of bitsets.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from indexer.bitsets import BitSets, bitset
 from indexer.schema import FILTER_FIELDS, LANGUAGES
 from indexer.store import ResultCache
-from indexer.typesense.collection import PAGE, quoted
+from indexer.typesense.collection import PAGE, jsonl, quoted
 from indexer.typesense.documents import analysed
 from kb.query import Clause
 from kb.text import fold
@@ -51,7 +50,7 @@ class ClusterSets(BitSets):
     def read(cls, client: Any, collection: str) -> ClusterSets:
         exported = client.collections[collection].documents.export(
             {"include_fields": ",".join(("id", "date", "length") + FIELDS)})
-        return cls([json.loads(line) for line in exported.splitlines() if line.strip()])
+        return cls(jsonl(exported))
 
     def _read_values(self, field: str) -> dict[str, int]:
         numbers: dict[str, list[int]] = {}
