@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from indexer.schema import DEFAULT_LEVEL, related_kinds
 from indexer.typesense.connection import Connection, retried
-from indexer.typesense.documents import collection_schema, document, item_of
+from indexer.typesense.documents import collection_schema, documents, item_of, texts_of, texts_schema
 from kb.access import Viewer, shown_to
 from kb.errors import NotFoundError, ValidationError
 from kb.item import Item
@@ -44,21 +44,24 @@ def quoted(value: str) -> str:
 
 
 class CollectionWriter:
-    """Adds, replaces and deletes items in one collection (kb.backend.GenerationWriter)."""
+    """Adds, replaces and deletes items in one generation's collections (kb.backend.GenerationWriter)."""
 
     def __init__(self, connection: Connection, name: str, create: bool):
         self.connection = connection
         self.name = name
+        self.texts = texts_of(name)
         self.client = connection.client()
-        self.pending: list[dict[str, Any]] = []
+        self.pending: list[tuple[dict[str, Any], dict[str, Any]]] = []
         if create:
-            self._patiently(lambda: self.client.collections.create(collection_schema(name)))
-            self._on_every_node(lambda client: client.collections[name].retrieve())
+            for schema in (collection_schema(name), texts_schema(self.texts)):
+                self._patiently(lambda schema=schema: self.client.collections.create(schema))
+            for collection in (name, self.texts):
+                self._on_every_node(lambda client, collection=collection: client.collections[collection].retrieve())
 
     def put(self, items: Iterable[Item], vocabulary: Vocabulary, kind_of: Mapping[str, str]) -> int:
         count = 0
         for item in items:
-            self.pending.append(document(item, vocabulary, related_kinds(item, dict(kind_of))))
+            self.pending.append(documents(item, vocabulary, related_kinds(item, dict(kind_of))))
             count += 1
             if len(self.pending) >= BATCH:
                 self._flush()
@@ -66,14 +69,15 @@ class CollectionWriter:
 
     def delete(self, item_ids: Iterable[str]) -> None:
         self._flush()
-        documents = self.client.collections[self.name].documents
         from typesense import exceptions
 
         for item_id in item_ids:
-            try:
-                self._patiently(lambda: documents[quote(item_id, safe="")].delete())
-            except exceptions.ObjectNotFound:
-                pass  # already gone
+            for collection in (self.name, self.texts):  # the item first: a searchable item always has its text
+                found = self.client.collections[collection].documents
+                try:
+                    self._patiently(lambda found=found: found[quote(item_id, safe="")].delete())
+                except exceptions.ObjectNotFound:
+                    pass  # already gone
 
     def commit(self) -> None:
         """Write what is pending, then wait until every node that answers holds the same items: the leader
@@ -89,10 +93,11 @@ class CollectionWriter:
                                         f"{SYNC_PATIENCE:g} s (items held: {counts})")
             time.sleep(0.2)
 
-    def _count_on(self, url: str) -> int | None:
+    def _count_on(self, url: str) -> tuple[int, int] | None:
         try:
             client = Connection((url,), self.connection.api_key).client(retries=0)
-            return client.collections[self.name].retrieve()["num_documents"]
+            return (client.collections[self.name].retrieve()["num_documents"],
+                    client.collections[self.texts].retrieve()["num_documents"])
         except Exception:  # noqa: BLE001 - a lagging node answers 404 or 503 until it catches up
             return None
 
@@ -100,20 +105,22 @@ class CollectionWriter:
         self.pending.clear()
 
     def drop(self) -> None:
-        self.client.collections[self.name].delete()
+        for collection in (self.name, self.texts):
+            self.client.collections[collection].delete()
 
     def _flush(self) -> None:
         batch, self.pending = self.pending, []
         if not batch:
             return
-
-        def write() -> None:
-            answers = self.client.collections[self.name].documents.import_(batch, {"action": "upsert"})
-            failed = [a for a in answers if not a.get("success")]
-            if failed:
-                raise ClusterWriteError(f"Typesense refused {len(failed)} of {len(batch)} items: "
-                                        f"{failed[0].get('error')}")
-        self._patiently(write)
+        # The texts first: an item that searches find always has its text and item to show.
+        for collection, docs in ((self.texts, [text for _, text in batch]), (self.name, [doc for doc, _ in batch])):
+            def write(collection: str = collection, docs: list[dict[str, Any]] = docs) -> None:
+                answers = self.client.collections[collection].documents.import_(docs, {"action": "upsert"})
+                failed = [a for a in answers if not a.get("success")]
+                if failed:
+                    raise ClusterWriteError(f"Typesense refused {len(failed)} of {len(docs)} items: "
+                                            f"{failed[0].get('error')}")
+            self._patiently(write)
 
     def _patiently(self, call: Any) -> Any:
         """`call()`, tried again with a growing wait while the cluster cannot take writes (an election)."""
@@ -161,6 +168,11 @@ class CollectionReader:
         self.client = connection.client()
         self.default_visibility = default_visibility
 
+    def texts(self) -> str:
+        """The texts collection beside this one (`name` may be the alias that points at it)."""
+        collection = self.client.collections[self.name]
+        return texts_of(retried(lambda: collection.retrieve(), len(self.connection.urls))["name"])
+
     def _search(self, params: dict[str, Any]) -> dict[str, Any]:
         collection = self.client.collections[self.name]
         return retried(lambda: collection.documents.search(params), len(self.connection.urls))
@@ -179,10 +191,21 @@ class CollectionReader:
 
     def find_item(self, item_id: str, viewer: Viewer | None = None) -> Item | None:
         hits = self._where(f"id:={quoted(item_id)}", viewer, per_page=1)["hits"]
-        if not hits:
+        found = self.items([hit["document"]["id"] for hit in hits])
+        if not found:
             return None
-        item = item_of(hits[0]["document"])
-        return item if viewer is None else shown_to(item, viewer)
+        return found[0] if viewer is None else shown_to(found[0], viewer)
+
+    def items(self, item_ids: list[str], full: bool = True) -> list[Item]:
+        """The items with these ids, in this order, from the texts collection."""
+        texts = self.client.collections[self.texts()].documents
+        found: dict[str, Item] = {}
+        for start in range(0, len(item_ids), PAGE):
+            ids = ",".join(quoted(i) for i in item_ids[start:start + PAGE])
+            answer = retried(lambda ids=ids: texts.search({"q": "*", "filter_by": f"id:=[{ids}]", "per_page": PAGE,
+                                                           "include_fields": "id,item"}), len(self.connection.urls))
+            found.update((hit["document"]["id"], item_of(hit["document"], full)) for hit in answer["hits"])
+        return [found[i] for i in item_ids if i in found]
 
     def get_item(self, item_id: str, viewer: Viewer | None = None) -> Item:
         item = self.find_item(item_id, viewer)
@@ -195,20 +218,20 @@ class CollectionReader:
         from indexer.schema import FILTER_FIELDS
 
         name = {"topics_all": "topics_all"}.get(field, FILTER_FIELDS.get(field, field))
-        found: list[Item] = []
+        found: list[str] = []
         page = 1
         while limit is None or len(found) < limit:
             answer = self._where(f"{name}:={quoted(value)}", viewer, page=page)
-            found += [item_of(h["document"], full=False) for h in answer["hits"]]
+            found += [h["document"]["id"] for h in answer["hits"]]
             if len(answer["hits"]) < PAGE:
                 break
             page += 1
-        items = found[:limit] if limit is not None else found
+        items = self.items(found[:limit] if limit is not None else found, full=False)
         return items if viewer is None else [shown_to(item, viewer) for item in items]
 
     def all_items(self, full: bool = False) -> list[Item]:
-        exported = retried(lambda: self.client.collections[self.name].documents.export(),
-                           len(self.connection.urls))
+        exported = retried(lambda: self.client.collections[self.texts()].documents.export(
+            {"include_fields": "id,item"}), len(self.connection.urls))
         return [item_of(doc, full) for doc in jsonl(exported)]
 
     def count(self) -> int:
@@ -224,6 +247,10 @@ class CollectionReader:
             node = CollectionReader(Connection((url,), self.connection.api_key), self.name)
             if node.count() != held:
                 failures.append(f"node {url} holds {node.count()} items, not {held}")
+                continue
+            texts = node.client.collections[node.texts()].retrieve()["num_documents"]
+            if texts != held:
+                failures.append(f"node {url} holds {texts} texts for {held} items")
                 continue
             for doc in sample:
                 if node.find_item(doc["id"]) is None:

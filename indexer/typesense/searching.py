@@ -48,7 +48,7 @@ from indexer.searching import (
 from indexer.snippets import snippet
 from indexer.typesense.collection import PAGE, quoted
 from indexer.typesense.connection import Connection, retried
-from indexer.typesense.documents import analysed, item_of
+from indexer.typesense.documents import analysed, item_of, texts_of
 from indexer.typesense.scoring import Ranking
 from indexer.typesense.table import ClusterSets, Finder, analysis_language
 from indexer.visibility import people_shown_in, visible_in
@@ -309,7 +309,7 @@ class Page(Ranking):
         return {doc["id"]: item_of(doc) for doc in self.documents(item_ids, "id,item")}
 
     def documents(self, item_ids: list[str], fields: str) -> list[dict[str, Any]]:
-        searches = [{"collection": self.snap.collection, "q": "*", "per_page": PAGE, "include_fields": fields,
+        searches = [{"collection": texts_of(self.snap.collection), "q": "*", "per_page": PAGE, "include_fields": fields,
                      "filter_by": f"id:=[{','.join(quoted(i) for i in item_ids[start:start + PAGE])}]"}
                     for start in range(0, len(item_ids), PAGE)]
         return [hit["document"] for answer in self.finder.multi(searches) for hit in answer.get("hits", [])]

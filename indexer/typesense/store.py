@@ -20,7 +20,7 @@ from indexer.generation import GenerationFolder
 from indexer.store import IndexStore
 from indexer.typesense.collection import SYNC_PATIENCE, ClusterWriteError, CollectionReader, CollectionWriter
 from indexer.typesense.connection import Connection, retried
-from indexer.typesense.documents import collection_schema
+from indexer.typesense.documents import collection_schema, texts_of
 from indexer.typesense.searching import ClusterSearch
 from kb.item import Item
 from kb.search import SearchRequest, SearchResult
@@ -129,10 +129,17 @@ class ClusterStore(IndexStore):
             return ""
         if self.serving_collection() != self.collection(current.name):
             return "the Typesense cluster does not hold the serving generation: built from scratch"
-        fields = {f["name"] for f in retried(lambda: self.connection.client().collections[
-            self.collection(current.name)].retrieve(), len(self.connection.urls))["fields"]}
+        from typesense import exceptions
+
+        client, name = self.connection.client(), self.collection(current.name)
+        try:
+            fields = {f["name"] for f in retried(lambda: client.collections[name].retrieve(),
+                                                 len(self.connection.urls))["fields"]}
+            retried(lambda: client.collections[texts_of(name)].retrieve(), len(self.connection.urls))
+        except exceptions.ObjectNotFound:
+            fields = set()
         if {f["name"] for f in collection_schema("")["fields"]} - fields:
-            return "the Typesense cluster's collection lacks fields this version searches: built from scratch"
+            return "the Typesense cluster's collections lack what this version searches: built from scratch"
         return ""
 
     def new_generation(self, expected_items: int = 0) -> tuple[GenerationFolder, MirrorWriter]:
@@ -207,6 +214,7 @@ class ClusterStore(IndexStore):
     def _drop_unused(self) -> None:
         """Drop this community's collections that neither serve nor can be rolled back to."""
         keep = {self.collection(g.name) for g in (self.folder.current(), self.folder.previous()) if g is not None}
+        keep |= {texts_of(name) for name in keep}
         client = self.connection.client()
         for collection in client.collections.retrieve():
             name = collection["name"]

@@ -18,7 +18,7 @@ from indexer.bitsets import BitSets, bitset
 from indexer.schema import FILTER_FIELDS, LANGUAGES
 from indexer.store import ResultCache
 from indexer.typesense.collection import PAGE, jsonl, quoted
-from indexer.typesense.documents import analysed
+from indexer.typesense.documents import analysed, texts_of
 from kb.query import Clause
 from kb.text import fold
 
@@ -115,6 +115,8 @@ class Look:
                 return {"collection": collection, "q": "*", "include_fields": "id", "filter_by": where,
                         "per_page": PAGE}
             q, prefix = f'"{" ".join(tokens)}"', False
+        if self.field == "stems":  # the whole text is searched in the texts collection
+            collection = texts_of(collection)
         return {"collection": collection, "q": q, "query_by": self.field, "include_fields": "id",
                 "prefix": prefix, "num_typos": 0, "drop_tokens_threshold": 0, "typo_tokens_threshold": 0,
                 "filter_by": self.in_language(), "per_page": PAGE}
@@ -150,8 +152,8 @@ class Finder:
     def frequencies(self, words: Iterable[str]) -> dict[str, int]:
         """How many documents hold each analysed word (in any language)."""
         words = list(dict.fromkeys(words))
-        searches = [{"collection": self.collection, "q": word, "query_by": "stems", "per_page": 0, "prefix": False,
-                     "num_typos": 0, "drop_tokens_threshold": 0, "typo_tokens_threshold": 0} for word in words]
+        searches = [{"collection": self.collection, "q": "*", "filter_by": f"words:={quoted(word)}", "per_page": 0}
+                    for word in words]
         return {word: answer.get("found", 0) for word, answer in zip(words, self.multi(searches))}
 
     def _all_ids(self, searches: list[dict[str, Any]]) -> list[list[str]]:
