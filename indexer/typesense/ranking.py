@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from indexer import feedback
 
@@ -26,11 +27,27 @@ def idf(df: int, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
-def bm25(stems: list[str], length: int, query: Mapping[str, float], weights: Mapping[str, float],
-         average: float) -> float:
-    """BM25 of one document (its analysed words and length) for weighted query words with their idf."""
-    counts = Counter(stems)
-    norm = K1 * (1 - B + B * length / average)
+@dataclass
+class Text:
+    """One document as ranking reads it: its words counted, where the query's phrases' words stand, its length."""
+
+    counts: Counter[str]
+    length: int
+    where: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, stems: list[str], length: int, placed: set[str]) -> Text:
+        where: dict[str, list[int]] = {}
+        for position, word in enumerate(stems):
+            if word in placed:
+                where.setdefault(word, []).append(position)
+        return cls(Counter(stems), length, where)
+
+
+def bm25(text: Text, query: Mapping[str, float], weights: Mapping[str, float], average: float) -> float:
+    """BM25 of one document for weighted query words with their idf."""
+    counts = text.counts
+    norm = K1 * (1 - B + B * text.length / average)
     return sum(weights.get(w, 0.0) * q * counts[w] * (K1 + 1) / (counts[w] + norm) for w, q in query.items()
                if counts[w])
 
@@ -38,25 +55,22 @@ def bm25(stems: list[str], length: int, query: Mapping[str, float], weights: Map
 Phrase = tuple[tuple[str, ...], float, int]  # (words in order, weight, how far apart each may be from the last)
 
 
-def phrase_score(stems: list[str], length: int, phrases: list[Phrase], weights: Mapping[str, float],
-                 average: float) -> float:
+def phrase_score(text: Text, phrases: list[Phrase], weights: Mapping[str, float], average: float) -> float:
     """Words of the query found together in order (a quoted phrase, a hyphenated word, two neighbouring words):
     where a phrase occurs, it adds its weight times the BM25 of its words, as Whoosh scores a phrase."""
-    if not phrases:
-        return 0.0
-    where: dict[str, set[int]] = {}
-    for position, word in enumerate(stems):
-        where.setdefault(word, set()).add(position)
     total = 0.0
     for words, weight, slop in phrases:
-        for start in where.get(words[0], ()):
+        if any(w not in text.where for w in words):
+            continue
+        later = [set(text.where[w]) for w in words[1:]]
+        for start in text.where[words[0]]:
             at = start
-            for word in words[1:]:
-                at = next((at + d for d in range(1, slop + 1) if at + d in where.get(word, ())), -1)
+            for positions in later:
+                at = next((at + d for d in range(1, slop + 1) if at + d in positions), -1)
                 if at < 0:
                     break
             if at >= 0:
-                total += weight * bm25(stems, length, dict.fromkeys(words, 1.0), weights, average)
+                total += weight * bm25(text, dict.fromkeys(words, 1.0), weights, average)
                 break
     return total
 

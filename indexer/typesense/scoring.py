@@ -29,7 +29,7 @@ from indexer.matching import (
 )
 from indexer.meaning import RERANK_DEPTH
 from indexer.typesense.documents import analysed
-from indexer.typesense.ranking import SCORED, Phrase, bm25, idf, phrase_score, relevance_model
+from indexer.typesense.ranking import SCORED, Phrase, Text, bm25, idf, phrase_score, relevance_model
 from indexer.typesense.table import ClusterSets, Finder, analysis_language
 from kb.query import Clause, ParsedQuery
 
@@ -58,30 +58,35 @@ class Ranking:
                 prescore[docnum] += weight
         scored = min(max(30 * depth, SCORED[0]), SCORED[1])
         candidates = [docnum for docnum, _ in prescore.most_common(scored)]
-        texts = {doc["id"]: (doc["stems"].split(), doc["length"], doc["lang"])
-                 for doc in self.documents([self.sets.ids[d] for d in candidates], "id,stems,length,lang")}
         languages = query_languages(self.parsed.free_text)
         queries, phrases, neighbours = self.query_words()
         # the other labels of a topic the query names: each a phrase (a word alone is a phrase of one)
         synonyms = {lang: [tuple(words) for words in (analysed(label, lang) for label in self.alternatives) if words]
                     for lang in queries}
+        placed = {w for found in (phrases, neighbours) for group in found.values() for words, _, _ in group
+                  for w in words} | {w for group in synonyms.values() for words in group for w in words}
+        stems: dict[str, list[str]] = {}
+        texts: dict[str, tuple[Text, str]] = {}
+        for doc in self.documents([self.sets.ids[d] for d in candidates], "id,stems,length,lang"):
+            stems[doc["id"]] = doc["stems"].split()
+            texts[doc["id"]] = (Text.of(stems[doc["id"]], doc["length"], placed), analysis_language(doc["lang"]))
+        empty = (Text(Counter(), 0, {}), "en")
         weights = {w: idf(df, n) for w, df in self.finder.frequencies(
             [w for words in [*queries.values(), *(c for found in synonyms.values() for c in found)]
              for w in words]).items()}
-        averages = self.sets.average_lengths()
+        averages = self.sets.averages
         boosts = self.boosts(plan)
 
         def score_all(queries: dict[str, Counter[str]]) -> list[tuple[int, float]]:
             pairs = []
             for docnum in candidates:
-                stems, length, lang = texts.get(self.sets.ids[docnum], ([], 0, "en"))
-                lang = analysis_language(lang)
+                text, lang = texts.get(self.sets.ids[docnum], empty)
                 average = averages.get(lang, 1.0)
-                score = bm25(stems, length, queries.get(lang, Counter()), weights, average)
-                score += phrase_score(stems, length, phrases.get(lang, []), weights, average)
+                score = bm25(text, queries.get(lang, Counter()), weights, average)
+                score += phrase_score(text, phrases.get(lang, []), weights, average)
                 score *= LANGUAGE_HINT_BOOST if lang in languages else 1.0
-                score += phrase_score(stems, length, neighbours.get(lang, []), weights, average)
-                score += SYNONYM_BOOST * max((phrase_score(stems, length, [(words, 1.0, 1)], weights, average)
+                score += phrase_score(text, neighbours.get(lang, []), weights, average)
+                score += SYNONYM_BOOST * max((phrase_score(text, [(words, 1.0, 1)], weights, average)
                                               for words in synonyms.get(lang, [])), default=0.0)
                 pairs.append((docnum, score + sum(bonus for bits, bonus in boosts if bits >> docnum & 1)))
             pairs.sort(key=lambda pair: (-pair[1], pair[0]))
@@ -89,7 +94,7 @@ class Ranking:
 
         pairs = score_all(queries)
         if feedback.applies(len(plan.units)) and len(pairs) > 1:
-            best = [(score, texts[self.sets.ids[d]][0]) for d, score in pairs[:feedback.FEEDBACK_DOCS]]
+            best = [(score, stems.get(self.sets.ids[d], [])) for d, score in pairs[:feedback.FEEDBACK_DOCS]]
             model = relevance_model(best)
             if model:
                 total = sum(weight for _, weight in model)

@@ -10,6 +10,7 @@ the same kb code that serves the Whoosh backend, over the same kind of bitsets.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -78,7 +79,8 @@ class ClusterSets(BitSets):
     def bits(self, item_ids: Iterable[str]) -> int:
         return bitset((self.number[i] for i in item_ids if i in self.number), self.size)
 
-    def average_lengths(self) -> dict[str, float]:
+    @functools.cached_property
+    def averages(self) -> dict[str, float]:
         """Per analysis language, the items' words over all the items (each language is a field of its own for
         Whoosh's BM25F, whose average length counts every document)."""
         totals: dict[str, int] = {}
