@@ -157,6 +157,17 @@ def test_items_whose_text_holds_line_separators_are_read_back_whole(runner, site
     assert search_json(runner, "separators")["hits"][0]["id"] == "documents/separators"
 
 
+def test_a_cluster_that_does_not_answer_is_a_clear_error_not_a_traceback(runner, site, monkeypatch):
+    from indexer.typesense.cluster import free_port
+
+    content, connection = site
+    assert kb(runner, "reindex").exit_code == 0
+    monkeypatch.setenv("KB_TYPESENSE_NODES", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    result = runner.invoke(cli, ["search", "budget"])
+    assert result.exit_code != 0 and "the Typesense cluster does not answer searches" in result.output
+    assert "Traceback" not in result.output and connection.api_key not in result.output
+
+
 def test_a_cluster_that_takes_no_writes_stops_the_run_and_the_old_collection_serves(runner, site, monkeypatch):
     from indexer.typesense import collection
 

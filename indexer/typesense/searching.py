@@ -120,6 +120,16 @@ class ClusterSearch:
 
     def search(self, request: SearchRequest, today: dt.date | None = None,
                max_query_length: int = 2000) -> SearchResult:
+        """One search page; a cluster that does not answer is an index that cannot serve (503 on the web)."""
+        import requests
+        from typesense import exceptions
+
+        try:
+            return self._search(request, today, max_query_length)
+        except (exceptions.TypesenseClientError, requests.RequestException, OSError) as exc:
+            raise IndexMissingError(f"the Typesense cluster does not answer searches ({exc})") from None
+
+    def _search(self, request: SearchRequest, today: dt.date | None, max_query_length: int) -> SearchResult:
         started = time.perf_counter()
         today = today or dt.date.today()
         request, cut_note = request.cut(max_query_length)
