@@ -13,7 +13,7 @@ from typing import Any, Callable
 from whoosh import query as wq, sorting
 from whoosh.searching import Searcher
 
-from indexer.bitsets import as_filter, docsets
+from indexer.bitsets import BitSets, as_filter, docsets
 from indexer.schema import FILTER_FIELDS, attachments_of, text_field, title_field, unpack
 from indexer.visibility import Sight
 from kb.backend import FacetTable
@@ -83,7 +83,11 @@ def attachments(searcher: Searcher, activity: Item, sight: Sight | None = None) 
 
 def facet_table(searcher: Searcher, rows: str, columns: str) -> FacetTable:
     """Items per pair of values of two facets, from the searcher's facet bitsets."""
-    sets = docsets(searcher)
+    return facet_table_of(docsets(searcher), rows, columns)
+
+
+def facet_table_of(sets: BitSets, rows: str, columns: str) -> FacetTable:
+    """Items per pair of values of two facets, from any backend's facet bitsets."""
     row_sets = sets.values(FILTER_FIELDS[rows])
     column_sets = sets.values(FILTER_FIELDS[columns])
     cells = {}

@@ -7,21 +7,20 @@ import json
 from indexer import searchlog
 from indexer.cli import cli
 from indexer.mapping import content_map, shared_value
-from indexer.searching import search
 from kb.search import SearchRequest
 from tests.test_access import log_in, manager_app  # noqa: F401 (fixture)
 
 
-def test_map_cells_count_items_of_a_topic_and_its_narrower_topics(store):
-    result = content_map(store, "kind")
+def test_map_cells_count_items_of_a_topic_and_its_narrower_topics(backend):
+    result = content_map(backend, "kind")
     for topic, column in [("public-financial-management", "roundtable"), ("budget-execution", "one-on-one")]:
-        expected = search(store, SearchRequest(filters={"topic": (topic,), "kind": (column,)}, role="manager")).total
+        expected = backend.search(SearchRequest(filters={"topic": (topic,), "kind": (column,)}, role="manager")).total
         assert result.cells[(topic, column)] == expected > 0
     assert result.totals["public-financial-management"] >= result.totals["budget-flexibility"]
     gaps = set(result.gaps)
     assert ("health-taxes", "roundtable") in gaps  # an active topic without a roundtable
     assert not any(topic == "results-based-financing" for topic, _ in gaps)  # no items: not a gap
-    years = content_map(store, "year")
+    years = content_map(backend, "year")
     assert [c for c, _ in years.columns] == ["2020"]
 
 
@@ -39,7 +38,7 @@ def test_map_exports(runner, sample_index):
     assert "Budget flexibility" in text and text.rstrip().endswith("gaps (empty cells of topics that have items).")
 
 
-def test_demand_by_source_makes_data_and_dashboards_the_top_gap(store, tmp_path):
+def test_demand_by_source_makes_data_and_dashboards_the_top_gap(backend, tmp_path):
     """Figures computed by hand from the sample's files: the member needs survey (163 respondents)
     gives data and dashboards 31% (51 people) and the Uganda persona needs it (10): 61, with no item or
     activity on the topic; nothing answers it, so it is the first gap, although its priority is low."""
@@ -47,7 +46,7 @@ def test_demand_by_source_makes_data_and_dashboards_the_top_gap(store, tmp_path)
     for _ in range(3):
         searchlog.record(data, "health taxes earmarking", {}, 0)
     searchlog.record(data, "period poverty schemes", {}, 0)
-    rows = shared_value(store, data)
+    rows = shared_value(backend, data)
     by_topic = {r.topic: r for r in rows}
     dashboards = rows[0]
     assert dashboards.topic == "health-financing-data" and dashboards.status == "gap"
@@ -67,7 +66,7 @@ def test_demand_by_source_makes_data_and_dashboards_the_top_gap(store, tmp_path)
     assert rows[: len(gaps)] == gaps
     from indexer.mapping import shared_value_and_unmet
 
-    unmet = {u.label: u.sources for u in shared_value_and_unmet(store, data)[1]}
+    unmet = {u.label: u.sources for u in shared_value_and_unmet(backend, data)[1]}
     assert unmet["Gender-responsive budgeting for health"] == ["11 respondents in Member needs survey 2020: results"]
     assert unmet["Financing for non-communicable diseases"] == ["9 respondents in Member needs survey 2020: results"]
     assert unmet["period poverty schemes"] == ["searched 1 time with no results"]

@@ -107,12 +107,14 @@ def search_json(runner, query: str) -> dict:
 
 def test_searches_are_served_by_the_cluster_not_by_the_index_folder(runner, site):
     """With the Whoosh copy of the serving generation gone from the writer's folder, `kb search` still answers,
-    with the same totals, facets and hits: the cluster finds the words, kb matches, counts and ranks."""
+    with the same totals, facets and hits (the cluster finds the words, kb matches, counts and ranks), and
+    `kb map` gives the same content map."""
     content, connection = site
     assert kb(runner, "reindex").exit_code == 0
     queries = ("budget flexibility", "flexibilite budgetaire topic:covid-19-response", "PBF", "capitaton",
                '"provider payment" -ghana', "virements after:2020-06 type:session-note")
     before = {q: search_json(runner, q) for q in queries}
+    content_map = kb(runner, "map", "--format", "json").output
     generation = Path(os.environ["KB_INDEX"]) / json.loads(kb(runner, "status", "--json").output)["generation"]
     for path in list(generation.glob("*.seg")) + list(generation.glob("_MAIN_*.toc")):
         path.unlink()
@@ -122,6 +124,7 @@ def test_searches_are_served_by_the_cluster_not_by_the_index_folder(runner, site
         assert after["facets"] == before[q]["facets"], q
         assert [h["id"] for h in after["hits"][:5]] == [h["id"] for h in before[q]["hits"][:5]], q
     assert before["capitaton"]["suggestion"] and before["PBF"]["total"] > 0
+    assert kb(runner, "map", "--format", "json").output == content_map and '"health-taxes"' in content_map
     assert before["flexibilite budgetaire topic:covid-19-response"]["total"] > 0
 
 

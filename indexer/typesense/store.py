@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from indexer.generation import GenerationFolder
+from indexer.lookups import facet_table_of
 from indexer.store import IndexStore
 from indexer.typesense.collection import SYNC_PATIENCE, ClusterWriteError, CollectionReader, CollectionWriter
 from indexer.typesense.connection import Connection, retried
 from indexer.typesense.documents import collection_schema, texts_of
 from indexer.typesense.searching import ClusterSearch
+from kb.backend import FacetTable
 from kb.item import Item
 from kb.search import SearchRequest, SearchResult
 from kb.vocabulary import Vocabulary
@@ -110,6 +112,10 @@ class ClusterStore(IndexStore):
     def vocabulary(self) -> Vocabulary:
         """The vocabulary of the generation the cluster serves (its meta collection holds it)."""
         return self.cluster_search.snapshot().vocabulary
+
+    def facet_table(self, rows: str, columns: str) -> FacetTable:
+        """The content map's counts, from the facet values of the items the cluster serves."""
+        return facet_table_of(self.cluster_search.snapshot().sets, rows, columns)
 
     def _words(self, generation: str) -> Path | None:
         """The words table of a generation, on the writer host that built it (did you mean, acronyms)."""
