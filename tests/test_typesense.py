@@ -125,6 +125,20 @@ def test_searches_are_served_by_the_cluster_not_by_the_index_folder(runner, site
         assert [h["id"] for h in after["hits"][:5]] == [h["id"] for h in before[q]["hits"][:5]], q
     assert before["capitaton"]["suggestion"] and before["PBF"]["total"] > 0
     assert kb(runner, "map", "--format", "json").output == content_map and '"health-taxes"' in content_map
+
+    from webui import create_app
+
+    web = create_app({"TESTING": True}).test_client()
+    answer = web.get("/search.json", query_string={"q": "budget flexibility"})
+    anonymous = json.loads(kb(runner, "search", "budget flexibility", "--json", "--as", "anonymous").output)
+    assert answer.status_code == 200 and answer.get_json()["total"] == anonymous["total"] > 0
+    assert anonymous["total"] < before["budget flexibility"]["total"]  # members' and managers' items are not shown
+    asked = {"q": "budget flexibility", "type": "session-note"}
+    counted = web.get("/search.json", query_string=asked).get_json()
+    page = web.get("/search", query_string=asked)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and f"<strong>{counted['total']}</strong> results" in html
+    assert counted["partial_total"] and f"{counted['partial_total']} partial matches" in html
     assert before["flexibilite budgetaire topic:covid-19-response"]["total"] > 0
 
 
