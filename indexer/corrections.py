@@ -17,6 +17,7 @@ from indexer.bitsets import docsets
 from indexer.matching import clause_queries, text_fields
 from indexer.words import acronyms, correct
 from kb.query import Clause, ParsedQuery
+from kb.notes import Note
 from kb.spelling import correctable
 from kb.vocabulary import Vocabulary
 
@@ -101,7 +102,8 @@ def corrected(parsed: ParsedQuery, text: str, vocabulary: Vocabulary, words: Pat
     said = ", ".join(f"“{c}”" for c in corrections.values())
     missing = ", ".join(f"“{w}”" for w in corrections)
     fixed = re.sub(r"[^\W\d_]+", lambda m: corrections.get(m.group(), m.group()), text)
-    return corrections, fixed, [f"No item contains {missing}; also searched for {said}."]
+    return corrections, fixed, [Note("No item contains %(missing)s; also searched for %(said)s.", missing=missing,
+                                     said=said)]
 
 
 def label_words(labels: list[str]) -> set[str]:

@@ -123,6 +123,8 @@ def test_what_search_says_about_a_query_is_in_the_page_language(client):
     assert "is not a topic in the vocabulary" not in page
     english = client.get("/search", query_string={"q": "topic:nosuch budget"}).get_data(as_text=True)
     assert "topic:nosuch is not a topic in the vocabulary; that filter was ignored." in english
+    corrected = client.get("/search", query_string={"q": "capitaton"}, headers=FRENCH).get_data(as_text=True)
+    assert "Aucun élément ne contient “capitaton” ; recherche faite aussi pour “capitation”." in corrected
 
 
 def test_the_json_api_keeps_english_notes_and_labels(client):
