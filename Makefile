@@ -3,9 +3,11 @@
 # make test-fast - everything except the tests marked slow (real data sets, kill tests, browser, load),
 #                  on two cores
 # make bench - retrieval quality on CISI against BM25, then reindex/query/web at 10k-100k items against
-#              SQLite FTS5 (needs wrk: apt-get install wrk; takes about half an hour)
+#              SQLite FTS5, then Whoosh, a 3-node Typesense cluster and FTS5 side by side at 10k and 100k
+#              (needs wrk: apt-get install wrk; takes about an hour)
 PYTHON ?= python3
 BENCH_SIZES ?= 10000,50000,100000
+CLUSTER_BENCH_SIZES ?= 10000 100000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -34,10 +36,12 @@ test-fast: $(STAMP)
 bench: $(STAMP) wrk
 	$(BIN)/python bench/eval.py --keep bench/results/eval
 	$(BIN)/python bench/bench_scale.py --sizes $(BENCH_SIZES)
+	for size in $(CLUSTER_BENCH_SIZES); do $(BIN)/python bench/bench_typesense.py --size $$size || exit 1; done
 
 bench-quick: $(STAMP) wrk
 	$(BIN)/python bench/eval_cisi.py
 	$(BIN)/python bench/bench_scale.py --sizes 10000 --seconds 10
+	$(BIN)/python bench/bench_typesense.py --size 10000 --seconds 10
 
 # axe-core (npm) for the accessibility tests, fetched once from the registry; without npm they are skipped.
 axe: $(AXE)
