@@ -10,6 +10,7 @@ from its first pass (indexer.feedback), its best item kept first.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from indexer import feedback
@@ -29,7 +30,7 @@ from indexer.matching import (
 )
 from indexer.meaning import RERANK_DEPTH
 from indexer.typesense.documents import analysed
-from indexer.typesense.ranking import SCORED, Phrase, Text, bm25, idf, phrase_score, relevance_model
+from indexer.typesense.ranking import B, K1, SCORED, Phrase, Text, bm25, idf, phrase_score, relevance_model
 from indexer.typesense.table import ClusterSets, Finder, analysis_language
 from kb.query import Clause, ParsedQuery
 
@@ -42,7 +43,8 @@ class Ranking:
     parsed: ParsedQuery
     text: str
     corrections: dict[str, str]
-    alternatives: list[str]
+    alternatives: list[list[str]]
+    labels: list[tuple[str, str]]
 
     def documents(self, item_ids: list[str], fields: str) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -61,10 +63,11 @@ class Ranking:
         languages = query_languages(self.parsed.free_text)
         queries, phrases, neighbours = self.query_words()
         # the other labels of a topic the query names: each a phrase (a word alone is a phrase of one)
-        synonyms = {lang: [tuple(words) for words in (analysed(label, lang) for label in self.alternatives) if words]
-                    for lang in queries}
+        synonyms = {lang: [[tuple(words) for words in (analysed(label, lang) for label in group) if words]
+                           for group in self.alternatives] for lang in queries}
         placed = {w for found in (phrases, neighbours) for group in found.values() for words, _, _ in group
-                  for w in words} | {w for group in synonyms.values() for words in group for w in words}
+                  for w in words} | {w for groups in synonyms.values() for group in groups for words in group
+                                     for w in words}
         stems: dict[str, list[str]] = {}
         texts: dict[str, tuple[Text, str]] = {}
         for doc in self.documents([self.sets.ids[d] for d in candidates], "id,stems,length,lang"):
@@ -72,10 +75,10 @@ class Ranking:
             texts[doc["id"]] = (Text.of(stems[doc["id"]], doc["length"], placed), analysis_language(doc["lang"]))
         empty = (Text(Counter(), 0, {}), "en")
         weights = {w: idf(df, n) for w, df in self.finder.frequencies(
-            [w for words in [*queries.values(), *(c for found in synonyms.values() for c in found)]
+            [w for words in [*queries.values(), *(c for groups in synonyms.values() for group in groups for c in group)]
              for w in words]).items()}
         averages = self.sets.averages
-        boosts = self.boosts(plan)
+        bonus = self.boosts()
 
         def score_all(queries: dict[str, Counter[str]]) -> list[tuple[int, float]]:
             pairs = []
@@ -86,9 +89,10 @@ class Ranking:
                 score += phrase_score(text, phrases.get(lang, []), weights, average)
                 score *= LANGUAGE_HINT_BOOST if lang in languages else 1.0
                 score += phrase_score(text, neighbours.get(lang, []), weights, average)
-                score += SYNONYM_BOOST * max((phrase_score(text, [(words, 1.0, 1)], weights, average)
-                                              for words in synonyms.get(lang, [])), default=0.0)
-                pairs.append((docnum, score + sum(bonus for bits, bonus in boosts if bits >> docnum & 1)))
+                # each topic named: the best of its other labels (Whoosh's DisjunctionMax)
+                score += SYNONYM_BOOST * sum(max((phrase_score(text, [(words, 1.0, 1)], weights, average)
+                                                  for words in group), default=0.0) for group in synonyms.get(lang, []))
+                pairs.append((docnum, score + bonus(docnum)))
             pairs.sort(key=lambda pair: (-pair[1], pair[0]))
             return with_hints(pairs[:RERANK_DEPTH], plan.hints) + pairs[RERANK_DEPTH:]
 
@@ -118,7 +122,8 @@ class Ranking:
         a quoted phrase as a phrase), its spelling when no item has it, and neighbouring words of a short query."""
         languages = query_languages(self.parsed.free_text)
         clauses = [c for c in self.parsed.positive if significant(c, languages)] or list(self.parsed.positive)
-        clauses += [Clause("word", spelt) for spelt in self.corrections.values()]
+        # the spelling of a unit no item has ranks too (not that of a stop word: it is no unit)
+        clauses += [Clause("word", self.corrections[c.text]) for c in clauses if c.text in self.corrections]
         words = [c.text for c in clauses if c.kind == "word"]
         queries: dict[str, Counter[str]] = {}
         phrases: dict[str, list[Phrase]] = {}
@@ -143,11 +148,16 @@ class Ranking:
                         pairs.setdefault(lang, []).append((tuple(pair), PAIR_BONUS, PAIR_SLOP))
         return queries, phrases, pairs
 
-    def boosts(self, plan: Plan) -> list[tuple[int, float]]:
-        """Items tagged with a topic the query names rank higher (as TOPIC_BOOST does on Whoosh)."""
-        topics = dict.fromkeys(topic for unit in plan.units for topic in unit.topics)
-        found = []
-        for topic in topics:
+    def boosts(self) -> Callable[[int], float]:
+        """What the topics the query names add to an item tagged with them: as Whoosh scores the term of each
+        label found (weighted TOPIC_BOOST) in the item's `topics` field, whose length is its number of topics."""
+        counts, average = self.sets.topic_counts
+        terms = []
+        for _, topic in self.labels:  # a topic named twice (two of its labels) counts twice, as on Whoosh
             docs = self.sets.value("topics", topic)
-            found.append((docs, TOPIC_BOOST * idf(docs.bit_count(), self.sets.size)))
-        return found
+            terms.append((docs, TOPIC_BOOST * idf(docs.bit_count(), self.sets.size)))
+
+        def bonus(docnum: int) -> float:
+            norm = K1 * (1 - B + B * counts[docnum] / average)
+            return sum(weight * (K1 + 1) / (1 + norm) for docs, weight in terms if docs >> docnum & 1)
+        return bonus

@@ -167,9 +167,12 @@ class Page(Ranking):
         if words is not None:
             self.corrections, self.suggestion, self.notes = corrected(
                 self.parsed, request.q, snap.vocabulary, words, self.in_sight)
-        # what ranks: the query's words, and the spelling of those no item has
-        self.text = " ".join([self.parsed.free_text, *self.corrections.values()])
-        self.alternatives: list[str] = []  # other labels of the topics the query names (they rank a little)
+        # what is highlighted: the query's words, and the spelling of the units no item has
+        languages = query_languages(self.parsed.free_text)
+        self.text = " ".join([self.parsed.free_text, *(self.corrections[c.text] for c in self.parsed.positive
+                                                       if c.text in self.corrections and significant(c, languages))])
+        self.alternatives: list[list[str]] = []  # for each topic label named, the topic's other labels
+        self.labels: list[tuple[str, str]] = []  # (the words, the topic) of each topic label the query names
 
     def in_sight(self, word: str) -> bool:
         return bool(self.finder.docs([Clause("word", word)])[0] & self.seen)
@@ -223,15 +226,16 @@ class Page(Ranking):
                 clauses.append(clause)
         spoken = " ".join(self.corrections.get(c.text, c.text) for c in parsed.positive)
         labels = [] if parsed.title_only else list(dict.fromkeys(vocabulary.match_labels(spoken)))
-        others: dict[str, list[Clause]] = {}
+        self.labels = labels
+        others: list[list[Clause]] = []  # for each label named, the topic's other labels
         for phrase, topic_id in labels:
             topic = vocabulary.topics.get(topic_id)
-            others[topic_id] = [Clause("phrase" if len(label.split()) > 1 else "word", label)
-                                for label in (topic.all_labels() if topic else []) if normalise_label(label) != phrase]
+            others.append([Clause("phrase" if len(label.split()) > 1 else "word", label)
+                           for label in (topic.all_labels() if topic else []) if normalise_label(label) != phrase])
         field = "stems_title" if parsed.title_only else "stems"
         forms = {c: [c] + ([Clause("word", self.corrections[c.text])] if c.text in self.corrections else [])
                  for c in clauses}
-        alternatives = [c for group in others.values() for c in group]
+        alternatives = list(dict.fromkeys(c for group in others for c in group))
         spelt = [form for c in clauses for form in forms[c]]
         found = dict(zip(spelt + alternatives, self.finder.docs(spelt + alternatives, field)))
         titles = dict(zip(spelt, self.finder.docs(spelt, "stems_title")))
@@ -243,12 +247,11 @@ class Page(Ranking):
             units.append(Unit(clause.text, self.corrections.get(clause.text, ""), docs=docs, text_docs=docs,
                               title_docs=title))
         result = Plan(None, units)
-        alternative_docs = found
-        self.alternatives = [c.text for c in alternatives]
-        for phrase, topic_id in labels:
+        self.alternatives = [[c.text for c in group] for group in others]
+        for (phrase, topic_id), group in zip(labels, others):
             docs = self.sets.value("topics_all", topic_id)
-            for other in others[topic_id]:
-                docs |= alternative_docs[other]
+            for other in group:
+                docs |= found[other]
             cover(result, phrase, topic_id, docs)
         if not parsed.title_only:
             cover_with_names(self.sets, spoken, vocabulary, result, [])

@@ -80,6 +80,12 @@ class ClusterSets(BitSets):
         return bitset((self.number[i] for i in item_ids if i in self.number), self.size)
 
     @functools.cached_property
+    def topic_counts(self) -> tuple[list[int], float]:
+        """Each item's number of topics, and their mean over all the items (the length of Whoosh's `topics`)."""
+        counts = [len(row.get("topics") or []) for row in self._rows]
+        return counts, (sum(counts) / max(self.size, 1)) or 1.0
+
+    @functools.cached_property
     def averages(self) -> dict[str, float]:
         """Per analysis language, the items' words over all the items (each language is a field of its own for
         Whoosh's BM25F, whose average length counts every document)."""
