@@ -167,11 +167,14 @@ class CollectionReader:
         self.name = name
         self.client = connection.client()
         self.default_visibility = default_visibility
+        self._texts: str | None = None
 
     def texts(self) -> str:
-        """The texts collection beside this one (`name` may be the alias that points at it)."""
-        collection = self.client.collections[self.name]
-        return texts_of(retried(lambda: collection.retrieve(), len(self.connection.urls))["name"])
+        """The texts collection beside this one (`name` may be the alias that points at it); asked once."""
+        if self._texts is None:
+            collection = self.client.collections[self.name]
+            self._texts = texts_of(retried(lambda: collection.retrieve(), len(self.connection.urls))["name"])
+        return self._texts
 
     def _search(self, params: dict[str, Any]) -> dict[str, Any]:
         collection = self.client.collections[self.name]

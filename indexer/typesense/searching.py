@@ -309,9 +309,11 @@ class Page(Ranking):
         places = match_places(plan)
         prefixes = {c.text for c in self.parsed.positive if c.kind == "prefix"}
         hits = []
+        stems_in: dict[str, set[str]] = {}  # the query's words as each language's items hold them
         for docnum, score, partial in chosen:
             item = shown_to(items[self.sets.ids[docnum]], self.viewer)
-            stems = set(analysed(self.text, analysis_language(item.lang)))
+            lang = analysis_language(item.lang)
+            stems = stems_in.setdefault(lang, set(analysed(self.text, lang)))
             text = snippet(item.text, item.lang, stems, prefixes, chars=SNIPPET_CHARS)
             matched = tuple(place for place, bits in places.items() if bits >> docnum & 1)
             light = dataclasses.replace(item, body="", html="", text="")
