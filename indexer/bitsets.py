@@ -86,6 +86,8 @@ class BitSets:
     def __init__(self) -> None:
         self._values: dict[str, dict[str, int]] = {}
         self._orders: tuple[list[int], list[int]] | None = None
+        self._days: list[str] | None = None
+        self.memo: dict[str, dict] = {}  # what readers of these documents keep as long as they are (relating)
 
     def _read_values(self, field: str) -> dict[str, int]:
         raise NotImplementedError
@@ -102,6 +104,12 @@ class BitSets:
 
     def value(self, field: str, value: str) -> int:
         return self.values(field).get(value, 0)
+
+    def day(self, docnum: int) -> str:
+        """A document's date as YYYY-MM-DD ('' when undated)."""
+        if self._days is None:
+            self._days = self._dates()
+        return self._days[docnum]
 
     def order(self, oldest: bool = False) -> list[int]:
         """All document numbers by date, newest (or oldest) first, undated last; read once."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-from whoosh import query as wq, sorting
+from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from indexer.bitsets import BitSets, as_filter, docsets
@@ -52,9 +52,14 @@ def items_where(searcher: Searcher, field: str, value: str, limit: int | None = 
     allowed = None
     if sight is not None:
         allowed = sight.docs & (sight.people if field == "person" else sight.docs)
-    results = searcher.search(wq.Term(FILTER_FIELDS[field], value), limit=limit,
-                              sortedby=sorting.FieldFacet("date", reverse=True), filter=within(searcher, allowed))
-    return [shown(sight, unpack(hit["data"])) for hit in results]
+    results = searcher.search(wq.Term(FILTER_FIELDS[field], value), limit=None, filter=within(searcher, allowed))
+    items = sorted((unpack(hit["data"]) for hit in results), key=newest_first)
+    return [shown(sight, item) for item in items[:limit]]
+
+
+def newest_first(item: Item) -> tuple:
+    """The order of item lists: newest first, undated last, then by id (the same on every backend)."""
+    return (item.date is None, -(item.date.toordinal() if item.date else 0), item.id)
 
 
 def within(searcher: Searcher, allowed: int | None) -> Any:

@@ -4,28 +4,23 @@ Relations: explicit links both ways, small activities both belong to, an activit
 named in an item's text, shared topics (a deprecated one counts as its replacement),
 broader or narrower topics, shared people and similar text. kb.related.Evidence
 scores them and says what each shares. Each list is complete and ordered before it
-is cut; only what a page shows is read in full.
+is cut; only what a page shows is read in full. The index is read through
+indexer.itemdocs.Docs, so both backends relate items with this same code.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from typing import Any, Callable
+from typing import Callable
 
-from whoosh import query as wq
-from whoosh.reading import TermNotFound
-from whoosh.searching import Searcher
-
-from indexer.bitsets import as_filter, docsets
+from indexer.bitsets import members
+from indexer.itemdocs import Docs, surface_words
 from indexer.lookups import shown
-from indexer.matching import clause_queries, text_fields
-from indexer.schema import attachments_of, text_field, unpack
+from indexer.schema import attachments_of
 from indexer.visibility import Sight
 from kb.item import Item
 from kb.links import LINK_TYPES, link_value, typed_links
 from kb.notes import Note
-from kb.query import Clause
 from kb.related import Evidence, Related, RelatedPanels
 from kb.text import fold
 from kb.vocabulary import Vocabulary
@@ -34,16 +29,15 @@ SIBLINGS_MAX = 15  # an activity with more items (a whole forum) says little abo
 SIMILAR_TOP = 10  # items looked at for similar text
 SIMILAR_WORDS = 3  # shared words a reason names
 SIMILAR_TERMS = 10  # telling words of an item looked for in its similar items
-SURFACE_CHARS = 50_000  # the part of an item's text where the words a reason shows are looked for
 
 
-def related_items(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit: int = 8,
+def related_items(docs: Docs, vocabulary: Vocabulary, item: Item, limit: int = 8,
                   sight: Sight | None = None) -> list[Related]:
     """Related activities and content together, strongest first (see related_panels)."""
-    return related_panels(searcher, vocabulary, item, limit, sight).merged()[:limit]
+    return related_panels(docs, vocabulary, item, limit, sight).merged()[:limit]
 
 
-def related_panels(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit: int = 8,
+def related_panels(docs: Docs, vocabulary: Vocabulary, item: Item, limit: int = 8,
                    sight: Sight | None = None) -> RelatedPanels:
     """Items related to `item`, activities apart from content, each list complete before it is cut.
 
@@ -54,7 +48,7 @@ def related_panels(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit
     page lists, are not repeated as related. Ties go to the newer item, never to the title.
     Only items the reader may see count, and people only where they may see them.
     """
-    sets = docsets(searcher)
+    sets = docs.sets
     allowed = (sets.all if sight is None else sight.docs).to_bytes((sets.size >> 3) + 1, "little")
     with_people = sets.all if sight is None else sight.people
     people_ok = with_people.to_bytes((sets.size >> 3) + 1, "little")
@@ -63,119 +57,91 @@ def related_panels(searcher: Searcher, vocabulary: Vocabulary, item: Item, limit
         return docnum is not None and bool(raw[docnum >> 3] >> (docnum & 7) & 1)
 
     activities = sets.value("type", "activity").to_bytes((sets.size >> 3) + 1, "little")
-    own = searcher.document_number(id=item.id)
+    own = docs.number(item.id)
     found: dict[int, Evidence] = defaultdict(Evidence)
     skip = {own}
     for activity_id in item.activities:
-        docnum = searcher.document_number(id=activity_id)
+        docnum = docs.number(activity_id)
         if seen(docnum):
             found[docnum].linked = (Note("this item belongs to this activity") if seen(docnum, activities)
                                     else Note("linked from this item"))
-    for docnum in docs_with(searcher, "attachment", item.path):
+    for docnum in docs.holding("attachment", item.path):
         if seen(docnum) and docnum not in found:
             found[docnum].linked = Note("this item belongs to this activity")
-    for docnum in docs_with(searcher, "activity", item.id):
+    for docnum in docs.holding("activity", item.id):
         if seen(docnum) and docnum != own:
             found[docnum].linking = Note("belongs to this activity") if item.is_activity else Note("links to this item")
             if item.is_activity:
                 skip.add(docnum)  # listed on the activity's page as its parts and content
     if item.is_activity:
-        skip.update(searcher.document_number(path=path) for path in attachments_of(item))
+        skip.update(docs.number_at(path) for path in attachments_of(item))
     for activity_id in item.activities:
-        docnum = searcher.document_number(id=activity_id)
-        members = docs_with(searcher, "activity", activity_id)
+        docnum = docs.number(activity_id)
+        members = docs.holding("activity", activity_id)
         # An activity with many items (a whole forum) says little about any two of them.
         if seen(docnum) and len(members) <= SIBLINGS_MAX:
-            title = unpack(searcher.stored_fields(docnum)["data"]).title
+            title = docs.items([docnum])[0].title
             for member in members:
                 if seen(member) and member != docnum:
                     found[member].siblings.append(title)
     for key, target in typed_links(item):
-        docnum = searcher.document_number(id=target)
+        docnum = docs.number(target)
         if seen(docnum):
             found[docnum].typed.append(LINK_TYPES[key].forward_reason)
     for key, kind in LINK_TYPES.items():
-        for docnum in docs_with(searcher, "links", link_value(key, item.id)):
+        for docnum in docs.holding("links", link_value(key, item.id)):
             if seen(docnum) and docnum != own:
                 found[docnum].typed.append(kind.backward_reason)
-    add_mentions(searcher, item, own, found, seen, activities)
+    add_mentions(docs, item, own, found, seen)
     own_topics = vocabulary.current(item.topics)  # a deprecated topic counts as its replacement
     for topic in own_topics:
-        for docnum in docs_with(searcher, "topics", topic):
+        for docnum in docs.holding("topics", topic):
             if seen(docnum):
                 found[docnum].topics.append(topic)
-    add_label_mentions(searcher, vocabulary, own_topics, found, seen)
+    add_label_mentions(docs, vocabulary, own_topics, found, seen)
     neighbours = {n for t in own_topics for n in (*vocabulary.ancestors(t)[:1], *vocabulary.children(t))}
     neighbours -= set(own_topics)
     for topic in sorted(neighbours):
-        for docnum in docs_with(searcher, "topics", topic):
+        for docnum in docs.holding("topics", topic):
             if seen(docnum):
                 found[docnum].related_topics.append(topic)
     if seen(own, people_ok) or sight is None:
         for person in item.people:
-            for docnum in docs_with(searcher, "person", person):
+            for docnum in docs.holding("person", person):
                 if seen(docnum) and seen(docnum, people_ok):
                     found[docnum].people.append(vocabulary.person_name(person))
     unseen = sum(1 << d for d in skip if d is not None)
-    add_similar(searcher, item, own, found, (sets.all if sight is None else sight.docs) & ~unseen, sets)
+    add_similar(docs, item, own, found, (sets.all if sight is None else sight.docs) & ~unseen)
     for docnum in skip:
         found.pop(docnum, None)
-    dates = searcher.reader().column_reader("date")
     scores = {d: round(evidence.score(), 3) for d, evidence in found.items()}
-    order = sorted(found, key=lambda d: (scores[d], dates[d] or ""), reverse=True)
+    order = sorted(found, key=lambda d: (scores[d], sets.day(d)), reverse=True)
     groups: tuple[list[int], list[int]] = ([], [])
     for docnum in order:
         groups[0 if seen(docnum, activities) else 1].append(docnum)
 
     def read(docnums: list[int]) -> tuple[Related, ...]:
-        return tuple(Related(shown(sight, unpack(searcher.stored_fields(d)["data"])), scores[d],
-                             found[d].reasons(vocabulary.label)) for d in docnums[:limit])
+        return tuple(Related(shown(sight, item), scores[d], found[d].reasons(vocabulary.label))
+                     for d, item in zip(docnums[:limit], docs.items(docnums[:limit])))
 
     return RelatedPanels(read(groups[0]), read(groups[1]), len(groups[0]), len(groups[1]))
 
 
-def docs_with(searcher: Searcher, field: str, value: str) -> list[int]:
-    """The documents whose keyword field holds `value` (deleted ones included: callers check)."""
-    if not value:
-        return []
-    try:
-        return list(searcher.reader().postings(field, value).all_ids())
-    except TermNotFound:
-        return []
-
-
-def add_similar(searcher: Searcher, item: Item, own: int | None, found: dict[int, Evidence],
-                allowed: int, sets: Any) -> None:
-    """Items whose text is most like this one's (Whoosh's more-like-this: its five most telling
-    words, Bo1-weighted), each with the telling words both use."""
+def add_similar(docs: Docs, item: Item, own: int | None, found: dict[int, Evidence], allowed: int) -> None:
+    """Items whose text is most like this one's (more like this: its five most telling words,
+    Bo1-weighted on Whoosh), each with the telling words both use."""
     if own is None or not item.text:
         return
-    field = text_field(item.lang)
-    terms = searcher.key_terms_from_text(field, item.text, numterms=SIMILAR_TERMS)
+    terms = docs.key_terms(item, item.text, SIMILAR_TERMS)
     if not terms:
         return
-    query = wq.Or([wq.Term(field, word, boost=weight) for word, weight in terms[:5]])
-    hits = [(hit.docnum, float(hit.score)) for hit in
-            searcher.search(query, limit=SIMILAR_TOP, filter=as_filter(allowed, sets.size), mask={own})]
-    best = max((score for _, score in hits), default=0.0)
-    spoken = surface_words(searcher, field, item.text, {w for w, _ in terms})
-    for docnum, score in hits if best > 0 else ():
+    # found with the five most telling words; a reason names up to three of the ten that each holds
+    hits = docs.similar(terms[:5], item.lang, allowed & ~(1 << own), SIMILAR_TOP, [w for w, _ in terms])
+    best = max((score for _, score, _ in hits), default=0.0)
+    spoken = surface_words(item.text, item.lang, {w for w, _ in terms})
+    for docnum, score, shared in hits if best > 0 else ():
         found[docnum].similar = score / best
-        shared = [w for w, _ in terms if sets.query(wq.Term(field, w)) >> docnum & 1][:SIMILAR_WORDS]
-        found[docnum].words = [spoken.get(w, w) for w in shared]
-
-
-def surface_words(searcher: Searcher, field: str, text: str, stems: set[str]) -> dict[str, str]:
-    """For each stem, the first word of the text that has it ("virements" for "vir"), as a reason shows it."""
-    analyse = searcher.schema[field]
-    found: dict[str, str] = {}
-    for word in dict.fromkeys(re.findall(r"[^\W\d_]{3,}", text[:SURFACE_CHARS])):
-        stem = next(iter(analyse.process_text(word, mode="query")), None)
-        if stem in stems and stem not in found:
-            found[stem] = word.lower()
-            if len(found) == len(stems):
-                break
-    return found
+        found[docnum].words = [spoken.get(w, w) for w in shared[:SIMILAR_WORDS]]
 
 
 def naming(title: str) -> str:
@@ -188,68 +154,49 @@ def naming(title: str) -> str:
     return name if len(name.split()) >= 3 else ""
 
 
-def activity_names(searcher: Searcher, activities: bytes) -> dict[int, str]:
-    """Each activity's name as texts write it, read once per searcher."""
-    cached = getattr(searcher, "_kb_activity_names", None)
-    if cached is None:
-        sets = docsets(searcher)
-        cached = {}
-        for docnum in docs_with(searcher, "type", "activity"):
-            if sets.all >> docnum & 1:
-                name = naming(unpack(searcher.stored_fields(docnum)["data"]).title)
-                if name:
-                    cached[docnum] = name
-        searcher._kb_activity_names = cached  # type: ignore[attr-defined]
-    return cached
+def activity_names(docs: Docs) -> dict[int, str]:
+    """Each activity's name as texts write it, read once per searcher or snapshot."""
+    kept = docs.memo("relating")
+    if "activity names" not in kept:
+        activities = [d for d in docs.holding("type", "activity") if docs.sets.all >> d & 1]
+        names = {docnum: naming(activity.title) for docnum, activity in zip(activities, docs.items(activities))}
+        kept["activity names"] = {docnum: name for docnum, name in names.items() if name}
+    return kept["activity names"]
 
 
-def add_mentions(searcher: Searcher, item: Item, own: int | None, found: dict[int, Evidence],
-                 seen: Callable[..., bool], activities: bytes) -> None:
+def add_mentions(docs: Docs, item: Item, own: int | None, found: dict[int, Evidence],
+                 seen: Callable[..., bool]) -> None:
     """An item whose text names an activity (by its title) relates to it, both ways, even unlinked."""
     if item.is_activity:
         name = naming(item.title)
         if name:
-            matches = clause_queries(searcher, Clause("phrase", name), text_fields())[1]
-            bits = docsets(searcher).query(matches) if matches is not None else 0
-            for docnum in docs_of(bits):
+            for docnum in members(docs.phrase(name)):
                 if docnum != own and seen(docnum) and not (found[docnum].linking or found[docnum].typed):
                     found[docnum].mentions = Note("names this activity in its text")
     text = " ".join(fold(f"{item.summary} {item.text}").lower().split())
-    for docnum, name in activity_names(searcher, activities).items():
+    for docnum, name in activity_names(docs).items():
         if docnum != own and seen(docnum) and name in text and not (found[docnum].linked or found[docnum].typed):
             found[docnum].mentions = Note("named in this item's text")
 
 
-def docs_of(bits: int) -> list[int]:
-    found = []
-    while bits:
-        low = bits & -bits
-        found.append(low.bit_length() - 1)
-        bits ^= low
-    return found
-
-
-def named_activities(searcher: Searcher, item: Item) -> list[Item]:
+def named_activities(docs: Docs, item: Item) -> list[Item]:
     """The activities an item's text names by their title without linking them (suggested links)."""
-    sets = docsets(searcher)
-    activities = sets.value("type", "activity").to_bytes((sets.size >> 3) + 1, "little")
     text = " ".join(fold(f"{item.summary} {item.text}").lower().split())
-    own = searcher.document_number(id=item.id)
+    own = docs.number(item.id)
     linked = set(item.activities) | {target for _, target in typed_links(item)}
     found = []
-    for docnum, name in activity_names(searcher, activities).items():
+    for docnum, name in activity_names(docs).items():
         if docnum != own and name in text:
-            activity = unpack(searcher.stored_fields(docnum)["data"])
+            activity = docs.items([docnum])[0]
             if activity.id not in linked:
                 found.append(activity)
     return sorted(found, key=lambda a: (a.date is None, a.date, a.id))
 
 
-def add_label_mentions(searcher: Searcher, vocabulary: Vocabulary, own_topics: list[str],
+def add_label_mentions(docs: Docs, vocabulary: Vocabulary, own_topics: list[str],
                        found: dict[int, Evidence], seen: Callable[..., bool]) -> None:
     """Untagged items whose text names one of the item's topics by any of its labels, in any language
     ("virements de crédits" for budget flexibility): relations across languages and missing tags."""
-    sets = docsets(searcher)
     for topic_id in own_topics:
         topic = vocabulary.topics.get(topic_id)
         if topic is None:
@@ -258,10 +205,8 @@ def add_label_mentions(searcher: Searcher, vocabulary: Vocabulary, own_topics: l
         for label in dict.fromkeys(topic.all_labels()):
             if len(label) < 4:  # acronyms ("UHC", "PBF") say too little on their own
                 continue
-            matches = clause_queries(searcher, Clause("phrase", label), text_fields())[1]
-            if matches is not None:
-                bits |= sets.query(matches)
-        for docnum in docs_of(bits):
+            bits |= docs.phrase(label)
+        for docnum in members(bits):
             evidence = found.get(docnum)
             if seen(docnum) and (evidence is None or topic_id not in evidence.topics):
                 found[docnum].named_topics.append(topic_id)

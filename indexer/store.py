@@ -22,6 +22,7 @@ from indexer import lookups, relating
 from indexer.generation import GenerationFolder
 from indexer.schema import WEIGHTING
 from indexer.indexfolder import IndexFolder
+from indexer.itemdocs import SearcherDocs
 from indexer.meaning import Reranker
 from indexer.visibility import Sight
 from indexer.writing import WhooshWriter, create_generation, open_for_update
@@ -251,15 +252,15 @@ class IndexStore(Reading):
 
     def related_items(self, item: Item, limit: int = 8, viewer: Viewer | None = None) -> list[Related]:
         with self.searcher() as (searcher, generation):
-            return relating.related_items(searcher, generation.vocabulary, item, limit, self.sight(searcher, viewer))
+            return relating.related_items(SearcherDocs(searcher), generation.vocabulary, item, limit, self.sight(searcher, viewer))
 
     def named_activities(self, item: Item) -> list[Item]:
         with self.searcher() as (searcher, _):
-            return relating.named_activities(searcher, item)
+            return relating.named_activities(SearcherDocs(searcher), item)
 
     def related_panels(self, item: Item, limit: int = 8, viewer: Viewer | None = None) -> RelatedPanels:
         with self.searcher() as (searcher, generation):
-            return relating.related_panels(searcher, generation.vocabulary, item, limit, self.sight(searcher, viewer))
+            return relating.related_panels(SearcherDocs(searcher), generation.vocabulary, item, limit, self.sight(searcher, viewer))
 
     def facet_table(self, rows: str, columns: str) -> FacetTable:
         with self.searcher() as (searcher, _):

@@ -58,7 +58,11 @@ class Sight:
 
     @classmethod
     def of(cls, searcher: Searcher, viewer: Viewer, default_level: str) -> Sight:
-        return cls(viewer, visible(searcher, viewer, default_level), people_shown(searcher, viewer))
+        return cls.over(docsets(searcher), viewer, default_level)
+
+    @classmethod
+    def over(cls, sets: BitSets, viewer: Viewer, default_level: str) -> Sight:
+        return cls(viewer, visible_in(sets, viewer, default_level), people_shown_in(sets, viewer))
 
     def sees(self, docnum: int | None) -> bool:
         return docnum is not None and bool(self.docs >> docnum & 1)

@@ -20,9 +20,10 @@ def test_explicit_links_outrank_names_topics_people_and_similar_text():
 
 
 @pytest.fixture()
-def panels(store):
+def panels(backend):
+    """Related panels from either backend (the contract suite: same assertions on Whoosh and the cluster)."""
     def of(item_id, limit=100):
-        return store.related_panels(store.get_item(item_id), limit)
+        return backend.related_panels(backend.get_item(item_id), limit)
     return of
 
 
@@ -31,9 +32,9 @@ def test_the_survey_results_relate_to_the_webinar_they_name(panels):
     assert "named in this item's text" in found["webinar-2020-04-covid-budgets"]  # among the first three
 
 
-def test_the_forum_shows_related_activities_from_outside_it(panels, store):
+def test_the_forum_shows_related_activities_from_outside_it(panels, backend):
     forum = panels("forum-2020")
-    own = {i.id for i in store.items_where("activity", "forum-2020")}
+    own = {i.id for i in backend.items_where("activity", "forum-2020")}
     assert forum.activities_total >= 5 and not own & {r.item.id for r in forum.activities}
     assert "webinar-2020-04-covid-budgets" in {r.item.id for r in forum.activities}
 
@@ -44,8 +45,8 @@ def test_a_deprecated_topic_relates_through_its_replacement(panels):
     assert len(covid) >= 3  # the document is tagged with the deprecated covid-financing
 
 
-def test_panels_are_complete_and_ties_go_to_the_newer_item(panels, store):
-    for item in store.all_items():
+def test_panels_are_complete_and_ties_go_to_the_newer_item(panels, backend):
+    for item in backend.all_items():
         whole = panels(item.id, 1000)
         assert whole.activities_total == len(whole.activities) and whole.content_total == len(whole.content)
         cut = panels(item.id, 2)
@@ -132,8 +133,8 @@ def test_topic_and_community_pages_show_a_timeline_by_month(client):
     assert client.get("/communities/no-such-community").status_code == 404
 
 
-def test_untagged_items_naming_a_topic_in_any_language_relate_and_similar_text_shows_real_words(panels, store):
-    item = store.get_item("discussions/virements-de-credits-senegal")
+def test_untagged_items_naming_a_topic_in_any_language_relate_and_similar_text_shows_real_words(panels, backend):
+    item = backend.get_item("discussions/virements-de-credits-senegal")
     content = panels(item.id).content
     named = [r for r in content if any(reason.startswith("its text names: Budget flexibility") for reason in r.reasons)]
     assert named and all("budget-flexibility" not in r.item.topics for r in named)
@@ -142,3 +143,22 @@ def test_untagged_items_naming_a_topic_in_any_language_relate_and_similar_text_s
             if reason.startswith("similar text: "):
                 for word in reason.removeprefix("similar text: ").split(", "):
                     assert word.isdigit() or word in item.text.lower(), word  # a word of the text, not a stem
+
+
+@pytest.mark.slow
+def test_the_cluster_finds_every_relation_whoosh_finds_and_most_of_the_similar_text(store, cluster_store):
+    """Both backends relate items with the same code; only similar text is found differently (the cluster weighs an
+    item's telling words by how many items hold them, having no collection frequencies): on the sample, the items
+    related by similar text overlap by 0.62 on average (Jaccard)."""
+    overlaps = []
+    for item in store.all_items():
+        whoosh, cluster = (backend.related_panels(backend.get_item(item.id), 1000) for backend in (store, cluster_store))
+        relations, similar = [], []
+        for panels in (whoosh, cluster):
+            related = panels.activities + panels.content
+            kept = ((r.item.id, [x for x in r.reasons if not x.startswith("similar text")]) for r in related)
+            relations.append(sorted((item_id, reasons) for item_id, reasons in kept if reasons))
+            similar.append({r.item.id for r in related if any(x.startswith("similar text") for x in r.reasons)})
+        assert relations[0] == relations[1], item.id
+        overlaps.append(len(similar[0] & similar[1]) / max(len(similar[0] | similar[1]), 1))
+    assert sum(overlaps) / len(overlaps) >= 0.5

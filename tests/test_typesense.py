@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from indexer.cli import cli
+from indexer.store import IndexStore
 from indexer.typesense import cluster
 from indexer.typesense.collection import jsonl
 from indexer.typesense.connection import Connection
@@ -140,6 +141,47 @@ def test_searches_are_served_by_the_cluster_not_by_the_index_folder(runner, site
     assert page.status_code == 200 and f"<strong>{counted['total']}</strong> results" in html
     assert counted["partial_total"] and f"{counted['partial_total']} partial matches" in html
     assert before["flexibilite budgetaire topic:covid-19-response"]["total"] > 0
+
+
+def shown_without_similar_text(twin: dict) -> dict:
+    """A page's JSON twin with the related items' "similar text" left out: the one relation the backends find
+    differently (the cluster keeps no collection frequencies; test_related_panels_match_whoosh_but_similar_text)."""
+    twin = dict(twin)
+    related = twin.pop("related", None)
+    if related is not None:
+        kept = [(r["id"], [x for x in r["reasons"] if not x.startswith("similar text")])
+                for r in related["activities"] + related["content"]]
+        twin["related"] = sorted((item_id, reasons) for item_id, reasons in kept if reasons)
+    return twin
+
+
+def test_item_pages_and_related_items_are_served_by_the_cluster_not_by_the_index_folder(runner, site, monkeypatch):
+    """Every item, activity, topic and person page (their JSON twins, as an anonymous reader sees them) is the same
+    on the cluster as on the folder's Whoosh copy, and is still served with that copy's segments gone."""
+    from webui import create_app
+
+    assert kb(runner, "reindex").exit_code == 0
+    # whole panels: similar text can move an item across the cut that a page makes
+    cluster_web = create_app({"TESTING": True, "KB_RELATED_LIMIT": "100"}).test_client()
+    whoosh_web = create_app({"TESTING": True, "KB_RELATED_LIMIT": "100", "KB_BACKEND": "whoosh"}).test_client()
+    items = IndexStore(os.environ["KB_INDEX"]).all_items()
+    assert len(items) >= 60
+    urls = [f"/items/{item.id}.json" for item in items]
+    urls += [f"/activities/{item.id}.json" for item in items if item.is_activity]
+    urls += ["/topics/budget-flexibility.json", "/topics/covid-19-response.json", "/topics/health-financing.json",
+             "/people/expert-jean-baptiste-kone.json", "/items/sessions/roundtable-1-paying-providers-notes.json"]
+    expected = {url: whoosh_web.get(url) for url in urls}
+    assert sum(answer.status_code == 404 for answer in expected.values()) >= 4  # members' notes, to anonymous readers
+    generation = Path(os.environ["KB_INDEX"]) / json.loads(kb(runner, "status", "--json").output)["generation"]
+    for path in list(generation.glob("*.seg")) + list(generation.glob("_MAIN_*.toc")):
+        path.unlink()
+    for url, before in expected.items():
+        after = cluster_web.get(url)
+        assert after.status_code == before.status_code, url
+        if before.status_code == 200:
+            assert shown_without_similar_text(after.get_json()) == shown_without_similar_text(before.get_json()), url
+    page = cluster_web.get("/items/sessions/forum-2020-session-1-notes").get_data(as_text=True)
+    assert "similar text: " in page and "Forum 2020" in page
 
 
 def test_a_change_and_a_roll_back_are_searched_on_the_cluster_at_once(runner, site):

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from indexer.corrections import corrected, defined_acronyms
 from indexer.matching import (
@@ -48,6 +48,7 @@ from indexer.searching import (
 from indexer.snippets import snippet
 from indexer.typesense.collection import PAGE, quoted
 from indexer.typesense.connection import Connection, retried
+from indexer.typesense.docs import ClusterDocs
 from indexer.typesense.documents import analysed, item_of, texts_of
 from indexer.typesense.scoring import Ranking
 from indexer.typesense.table import ClusterSets, Finder, analysis_language
@@ -58,6 +59,8 @@ from kb.notes import Note
 from kb.query import Clause, parse_query
 from kb.search import FACETS, Hit, SearchRequest, SearchResult
 from kb.vocabulary import Vocabulary, normalise_label
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -121,13 +124,13 @@ class ClusterSearch:
     def search(self, request: SearchRequest, today: dt.date | None = None,
                max_query_length: int = 2000) -> SearchResult:
         """One search page; a cluster that does not answer is an index that cannot serve (503 on the web)."""
-        import requests
-        from typesense import exceptions
+        return answering(lambda: self._search(request, today, max_query_length))
 
-        try:
-            return self._search(request, today, max_query_length)
-        except (exceptions.TypesenseClientError, requests.RequestException, OSError) as exc:
-            raise IndexMissingError(f"the Typesense cluster does not answer searches ({exc})") from None
+    def read(self, look: Callable[[ClusterDocs], T]) -> T:
+        """What `look` reads of the documents the cluster serves (an item, its related items ...), tried again on
+        the next node when one lags behind; a cluster that does not answer is an index that cannot serve."""
+        return answering(lambda: retried(lambda: look(ClusterDocs(self.client(), self.snapshot())),
+                                         len(self.connection.urls)))
 
     def _search(self, request: SearchRequest, today: dt.date | None, max_query_length: int) -> SearchResult:
         started = time.perf_counter()
@@ -145,6 +148,16 @@ class ClusterSearch:
             self.results.put(key, result)
         notes = (cut_note,) if cut_note else ()
         return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started)
+
+
+def answering(call: Callable[[], T]) -> T:
+    import requests
+    from typesense import exceptions
+
+    try:
+        return call()
+    except (exceptions.TypesenseClientError, requests.RequestException, OSError) as exc:
+        raise IndexMissingError(f"the Typesense cluster does not answer searches ({exc})") from None
 
 
 class Page(Ranking):

@@ -22,6 +22,7 @@ from indexer.store import IndexStore
 from indexer.typesense.collection import SYNC_PATIENCE, ClusterWriteError, CollectionReader, CollectionWriter
 from indexer.typesense.connection import Connection, retried
 from indexer.typesense.documents import collection_schema, texts_of
+from indexer.typesense.reading import ClusterReading
 from indexer.typesense.searching import ClusterSearch
 from kb.backend import FacetTable
 from kb.item import Item
@@ -95,8 +96,9 @@ class CheckedReader:
         return getattr(self.local, name)
 
 
-class ClusterStore(IndexStore):
-    """An IndexStore whose generations are also collections of a Typesense cluster."""
+class ClusterStore(ClusterReading, IndexStore):
+    """An IndexStore whose generations are also collections of a Typesense cluster, which serves every
+    search and every item read (indexer.typesense.reading); the index folder is the writer's."""
 
     def __init__(self, path: Any, connection: Connection, **options: Any):
         super().__init__(path, **options)

@@ -24,7 +24,8 @@ from kb.query import Clause
 from kb.text import fold
 
 # The filter fields read into bitsets, besides the document's id and date.
-FIELDS = tuple(dict.fromkeys([*FILTER_FIELDS.values(), "topics", "visibility", "attribution", "lang"]))
+FIELDS = tuple(dict.fromkeys([*FILTER_FIELDS.values(), "topics", "visibility", "attribution", "lang", "path",
+                              "attachment"]))
 MULTI = 50  # searches per multi_search request (the server's default limit)
 WORDS = {"stems": "words", "stems_title": "title_words"}  # each text's distinct words, as filter values
 CACHED = 512  # clauses whose documents a snapshot keeps (at 100k items, 12.5 kB each)
@@ -157,11 +158,24 @@ class Finder:
             self.found.put((clause.kind, clause.text, field), known[clause])
         return [known[c] or 0 for c in clauses]
 
-    def frequencies(self, words: Iterable[str]) -> dict[str, int]:
-        """How many documents hold each analysed word (in any language)."""
+    def stems(self, words: list[str], lang: str) -> list[int]:
+        """The documents of items in `lang` (an analysis language) holding each word as the index holds it."""
+        where = Look(Clause("word", ""), lang, "stems").in_language()
+        known = {w: self.found.get(("stem", w, lang)) for w in dict.fromkeys(words)}
+        wanted = [w for w, bits in known.items() if bits is None]
+        searches = [{"collection": self.collection, "q": "*", "include_fields": "id", "per_page": PAGE,
+                     "filter_by": f"words:={quoted(w)} && {where}"} for w in wanted]
+        for word, ids in zip(wanted, self._all_ids(searches)):
+            known[word] = self.sets.bits(ids)
+            self.found.put(("stem", word, lang), known[word])
+        return [known[w] or 0 for w in words]
+
+    def frequencies(self, words: Iterable[str], lang: str = "") -> dict[str, int]:
+        """How many documents hold each analysed word (in items of `lang`, an analysis language; else in any)."""
         words = list(dict.fromkeys(words))
-        searches = [{"collection": self.collection, "q": "*", "filter_by": f"words:={quoted(word)}", "per_page": 0}
-                    for word in words]
+        where = f" && {Look(Clause('word', ''), lang, 'stems').in_language()}" if lang else ""
+        searches = [{"collection": self.collection, "q": "*", "filter_by": f"words:={quoted(word)}{where}",
+                     "per_page": 0} for word in words]
         return {word: answer.get("found", 0) for word, answer in zip(words, self.multi(searches))}
 
     def _all_ids(self, searches: list[dict[str, Any]]) -> list[list[str]]:
