@@ -51,6 +51,7 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
         if job.store.model is not None:
             summary.meaning = meaning.build(folder, current, passages, job.store.model)
         add_words(folder.words, words)
+        job.store.words_added(folder.name, words)
         save_manifest(folder.manifest, entries, vocabulary_hash(job.root))
         folder.write_vocabulary(job.vocabulary)
         folder.finish(len(accepted), job.root)  # written last: the generation is complete

@@ -74,6 +74,7 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
     for path in {f.path for f in summary.failed} & set(manifest):
         summary.notes.append(f"{path}: kept the last indexed version")
     add_words(current.words, words)
+    job.store.words_added(current.name, words)
     save_manifest(current.manifest, {**changes.touched, **entries}, vocabulary_hash(root), deleted=changes.deleted)
     count = indexed - len(changes.deleted) + sum(1 for p in entries if p not in manifest)
     if vocabulary_changed:

@@ -299,6 +299,10 @@ class IndexStore(Reading):
         """Why the next run must rebuild from scratch although the folder has a current generation ('' if not)."""
         return ""
 
+    def words_added(self, generation: str, counts: Any) -> None:
+        """A run added `counts` (indexer.words.WordCounts) to the generation's words table: nothing more to do
+        here, the table is in the generation's folder."""
+
     def reader(self, generation: str) -> Generation:
         return Generation(GenerationFolder(self.path / generation))
 

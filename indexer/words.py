@@ -21,7 +21,7 @@ from indexer.connections import SharedConnections
 from kb.spelling import best_correction, max_distance
 from kb.text import fold
 
-def _connect(database: Path) -> sqlite3.Connection:
+def connect(database: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(database)
     conn.execute("CREATE TABLE IF NOT EXISTS words(word TEXT PRIMARY KEY, folded TEXT, df INTEGER)")
     conn.execute("CREATE INDEX IF NOT EXISTS words_folded ON words(folded)")
@@ -46,7 +46,7 @@ class WordCounts:
 def add_words(database: Path, counts: WordCounts) -> None:
     """Add document frequencies of words and acronym definitions (a new generation starts empty;
     incremental runs add)."""
-    with closing(_connect(database)) as conn, conn:
+    with closing(connect(database)) as conn, conn:
         conn.executemany(
             "INSERT INTO words VALUES (?, ?, ?) ON CONFLICT(word) DO UPDATE SET df = df + excluded.df",
             [(word, fold(word), df) for word, df in counts.words.items()])

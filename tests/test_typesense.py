@@ -184,6 +184,26 @@ def test_item_pages_and_related_items_are_served_by_the_cluster_not_by_the_index
     assert "similar text: " in page and "Forum 2020" in page
 
 
+def test_a_read_host_without_the_index_folder_offers_did_you_mean_and_acronyms(runner, site, tmp_path, monkeypatch):
+    """A web host with only the cluster's addresses (no index folder) corrects misspellings and expands acronyms
+    as the writer host does, from the words table the cluster holds, and sees the words an incremental run adds."""
+    content, connection = site
+    assert kb(runner, "reindex").exit_code == 0
+    writer = {q: search_json(runner, q) for q in ("capitaton", "NHIA")}
+    monkeypatch.setenv("KB_INDEX", str(tmp_path / "read-host"))
+    read = {q: search_json(runner, q) for q in ("capitaton", "NHIA")}
+    assert not (tmp_path / "read-host").exists() or not any((tmp_path / "read-host").iterdir())
+    assert read["capitaton"]["suggestion"] == writer["capitaton"]["suggestion"] == "capitation"
+    assert read["capitaton"]["total"] == writer["capitaton"]["total"] > 0
+    assert read["NHIA"]["total"] == writer["NHIA"]["total"] == 12  # three items write it out, never "NHIA"
+    monkeypatch.setenv("KB_INDEX", str(tmp_path / "ix"))
+    path = content / "discussions/virements-de-credits-senegal.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nzanzibarquark\n", encoding="utf-8")
+    assert kb(runner, "reindex").exit_code == 0
+    monkeypatch.setenv("KB_INDEX", str(tmp_path / "read-host"))
+    assert search_json(runner, "zanzibarquak")["suggestion"] == "zanzibarquark"
+
+
 def test_a_change_and_a_roll_back_are_searched_on_the_cluster_at_once(runner, site):
     """Readers key their caches on a stamp each commit writes to the cluster: the next search sees an incremental
     change, then the generation a roll back serves again."""

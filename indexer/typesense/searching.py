@@ -78,9 +78,9 @@ class ClusterSearch:
     """Searches of the generation the cluster serves, for one community (its collection prefix)."""
 
     def __init__(self, connection: Connection, results: Any, default_visibility: str = "public",
-                 words: Callable[[str], Path | None] = lambda generation: None):
+                 words: Callable[[Any, Snapshot], Path | None] = lambda client, snap: None):
         self.connection = connection
-        self.words = words  # a generation's words table (did you mean, acronyms), where this host has it
+        self.words = words  # the serving generation's words table (did you mean, acronyms), or None
         self.alias = f"{connection.prefix}_items"
         self.meta = f"{connection.prefix}_meta"
         self.results = results
@@ -141,7 +141,7 @@ class ClusterSearch:
                request.sort, request.page, request.page_size, request.role, self.default_visibility, today)
         result = self.results.get(key)
         if result is None:
-            words = self.words(snap.generation)
+            words = self.words(self.client(), snap)
             # A node that lags behind (it lacks the collection yet) or is not ready: the next try goes elsewhere.
             result = retried(lambda: Page(self.client(), snap, request, today, self.default_visibility,
                                           words).result(), len(self.connection.urls))

@@ -24,6 +24,7 @@ from indexer.typesense.connection import Connection, retried
 from indexer.typesense.documents import collection_schema, texts_of
 from indexer.typesense.reading import ClusterReading
 from indexer.typesense.searching import ClusterSearch
+from indexer.typesense.words import WordsCopy, upload, words_of
 from kb.backend import FacetTable
 from kb.item import Item
 from kb.search import SearchRequest, SearchResult
@@ -104,6 +105,7 @@ class ClusterStore(ClusterReading, IndexStore):
         super().__init__(path, **options)
         self.connection = connection
         self.alias = f"{connection.prefix}_items"
+        self.copies = WordsCopy(connection)
         self.cluster_search = ClusterSearch(connection, self.results, self.default_visibility, self._words)
 
     def search(self, request: SearchRequest, today: dt.date | None = None,
@@ -119,10 +121,19 @@ class ClusterStore(ClusterReading, IndexStore):
         """The content map's counts, from the facet values of the items the cluster serves."""
         return facet_table_of(self.cluster_search.snapshot().sets, rows, columns)
 
-    def _words(self, generation: str) -> Path | None:
-        """The words table of a generation, on the writer host that built it (did you mean, acronyms)."""
-        words = GenerationFolder(self.path / generation).words
-        return words if words.is_file() else None
+    def _words(self, client: Any, snap: Any) -> Path | None:
+        """The words table of the serving generation (did you mean, acronyms): the writer's own, or on a host
+        without it, a copy of the cluster's (indexer.typesense.words)."""
+        words = GenerationFolder(self.path / snap.generation).words
+        return words if words.is_file() else self.copies.path(client, snap.collection, snap.stamp)
+
+    def words_added(self, generation: str, counts: Any) -> None:
+        """Put the rows a run changed in the words table on the cluster too; after an incremental run, a new
+        stamp tells read hosts to fetch them (a full build's are there before its alias moves)."""
+        upload(self.connection, self.collection(generation), GenerationFolder(self.path / generation).words, counts)
+        serving = self.folder.current()
+        if serving is not None and serving.name == generation:
+            self._meta(generation)
 
     def collection(self, generation: str) -> str:
         return f"{self.alias}__{generation}"
@@ -143,7 +154,8 @@ class ClusterStore(ClusterReading, IndexStore):
         try:
             fields = {f["name"] for f in retried(lambda: client.collections[name].retrieve(),
                                                  len(self.connection.urls))["fields"]}
-            retried(lambda: client.collections[texts_of(name)].retrieve(), len(self.connection.urls))
+            for beside in (texts_of(name), words_of(name)):
+                retried(lambda beside=beside: client.collections[beside].retrieve(), len(self.connection.urls))
         except exceptions.ObjectNotFound:
             fields = set()
         if {f["name"] for f in collection_schema("")["fields"]} - fields:
@@ -222,7 +234,7 @@ class ClusterStore(ClusterReading, IndexStore):
     def _drop_unused(self) -> None:
         """Drop this community's collections that neither serve nor can be rolled back to."""
         keep = {self.collection(g.name) for g in (self.folder.current(), self.folder.previous()) if g is not None}
-        keep |= {texts_of(name) for name in keep}
+        keep |= {texts_of(name) for name in keep} | {words_of(name) for name in keep}
         client = self.connection.client()
         for collection in client.collections.retrieve():
             name = collection["name"]
