@@ -19,7 +19,6 @@ from indexer.visibility import Sight
 from kb.backend import FacetTable
 from kb.errors import NotFoundError
 from kb.item import Item
-from kb.vocabulary import Vocabulary
 
 
 

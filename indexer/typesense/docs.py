@@ -27,6 +27,14 @@ KEY_CANDIDATES = 60  # an item's most frequent words whose document frequency is
 SIMILAR_SCORED = 50  # documents holding the telling words that are scored with BM25 (the best by their idf)
 
 
+def texts_by_id(finder: Finder, collection: str, item_ids: list[str], fields: str) -> list[dict[str, Any]]:
+    """`fields` of the texts documents of these items (in no particular order), a page of ids per search."""
+    searches = [{"collection": texts_of(collection), "q": "*", "per_page": PAGE, "include_fields": fields,
+                 "filter_by": f"id:=[{','.join(quoted(i) for i in item_ids[start:start + PAGE])}]"}
+                for start in range(0, len(item_ids), PAGE)]
+    return [hit["document"] for answer in finder.multi(searches) for hit in answer.get("hits", [])]
+
+
 class ClusterDocs(Docs):
     """The documents of one snapshot (indexer.typesense.searching.Snapshot) of the serving collections."""
 
@@ -52,10 +60,7 @@ class ClusterDocs(Docs):
         return [found[i] for i in ids]
 
     def documents(self, item_ids: list[str], fields: str) -> list[dict[str, Any]]:
-        searches = [{"collection": texts_of(self.snap.collection), "q": "*", "per_page": PAGE, "include_fields": fields,
-                     "filter_by": f"id:=[{','.join(quoted(i) for i in item_ids[start:start + PAGE])}]"}
-                    for start in range(0, len(item_ids), PAGE)]
-        return [hit["document"] for answer in self.finder.multi(searches) for hit in answer.get("hits", [])]
+        return texts_by_id(self.finder, self.snap.collection, item_ids, fields)
 
     def phrase(self, text: str) -> int:
         clause = Clause("phrase", text)

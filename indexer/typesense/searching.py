@@ -46,10 +46,9 @@ from indexer.searching import (
     split,
 )
 from indexer.snippets import snippet
-from indexer.typesense.collection import PAGE, quoted
 from indexer.typesense.connection import Connection, retried
-from indexer.typesense.docs import ClusterDocs
-from indexer.typesense.documents import analysed, item_of, texts_of
+from indexer.typesense.docs import ClusterDocs, texts_by_id
+from indexer.typesense.documents import analysed, item_of
 from indexer.typesense.scoring import Ranking
 from indexer.typesense.table import ClusterSets, Finder, analysis_language
 from indexer.visibility import people_shown_in, visible_in
@@ -337,7 +336,4 @@ class Page(Ranking):
         return {doc["id"]: item_of(doc) for doc in self.documents(item_ids, "id,item")}
 
     def documents(self, item_ids: list[str], fields: str) -> list[dict[str, Any]]:
-        searches = [{"collection": texts_of(self.snap.collection), "q": "*", "per_page": PAGE, "include_fields": fields,
-                     "filter_by": f"id:=[{','.join(quoted(i) for i in item_ids[start:start + PAGE])}]"}
-                    for start in range(0, len(item_ids), PAGE)]
-        return [hit["document"] for answer in self.finder.multi(searches) for hit in answer.get("hits", [])]
+        return texts_by_id(self.finder, self.snap.collection, item_ids, fields)
