@@ -114,7 +114,7 @@ class BitSets:
     def order(self, oldest: bool = False) -> list[int]:
         """All document numbers by date, newest (or oldest) first, undated last; read once."""
         if self._orders is None:
-            values = [(day or "", docnum) for docnum, day in enumerate(self._dates())]
+            values = [(self.day(docnum), docnum) for docnum in range(self.size)]
             dated = sorted(pair for pair in values if pair[0])
             undated = [docnum for day, docnum in values if not day]
             self._orders = ([d for _, d in reversed(dated)] + undated, [d for _, d in dated] + undated)

@@ -184,12 +184,8 @@ def named_activities(docs: Docs, item: Item) -> list[Item]:
     text = " ".join(fold(f"{item.summary} {item.text}").lower().split())
     own = docs.number(item.id)
     linked = set(item.activities) | {target for _, target in typed_links(item)}
-    found = []
-    for docnum, name in activity_names(docs).items():
-        if docnum != own and name in text:
-            activity = docs.items([docnum])[0]
-            if activity.id not in linked:
-                found.append(activity)
+    named = [docnum for docnum, name in activity_names(docs).items() if docnum != own and name in text]
+    found = [activity for activity in docs.items(named) if activity.id not in linked]
     return sorted(found, key=lambda a: (a.date is None, a.date, a.id))
 
 

@@ -14,11 +14,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from indexer.schema import DEFAULT_LEVEL, related_kinds
+from indexer.schema import related_kinds
 from indexer.typesense.connection import Connection, retried
 from indexer.typesense.documents import collection_schema, documents, item_of, texts_of, texts_schema
-from kb.access import Viewer, shown_to
-from kb.errors import NotFoundError, ValidationError
+from kb.errors import ValidationError
 from kb.item import Item
 from kb.vocabulary import Vocabulary
 
@@ -160,7 +159,8 @@ class CollectionWriter:
 
 
 class CollectionReader:
-    """Looking items up in one collection (kb.backend.ItemReader)."""
+    """One collection as a new generation's checks and exports read it (searches and pages read the snapshot:
+    indexer.typesense.reading)."""
 
     def __init__(self, connection: Connection, name: str, default_visibility: str = "public"):
         self.connection = connection
@@ -180,24 +180,14 @@ class CollectionReader:
         collection = self.client.collections[self.name]
         return retried(lambda: collection.documents.search(params), len(self.connection.urls))
 
-    def _where(self, filter_by: str, viewer: Viewer | None, page: int = 1, per_page: int = PAGE,
-               sort_by: str = "date:desc") -> dict[str, Any]:
-        seen = self.visibility_filter(viewer)
-        return self._search({"q": "*", "filter_by": " && ".join(f for f in (filter_by, seen) if f),
-                             "per_page": per_page, "page": page, "sort_by": sort_by})
+    def _where(self, filter_by: str, page: int = 1, per_page: int = PAGE) -> dict[str, Any]:
+        return self._search({"q": "*", "filter_by": filter_by, "per_page": per_page, "page": page,
+                             "sort_by": "date:desc"})
 
-    def visibility_filter(self, viewer: Viewer | None) -> str:
-        if viewer is None or viewer.sees_everything:
-            return ""
-        levels = list(viewer.levels) + ([DEFAULT_LEVEL] if self.default_visibility in viewer.levels else [])
-        return f"visibility:=[{','.join(quoted(level) for level in levels)}]"
-
-    def find_item(self, item_id: str, viewer: Viewer | None = None) -> Item | None:
-        hits = self._where(f"id:={quoted(item_id)}", viewer, per_page=1)["hits"]
+    def find_item(self, item_id: str) -> Item | None:
+        hits = self._where(f"id:={quoted(item_id)}", per_page=1)["hits"]
         found = self.items([hit["document"]["id"] for hit in hits])
-        if not found:
-            return None
-        return found[0] if viewer is None else shown_to(found[0], viewer)
+        return found[0] if found else None
 
     def items(self, item_ids: list[str], full: bool = True) -> list[Item]:
         """The items with these ids, in this order, from the texts collection."""
@@ -209,28 +199,6 @@ class CollectionReader:
                                                            "include_fields": "id,item"}), len(self.connection.urls))
             found.update((hit["document"]["id"], item_of(hit["document"], full)) for hit in answer["hits"])
         return [found[i] for i in item_ids if i in found]
-
-    def get_item(self, item_id: str, viewer: Viewer | None = None) -> Item:
-        item = self.find_item(item_id, viewer)
-        if item is None:
-            raise NotFoundError(f"no item with id {item_id!r}")
-        return item
-
-    def items_where(self, field: str, value: str, limit: int | None = None,
-                    viewer: Viewer | None = None) -> list[Item]:
-        from indexer.schema import FILTER_FIELDS
-
-        name = {"topics_all": "topics_all"}.get(field, FILTER_FIELDS.get(field, field))
-        found: list[str] = []
-        page = 1
-        while limit is None or len(found) < limit:
-            answer = self._where(f"{name}:={quoted(value)}", viewer, page=page)
-            found += [h["document"]["id"] for h in answer["hits"]]
-            if len(answer["hits"]) < PAGE:
-                break
-            page += 1
-        items = self.items(found[:limit] if limit is not None else found, full=False)
-        return items if viewer is None else [shown_to(item, viewer) for item in items]
 
     def all_items(self, full: bool = False) -> list[Item]:
         exported = retried(lambda: self.client.collections[self.texts()].documents.export(
@@ -245,7 +213,7 @@ class CollectionReader:
         """On every node that answers: the count, and a few items found by their id and by a word of their title."""
         failures = []
         held = self.count()
-        sample = [h["document"] for h in self._where("", None, per_page=3)["hits"]]
+        sample = [h["document"] for h in self._where("", per_page=3)["hits"]]
         for url in self.connection.answering():
             node = CollectionReader(Connection((url,), self.connection.api_key), self.name)
             if node.count() != held:
