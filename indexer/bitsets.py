@@ -10,6 +10,7 @@ even at 100,000 documents, and disjunctive counts are a few more ANDs.
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from whoosh import query as wq
@@ -114,10 +115,13 @@ class BitSets:
     def order(self, oldest: bool = False) -> list[int]:
         """All document numbers by date, newest (or oldest) first, undated last; read once."""
         if self._orders is None:
-            values = [(self.day(docnum), docnum) for docnum in range(self.size)]
-            dated = sorted(pair for pair in values if pair[0])
-            undated = [docnum for day, docnum in values if not day]
-            self._orders = ([d for _, d in reversed(dated)] + undated, [d for _, d in dated] + undated)
+            if self._days is None:
+                self._days = self._dates()
+            days = self._days
+            # a stable sort by day alone: the same day keeps document order (oldest first), reversed for newest
+            dated = sorted((docnum for docnum in range(self.size) if days[docnum]), key=days.__getitem__)
+            undated = [docnum for docnum in range(self.size) if not days[docnum]]
+            self._orders = (dated[::-1] + undated, dated + undated)
         return self._orders[1 if oldest else 0]
 
     def page_by_date(self, bits: int, offset: int, count: int, oldest: bool = False) -> list[int]:
@@ -141,27 +145,29 @@ class BitSets:
 
 
 class DocSets(BitSets):
-    """Bitsets of one searcher: all live documents, each facet value, and cached query results."""
+    """Bitsets of one searcher: all live documents, each facet value, and cached query results.
+
+    Facet values and dates come from the segments' stored sets when the writer left them
+    (indexer.segmentsets), else from the postings.
+    """
 
     def __init__(self, searcher: Searcher):
+        from indexer.segmentsets import StoredSets  # it builds on this module's bitset()
+
         super().__init__()
         self.searcher = searcher
         self.size = searcher.doc_count_all()
-        reader = searcher.reader()
-        self.all = bitset(reader.all_doc_ids(), self.size)
+        index = getattr(searcher, "_ix", None)
+        folder = getattr(getattr(index, "storage", None), "folder", None)
+        self.stored = StoredSets(Path(folder) if folder else None, searcher.reader())
+        self.all = self.stored.live()
         self._queries: OrderedDict[str, int] = OrderedDict()
 
     def _read_values(self, field: str) -> dict[str, int]:
-        reader = self.searcher.reader()
-        found = {}
-        for raw in reader.lexicon(field):
-            value = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-            found[value] = bitset(reader.postings(field, raw).all_ids(), self.size) & self.all
-        return found
+        return {value: bits & self.all for value, bits in self.stored.values(field).items()}
 
     def _dates(self) -> list[str]:
-        column = self.searcher.reader().column_reader("date")
-        return [column[docnum] or "" for docnum in range(self.size)]
+        return self.stored.dates()
 
     def query(self, q: wq.Query) -> int:
         """The documents matching a query, cached by the query's text."""

@@ -6,6 +6,7 @@
     manifest.sqlite    one row per content file: its item id, size, time and hash (indexer.manifest)
     words.sqlite       the words of the items, for "did you mean" (indexer.words)
     vectors.sqlite     the items' meaning as vectors, when semantic search is on (indexer.vectors)
+    sets.sqlite        each search-engine segment's facet bitsets and dates (indexer.segmentsets)
     retired            present once another generation serves instead; removed some minutes later
 
 This module is the only one that names these files.
@@ -26,6 +27,7 @@ VOCABULARY_FILE = "vocabulary.json"
 MANIFEST_FILE = "manifest.sqlite"
 WORDS_FILE = "words.sqlite"
 VECTORS_FILE = "vectors.sqlite"
+SETS_FILE = "sets.sqlite"
 RETIRED_FILE = "retired"
 # Bump when fields or derived values change: an older index is then rebuilt from scratch.
 SCHEMA_VERSION = 7  # 7: typed links; 6: visibility and attribution fields; 5: accents folded before stemming

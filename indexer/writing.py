@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from whoosh import index as whoosh_index
 
+from indexer import segmentsets
 from indexer.generation import GenerationFolder
 from indexer.schema import build_schema, item_document, related_kinds
 from indexer.workers import worker_context
@@ -39,7 +41,8 @@ def writer_options(items: int) -> dict[str, Any]:
 class WhooshWriter:
     """Adds, replaces and deletes items in one generation; nothing shows before commit."""
 
-    def __init__(self, writer: Any, replace: bool):
+    def __init__(self, index: Any, writer: Any, replace: bool):
+        self.index = index
         self.writer = writer
         self.replace = replace  # an incremental run replaces documents by id; a full build only adds
 
@@ -57,6 +60,8 @@ class WhooshWriter:
 
     def commit(self) -> None:
         self.writer.commit()
+        # new segments' facet bitsets and dates, so the next process's first search need not read postings
+        segmentsets.save(Path(self.index.storage.folder), self.index)
 
     def cancel(self) -> None:
         tasks = list(getattr(self.writer, "tasks", ()))
@@ -71,8 +76,8 @@ class WhooshWriter:
 
 def create_generation(folder: GenerationFolder, expected_items: int) -> WhooshWriter:
     ix = whoosh_index.create_in(str(folder.path), build_schema())
-    return WhooshWriter(ix.writer(**writer_options(expected_items)), replace=False)
+    return WhooshWriter(ix, ix.writer(**writer_options(expected_items)), replace=False)
 
 
 def open_for_update(ix: Any) -> WhooshWriter:
-    return WhooshWriter(ix.writer(limitmb=WRITER_MEMORY_MB, timeout=30.0, compound=False), replace=True)
+    return WhooshWriter(ix, ix.writer(limitmb=WRITER_MEMORY_MB, timeout=30.0, compound=False), replace=True)
