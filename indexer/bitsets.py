@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from whoosh import query as wq
 from whoosh.idsets import DocIdSet
@@ -162,6 +162,7 @@ class DocSets(BitSets):
         self.stored = StoredSets(Path(folder) if folder else None, searcher.reader())
         self.all = self.stored.live()
         self._queries: OrderedDict[str, int] = OrderedDict()
+        self._terms: OrderedDict[tuple[str, Any], int] = OrderedDict()
 
     def _read_values(self, field: str) -> dict[str, int]:
         return {value: bits & self.all for value, bits in self.stored.values(field).items()}
@@ -176,11 +177,68 @@ class DocSets(BitSets):
         if cached is not None:
             self._queries.move_to_end(key)
             return cached
-        bits = bitset(self.searcher.docs_for_query(q), self.size) & self.all
-        self._queries[key] = bits
-        if len(self._queries) > CACHE_SIZE:
-            self._queries.popitem(last=False)
+        bits = self._evaluate(q) & self.all
+        self._remember(self._queries, key, bits)
         return bits
+
+    def _evaluate(self, q: wq.Query) -> int:
+        """Words, ORs and ANDs of them from each word's own documents, each read once per searcher:
+        walking Whoosh's tree of matchers costs several times more per document, and the common
+        words of one query come back in the next. Anything else (phrases) is asked of Whoosh."""
+        if type(q) is wq.Term:
+            return self.term(q.fieldname, q.text)
+        if isinstance(q, wq.Or) and not q.minmatch:
+            bits = 0
+            for sub in q.subqueries:
+                bits |= self._evaluate(sub)
+            return bits
+        if isinstance(q, wq.And):
+            bits = self.all
+            for sub in q.subqueries:
+                bits &= self._evaluate(sub)
+                if not bits:
+                    break
+            return bits
+        return bitset(self.searcher.docs_for_query(q), self.size)
+
+    def term(self, field: str, text: str | bytes) -> int:
+        """The documents holding one term (deleted ones included: callers AND with `all`)."""
+        key = (field, text)
+        cached = self._terms.get(key)
+        if cached is not None:
+            self._terms.move_to_end(key)
+            return cached
+        bits = 0
+        for leaf, offset in self.searcher.reader().leaf_readers():
+            if key in leaf:
+                bits |= bitset(posting_ids(leaf.postings(field, text)), leaf.doc_count_all()) << offset
+        self._remember(self._terms, key, bits)
+        return bits
+
+    @staticmethod
+    def _remember(cache: OrderedDict, key: Any, bits: int) -> None:
+        cache[key] = bits
+        if len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+
+
+def posting_ids(matcher: Any) -> Iterator[int]:
+    """The document numbers of one segment's postings of a term, a block at a time.
+
+    Whoosh's all_ids() steps through a posting list one document at a time; its
+    whoosh3 leaf matcher holds each block's numbers as one tuple, read here whole
+    (deleted documents included, as the filter that hides them is skipped).
+    """
+    while not hasattr(matcher, "_read_ids") and hasattr(matcher, "child"):
+        matcher = matcher.child
+    if not hasattr(matcher, "_next_block"):
+        yield from matcher.all_ids()
+        return
+    while matcher.is_active():
+        if matcher._ids is None:
+            matcher._read_ids()
+        yield from matcher._ids[matcher._i:]
+        matcher._next_block()
 
 
 def docsets(searcher: Searcher) -> DocSets:

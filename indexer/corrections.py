@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 from whoosh.searching import Searcher
 
 from indexer.bitsets import docsets
-from indexer.matching import clause_queries, text_fields
+from indexer.matching import STOPWORDS, clause_queries, text_fields
 from indexer.words import acronyms, correct
 from kb.query import Clause, ParsedQuery
 from kb.notes import Note
 from kb.spelling import correctable
+from kb.text import fold
 from kb.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ def corrected(parsed: ParsedQuery, text: str, vocabulary: Vocabulary, words: Pat
     for clause in parsed.positive:
         if clause.kind != "word" or not correctable(clause.text) or clause.text in corrections:
             continue
+        if any(fold(clause.text) in STOPWORDS[lang] for lang in STOPWORDS):
+            continue  # no item holds a stop word ("that", "during"): it is left out, not misspelt
         if looked >= MAX_CORRECTED or time.perf_counter() > deadline:
             break
         if in_sight(clause.text):

@@ -22,6 +22,7 @@ from whoosh.searching import Searcher
 from indexer import feedback
 from indexer.bitsets import DocSets, as_filter, at_least, docsets
 from indexer.corrections import acronyms_of, find_corrections
+from indexer.docsquery import DocsQuery, candidates
 from indexer.matching import (
     Plan,
     clause_queries,
@@ -44,6 +45,9 @@ if TYPE_CHECKING:  # the store calls this module; this module only needs its typ
     from indexer.store import Generation, IndexStore
 
 SNIPPET_CHARS = 220
+# A group of documents at most this share of what the query reaches is ranked by scoring its own
+# documents only; a bigger one by walking the words' postings (the cheaper way when most match).
+CANDIDATE_SHARE = 4
 
 
 def search(store: IndexStore, request: SearchRequest, today: dt.date | None = None,
@@ -232,19 +236,24 @@ def page_hits(searcher: Searcher, query: Plan, groups: tuple[int, int], sort: st
     places = match_places(query)
     hits: list[Hit] = []
     offset = 0  # where this group starts in the whole list
+    reach = (groups[0] | groups[1]).bit_count()
     for group, partial in zip(groups, (False, True)):
         size = group.bit_count()
         if start < offset + size and end > offset and group:
             first, last = max(0, start - offset), min(size, end - offset)
-            for docnum, score in ranked(searcher, query, group, sort, first, last, time_limit, notes, rerank):
+            for docnum, score in ranked(searcher, query, group, sort, first, last, time_limit, notes, rerank,
+                                        reach):
                 hits.append(make_hit(docnum, searcher.stored_fields(docnum), score, places, words, partial, viewer))
         offset += size
     return tuple(hits)
 
 
 def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, last: int,
-           time_limit: float, notes: list[str], rerank: Any = None) -> list[tuple[int, float]]:
+           time_limit: float, notes: list[str], rerank: Any = None, reach: int = 0) -> list[tuple[int, float]]:
     """Positions `first` to `last` of a group of documents, ranked by relevance or by date.
+
+    When the group is a small part of what the query's words reach (the matches of a long
+    question, a filtered search), only its documents are scored (indexer.docsquery).
 
     The best RERANK_DEPTH by BM25 are ordered again: raised by the names the
     query gives (matching.with_hints), then, with `rerank`, by the fusion of
@@ -258,12 +267,14 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
     long_question = feedback.applies(len(query.units))
     depth = max(last, RERANK_DEPTH) if rerank or query.hints or long_question else last  # see below
     deadline = time.perf_counter() + time_limit
-    pairs = top_scores(searcher, ranking, group, depth, time_limit, notes)
+    bounded = group.bit_count() * CANDIDATE_SHARE <= reach
+    pairs = top_scores(searcher, candidates(ranking, group) if bounded else ranking, group, depth, time_limit, notes)
     if long_question and pairs:
         # Feedback from the first pass (indexer.feedback); it ranks again within the time left.
         again = feedback.expanded(searcher, ranking, pairs, len(query.units))
         left = deadline - time.perf_counter()
         if again is not None and left > 0:
+            again = candidates(again, group) if bounded else again
             pairs = feedback.keep_first(pairs, top_scores(searcher, again, group, depth, left, notes))
     # Only the first RERANK_DEPTH are ordered again, whatever the page size, so that a page of
     # 1,000 (make eval) and pages of 10 show the same order.
@@ -323,7 +334,7 @@ def query_words(ranking: wq.Query | None) -> dict[str, tuple[set[str], set[str]]
         if not field.startswith(("text_", "title_")):
             continue
         stems, prefixes = words.setdefault("text_" + field.split("_", 1)[1], (set(), set()))
-        if isinstance(leaf, wq.Prefix):
+        if isinstance(leaf, (wq.Prefix, DocsQuery)):
             prefixes.add(leaf.text)
         elif isinstance(leaf, wq.Phrase):
             stems.update(leaf.words)

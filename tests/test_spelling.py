@@ -53,3 +53,13 @@ def test_a_long_question_full_of_typos_corrects_a_few_words_only(store):
     note = next(m for m in result.messages if m.startswith("No item contains"))
     assert note.split(";")[0].count("“") == MAX_CORRECTED == 8
     assert result.hits  # matches or, with 15 words of which 8 corrected, partial matches
+
+
+def test_stop_words_of_a_question_are_not_taken_for_misspellings(backend):
+    """No item holds "should", "before" or "more" (stop words are not indexed): the search must not
+    offer "showed", "become" or "move" for them (it did for 22 of the English stop words)."""
+    from kb.search import SearchRequest
+
+    result = backend.search(SearchRequest(q="what should ministries change before capitation is more flexible"))
+    assert result.total and not [m for m in result.messages if m.startswith("No item contains")]
+    assert not result.suggestion

@@ -1,0 +1,84 @@
+"""Long questions, prefixes and filtered searches rank what they rank without walking every posting.
+
+The speed is measured at 100,000 items by bench/bench_shapes.py; here, on the sample, the faster
+ways give the same answers as the plain ones: scoring only a group's candidates ranks as walking
+every word's postings does, a prefix's matches are all reachable and highlighted, and the bitsets
+read from each word's own postings equal Whoosh's own matching, deletions included.
+"""
+
+import re
+
+import pytest
+from whoosh import query as wq
+
+import indexer.searching as searching
+from indexer.bitsets import bitset, docsets
+from indexer.reindex import reindex
+from indexer.store import IndexStore
+from kb.search import SearchRequest
+from tests.conftest import write
+
+QUESTIONS = [
+    "how can ministries of health and finance move money quickly during the year when budget rules are rigid",
+    "what did members say about paying primary care providers by capitation in Ghana and Kenya",
+    "capitation topic:provider-payment",
+    "budget flexibility type:document",
+    "health financing",
+]
+
+
+def ranking(store: IndexStore, q: str) -> list[tuple[str, float]]:
+    result = store.search(SearchRequest(q=q, page_size=60, role="manager"))
+    return [(h.item.id, round(h.score, 6)) for h in result.hits]
+
+
+def test_scoring_only_the_candidates_ranks_as_walking_every_posting(store, monkeypatch):
+    monkeypatch.setattr(searching, "CANDIDATE_SHARE", 10**9)  # never: walk every posting
+    walked = {q: ranking(IndexStore(store.path), q) for q in QUESTIONS}
+    monkeypatch.setattr(searching, "CANDIDATE_SHARE", 0)  # always: score the group's own documents
+    scored = {q: ranking(IndexStore(store.path), q) for q in QUESTIONS}
+    assert all(walked.values())
+    assert scored == walked
+
+
+def test_every_match_of_a_prefix_is_reachable_and_its_words_are_highlighted(store):
+    first = store.search(SearchRequest(q="budg*", page_size=10, role="manager"))
+    assert first.total > 10
+    every = store.search(SearchRequest(q="budg*", page_size=first.total + first.partial_total, role="manager"))
+    assert len({h.item.id for h in every.hits}) == first.total
+    marked = [m.lower() for h in first.hits for m in re.findall(r"<mark[^>]*>([^<]+)</mark>", h.snippet)]
+    assert marked and all(word.startswith("budg") for word in marked)
+
+
+def test_a_prefix_beside_a_word_adds_to_the_words_ranking_without_hiding_it(store):
+    alone = [h.item.id for h in store.search(SearchRequest(q="capitation", page_size=5, role="manager")).hits]
+    both = store.search(SearchRequest(q="capitation budg*", page_size=100, role="manager"))
+    assert both.total and set(h.item.id for h in both.hits[:both.total]) <= \
+        {h.item.id for h in store.search(SearchRequest(q="capitation", page_size=100, role="manager")).hits}
+    assert alone[0] in [h.item.id for h in both.hits]
+
+
+def words_queries(searcher) -> list[wq.Query]:
+    words = ["budget", "health", "capit", "flexibl", "ghana", "fund", "nhia", "provid"]
+    terms = [wq.Term("text_en", w) for w in words]
+    return [*terms, wq.Or(terms[:3]), wq.And(terms[:2]), wq.Or([wq.And(terms[:2]), wq.And(terms[2:5])]),
+            wq.And([wq.Or(terms[:4]), wq.Term("text_en", "ghana")]), wq.Term("text_fr", "budget"),
+            wq.Phrase("text_en", ["budget", "flexibl"])]
+
+
+def test_word_bitsets_equal_whooshs_own_matching_after_deletions(indexed_copy):
+    content, index = indexed_copy
+    edited = sorted((content / "documents").glob("*.md"))[:3]
+    for path in edited:  # rewritten: their old documents are deleted in the first segment
+        path.write_text(path.read_text(encoding="utf-8") + "\nBudget and health, again.\n", encoding="utf-8")
+    write(content / "documents" / "zz-extra.md",
+          "---\nid: zz-extra\ntitle: Capitation for Ghana\ntype: document\n---\nHealth budget funds.\n")
+    summary = reindex(content, index)
+    assert len(summary.updated) == 3 and summary.added
+    with IndexStore(index).searcher() as (searcher, _):
+        assert len(searcher.reader().leaf_readers()) > 1 and searcher.reader().has_deletions()
+        sets = docsets(searcher)
+        for q in words_queries(searcher):
+            expected = bitset(searcher.docs_for_query(q), sets.size)
+            assert sets.query(q) == expected, q
+        assert sets.query(wq.Term("text_en", "budget")).bit_count() > 3
