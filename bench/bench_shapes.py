@@ -63,6 +63,21 @@ def cold_starts(index: Path, content: Path, queries: list[str]) -> list[tuple[st
     return rows
 
 
+def pooled_pages(index: Path, questions: list[str]) -> tuple[int, int]:
+    """How many long questions get the same first page (ids and order) from the pool of their best-weighing
+    partial matches as from ranking all of them (indexer.ranking)."""
+    from indexer import ranking
+
+    pooled = ranking.POOL
+    pages = {}
+    for pool in (pooled, 10**9):
+        ranking.POOL = pool
+        store = IndexStore(index)
+        pages[pool] = [[h.item.id for h in store.search(SearchRequest(q=q, role="manager")).hits] for q in questions]
+    ranking.POOL = pooled
+    return sum(a == b for a, b in zip(pages[pooled], pages[10**9])), len(questions)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100000)
@@ -107,6 +122,9 @@ def main() -> int:
     warm = sorted(r["warm_ms"] for r in rows)
     print(f"{'all':14}{max(r['first_ms'] for r in rows):>10.0f}{statistics.median(warm):>10.0f}{warm[-1]:>10.0f}"
           f"   p95 warm {warm[int(round(0.95 * (len(warm) - 1)))]:.0f} ms")
+    same, questions = pooled_pages(index, [q for shape, q in pairs if shape == "long question"])
+    print(f"\nlong questions: first page ranked from the pool identical to ranking every partial match: "
+          f"{same} of {questions}")
     print("\ncold start: a new process's first search (after imports) / imports / whole `kb search` command, ms")
     for q, imported, first, whole in colds:
         print(f"  {first:8.0f} {imported:8.0f} {whole:8.0f}  {q[:60]}")

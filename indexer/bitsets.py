@@ -43,27 +43,47 @@ def members(bits: int, limit: int | None = None) -> list[int]:
 
 
 def at_least(sets: list[int], k: int) -> int:
-    """The documents in at least `k` of the bitsets.
+    """The documents in at least `k` of the bitsets."""
+    if k <= 1:
+        anywhere = 0
+        for bits in sets:
+            anywhere |= bits
+        return anywhere
+    return reaching(tally([(bits, 1) for bits in sets]), k)
 
-    Counted as a binary number per document, one bitset per binary digit (a
-    ripple-carry adder over whole bitsets), then compared with k digit by digit:
+
+def tally(weighted: list[tuple[int, int]]) -> list[int]:
+    """Each document's sum of the weights of the bitsets it is in, as one bitset per binary digit.
+
+    A ripple-carry adder over whole bitsets: a weight w adds the bitset at each binary digit of w,
     a few big-integer operations per set, whatever the number of documents.
     """
-    anywhere = 0
-    for bits in sets:
-        anywhere |= bits
-    if k <= 1:
-        return anywhere
     digits: list[int] = []
-    for bits in sets:
-        carry = bits
-        for position, digit in enumerate(digits):
-            digits[position], carry = digit ^ carry, digit & carry
-            if not carry:
-                break
-        if carry:
-            digits.append(carry)
-    above, equal = 0, anywhere  # documents whose count is already greater / so far equal to k
+    for bits, weight in weighted:
+        position = 0
+        while weight:
+            if weight & 1:
+                while len(digits) < position:
+                    digits.append(0)
+                carry = bits
+                at = position
+                while carry:
+                    if at == len(digits):
+                        digits.append(carry)
+                        break
+                    digits[at], carry = digits[at] ^ carry, digits[at] & carry
+                    at += 1
+            weight >>= 1
+            position += 1
+    return digits
+
+
+def reaching(digits: list[int], k: int) -> int:
+    """The documents whose tallied sum (see tally) is at least k (k >= 1), compared digit by digit."""
+    anywhere = 0
+    for digit in digits:
+        anywhere |= digit
+    above, equal = 0, anywhere  # documents whose sum is already greater / so far equal to k's digits
     for position in range(max(len(digits), k.bit_length()) - 1, -1, -1):
         digit = digits[position] if position < len(digits) else 0
         if k >> position & 1:

@@ -16,13 +16,11 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from whoosh import query as wq
-from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Searcher
 
-from indexer import feedback
-from indexer.bitsets import DocSets, as_filter, at_least, docsets
+from indexer.bitsets import DocSets, at_least, docsets
 from indexer.corrections import acronyms_of, find_corrections
-from indexer.docsquery import DocsQuery, candidates
+from indexer.docsquery import DocsQuery
 from indexer.matching import (
     Plan,
     clause_queries,
@@ -30,10 +28,10 @@ from indexer.matching import (
     query_languages,
     required,
     text_fields,
-    with_hints,
 )
-from indexer.meaning import OTHER_LANGUAGES, RERANK_DEPTH
+from indexer.meaning import OTHER_LANGUAGES
 from indexer.schema import FILTER_FIELDS, text_field, unpack
+from indexer.ranking import ranked
 from indexer.snippets import snippet
 from indexer.visibility import people_shown, visible
 from kb.access import Viewer, shown_to
@@ -45,11 +43,6 @@ if TYPE_CHECKING:  # the store calls this module; this module only needs its typ
     from indexer.store import Generation, IndexStore
 
 SNIPPET_CHARS = 220
-# A group of documents at most this share of what the query reaches is ranked by scoring its own
-# documents only; a bigger one by walking the words' postings (the cheaper way when most match).
-CANDIDATE_SHARE = 4
-
-
 def search(store: IndexStore, request: SearchRequest, today: dt.date | None = None,
            max_query_length: int = 2000) -> SearchResult:
     """Run one search: ranked page of hits, facet counts and messages.
@@ -246,62 +239,6 @@ def page_hits(searcher: Searcher, query: Plan, groups: tuple[int, int], sort: st
                 hits.append(make_hit(docnum, searcher.stored_fields(docnum), score, places, words, partial, viewer))
         offset += size
     return tuple(hits)
-
-
-def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, last: int,
-           time_limit: float, notes: list[str], rerank: Any = None, reach: int = 0) -> list[tuple[int, float]]:
-    """Positions `first` to `last` of a group of documents, ranked by relevance or by date.
-
-    When the group is a small part of what the query's words reach (the matches of a long
-    question, a filtered search), only its documents are scored (indexer.docsquery).
-
-    The best RERANK_DEPTH by BM25 are ordered again: raised by the names the
-    query gives (matching.with_hints), then, with `rerank`, by the fusion of
-    BM25 and meaning; what lies beyond keeps BM25's order.
-    """
-    ranking = query.ranking
-    sets = docsets(searcher)
-    if sort != "relevance" or ranking is None:
-        oldest = sort == "oldest"
-        return [(d, 0.0) for d in sets.page_by_date(group, first, last - first, oldest=oldest)]
-    long_question = feedback.applies(len(query.units))
-    depth = max(last, RERANK_DEPTH) if rerank or query.hints or long_question else last  # see below
-    deadline = time.perf_counter() + time_limit
-    bounded = group.bit_count() * CANDIDATE_SHARE <= reach
-    pairs = top_scores(searcher, candidates(ranking, group) if bounded else ranking, group, depth, time_limit, notes)
-    if long_question and pairs:
-        # Feedback from the first pass (indexer.feedback); it ranks again within the time left.
-        again = feedback.expanded(searcher, ranking, pairs, len(query.units))
-        left = deadline - time.perf_counter()
-        if again is not None and left > 0:
-            again = candidates(again, group) if bounded else again
-            pairs = feedback.keep_first(pairs, top_scores(searcher, again, group, depth, left, notes))
-    # Only the first RERANK_DEPTH are ordered again, whatever the page size, so that a page of
-    # 1,000 (make eval) and pages of 10 show the same order.
-    head = with_hints(pairs[:RERANK_DEPTH], query.hints)
-    if rerank and len(head) > 1:
-        ids = {docnum: searcher.stored_fields(docnum)["id"] for docnum, _ in head}
-        docnum_of = {item_id: docnum for docnum, item_id in ids.items()}
-        fused = rerank([(ids[docnum], score) for docnum, score in head])
-        head = [(docnum_of[item_id], score) for item_id, score in fused if item_id in docnum_of]
-    pairs = head + pairs[RERANK_DEPTH:]
-    return pairs[first:last]
-
-
-def top_scores(searcher: Searcher, ranking: wq.Query, group: int, depth: int, time_limit: float,
-               notes: list[str]) -> list[tuple[int, float]]:
-    """The best `depth` (docnum, score) pairs of a group for a ranking query, within the time limit."""
-    sets = docsets(searcher)
-    collector = TimeLimitCollector(searcher.collector(limit=depth, filter=as_filter(group, sets.size)),
-                                   timelimit=time_limit)
-    try:
-        searcher.search_with_collector(ranking, collector)
-    except TimeLimit:
-        note = Note("The search took longer than %(seconds)s s; the best results found by then are shown.",
-                    seconds=f"{time_limit:g}")
-        if note not in notes:
-            notes.append(note)
-    return [(hit.docnum, hit.score) for hit in collector.results()[:depth]]
 
 
 def merge_filters(from_query: dict[str, tuple[str, ...]], from_request: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

@@ -265,14 +265,14 @@ def test_prefix_expansion_is_bounded(store, monkeypatch):
 
 
 def test_a_search_past_its_time_limit_returns_what_it_found(tmp_path, monkeypatch):
-    import indexer.searching as searching
+    import indexer.ranking as ranking
     from whoosh.collectors import TimeLimit, TimeLimitCollector
 
     class Expiring(TimeLimitCollector):
         def collect_matches(self):
             raise TimeLimit("time is up")
 
-    monkeypatch.setattr(searching, "TimeLimitCollector", Expiring)
+    monkeypatch.setattr(ranking, "TimeLimitCollector", Expiring)
     content = tmp_path / "c"
     write(content / "a.md", "---\ntitle: Alpha\n---\nokapi")
     reindex(content, tmp_path / "ix")

@@ -11,7 +11,7 @@ import re
 import pytest
 from whoosh import query as wq
 
-import indexer.searching as searching
+import indexer.ranking as ranking
 from indexer.bitsets import bitset, docsets
 from indexer.reindex import reindex
 from indexer.store import IndexStore
@@ -27,16 +27,16 @@ QUESTIONS = [
 ]
 
 
-def ranking(store: IndexStore, q: str) -> list[tuple[str, float]]:
+def ranked_ids(store: IndexStore, q: str) -> list[tuple[str, float]]:
     result = store.search(SearchRequest(q=q, page_size=60, role="manager"))
     return [(h.item.id, round(h.score, 6)) for h in result.hits]
 
 
 def test_scoring_only_the_candidates_ranks_as_walking_every_posting(store, monkeypatch):
-    monkeypatch.setattr(searching, "CANDIDATE_SHARE", 10**9)  # never: walk every posting
-    walked = {q: ranking(IndexStore(store.path), q) for q in QUESTIONS}
-    monkeypatch.setattr(searching, "CANDIDATE_SHARE", 0)  # always: score the group's own documents
-    scored = {q: ranking(IndexStore(store.path), q) for q in QUESTIONS}
+    monkeypatch.setattr(ranking, "CANDIDATE_SHARE", 10**9)  # never: walk every posting
+    walked = {q: ranked_ids(IndexStore(store.path), q) for q in QUESTIONS}
+    monkeypatch.setattr(ranking, "CANDIDATE_SHARE", 0)  # always: score the group's own documents
+    scored = {q: ranked_ids(IndexStore(store.path), q) for q in QUESTIONS}
     assert all(walked.values())
     assert scored == walked
 
@@ -82,3 +82,31 @@ def test_word_bitsets_equal_whooshs_own_matching_after_deletions(indexed_copy):
             expected = bitset(searcher.docs_for_query(q), sets.size)
             assert sets.query(q) == expected, q
         assert sets.query(wq.Term("text_en", "budget")).bit_count() > 3
+
+
+def test_a_long_questions_pool_holds_the_items_whose_matched_words_weigh_most(store):
+    """At 100k items the partial matches of a question are tens of thousands: its pages are ranked
+    from a pool of those whose matched words weigh most (bench/bench_shapes.py compares its first
+    pages with ranking every partial match). Here: the pool is exactly that, and big enough."""
+    words = ["district", "health", "teams", "report", "spending", "ministry", "finance", "capitation",
+             "payments", "primary", "care", "facilities", "late", "year"]
+    with store.searcher() as (searcher, _):
+        sets = docsets(searcher)
+        weighted = [(sets.query(wq.Term("text_en", w)), ranking.idf(sets.query(wq.Term("text_en", w)).bit_count(),
+                                                                     sets.size)) for w in map(stem, words)]
+        group = sets.all
+        for size in (1, 5, 20, 40):
+            pool = ranking.most_matched(group, weighted, size)
+            assert pool.bit_count() >= size
+            weight = {d: sum(max(1, round(2 * w)) for bits, w in weighted if bits >> d & 1) for d in range(sets.size)
+                      if group >> d & 1}
+            inside = [weight[d] for d in weight if pool >> d & 1]
+            outside = [weight[d] for d in weight if not pool >> d & 1]
+            assert not outside or min(inside) > max(outside)  # a threshold on the weight, nothing else
+            assert sum(1 for w in inside if w > min(inside)) < size  # the highest threshold that leaves `size`
+
+
+def stem(word: str) -> str:
+    from indexer.schema import text_analyzer
+
+    return next(iter(t.text for t in text_analyzer("en")(word)), word)

@@ -1,0 +1,140 @@
+"""Ranking one group of a search page (the matches, or the partial matches): by BM25 in Whoosh, raised
+by the names the query gives, by feedback for long questions and by meaning when it is on.
+
+What is scored is bounded (indexer.docsquery): a group that is a small part of what the query's
+words reach is ranked by scoring its own documents, and the partial matches of a long question
+from the pool whose matched words weigh most.
+"""
+
+from __future__ import annotations
+
+import time
+from math import log
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.searching import Searcher
+
+from indexer import feedback
+from indexer.bitsets import DocSets, as_filter, docsets, reaching, tally
+from indexer.docsquery import candidates
+from indexer.matching import Plan, with_hints
+from indexer.meaning import RERANK_DEPTH
+from kb.notes import Note
+
+# A group of documents at most this share of what the query reaches is ranked by scoring its own
+# documents only; a bigger one by walking the words' postings (the cheaper way when most match).
+CANDIDATE_SHARE = 4
+# The partial matches of a question of POOL_UNITS units or more (tens of thousands of items at 100k)
+# are ranked from the POOL whose matched units weigh the most (more for deeper pages; see
+# most_matched): walking every posting of twenty words took seconds.
+POOL_UNITS = 4
+POOL = 2000
+POOL_PER_HIT = 4
+
+
+def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, last: int,
+           time_limit: float, notes: list[str], rerank: Any = None, reach: int = 0) -> list[tuple[int, float]]:
+    """Positions `first` to `last` of a group of documents, ranked by relevance or by date.
+
+    When the group is a small part of what the query's words reach (the matches of a long
+    question, a filtered search), only its documents are scored (indexer.docsquery).
+
+    The best RERANK_DEPTH by BM25 are ordered again: raised by the names the
+    query gives (matching.with_hints), then, with `rerank`, by the fusion of
+    BM25 and meaning; what lies beyond keeps BM25's order.
+    """
+    ranking = query.ranking
+    sets = docsets(searcher)
+    if sort != "relevance" or ranking is None:
+        oldest = sort == "oldest"
+        return [(d, 0.0) for d in sets.page_by_date(group, first, last - first, oldest=oldest)]
+    long_question = feedback.applies(len(query.units))
+    depth = max(last, RERANK_DEPTH) if rerank or query.hints or long_question else last  # see below
+    deadline = time.perf_counter() + time_limit
+    size = max(POOL, POOL_PER_HIT * depth)
+    pooled = len(query.units) >= POOL_UNITS and group.bit_count() > size
+    weighted = unit_weights(query.units, sets.size) if pooled else []
+    scored = most_matched(group, weighted, size) if pooled else group
+    pairs = top_scores(searcher, bounded(ranking, scored, reach), group, depth, time_limit, notes)
+    if long_question and pairs:
+        # Feedback from the first pass (indexer.feedback); it ranks again within the time left.
+        again = feedback.expanded(searcher, ranking, pairs, len(query.units))
+        left = deadline - time.perf_counter()
+        if again is not None and left > 0:
+            if pooled:  # the feedback words weigh in the pool too: they bring items of their own
+                scored = most_matched(group, weighted + feedback_weights(sets, again), size)
+            again = bounded(again, scored, reach)
+            pairs = feedback.keep_first(pairs, top_scores(searcher, again, group, depth, left, notes))
+    # Only the first RERANK_DEPTH are ordered again, whatever the page size, so that a page of
+    # 1,000 (make eval) and pages of 10 show the same order.
+    head = with_hints(pairs[:RERANK_DEPTH], query.hints)
+    if rerank and len(head) > 1:
+        ids = {docnum: searcher.stored_fields(docnum)["id"] for docnum, _ in head}
+        docnum_of = {item_id: docnum for docnum, item_id in ids.items()}
+        fused = rerank([(ids[docnum], score) for docnum, score in head])
+        head = [(docnum_of[item_id], score) for item_id, score in fused if item_id in docnum_of]
+    pairs = head + pairs[RERANK_DEPTH:]
+    return pairs[first:last]
+
+
+def idf(df: int, documents: int) -> float:
+    return log(1 + (documents - df + 0.5) / (df + 0.5))
+
+
+def bounded(ranking: wq.Query, scored: int, reach: int) -> wq.Query:
+    """The ranking query scoring only `scored` when that is a small part of what the query reaches."""
+    return candidates(ranking, scored) if scored.bit_count() * CANDIDATE_SHARE <= reach else ranking
+
+
+def most_matched(group: int, weighted: list[tuple[int, float]], size: int) -> int:
+    """The documents of a group whose matched words weigh the most, at least `size` of them (the
+    whole group when it is smaller): the pool a long question's pages are ranked from.
+
+    `weighted` holds each word's (or unit's) documents and its idf times its boost. BM25 scores an
+    item roughly by the idf of the words it holds (their repetitions add at most about as much
+    again), so the items it ranks first are among those whose words weigh most, and a rare word
+    counts for several common ones. Weights are counted in halves.
+    """
+    digits = tally([(bits, max(1, round(2 * weight))) for bits, weight in weighted if bits])
+    low, high = 1, sum(max(1, round(2 * weight)) for bits, weight in weighted if bits)
+    best = group
+    while low <= high:  # the highest threshold that leaves `size` documents
+        middle = (low + high) // 2
+        pool = group & reaching(digits, middle)
+        if pool.bit_count() >= size:
+            best, low = pool, middle + 1
+        else:
+            high = middle - 1
+    return best
+
+
+def unit_weights(units: list, documents: int) -> list[tuple[int, float]]:
+    return [(unit.docs, idf(unit.docs.bit_count(), documents)) for unit in units]
+
+
+def feedback_weights(sets: DocSets, again: wq.Query) -> list[tuple[int, float]]:
+    """The words feedback added to a ranking query (indexer.feedback), weighted as units are."""
+    weighted = []
+    for term in again.leaves():
+        if isinstance(term, wq.Term) and term.boost != 1.0:
+            bits = sets.query(term)
+            weighted.append((bits, idf(bits.bit_count(), sets.size) * term.boost))
+    return weighted
+
+
+def top_scores(searcher: Searcher, ranking: wq.Query, group: int, depth: int, time_limit: float,
+               notes: list[str]) -> list[tuple[int, float]]:
+    """The best `depth` (docnum, score) pairs of a group for a ranking query, within the time limit."""
+    sets = docsets(searcher)
+    collector = TimeLimitCollector(searcher.collector(limit=depth, filter=as_filter(group, sets.size)),
+                                   timelimit=time_limit)
+    try:
+        searcher.search_with_collector(ranking, collector)
+    except TimeLimit:
+        note = Note("The search took longer than %(seconds)s s; the best results found by then are shown.",
+                    seconds=f"{time_limit:g}")
+        if note not in notes:
+            notes.append(note)
+    return [(hit.docnum, hit.score) for hit in collector.results()[:depth]]
