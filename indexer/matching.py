@@ -89,6 +89,8 @@ class Plan:
     topic_docs: int = 0  # items matched through a topic label
     label_only: list[tuple[str, str]] = field(default_factory=list)  # (unit, topic): found only through a label
     hints: list[int] = field(default_factory=list)  # items of each type, kind or country the query names
+    # neighbouring words found together: added to the best BONUS_DEPTH of the ranking only (indexer.ranking)
+    bonuses: list[wq.Query] = field(default_factory=list)
 
 
 def analyse(searcher: Searcher, field_name: str, text: str) -> list[str]:
@@ -219,8 +221,7 @@ def plan(searcher: Searcher, sets: DocSets, parsed: ParsedQuery, vocabulary: Voc
         unit.docs = unit.text_docs
         if not stop_only:
             units.append(unit)
-    ranking += pairs(searcher, parsed, fields, languages)
-    result = Plan(None, units)
+    result = Plan(None, units, bonuses=pairs(searcher, parsed, fields, languages))
     if not parsed.title_only:
         cover_with_labels(searcher, sets, spoken, vocabulary, result, ranking)
         cover_with_names(sets, spoken, vocabulary, result, ranking)

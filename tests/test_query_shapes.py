@@ -110,3 +110,21 @@ def stem(word: str) -> str:
     from indexer.schema import text_analyzer
 
     return next(iter(t.text for t in text_analyzer("en")(word)), word)
+
+
+def test_words_written_together_lift_an_item_among_the_best(tmp_path, monkeypatch):
+    """The neighbouring-words bonus is added to the best BONUS_DEPTH of the first ranking: the item
+    that writes "budget flexibility" ranks above the one that writes both words apart."""
+    content = tmp_path / "content"
+    filler = " ".join(f"word{n}" for n in range(30))
+    write(content / "apart.md", f"---\ntitle: Notes one\n---\nFlexibility matters. {filler} The budget.\n")
+    write(content / "together.md", f"---\ntitle: Notes two\n---\nBudget flexibility matters. {filler} The end.\n")
+    for n in range(6):
+        write(content / f"other-{n}.md", f"---\ntitle: Other {n}\n---\nBudget only. {filler}\n")
+    reindex(content, tmp_path / "ix")
+    store = IndexStore(tmp_path / "ix", cache_size=0)
+    order = [h.item.id for h in store.search(SearchRequest(q="budget flexibility")).hits]
+    assert order[:2] == ["together", "apart"]
+    monkeypatch.setattr(ranking, "BONUS_DEPTH", 0)  # no bonus: the two tie on BM25
+    tied = store.search(SearchRequest(q="budget flexibility")).hits
+    assert {h.item.id for h in tied[:2]} == {"together", "apart"} and tied[0].score == pytest.approx(tied[1].score)
