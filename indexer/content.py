@@ -130,7 +130,7 @@ def scan(root: Path, unusable: list[tuple[str, str]] | None = None) -> dict[str,
             name = entry.name
             if name[0] == ".":
                 continue
-            if not readable_name(name):
+            if not name.isascii() and not readable_name(name):
                 if unusable is not None:
                     unusable.append((shown_name(prefix + name), UNREADABLE_NAME))
                 continue

@@ -20,7 +20,8 @@ from kb.item import Item
 def run_full(job: Job, current: GenerationFolder | None) -> None:
     summary = job.summary
     old_manifest = load_manifest(current.manifest) if current else {}
-    changes = compare(job.root, old_manifest)
+    changes = compare(job.root, {path: (e.size, e.mtime_ns) for path, e in old_manifest.items()},
+                      lambda paths: {path: old_manifest[path] for path in paths})
     present = sorted(changes.stats)
     summary.failed.extend(Failure(name, reason) for name, reason in changes.unusable)
     summary.added, summary.updated, summary.deleted = changes.added, changes.updated, changes.deleted

@@ -13,7 +13,7 @@ from indexer.content import Failure, document_of, read_files
 from indexer.fullbuild import accept, entry_for
 from indexer.generation import GenerationFolder
 from indexer.guards import check_deletions
-from indexer.manifest import Changes, Entry, Owners, compare, load_manifest, manifest_size, \
+from indexer.manifest import Changes, Entry, Owners, compare, load_manifest, load_stats, manifest_size, \
     manifest_vocabulary_hash, save_manifest, vocabulary_hash
 from indexer.reindex import Job, problems
 from indexer.words import WordCounts, add_words
@@ -24,9 +24,9 @@ from kb.item import Item
 def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | None = None) -> None:
     summary, root = job.summary, job.root
     paths = None if only is None else sorted({document_of(p) for p in only})
-    manifest = load_manifest(current.manifest, paths)
-    indexed = len(manifest) if paths is None else manifest_size(current.manifest)
-    changes = compare(root, manifest, paths)
+    known = load_stats(current.manifest, paths)
+    indexed = len(known) if paths is None else manifest_size(current.manifest)
+    changes = compare(root, known, lambda differing: load_manifest(current.manifest, differing), paths)
     vocabulary_changed = vocabulary_hash(root) != manifest_vocabulary_hash(current.manifest)
     summary.failed.extend(Failure(name, reason) for name, reason in changes.unusable)
     summary.added, summary.updated, summary.deleted = changes.added, changes.updated, changes.deleted
@@ -42,6 +42,7 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
         if changes.touched:  # same content, new timestamps: only the manifest learns them
             save_manifest(current.manifest, changes.touched, vocabulary_hash(root))
         return  # nothing changed: the index is not written
+    manifest = load_manifest(current.manifest, [*changes.deleted, *changes.updated])  # their ids
     owners = Owners(current.manifest, [*changes.deleted, *changes.updated])
     job.progress.start(len(changes.to_read), "indexing")
     try:
@@ -71,12 +72,12 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
     if model is not None and (fresh or stale_ids):
         summary.meaning = meaning.change(current, meaning.passages(fresh.values(), model), stale_ids, model,
                                          lambda: meaning.passages(job.store.all_items(full=True), model))
-    for path in {f.path for f in summary.failed} & set(manifest):
+    for path in {f.path for f in summary.failed} & set(known):
         summary.notes.append(f"{path}: kept the last indexed version")
     add_words(current.words, words)
     job.store.words_added(current.name, words)
     save_manifest(current.manifest, {**changes.touched, **entries}, vocabulary_hash(root), deleted=changes.deleted)
-    count = indexed - len(changes.deleted) + sum(1 for p in entries if p not in manifest)
+    count = indexed - len(changes.deleted) + sum(1 for p in entries if p not in known)
     if vocabulary_changed:
         current.write_vocabulary(job.vocabulary)
     current.touch(count)

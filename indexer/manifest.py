@@ -13,10 +13,13 @@ import sqlite3
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Callable, Iterable, Mapping, NamedTuple
 
 from indexer.content import PEOPLE_FILES, VOCABULARY_FILES, FileStat, file_stat, hash_file, scan
 from indexer.files import sha256_file
+
+# Past this many paths, one read of the whole manifest is quicker than a query per path.
+MANY_PATHS = 2000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, id TEXT, size INTEGER, mtime_ns INTEGER, sha256 TEXT);
@@ -65,13 +68,14 @@ def load_manifest(database: Path, paths: Iterable[str] | None = None) -> dict[st
     """Read a manifest (only the entries of `paths`, if given); an empty one if there is none."""
     if not database.is_file():
         return {}
+    wanted = None if paths is None else set(paths)
     with closing(_connect(database)) as conn:
-        if paths is None:
+        if wanted is None or len(wanted) > MANY_PATHS:
             rows = conn.execute("SELECT path, id, size, mtime_ns, sha256 FROM files").fetchall()
         else:
-            rows = [row for path in paths for row in
+            rows = [row for path in wanted for row in
                     conn.execute("SELECT path, id, size, mtime_ns, sha256 FROM files WHERE path = ?", (path,))]
-        return {row[0]: Entry(*row[1:]) for row in rows}
+        return {row[0]: Entry(*row[1:]) for row in rows if wanted is None or row[0] in wanted}
 
 
 def manifest_size(database: Path) -> int:
@@ -119,28 +123,52 @@ def manifest_vocabulary_hash(database: Path) -> str:
     return row[0] if row else ""
 
 
-def compare(root: Path, manifest: dict[str, Entry], only: Iterable[str] | None = None) -> Changes:
+def load_stats(database: Path, paths: Iterable[str] | None = None) -> dict[str, tuple[int, int]]:
+    """Each indexed file's (size, mtime_ns), all of them or those of `paths`: what compare() needs for
+    the files that did not change, a third of the cost of reading whole entries at 100,000 files."""
+    if not database.is_file():
+        return {}
+    with closing(_connect(database)) as conn:
+        if paths is None:
+            rows = conn.execute("SELECT path, size, mtime_ns FROM files").fetchall()
+        else:
+            rows = [row for path in paths for row in
+                    conn.execute("SELECT path, size, mtime_ns FROM files WHERE path = ?", (path,))]
+    return {path: (size, mtime_ns) for path, size, mtime_ns in rows}
+
+
+def compare(root: Path, known: Mapping[str, tuple[int, int]], entries: Callable[[list[str]], dict[str, Entry]],
+            only: Iterable[str] | None = None) -> Changes:
     """Sort every file into added, updated, deleted, unchanged: the whole content folder, or
-    only the files in `only` (the ones a tag edit wrote: no walk of the folder)."""
+    only the files in `only` (the ones a tag edit wrote: no walk of the folder).
+
+    `known` gives each indexed file's (size, mtime_ns); `entries(paths)` the whole manifest
+    entries of the few files whose size or time differ, to tell a touched file from a changed one.
+    """
     changes = Changes()
     if only is None:
         changes.stats = scan(root, changes.unusable)
-        changes.deleted = sorted(p for p in manifest if p not in changes.stats)
+        changes.deleted = sorted(p for p in known if p not in changes.stats)
     else:
         for path in sorted(set(only)):
             stat = file_stat(root, path)
             if stat is not None:
                 changes.stats[path] = stat
-            elif path in manifest:
+            elif path in known:
                 changes.deleted.append(path)
+    differing = []
     for relative_path, stat in changes.stats.items():
-        entry = manifest.get(relative_path)
-        if entry is None:
+        seen = known.get(relative_path)
+        if seen is None:
             changes.added.append(relative_path)
-            continue
-        if entry.size == stat.st_size and entry.mtime_ns == stat.st_mtime_ns:
+        elif seen == stat:  # (size, mtime_ns) both
             changes.unchanged.append(relative_path)
-            continue
+        else:
+            differing.append(relative_path)
+    indexed = entries(differing) if differing else {}
+    for relative_path in differing:
+        entry = indexed[relative_path]
+        stat = changes.stats[relative_path]
         # Hashed here only to tell a touched file from a changed one; the reader hashes the
         # bytes it actually reads, which may have changed again since.
         try:
