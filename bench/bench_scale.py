@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 
 from bench import corpus  # noqa: E402
+from bench.queries import shaped_queries  # noqa: E402
 from bench.fts5_ref import Fts5Search  # noqa: E402
 from indexer.content import load_vocabulary  # noqa: E402
 from indexer.searching import search as kb_search  # noqa: E402
@@ -108,33 +109,10 @@ def fts5_cmd(command: str, content: Path, db: Path) -> list[str]:
 
 # -- query mix ------------------------------------------------------------------
 
-def query_mix(content: Path, count: int = 90) -> list[str]:
-    """Free text, phrases, word + filter, and filter-only queries drawn from the corpus's titles."""
-    rng = random.Random(5)
-    titles = []
-    for path in sorted(content.rglob("*.md"))[:: max(1, len(list(content.rglob("*.md"))) // 400)]:
-        match = re.search(r'"title": "([^"]+)"', path.read_text(encoding="utf-8", errors="replace")[:2000])
-        if match:
-            titles.append([w for w in re.findall(r"[A-Za-z]{4,}", match[1])])
-    titles = [t for t in titles if len(t) >= 2]
-    topics = ["budget-flexibility", "health-financing", "public-financial-management", "covid-19-response",
-              "strategic-purchasing", "primary-health-care"]
-    types = ["document", "discussion", "session-note"]
-    queries = []
-    for n in range(count):
-        words = rng.choice(titles)
-        kind = n % 9
-        if kind < 4:
-            queries.append(" ".join(rng.sample(words, min(len(words), rng.choice((1, 2, 3))))))
-        elif kind < 6:
-            start = rng.randrange(len(words) - 1)
-            queries.append(f'"{words[start]} {words[start + 1]}"')
-        elif kind < 8:
-            facet = f"type:{rng.choice(types)}" if kind == 6 else f"topic:{rng.choice(topics)}"
-            queries.append(f"{rng.choice(words)} {facet}")
-        else:
-            queries.append(f"topic:{rng.choice(topics)}")
-    return queries
+def query_mix(content: Path) -> list[str]:
+    """Words, phrases, word + filter, filters alone, long questions, prefixes and misspellings drawn
+    from the corpus's titles (bench/queries.py; bench/bench_shapes.py times each one)."""
+    return [q for _, q in shaped_queries(content)]
 
 
 def latencies(run: Any, queries: list[str], repeat: int = 3) -> tuple[list[float], list[float]]:
