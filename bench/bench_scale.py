@@ -32,7 +32,8 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -162,6 +163,82 @@ end
 """
 
 
+ZIPF_SCRIPT = """
+local paths = {%s}
+local cumulative = {%s}
+local threads = {}
+hits, total = 0, 0
+setup = function(thread)
+  table.insert(threads, thread)
+  thread:set("id", #threads)
+end
+init = function(args)
+  math.randomseed(7919 * id)
+end
+request = function()
+  local u, lo, hi = math.random(), 1, #cumulative
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if cumulative[mid] < u then lo = mid + 1 else hi = mid end
+  end
+  return wrk.format("GET", paths[lo])
+end
+response = function(status, headers, body)
+  total = total + 1
+  local timing = headers["Server-Timing"] or ""
+  if string.find(timing, "cache hit", 1, true) then hits = hits + 1 end
+end
+done = function(summary, latency, requests)
+  local e, h, t = summary.errors, 0, 0
+  for _, thread in ipairs(threads) do
+    h = h + thread:get("hits")
+    t = t + thread:get("total")
+  end
+  io.write(string.format("RESULT %%d %%.3f %%d %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration / 1e6,
+    latency:percentile(95), e.connect, e.read, e.write, e.status, e.timeout, h, t))
+end
+"""
+ZIPF_DISTINCT = 5000
+
+
+def zipf_mix(content: Path, distinct: int = ZIPF_DISTINCT) -> list[str]:
+    """`distinct` different queries of every shape, in a fixed random order: rank r is asked with
+    weight 1/r (Zipf), as a site's searches are."""
+    found: dict[str, None] = {}
+    per_shape = distinct // 7 + 1
+    while len(found) < distinct:
+        for _, q in shaped_queries(content, per_shape=per_shape, seed=len(found)):
+            found.setdefault(q)
+        per_shape *= 2
+    queries = list(found)[:distinct]
+    random.Random(11).shuffle(queries)
+    return queries
+
+
+def load_zipf(base: str, queries: list[str], seconds: int, work: Path, connections: int = 8) -> dict[str, float]:
+    """wrk drawing search pages by Zipf over the distinct queries; with the cache's hit rate, read from
+    each answer's Server-Timing header."""
+    from urllib.parse import quote_plus
+
+    weights = [1 / rank for rank in range(1, len(queries) + 1)]
+    scale, running, cumulative = sum(weights), 0.0, []
+    for weight in weights:
+        running += weight / scale
+        cumulative.append(f"{running:.9f}")
+    cumulative[-1] = "1.0"
+    script = work / "zipf.lua"
+    script.write_text(ZIPF_SCRIPT % (", ".join(f'"/search?q={quote_plus(q)}"' for q in queries), ", ".join(cumulative)))
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s", "-s",
+                          str(script), base], capture_output=True, text=True, timeout=seconds + 120).stdout
+    line = next(line for line in out.splitlines() if line.startswith("RESULT"))
+    requests, duration, p95_us, *rest = (float(x) for x in line.split()[1:])
+    errors, hits, answered = rest[:5], rest[5], rest[6]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    failed = sum(errors) + (int(non2xx[1]) if non2xx else 0)
+    return {"rps": requests / duration, "p95_ms": p95_us / 1000, "failed": failed, "requests": requests,
+            "cache_hit_rate": hits / answered if answered else 0.0}
+
+
 def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
@@ -287,8 +364,79 @@ def bench_size(size: int, work: Path, seconds: int) -> dict[str, Any]:
     report["web"] = {"kb_uncached": uncached, "kb_idle": idle, "kb_during_reindex": busy,
                      "kb_uncached_during_reindex": busy_uncached,
                      "reindex_overlapped_whole_run": still_running, "kb_worker_max_rss_mb": serving_mb,
-                     "fts5_idle": ref_idle, "fts5_worker_max_rss_mb": ref_mb}
+                     "fts5_idle": ref_idle, "fts5_worker_max_rss_mb": ref_mb, **bench_zipf(content, index, seconds, work)}
     return report
+
+
+def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str, Any]:
+    """The web UI under a Zipf load of distinct queries, result cache on: gunicorn with 2 workers idle and
+    while incremental runs of one changed file follow each other, then `kb serve`."""
+    queries = zipf_mix(content)
+    server, base = serve("webui:create_app()", {"KB_INDEX": str(index), "KB_CONTENT": str(content)})
+    try:
+        load_zipf(base, queries, seconds, work)  # warm-up: a site that has been up a while
+        idle = load_zipf(base, queries, seconds, work)
+        with reindexing_loop(content, index) as runs:
+            busy = load_zipf(base, queries, seconds, work)
+        busy["reindex_runs"] = len(runs)
+        workers_mb = workers_rss_mb(server)
+    finally:
+        stop(server)
+    single, single_base = serve_single(content, index)
+    try:
+        alone = load_zipf(single_base, queries, seconds, work)
+    finally:
+        stop(single)
+    return {"zipf": idle, "zipf_during_incremental": busy, "zipf_kb_serve": alone,
+            "zipf_worker_max_rss_mb": workers_mb, "zipf_distinct": len(queries)}
+
+
+def print_zipf(w: dict[str, Any]) -> None:
+    print(f"Zipf load over {w['zipf_distinct']:,} distinct queries (result cache on, after a warm-up run):")
+    for label, key in (("gunicorn, 2 workers", "zipf"), ("  while 1-file reindexes run", "zipf_during_incremental"),
+                       ("kb serve", "zipf_kb_serve")):
+        z = w[key]
+        print(f"  {label:36}{z['rps']:>8.0f} req/s  p95 {z['p95_ms']:>7.1f} ms  failed {z['failed']:.0f}"
+              f"  cache hits {z['cache_hit_rate']:.0%}")
+    print(f"  {'reindex runs during the load':36}{w['zipf_during_incremental']['reindex_runs']:>8}")
+    print(f"  {'worker max RSS MB after it':36}{w['zipf_worker_max_rss_mb']:>8.0f}")
+
+
+@contextmanager
+def reindexing_loop(content: Path, index: Path) -> Iterator[list[float]]:
+    """Incremental runs of one changed file each, one after the other, for as long as the block lasts;
+    yields the list of their durations (filled in as they finish)."""
+    runs: list[float] = []
+    done = threading.Event()
+
+    def loop() -> None:
+        while not done.is_set():
+            touch_items(content, 1, seed=len(runs) + int(time.time()))
+            started = time.perf_counter()
+            subprocess.run(kb_cmd(content, index, "reindex", "--quiet"), capture_output=True)
+            runs.append(time.perf_counter() - started)
+
+    worker = threading.Thread(target=loop)
+    worker.start()
+    try:
+        yield runs
+    finally:
+        done.set()
+        worker.join()
+
+
+def serve_single(content: Path, index: Path) -> tuple[subprocess.Popen, str]:
+    """`kb serve`, what `make run` starts: one process, a thread per request."""
+    port = free_port()
+    proc = subprocess.Popen(kb_cmd(content, index, "serve", "--host", "127.0.0.1", "--port", str(port)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.1)
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def ratio(a: float, b: float) -> str:
@@ -334,6 +482,7 @@ def print_report(r: dict[str, Any]) -> None:
     print(f"{'web failed requests (all kb runs)':38}{failed:>12.0f}{fi['failed']:>12.0f}")
     print(f"{'(reindex ran through both loads)':38}{str(w['reindex_overlapped_whole_run']):>12}")
     print(f"{'web worker max RSS MB':38}{w['kb_worker_max_rss_mb']:>12.0f}{w['fts5_worker_max_rss_mb']:>12.0f}")
+    print_zipf(w)
 
 
 def main() -> int:
@@ -341,6 +490,8 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,50000,100000")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--seconds", type=int, default=15, help="duration of each web load run")
+    parser.add_argument("--zipf-only", action="store_true",
+                        help="only the Zipf web load, over the corpus and index of each size built earlier")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("Error: wrk is not installed (apt-get install wrk)", file=sys.stderr)
@@ -351,6 +502,11 @@ def main() -> int:
     os.environ["KB_SEMANTIC"] = "0"
     reports = []
     for size in (int(s) for s in args.sizes.split(",")):
+        if args.zipf_only:
+            print(f"\n== {size:,} items")
+            print_zipf(bench_zipf(corpus.ensure(size, args.work / f"corpus-{size}"), args.work / f"index-{size}",
+                                  args.seconds, args.work))
+            continue
         report = bench_size(size, args.work, args.seconds)
         print_report(report)
         reports.append(report)

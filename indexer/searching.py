@@ -59,12 +59,14 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
         key = (generation.name, searcher.reader().generation(), request.q, tuple(sorted(request.filters.items())),
                request.sort, request.page, request.page_size, request.role, store.default_visibility, today)
         result = store.results.get(key)
+        cached = result is not None
         if result is None:
             result = run_search(searcher, generation, request, today, store.time_limit, store.default_visibility)
             if not any(m.startswith("The search took longer") for m in result.messages):
                 store.results.put(key, result)
     notes = (cut_note,) if cut_note else ()
-    return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started)
+    return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started,
+                               cached=cached)
 
 
 def run_search(searcher: Searcher, generation: Generation, request: SearchRequest, today: dt.date,

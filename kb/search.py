@@ -116,6 +116,7 @@ class SearchResult:
     nearest_topics: tuple[str, ...] = ()  # with no results: topics close to what was asked
     partial_total: int = 0  # items that match some of the query's words, not enough of them
     other_languages: tuple[Hit, ...] = ()  # close in meaning, written in another language than the page
+    cached: bool = False  # served from the process's result cache (said in the page's Server-Timing header)
     # The vocabulary of the generation the search ran on: labels on the page come from it, so they
     # always match the counts, even when a new generation serves meanwhile.
     vocabulary: Vocabulary | None = field(default=None, compare=False, repr=False)

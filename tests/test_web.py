@@ -251,3 +251,15 @@ def test_search_log_can_be_turned_off_and_is_pruned(tmp_path):
     searchlog.record(data, "new search", {}, 0)
     assert searchlog.prune(data, keep_days=30) == 1
     assert [r["query"] for r in searchlog.report(data, days=30)["zero_results"]] == ["new search"]
+
+
+def test_search_answers_say_in_server_timing_whether_the_result_cache_answered(sample_index):
+    """Load tests and operators read the cache's hit rate from the answers (bench/bench_scale.py)."""
+    content, index = sample_index
+    client = create_app({"TESTING": True, "KB_CONTENT": str(content), "KB_INDEX": str(index)}).test_client()
+    asks = [("/search?q=capitation", "text/html"), ("/search?q=capitation", "text/html"),
+            ("/search.json?q=capitation+ghana", "*/*"), ("/search.json?q=capitation+ghana", "*/*"),
+            ("/search?q=capitation+ghana", "application/json")]
+    timings = [client.get(url, headers={"Accept": accept}).headers.get("Server-Timing", "") for url, accept in asks]
+    assert [re.search(r'desc="cache (\w+)"', t)[1] for t in timings] == ["miss", "hit", "miss", "hit", "hit"]
+    assert all(re.match(r"search;dur=\d+\.\d;", t) for t in timings)

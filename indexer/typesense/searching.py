@@ -139,6 +139,7 @@ class ClusterSearch:
         key = ("typesense", snap.generation, snap.stamp, request.q, tuple(sorted(request.filters.items())),
                request.sort, request.page, request.page_size, request.role, self.default_visibility, today)
         result = self.results.get(key)
+        cached = result is not None
         if result is None:
             words = self.words(self.client(), snap)
             # A node that lags behind (it lacks the collection yet) or is not ready: the next try goes elsewhere.
@@ -146,7 +147,8 @@ class ClusterSearch:
                                           words).result(), len(self.connection.urls))
             self.results.put(key, result)
         notes = (cut_note,) if cut_note else ()
-        return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started)
+        return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started,
+                                   cached=cached)
 
 
 def answering(call: Callable[[], T]) -> T:
