@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 
 from bench import corpus  # noqa: E402
+from bench.bench_shapes import cold_starts  # noqa: E402
 from bench.queries import shaped_queries  # noqa: E402
 from bench.fts5_ref import Fts5Search  # noqa: E402
 from indexer.content import load_vocabulary  # noqa: E402
@@ -324,6 +325,11 @@ def bench_size(size: int, work: Path, seconds: int) -> dict[str, Any]:
                          "kb_updated": summary["updated"], "fts5_s": ref_secs,
                          "fts5_changed": json.loads(ref_out)["changed"]}
 
+    current = index / (index / "CURRENT").read_text().strip()
+    report["index_mb"] = sum(p.stat().st_size for p in current.rglob("*") if p.is_file()) / 1e6
+    report["cold_start_ms"] = statistics.median(first for _, _, first, _ in
+                                                cold_starts(index, content, ["health", "topic:budget-flexibility",
+                                                                             "budget flexibility"]))
     queries = query_mix(content)
     store = IndexStore(index)
     # A manager sees every item, as the FTS5 reference does; an anonymous reader's searches filter
@@ -450,6 +456,8 @@ def print_report(r: dict[str, Any]) -> None:
     print(f"{'full build, items/s':38}{f['kb_items_per_s']:>12.0f}{f['fts5_items_per_s']:>12.0f}"
           f"{ratio(f['kb_items_per_s'], f['fts5_items_per_s']):>10}")
     print(f"{'full build, seconds':38}{f['kb_s']:>12.1f}{f['fts5_s']:>12.1f}{ratio(f['kb_s'], f['fts5_s']):>10}")
+    print(f"{'index on disk, MB':38}{r['index_mb']:>12.0f}")
+    print(f"{'cold start: first search of a process, ms':38}{r['cold_start_ms']:>12.0f}")
     print(f"{'full build, peak RSS MB (process tree)':38}{f['kb_peak_mb']:>12.0f}{f['fts5_peak_mb']:>12.0f}"
           f"{ratio(f['kb_peak_mb'], f['fts5_peak_mb']):>10}")
     for label in ("incremental_1", "incremental_1pct"):
@@ -511,7 +519,28 @@ def main() -> int:
         print_report(report)
         reports.append(report)
         (args.work / "scale.json").write_text(json.dumps(reports, indent=2))
+    if len(reports) > 1:
+        print_growth(reports)
     return 0
+
+
+def print_growth(reports: list[dict[str, Any]]) -> None:
+    """How each cost grows with the number of items: each size's figure and its factor over the
+    previous size's, beside the factor of items (a cost growing faster than linearly has a larger one)."""
+    measures = [("full build, s", lambda r: r["full"]["kb_s"]), ("index on disk, MB", lambda r: r["index_mb"]),
+                ("search page p95, ms", lambda r: r["queries"]["kb_p95_ms"]),
+                ("cold start (first search), ms", lambda r: r["cold_start_ms"]),
+                ("full build peak RSS, MB", lambda r: r["full"]["kb_peak_mb"]),
+                ("web worker RSS, MB", lambda r: r["web"]["kb_worker_max_rss_mb"])]
+    print("\n== growth: each size's figure (x its factor over the previous size)")
+    print(f"{'items':32}" + "".join(f"{r['size']:>18,}" for r in reports))
+    print(f"{'':32}{'':>18}" + "".join(f"{'(x' + format(b['size'] / a['size'], '.1f') + ')':>18}"
+                                       for a, b in zip(reports, reports[1:])))
+    for label, value in measures:
+        cells = [f"{value(reports[0]):>18.1f}"]
+        for before, after in zip(reports, reports[1:]):
+            cells.append(f"{value(after):>10.1f} (x{value(after) / value(before):.1f})".rjust(18))
+        print(f"{label:32}" + "".join(cells))
 
 
 if __name__ == "__main__":
