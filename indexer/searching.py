@@ -61,7 +61,9 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
         result = store.results.get(key)
         cached = result is not None
         if result is None:
-            result = run_search(searcher, generation, request, today, store.time_limit, store.default_visibility)
+            with store.searching:
+                result = run_search(searcher, generation, request, today, store.time_limit,
+                                    store.default_visibility)
             if not any(m.startswith("The search took longer") for m in result.messages):
                 store.results.put(key, result)
     notes = (cut_note,) if cut_note else ()

@@ -155,6 +155,10 @@ class IndexStore(Reading):
         self.folder = IndexFolder(path)
         self.path = self.folder.path
         self.results = ResultCache(cache_size)
+        # Searching is Python work: threads of one process (kb serve starts one per request) only share
+        # one core, and eight of them at once made each take eight times as long. One at a time, the
+        # others wait their turn, and a result the cache holds is served without waiting.
+        self.searching = threading.RLock()
         self.time_limit = time_limit  # seconds a search may spend ranking before it returns what it has
         self._generation: Generation | None = None
         self._lock = threading.Lock()

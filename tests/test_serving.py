@@ -94,3 +94,39 @@ def test_thousands_of_searches_leak_no_descriptors(server, sample_index, tmp_pat
     assert not failures, failures[:3]
     # flat: after the first searches opened what they keep open, the count does not grow
     assert max(counts[1:]) <= counts[1] + 10, f"open descriptors grew: {counts}"
+
+
+def test_searches_of_one_process_run_one_at_a_time_and_cached_ones_do_not_wait(store, monkeypatch):
+    """Searching is Python work: kb serve's request threads share one core. Run together, eight
+    searches each took eight times as long (a Zipf load at 100k items failed requests past 10 s);
+    one at a time, the others wait their turn, and a cached result is served at once."""
+    import threading
+
+    import indexer.searching as searching
+    from indexer.store import IndexStore
+    from kb.search import SearchRequest
+
+    running, most = [0], [0]
+    real = searching.run_search
+
+    def slow(*args, **kwargs):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            running[0] -= 1
+
+    monkeypatch.setattr(searching, "run_search", slow)
+    shared = IndexStore(store.path, cache_size=16)
+    shared.search(SearchRequest(q="capitation"))
+    results = {}
+    threads = [threading.Thread(target=lambda q=q: results.setdefault(q, shared.search(SearchRequest(q=q))))
+               for q in ("budget", "ghana", "covid", "purchasing", "capitation")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 1 and len(results) == 5 and all(r.total for r in results.values())
+    assert results["capitation"].cached
