@@ -245,14 +245,18 @@ def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
                              "--log-level", "warning", app], cwd=ROOT, env={**os.environ, **env},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    return proc, listening(port, 20)
+
+
+def listening(port: int, seconds: float) -> str:
+    """Wait up to `seconds` for a server on the loopback port; its base URL."""
+    for _ in range(int(seconds * 10)):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 break
         except OSError:
             time.sleep(0.1)
-    return proc, base
+    return f"http://127.0.0.1:{port}"
 
 
 def load(base: str, queries: list[str], seconds: int, work: Path) -> dict[str, float]:
@@ -436,13 +440,7 @@ def serve_single(content: Path, index: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(kb_cmd(content, index, "serve", "--host", "127.0.0.1", "--port", str(port)),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.1)
-    return proc, f"http://127.0.0.1:{port}"
+    return proc, listening(port, 30)
 
 
 def ratio(a: float, b: float) -> str:

@@ -104,9 +104,10 @@ def main() -> int:
         request = SearchRequest(q=q, role="manager")
         first, result = timed(store.search, request)
         warm = statistics.median(timed(store.search, request)[0] for _ in range(3))
-        ref_ms, ref_total = (timed(fts5, SearchRequest(q=q))[0], None) if fts5 else (None, None)
+        ref_ms, ref_total = None, None
         if fts5:
-            ref_total = fts5(SearchRequest(q=q)).total
+            ref_ms, ref_result = timed(fts5, SearchRequest(q=q))
+            ref_total = ref_result.total
         rows.append({"shape": shape, "q": q, "first_ms": first, "warm_ms": warm, "total": result.total,
                      "partial": result.partial_total, "fts5_ms": ref_ms, "fts5_total": ref_total})
     print(f"\n== {args.size:,} items: each query (kb as a manager, no result cache; first run / median of 3)")

@@ -114,6 +114,7 @@ class StoredSets:
 
     def __init__(self, folder: Path | None, reader: Any):
         self.path = folder / SETS_FILE if folder is not None else None
+        self.known: set[str] | None = None
         self.leaves: list[tuple[Any, int, str | None]] = []
         for leaf, offset in reader.leaf_readers():
             segment = leaf.segment()
@@ -130,9 +131,13 @@ class StoredSets:
             return []
 
     def _known(self) -> set[str]:
-        names = [name for _, _, name in self.leaves if name]
-        marks = ",".join("?" * len(names))
-        return {row[0] for row in self._rows(f"SELECT segment FROM segments WHERE segment IN ({marks})", names)}
+        """The reader's segments whose sets are stored, asked once per reader."""
+        if self.known is None:
+            names = [name for _, _, name in self.leaves if name]
+            marks = ",".join("?" * len(names))
+            self.known = {row[0] for row in self._rows(f"SELECT segment FROM segments WHERE segment IN ({marks})",
+                                                       names)}
+        return self.known
 
     def live(self) -> int:
         bits = 0
