@@ -5,6 +5,7 @@ pair of forms, found only in items hidden from them is never offered or used.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -67,16 +68,23 @@ def find_corrections(searcher: Searcher, generation: Generation, parsed: ParsedQ
     sets = docsets(searcher)
     seen = sets.all if seen is None else seen
 
-    def in_sight(word: str) -> bool:
+    def docs(word: str) -> int:
         matches = clause_queries(searcher, Clause("word", word), text_fields())[1]
-        return matches is not None and bool(sets.query(matches) & seen)
+        return 0 if matches is None else sets.query(matches) & seen
 
-    return corrected(parsed, text, generation.vocabulary, generation.folder.words, in_sight, seconds)
+    return corrected(parsed, text, generation.vocabulary, generation.folder.words, docs, seconds)
 
 
-def corrected(parsed: ParsedQuery, text: str, vocabulary: Vocabulary, words: Path, in_sight: Callable[[str], bool],
+def corrected(parsed: ParsedQuery, text: str, vocabulary: Vocabulary, words: Path, docs: Callable[[str], int],
               seconds: float = 10.0) -> tuple[dict[str, str], str, list[str]]:
-    """find_corrections for any backend: `in_sight(word)` says whether an item the reader may see holds a word."""
+    """find_corrections for any backend: `docs(word)` is the bitset of the items the reader may see that
+    hold a word."""
+    held = functools.lru_cache(maxsize=None)(docs)
+
+    def in_sight(word: str) -> bool:
+        return bool(held(word))
+
+    together = context(parsed, held)
     corrections: dict[str, str] = {}
     labels: list[str] | None = None
     names: set[str] = set()
@@ -85,7 +93,7 @@ def corrected(parsed: ParsedQuery, text: str, vocabulary: Vocabulary, words: Pat
     for clause in parsed.positive:
         if clause.kind != "word" or not correctable(clause.text) or clause.text in corrections:
             continue
-        if any(fold(clause.text) in STOPWORDS[lang] for lang in STOPWORDS):
+        if stopword(clause.text):
             continue  # no item holds a stop word ("that", "during"): it is left out, not misspelt
         if looked >= MAX_CORRECTED or time.perf_counter() > deadline:
             break
@@ -97,7 +105,7 @@ def corrected(parsed: ParsedQuery, text: str, vocabulary: Vocabulary, words: Pat
         looked += 1
         # A label is public; a word of the index is offered only if the reader may see an item that has it.
         better = correct(words, clause.text, labels,
-                         usable=lambda word, names=names: word.lower() in names or in_sight(word))
+                         usable=lambda word, names=names: word.lower() in names or in_sight(word), together=together)
         if better:
             corrections[clause.text] = better
     if not corrections:
@@ -107,6 +115,27 @@ def corrected(parsed: ParsedQuery, text: str, vocabulary: Vocabulary, words: Pat
     fixed = re.sub(r"[^\W\d_]+", lambda m: corrections.get(m.group(), m.group()), text)
     return corrections, fixed, [Note("No item contains %(missing)s; also searched for %(said)s.", missing=missing,
                                      said=said)]
+
+
+def context(parsed: ParsedQuery, held: Callable[[str], int]) -> Callable[[str], float]:
+    """How much a candidate spelling goes with the query's other words: the share of the items holding each
+    other word that hold the candidate too, summed, so a rare, telling word ("augmented") weighs more than a
+    common one ("federal")."""
+    others = [clause.text for clause in parsed.positive if clause.kind == "word" and not stopword(clause.text)]
+
+    def together(candidate: str) -> float:
+        found = held(candidate)
+        shares = 0.0
+        for word in others:
+            bits = held(word) if word != candidate else 0
+            if bits:
+                shares += (found & bits).bit_count() / bits.bit_count()
+        return shares
+    return together
+
+
+def stopword(word: str) -> bool:
+    return any(fold(word) in STOPWORDS[lang] for lang in STOPWORDS)
 
 
 def label_words(labels: list[str]) -> set[str]:

@@ -85,10 +85,11 @@ _readers = SharedConnections(
     lambda database: sqlite3.connect(f"file:{database}?mode=ro", uri=True, check_same_thread=False))
 
 
-def correct(database: Path, word: str, labels: list[str] = (),
-            usable: Callable[[str], bool] | None = None) -> str | None:
+def correct(database: Path, word: str, labels: list[str] = (), usable: Callable[[str], bool] | None = None,
+            together: Callable[[str], float] | None = None) -> str | None:
     """A close, frequent word of the index (or a vocabulary label word) for a word that matches nothing;
-    only words `usable` accepts (those of items the reader may see) are offered."""
+    only words `usable` accepts (those of items the reader may see) are offered, and equally close ones
+    are weighed by `together` (kb.spelling.best_correction)."""
     target = fold(word)
     if not database.is_file():
         candidates: list[tuple[str, int]] = []
@@ -106,7 +107,7 @@ def correct(database: Path, word: str, labels: list[str] = (),
     found = close(target, candidates + label_words)
     if usable is not None:
         found = [(candidate, df) for candidate, df in found if usable(candidate)]
-    return best_correction(word, found)
+    return best_correction(word, found, together)
 
 
 def close(target: str, candidates: list[tuple[str, int]]) -> list[tuple[str, int]]:

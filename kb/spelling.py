@@ -8,12 +8,15 @@ lower-cased from a capitalised word) and nothing in the index contains it.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Callable, Iterable
+
+from rapidfuzz.distance import OSA
 
 from kb.text import fold
 
 WORD = re.compile(r"(?<![\w-])[^\W\d_]{3,24}(?![\w-])")
 MAX_WORDS_PER_ITEM = 3000
+MAX_WEIGHED = 5  # equally close candidates weighed by the query's other words, the most frequent first
 
 
 def words_of(text: str) -> set[str]:
@@ -38,37 +41,32 @@ def max_distance(word: str) -> int:
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein distance (adjacent swaps count as one edit), or limit + 1 beyond `limit`."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        best = current[0]
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                value = min(value, previous2[j - 2] + 1)
-            current[j] = value
-            best = min(best, value)
-        if best > limit:
-            return limit + 1
-        previous2, previous = previous, current
-    return previous[-1]
+    """Damerau-Levenshtein distance (adjacent swaps count as one edit, each part edited once), or limit + 1
+    beyond `limit`."""
+    return OSA.distance(a, b, score_cutoff=limit)
 
 
-def best_correction(word: str, candidates: Iterable[tuple[str, int]]) -> str | None:
-    """The closest candidate (word, frequency) within the allowed distance; ties go to the more frequent."""
+def best_correction(word: str, candidates: Iterable[tuple[str, int]],
+                    together: Callable[[str], float] | None = None) -> str | None:
+    """The closest candidate (word, frequency) within the allowed distance, or None when the word exists.
+
+    Among equally close candidates, the one found most `together` with the query's other words wins
+    ("augmented realty": "reality", not the more frequent "really"), then the more frequent.
+    """
     target = fold(word)
     limit = max_distance(target)
-    best: tuple[int, int, str] | None = None
+    close: list[tuple[int, int, str]] = []
     for candidate, frequency in candidates:
         folded = fold(candidate)
         if folded == target:
             return None  # the word exists: nothing to correct
         distance = edit_distance(target, folded, limit)
-        if distance <= limit and (best is None or (distance, -frequency) < best[:2]):
-            best = (distance, -frequency, candidate)
-    return best[2] if best else None
+        if distance <= limit:
+            close.append((distance, -frequency, candidate))
+    if not close:
+        return None
+    nearest = min(close)[0]
+    tied = sorted((c for c in close if c[0] == nearest), key=lambda c: c[1])[:MAX_WEIGHED]
+    if together is None or len(tied) == 1:
+        return tied[0][2]
+    return max(tied, key=lambda c: (together(c[2]), -c[1]))[2]

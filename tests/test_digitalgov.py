@@ -88,3 +88,15 @@ def test_a_long_form_finds_pages_that_write_only_its_acronym(digitalgov):
     full = {h.item.id for h in result.hits if not h.partial}
     assert {"guides/rpa/rpa-playbook", "news/2017/06/2017-06-23-ramping-up-focus-on-fedramp",
             "news/2015/10/2015-10-30-welcome-to-betafec-campaign-finance-for-everyone"} <= full
+
+
+def test_a_misspelling_is_read_with_the_words_around_it(digitalgov):
+    """"realty" is one edit from both "really" (the more frequent word) and "reality": beside "augmented",
+    the search reads "reality" and finds the page on augmented reality in government among the first."""
+    _, store = digitalgov
+    result = search(store, SearchRequest(q="augmented realty in the federal goverment"))
+    assert "also searched for “reality”" in result.messages[0]
+    assert "news/2018/02/2018-02-07-trends-on-tuesday-because-seeing-believing-augmented-reality-in-federal-government" \
+        in [h.item.id for h in result.hits[:5]]
+    alone = search(store, SearchRequest(q="realty"))
+    assert "also searched for “really”" in alone.messages[0]  # with no other word, the more frequent one

@@ -180,7 +180,7 @@ class Page(Ranking):
             self.finder.docs(list(self.parsed.clauses))
         if words is not None:
             self.corrections, self.suggestion, self.notes = corrected(
-                self.parsed, request.q, snap.vocabulary, words, self.in_sight)
+                self.parsed, request.q, snap.vocabulary, words, self.held)
         # what is highlighted: the query's words, and the spelling of the units no item has
         languages = query_languages(self.parsed.free_text)
         self.text = " ".join([self.parsed.free_text, *(self.corrections[c.text] for c in self.parsed.positive
@@ -188,8 +188,9 @@ class Page(Ranking):
         self.alternatives: list[list[str]] = []  # for each topic label named, the topic's other labels
         self.labels: list[tuple[str, str]] = []  # (the words, the topic) of each topic label the query names
 
-    def in_sight(self, word: str) -> bool:
-        return bool(self.finder.docs([Clause("word", word)])[0] & self.seen)
+    def held(self, word: str) -> int:
+        """The items the reader may see that hold `word`."""
+        return self.finder.docs([Clause("word", word)])[0] & self.seen
 
     def result(self) -> SearchResult:
         sets, parsed, request, vocabulary = self.sets, self.parsed, self.request, self.snap.vocabulary
