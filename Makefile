@@ -1,4 +1,4 @@
-# make run   - create the venv, install, index content/, serve http://127.0.0.1:5000
+# make run   - create the venv, install, index content/, serve http://127.0.0.1:5000, reindex saved files
 # make test  - create the venv, install, run the whole test suite (what CI runs)
 # make test-fast - everything except the tests marked slow (real data sets, kill tests, browser, load),
 #                  on two cores
@@ -26,7 +26,7 @@ $(STAMP): setup.cfg pyproject.toml
 # exit 1 from the reindex: some files failed (listed), the others were indexed: serve them anyway
 run: $(STAMP)
 	$(BIN)/kb reindex || [ $$? -eq 1 ]
-	$(BIN)/kb serve --host 127.0.0.1 --port 5000
+	$(BIN)/kb serve --host 127.0.0.1 --port 5000 --watch
 
 test: $(STAMP) axe
 	$(BIN)/python -m pytest

@@ -308,6 +308,46 @@ def touch_items(content: Path, count: int, seed: int) -> None:
             handle.write(f"\nEdited for the benchmark, round {seed}.\n")
 
 
+def bench_watch(content: Path, index: Path, saves: int = 5, quiet_s: float = 10.0) -> dict[str, Any]:
+    """`kb watch`: seconds from a saved file to its word being found (no walk of the folder), and the
+    CPU the watch spends while nothing changes."""
+    watch = subprocess.Popen(kb_cmd(content, index, "watch"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        assert watch.stderr is not None and "Watching" in watch.stderr.readline()
+        threading.Thread(target=watch.stderr.read, daemon=True).start()  # keep the pipe from filling
+        time.sleep(2.0)  # inotify watches are being added to every folder
+        store, delays = IndexStore(index), []
+        paths = random.Random(7).sample(sorted(content.rglob("item-*.md")), saves)
+        for n, path in enumerate(paths):
+            word = f"watchword{n}x{int(time.time())}"
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(f"\n{word}\n")
+            saved = time.perf_counter()
+            while kb_search(store, SearchRequest(q=word, role="manager")).total != 1:
+                if time.perf_counter() - saved > 60:
+                    raise RuntimeError(f"kb watch did not index {path} within 60 s")
+                time.sleep(0.02)
+            delays.append(time.perf_counter() - saved)
+        time.sleep(3.0)  # the last run's bookkeeping after its commit (manifest, words table)
+        before = cpu_seconds(watch.pid)
+        time.sleep(quiet_s)
+        quiet_cpu = cpu_seconds(watch.pid) - before
+    finally:
+        watch.send_signal(signal.SIGINT)
+        try:
+            watch.wait(10)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+    return {"saves": saves, "searchable_after_median_s": statistics.median(delays),
+            "searchable_after_max_s": max(delays), "quiet_cpu_s_per_min": quiet_cpu * 60 / quiet_s}
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def bench_size(size: int, work: Path, seconds: int) -> dict[str, Any]:
     content = corpus.ensure(size, work / f"corpus-{size}")
     index, db = work / f"index-{size}", work / f"fts5-{size}.db"
@@ -329,6 +369,7 @@ def bench_size(size: int, work: Path, seconds: int) -> dict[str, Any]:
                          "kb_updated": summary["updated"], "fts5_s": ref_secs,
                          "fts5_changed": json.loads(ref_out)["changed"]}
 
+    report["watch"] = bench_watch(content, index)
     current = index / (index / "CURRENT").read_text().strip()
     report["index_mb"] = sum(p.stat().st_size for p in current.rglob("*") if p.is_file()) / 1e6
     report["cold_start_ms"] = statistics.median(first for _, _, first, _ in
@@ -463,6 +504,11 @@ def print_report(r: dict[str, Any]) -> None:
         name = f"reindex after {i['changed']} changed, s"
         print(f"{name:38}{i['kb_s']:>12.2f}{i['fts5_s']:>12.2f}{ratio(i['kb_s'], i['fts5_s']):>10}"
               f"   (kb job {i['kb_job_s']:.2f} s without process start)")
+    if "watch" in r:
+        wt = r["watch"]
+        print(f"{'kb watch: saved file searchable after, s':38}{wt['searchable_after_median_s']:>12.2f}"
+              f"   (median of {wt['saves']}, slowest {wt['searchable_after_max_s']:.2f} s)")
+        print(f"{'kb watch: CPU while nothing changes, s/min':38}{wt['quiet_cpu_s_per_min']:>12.3f}")
     print(f"{'search page work, first run p50, ms':38}{q['kb_first_p50_ms']:>12.1f}{q['fts5_first_p50_ms']:>12.1f}"
           f"{ratio(q['kb_first_p50_ms'], q['fts5_first_p50_ms']):>10}")
     print(f"{'search page work, first run p95, ms':38}{q['kb_first_p95_ms']:>12.1f}{q['fts5_first_p95_ms']:>12.1f}"
@@ -496,6 +542,8 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,50000,100000")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--seconds", type=int, default=15, help="duration of each web load run")
+    parser.add_argument("--watch-only", action="store_true",
+                        help="only `kb watch`, over the corpus and index of each size built earlier")
     parser.add_argument("--zipf-only", action="store_true",
                         help="only the Zipf web load, over the corpus and index of each size built earlier")
     args = parser.parse_args()
@@ -508,6 +556,10 @@ def main() -> int:
     os.environ["KB_SEMANTIC"] = "0"
     reports = []
     for size in (int(s) for s in args.sizes.split(",")):
+        if args.watch_only:
+            watched = bench_watch(corpus.ensure(size, args.work / f"corpus-{size}"), args.work / f"index-{size}")
+            print(f"\n== {size:,} items\n{json.dumps(watched, indent=2)}")
+            continue
         if args.zipf_only:
             print(f"\n== {size:,} items")
             print_zipf(bench_zipf(corpus.ensure(size, args.work / f"corpus-{size}"), args.work / f"index-{size}",

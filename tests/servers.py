@@ -22,14 +22,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def kb_serve(content: Path, index: Path, log: Path, data: Path | None = None) -> Iterator[str]:
+def kb_serve(content: Path, index: Path, log: Path, data: Path | None = None, *options: str) -> Iterator[str]:
     """Run `kb serve` until the block ends; yield its base URL once /healthz answers."""
     port = free_port()
     kb = Path(sys.executable).with_name("kb")
     extra = ["--data", str(data)] if data else []
     with open(log, "wb") as sink:
         proc = subprocess.Popen([str(kb), "--content", str(content), "--index", str(index), *extra,
-                                 "serve", "--port", str(port)], stdout=sink, stderr=subprocess.STDOUT)
+                                 "serve", "--port", str(port), *options], stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
