@@ -28,8 +28,11 @@ run: $(STAMP)
 	$(BIN)/kb reindex || [ $$? -eq 1 ]
 	$(BIN)/kb serve --host 127.0.0.1 --port 5000 --watch
 
+# Two cores: every test but those marked serial runs on both (a file's tests on one worker, so a
+# module's fixture is built once); then the serial ones, alone.
 test: $(STAMP) axe
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not serial" -n 2 --dist loadfile
+	$(BIN)/python -m pytest -m serial
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -n 2

@@ -56,7 +56,10 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
     today = today or dt.date.today()
     request, cut_note = request.cut(max_query_length)
     with store.searcher() as (searcher, generation):
-        key = (generation.name, searcher.reader().generation(), request.q, tuple(sorted(request.filters.items())),
+        # The commit and the generation's vocabulary and counts are written one after the other: both are
+        # in the key, so a search between the two is not served from the cache once both are written.
+        key = (generation.name, searcher.reader().generation(), generation.build.get("updated_at"), request.q,
+               tuple(sorted(request.filters.items())),
                request.sort, request.page, request.page_size, request.role, store.default_visibility, today)
         result = store.results.get(key)
         cached = result is not None

@@ -106,14 +106,14 @@ def correct(database: Path, word: str, labels: list[str] = (), usable: Callable[
     label_words = [(w, 1) for label in labels for w in label.lower().split() if w[:1] == target[:1]]
     found = close(target, candidates + label_words)
     if usable is not None:
-        found = [(candidate, df) for candidate, df in found if usable(candidate)]
+        found = [(candidate, df, distance) for candidate, df, distance in found if usable(candidate)]
     return best_correction(word, found, together)
 
 
-def close(target: str, candidates: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """The candidates within the allowed edit distance of `target` (found in C by rapidfuzz; the exact
-    choice among these few is kb.spelling's)."""
+def close(target: str, candidates: list[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """The candidates (word, frequency) within the allowed edit distance of `target`, with that distance
+    (Damerau-Levenshtein as optimal string alignment: a swap of two neighbours is one edit; accents folded)."""
     folded = [fold(word) for word, _ in candidates]
     limit = max_distance(target)
     found = process.extract(target, folded, scorer=OSA.distance, score_cutoff=limit, limit=None)
-    return [candidates[index] for _, _, index in found]
+    return [(*candidates[index], int(distance)) for _, distance, index in found]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from rapidfuzz.distance import OSA
-
 from kb.text import fold
 
 WORD = re.compile(r"(?<![\w-])[^\W\d_]{3,24}(?![\w-])")
@@ -40,32 +38,19 @@ def max_distance(word: str) -> int:
     return 1 if len(word) <= 5 else 2
 
 
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein distance (adjacent swaps count as one edit, each part edited once), or limit + 1
-    beyond `limit`."""
-    return OSA.distance(a, b, score_cutoff=limit)
-
-
-def best_correction(word: str, candidates: Iterable[tuple[str, int]],
+def best_correction(word: str, candidates: Iterable[tuple[str, int, int]],
                     together: Callable[[str], float] | None = None) -> str | None:
-    """The closest candidate (word, frequency) within the allowed distance, or None when the word exists.
+    """The closest candidate (word, frequency, edit distance to `word`), or None when the word exists.
 
     Among equally close candidates, the one found most `together` with the query's other words wins
     ("augmented realty": "reality", not the more frequent "really"), then the more frequent.
     """
-    target = fold(word)
-    limit = max_distance(target)
-    close: list[tuple[int, int, str]] = []
-    for candidate, frequency in candidates:
-        folded = fold(candidate)
-        if folded == target:
-            return None  # the word exists: nothing to correct
-        distance = edit_distance(target, folded, limit)
-        if distance <= limit:
-            close.append((distance, -frequency, candidate))
+    close = [(distance, -frequency, candidate) for candidate, frequency, distance in candidates]
     if not close:
         return None
     nearest = min(close)[0]
+    if nearest == 0:
+        return None  # the word exists: nothing to correct
     tied = sorted((c for c in close if c[0] == nearest), key=lambda c: c[1])[:MAX_WEIGHED]
     if together is None or len(tied) == 1:
         return tied[0][2]

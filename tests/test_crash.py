@@ -17,6 +17,9 @@ from indexer.store import IndexStore
 from kb.search import SearchRequest
 from tests.conftest import ROOT, write
 
+# Each kill lands at a moment the job reaches; two cores shared with other tests would move them.
+pytestmark = pytest.mark.serial
+
 FULL_POINTS = ["reading", "before-commit", "mid-commit", "after-commit", "before-switch"]
 INCREMENTAL_POINTS = ["reading", "before-commit", "mid-commit", "before-manifest", "before-build-file"]
 

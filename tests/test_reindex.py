@@ -98,6 +98,31 @@ def test_vocabulary_change_re_derives_the_hierarchy(indexed):
     assert store.generation().vocabulary.topics["health-taxes"].broader == "universal-health-coverage"
 
 
+def test_a_search_between_the_commit_and_the_new_vocabulary_is_not_served_again_from_the_cache(indexed, monkeypatch):
+    """An incremental run commits, then writes the generation's vocabulary: a member searching a new synonym
+    in between gets the old vocabulary's answer, and must get the new one once the run is done (the web app
+    kept serving the stale answer from its result cache until the next commit)."""
+    from indexer.generation import GenerationFolder
+
+    content, index = indexed
+    reader = IndexStore(index, cache_size=64)  # a web worker's store, with its result cache
+    vocab = content / "vocabulary.yml"
+    vocab.write_text(vocab.read_text(encoding="utf-8").replace(
+        "alt_labels:\n      en: [health finance,", "alt_labels:\n      en: [numbatfunding, health finance,", 1),
+        encoding="utf-8")
+    write_vocabulary = GenerationFolder.write_vocabulary
+    between = []
+
+    def searched_meanwhile(folder, vocabulary):
+        between.append(search(reader, SearchRequest(q="numbatfunding")).total)
+        write_vocabulary(folder, vocabulary)
+
+    monkeypatch.setattr(GenerationFolder, "write_vocabulary", searched_meanwhile)
+    assert reindex(content, index).rederived == 64
+    assert between == [0]
+    assert search(reader, SearchRequest(q="numbatfunding")).total > 3
+
+
 def test_changed_activity_kind_re_derives_linked_items(indexed):
     content, index = indexed
     assert "sessions/roundtable-2-virements-notes" not in hits(index, "kind:webinar")

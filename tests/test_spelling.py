@@ -1,19 +1,21 @@
 import pytest
 
-from kb.spelling import best_correction, correctable, edit_distance, words_of
+from indexer.words import close
+from kb.spelling import best_correction, correctable, words_of
 from kb.text import fold
 
 
 @pytest.mark.parametrize("a, b, distance", [
-    ("capitation", "capitaton", 1), ("payment", "paymnet", 1), ("budget", "budget", 0),
-    ("emergency", "emergancy", 1), ("provider", "provder", 1), ("abc", "xyz", 3),
+    ("capitation", "capitaton", 1), ("payment", "paymnet", 1), ("emergency", "emergancy", 1),
+    ("provider", "provder", 1), ("reaffectation", "réaffectation", 0), ("budget", "budegt", 1),
 ])
-def test_edit_distance_counts_swaps_as_one(a, b, distance):
-    assert edit_distance(a, b, 5) == distance
+def test_edit_distance_counts_swaps_as_one_and_folds_accents(a, b, distance):
+    assert close(fold(a), [(b, 1)]) == [(b, 1, distance)]
 
 
-def test_edit_distance_stops_past_the_limit():
-    assert edit_distance("capitation", "procurement", 2) == 3
+def test_words_past_the_allowed_distance_are_not_close():
+    assert close("capitation", [("procurement", 9), ("capitalism", 5)]) == []  # 3 and 3 edits
+    assert close("pay", [("pan", 2), ("pat", 3)]) == [("pan", 2, 1), ("pat", 3, 1)]
 
 
 @pytest.mark.parametrize("word, ok", [
@@ -25,16 +27,22 @@ def test_only_ordinary_words_are_corrected(word, ok):
 
 
 def test_best_correction_prefers_close_then_frequent():
-    candidates = [("capitation", 10), ("capitalism", 50), ("captain", 3)]
+    candidates = [("capitation", 10, 1), ("capitalism", 50, 2), ("captain", 3, 2)]
     assert best_correction("capitaton", candidates) == "capitation"
-    assert best_correction("capitation", candidates) is None  # exists: nothing to correct
-    assert best_correction("zzzzzz", candidates) is None
-    assert best_correction("payments", [("payment", 5), ("payment", 1)]) == "payment"
+    assert best_correction("capitation", [("capitation", 10, 0), *candidates[1:]]) is None  # exists
+    assert best_correction("zzzzzz", []) is None
+    assert best_correction("realty", [("really", 90, 1), ("reality", 20, 1), ("realm", 99, 2)]) == "really"
+
+
+def test_among_equally_close_words_the_one_found_with_the_other_words_wins():
+    together = {"really": 0.1, "reality": 0.6, "realm": 0.9}
+    candidates = [("really", 90, 1), ("reality", 20, 1), ("realm", 99, 2)]
+    assert best_correction("realty", candidates, together.get) == "reality"  # realm is further away
 
 
 def test_accents_fold_in_comparisons():
     assert fold("Política") == "politica"
-    assert best_correction("reaffectation", [("réaffectation", 2)]) is None
+    assert best_correction("reaffectation", close("reaffectation", [("réaffectation", 2)])) is None
 
 
 def test_words_of_keeps_letters_only():

@@ -298,6 +298,7 @@ def test_kb_backend_and_the_nodes_are_checked(runner, site, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_make_cluster_starts_three_nodes_one_leads_and_stop_ends_them_by_pid(tmp_path):
     folder = tmp_path / "ts"
     env = {**os.environ, "KB_TYPESENSE_API_KEY": "test-key-not-a-secret"}
@@ -349,6 +350,7 @@ def test_healthz_says_whether_the_cluster_answers_without_its_addresses(runner, 
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_a_full_rebuild_goes_through_the_loss_of_the_leader_and_the_node_rejoins(tmp_path):
     """kill -9 the leader while `kb reindex --full` writes 3,000 items: the batches that fail during the election
     are written again, the run completes, and the restarted node comes back with every item."""
