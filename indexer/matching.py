@@ -230,6 +230,21 @@ def plan(searcher: Searcher, sets: DocSets, parsed: ParsedQuery, vocabulary: Voc
     return result
 
 
+def unit_clauses(parsed: ParsedQuery) -> tuple[list[Clause], bool]:
+    """The query's clauses that are units, each once (a word said twice is one unit), and whether the query
+    holds only stop words (then its clauses rank, but a match needs none of them)."""
+    languages = query_languages(parsed.free_text)
+    stop_only = not any(significant(c, languages) for c in parsed.positive)
+    clauses: list[Clause] = []
+    seen: set[str] = set()
+    for clause in parsed.positive:
+        key = f"{clause.kind}:{normalise_label(clause.text)}"
+        if (stop_only or significant(clause, languages)) and key not in seen:
+            seen.add(key)
+            clauses.append(clause)
+    return clauses, stop_only
+
+
 def pairs(searcher: Searcher, parsed: ParsedQuery, fields: list[str], languages: set[str]) -> list[wq.Query]:
     """Bonuses for neighbouring significant words of the query found near each other, in order."""
     words = [c.text for c in parsed.positive if c.kind == "word" and significant(c, languages)]

@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from indexer.bitsets import DocSets, at_least, docsets
+from indexer.bitsets import BitSets, DocSets, at_least, docsets
 from indexer.corrections import acronyms_of, find_corrections
 from indexer.docsquery import DocsQuery
 from indexer.matching import (
@@ -41,6 +41,7 @@ from kb.search import FACETS, FacetCount, Hit, Relaxation, SearchRequest, Search
 
 if TYPE_CHECKING:  # the store calls this module; this module only needs its types
     from indexer.store import Generation, IndexStore
+    from kb.vocabulary import Vocabulary
 
 SNIPPET_CHARS = 220
 def search(store: IndexStore, request: SearchRequest, today: dt.date | None = None,
@@ -86,9 +87,41 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
     parsed = parse_query(request.q, vocabulary, today=today)
     corrections, suggestion, notes = find_corrections(searcher, generation, parsed, request.q, time_limit / 2, seen)
     query = plan(searcher, sets, parsed, vocabulary, corrections, acronyms_of(searcher, generation, parsed, seen))
-    selected = merge_filters(parsed.filters, request.filters)
     allowed = ~excluded(sets, searcher, parsed, with_people) & seen
     full, partial = split(sets, query) if parsed.positive else (sets.all, 0)
+    counted = count(sets, parsed, request, full, partial, allowed, with_people)
+    sort = request.sort if query.ranking is not None or request.sort != "relevance" else "newest"
+    rerank = semantic_rerank(generation, parsed.free_text)
+    hits = page_hits(searcher, query, (counted.final, counted.partial), sort, request, time_limit, notes, rerank,
+                     viewer)
+    relaxations, nearest = no_results_help(parsed, counted, full & allowed, vocabulary)
+    notes += label_notes(query, vocabulary)
+    others = (other_languages(searcher, generation, parsed, hits, allowed & counted.dated, viewer)
+              if request.page == 1 else ())
+    return SearchResult(request=request, parsed=parsed, total=counted.final.bit_count(), hits=hits,
+                        facets=counted.facets, messages=parsed.messages + tuple(notes), suggestion=suggestion,
+                        relaxations=relaxations, nearest_topics=nearest, partial_total=counted.partial.bit_count(),
+                        vocabulary=vocabulary, other_languages=others)
+
+
+@dataclasses.dataclass(frozen=True)
+class Counted:
+    """What a search page counts once it knows which items match its words (every backend's code)."""
+
+    selected: dict[str, tuple[str, ...]]  # the filters, of the query and of the request
+    chosen: dict[str, int]  # the items each filter keeps
+    dated: int  # the items in the dates the query names
+    matches: int  # the matches the reader may see, in those dates, before the filters
+    final: int  # the matches shown
+    partial: int  # the partial matches shown
+    facets: dict[str, tuple[FacetCount, ...]]
+
+
+def count(sets: BitSets, parsed: ParsedQuery, request: SearchRequest, full: int, partial: int, allowed: int,
+          with_people: int) -> Counted:
+    """The groups a page shows and its facet counts: OR within a facet, AND across, each facet's counts
+    ignoring its own selection; the people of non-attributable items for managers only (`with_people`)."""
+    selected = merge_filters(parsed.filters, request.filters)
     dated = date_range(sets, parsed) if parsed.after or parsed.before else sets.all
     matches = full & allowed & dated
     chosen = {name: any_of(sets, name, values, with_people) for name, values in selected.items()}
@@ -98,30 +131,28 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
         final_partial &= bits
     facets = {}
     for name in FACETS:
-        # OR within a facet, AND across: a facet's counts ignore its own selection.
         base = matches
         for other, bits in chosen.items():
             if other != name:
                 base &= bits
-        if name == "person":  # the people of non-attributable items are for managers only
+        if name == "person":
             base &= with_people
         facets[name] = facet_counts(sets, name, base, keep=selected.get(name, ()))
-    sort = request.sort if query.ranking is not None or request.sort != "relevance" else "newest"
-    rerank = semantic_rerank(generation, parsed.free_text)
-    hits = page_hits(searcher, query, (final, final_partial), sort, request, time_limit, notes, rerank, viewer)
-    total = final.bit_count()
-    relaxations: tuple[Relaxation, ...] = ()
-    nearest: tuple[str, ...] = ()
-    if not total:
-        relaxations = relax(parsed, selected, chosen, matches, full & allowed)
-        nearest = tuple(vocabulary.nearest_topics(parsed.free_text)) if parsed.free_text else ()
-    notes += [Note("“%(words)s” is a name of the topic %(topic)s: its items are included.",
-                   words=unit, topic=vocabulary.label(topic), topic_id=topic) for unit, topic in query.label_only]
-    others = other_languages(searcher, generation, parsed, hits, allowed & dated, viewer) if request.page == 1 else ()
-    return SearchResult(request=request, parsed=parsed, total=total, hits=hits, facets=facets,
-                        messages=parsed.messages + tuple(notes), suggestion=suggestion, relaxations=relaxations,
-                        nearest_topics=nearest, partial_total=final_partial.bit_count(), vocabulary=vocabulary,
-                        other_languages=others)
+    return Counted(selected, chosen, dated, matches, final, final_partial, facets)
+
+
+def no_results_help(parsed: ParsedQuery, counted: Counted, reachable: int,
+                    vocabulary: Vocabulary) -> tuple[tuple[Relaxation, ...], tuple[str, ...]]:
+    """For a search with no results: the filters whose removal would give some, and the nearest topics."""
+    if counted.final:
+        return (), ()
+    relaxations = relax(parsed, counted.selected, counted.chosen, counted.matches, reachable)
+    return relaxations, tuple(vocabulary.nearest_topics(parsed.free_text)) if parsed.free_text else ()
+
+
+def label_notes(query: Plan, vocabulary: Vocabulary) -> list[Note]:
+    return [Note("“%(words)s” is a name of the topic %(topic)s: its items are included.",
+                 words=unit, topic=vocabulary.label(topic), topic_id=topic) for unit, topic in query.label_only]
 
 
 def other_languages(searcher: Searcher, generation: Generation, parsed: ParsedQuery, hits: tuple[Hit, ...],
@@ -231,21 +262,26 @@ def page_hits(searcher: Searcher, query: Plan, groups: tuple[int, int], sort: st
               time_limit: float, notes: list[str], rerank: Any = None, viewer: Viewer | None = None) -> tuple[Hit, ...]:
     """The hits of the requested page: the matches, then the partial matches, each ranked by
     Whoosh (or in date order); the page may hold the end of one and the start of the other."""
-    start, end = (request.page - 1) * request.page_size, request.page * request.page_size
     words = query_words(query.ranking)
     places = match_places(query)
     hits: list[Hit] = []
-    offset = 0  # where this group starts in the whole list
     reach = (groups[0] | groups[1]).bit_count()
+    for group, partial, first, last in page_slices(request, groups):
+        for docnum, score in ranked(searcher, query, group, sort, first, last, time_limit, notes, rerank, reach):
+            hits.append(make_hit(docnum, searcher.stored_fields(docnum), score, places, words, partial, viewer))
+    return tuple(hits)
+
+
+def page_slices(request: SearchRequest, groups: tuple[int, int]) -> Iterator[tuple[int, bool, int, int]]:
+    """The parts of the matches and of the partial matches (in that order) the requested page shows: each
+    group, whether it is the partial matches, and the first and last place on the page of its ranking."""
+    start, end = (request.page - 1) * request.page_size, request.page * request.page_size
+    offset = 0  # where this group starts in the whole list
     for group, partial in zip(groups, (False, True)):
         size = group.bit_count()
         if start < offset + size and end > offset and group:
-            first, last = max(0, start - offset), min(size, end - offset)
-            for docnum, score in ranked(searcher, query, group, sort, first, last, time_limit, notes, rerank,
-                                        reach):
-                hits.append(make_hit(docnum, searcher.stored_fields(docnum), score, places, words, partial, viewer))
+            yield group, partial, max(0, start - offset), min(size, end - offset)
         offset += size
-    return tuple(hits)
 
 
 def merge_filters(from_query: dict[str, tuple[str, ...]], from_request: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

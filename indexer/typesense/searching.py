@@ -34,15 +34,16 @@ from indexer.matching import (
     covered,
     query_languages,
     significant,
+    unit_clauses,
 )
 from indexer.searching import (
     SNIPPET_CHARS,
     any_of,
-    date_range,
-    facet_counts,
+    count,
+    label_notes,
     match_places,
-    merge_filters,
-    relax,
+    no_results_help,
+    page_slices,
     split,
 )
 from indexer.snippets import snippet
@@ -54,9 +55,8 @@ from indexer.typesense.table import ClusterSets, Finder, analysis_language
 from indexer.visibility import people_shown_in, visible_in
 from kb.access import Viewer, shown_to
 from kb.errors import IndexMissingError
-from kb.notes import Note
 from kb.query import Clause, parse_query
-from kb.search import FACETS, Hit, SearchRequest, SearchResult
+from kb.search import Hit, SearchRequest, SearchResult
 from kb.vocabulary import Vocabulary, normalise_label
 
 T = TypeVar("T")
@@ -195,50 +195,22 @@ class Page(Ranking):
     def result(self) -> SearchResult:
         sets, parsed, request, vocabulary = self.sets, self.parsed, self.request, self.snap.vocabulary
         plan = self.plan()
-        selected = merge_filters(parsed.filters, request.filters)
         allowed = ~self.excluded() & self.seen
         full, partial = split(sets, plan) if plan.units else (sets.all, 0)
-        dated = date_range(sets, parsed) if parsed.after or parsed.before else sets.all
-        matches = full & allowed & dated
-        chosen = {name: any_of(sets, name, values, self.with_people) for name, values in selected.items()}
-        final, final_partial = matches, partial & allowed & dated
-        for bits in chosen.values():
-            final &= bits
-            final_partial &= bits
-        facets = {}
-        for name in FACETS:  # OR within a facet, AND across: a facet's counts ignore its own selection
-            base = matches
-            for other, bits in chosen.items():
-                if other != name:
-                    base &= bits
-            if name == "person":
-                base &= self.with_people
-            facets[name] = facet_counts(sets, name, base, keep=selected.get(name, ()))
-        hits = self.hits(plan, (final, final_partial))
-        total = final.bit_count()
-        relaxations, nearest = (), ()
-        if not total:
-            relaxations = relax(parsed, selected, chosen, matches, full & allowed)
-            nearest = tuple(vocabulary.nearest_topics(parsed.free_text)) if parsed.free_text else ()
-        notes = [Note("“%(words)s” is a name of the topic %(topic)s: its items are included.",
-                      words=unit, topic=vocabulary.label(topic), topic_id=topic) for unit, topic in plan.label_only]
-        return SearchResult(request=request, parsed=parsed, total=total, hits=hits, facets=facets,
-                            messages=parsed.messages + tuple(self.notes + notes), suggestion=self.suggestion or None, relaxations=relaxations,
-                            nearest_topics=nearest, partial_total=final_partial.bit_count(), vocabulary=vocabulary)
+        counted = count(sets, parsed, request, full, partial, allowed, self.with_people)
+        hits = self.hits(plan, (counted.final, counted.partial))
+        relaxations, nearest = no_results_help(parsed, counted, full & allowed, vocabulary)
+        return SearchResult(request=request, parsed=parsed, total=counted.final.bit_count(), hits=hits,
+                            facets=counted.facets,
+                            messages=parsed.messages + tuple(self.notes + label_notes(plan, vocabulary)),
+                            suggestion=self.suggestion or None, relaxations=relaxations, nearest_topics=nearest,
+                            partial_total=counted.partial.bit_count(), vocabulary=vocabulary)
 
     # -- which items match ---------------------------------------------------------------------------
     def plan(self) -> Plan:
         """The query's units and the items matching each (as indexer.matching.plan, the cluster finding words)."""
         parsed, vocabulary = self.parsed, self.snap.vocabulary
-        languages = query_languages(parsed.free_text)
-        stop_only = not any(significant(c, languages) for c in parsed.positive)
-        clauses: list[Clause] = []
-        seen: set[str] = set()
-        for clause in parsed.positive:
-            key = f"{clause.kind}:{normalise_label(clause.text)}"
-            if (stop_only or significant(clause, languages)) and key not in seen:
-                seen.add(key)
-                clauses.append(clause)
+        clauses, _ = unit_clauses(parsed)
         spoken = " ".join(self.corrections.get(c.text, c.text) for c in parsed.positive)
         labels = [] if parsed.title_only else list(dict.fromkeys(vocabulary.match_labels(spoken)))
         self.labels = labels
@@ -305,21 +277,15 @@ class Page(Ranking):
     def hits(self, plan: Plan, groups: tuple[int, int]) -> tuple[Hit, ...]:
         """The requested page: the matches, then the partial matches, each ranked."""
         request = self.request
-        start, end = (request.page - 1) * request.page_size, request.page * request.page_size
         relevance = request.sort == "relevance" and bool(plan.units)
         chosen: list[tuple[int, float, bool]] = []
-        offset = 0
-        for group, partial in zip(groups, (False, True)):
-            size = group.bit_count()
-            if start < offset + size and end > offset and group:
-                first, last = max(0, start - offset), min(size, end - offset)
-                if relevance:
-                    pairs = self.ranked(plan, group, last)[first:last]
-                else:
-                    pairs = [(d, 0.0) for d in self.sets.page_by_date(group, first, last - first,
-                                                                       oldest=request.sort == "oldest")]
-                chosen += [(docnum, score, partial) for docnum, score in pairs]
-            offset += size
+        for group, partial, first, last in page_slices(request, groups):
+            if relevance:
+                pairs = self.ranked(plan, group, last)[first:last]
+            else:
+                pairs = [(d, 0.0) for d in self.sets.page_by_date(group, first, last - first,
+                                                                   oldest=request.sort == "oldest")]
+            chosen += [(docnum, score, partial) for docnum, score in pairs]
         items = self.items([self.sets.ids[docnum] for docnum, _, _ in chosen])
         places = match_places(plan)
         prefixes = {c.text for c in self.parsed.positive if c.kind == "prefix"}
