@@ -82,7 +82,7 @@ from indexer.matching import (MAX_EXPANSION, Plan, Unit, cover, cover_with_names
                               unit_clauses)
 from indexer.schema import (LANGUAGES, item_document, related_kinds, text_analyzer, text_field, title_field,  # noqa: E402
                             unpack)
-from indexer.searching import (any_of, count, label_notes, make_hit, match_places, no_results_help,  # noqa: E402
+from indexer.searching import (answer, any_of, count, label_notes, make_hit, match_places,  # noqa: E402
                                page_slices, split)
 from indexer.store import ResultCache  # noqa: E402
 from indexer.visibility import people_shown_in, visible_in  # noqa: E402
@@ -547,12 +547,8 @@ class Page:
             full, partial = self.reach, 0
         counted = count(sets, parsed, request, full, partial, allowed, self.with_people)
         hits = self.hits(plan, (counted.final, counted.partial))
-        relaxations, nearest = no_results_help(parsed, counted, full & allowed, vocabulary)
-        return SearchResult(request=request, parsed=parsed, total=counted.final.bit_count(), hits=hits,
-                            facets=counted.facets,
-                            messages=parsed.messages + tuple(self.notes + label_notes(plan, vocabulary)),
-                            suggestion=self.suggestion, relaxations=relaxations, nearest_topics=nearest,
-                            partial_total=counted.partial.bit_count(), vocabulary=vocabulary)
+        return answer(request, parsed, counted, hits, full & allowed, vocabulary,
+                      [*self.notes, *label_notes(plan, vocabulary)], self.suggestion)
 
     # -- which rows match (indexer.matching.plan) ------------------------------------------------------
     def plan(self) -> Plan:

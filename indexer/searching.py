@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from whoosh import query as wq
@@ -94,12 +94,19 @@ def run_search(searcher: Searcher, generation: Generation, request: SearchReques
     rerank = semantic_rerank(generation, parsed.free_text)
     hits = page_hits(searcher, query, (counted.final, counted.partial), sort, request, time_limit, notes, rerank,
                      viewer)
-    relaxations, nearest = no_results_help(parsed, counted, full & allowed, vocabulary)
-    notes += label_notes(query, vocabulary)
     others = (other_languages(searcher, generation, parsed, hits, allowed & counted.dated, viewer)
               if request.page == 1 else ())
+    return answer(request, parsed, counted, hits, full & allowed, vocabulary,
+                  notes + label_notes(query, vocabulary), suggestion, others)
+
+
+def answer(request: SearchRequest, parsed: ParsedQuery, counted: Counted, hits: Sequence[Hit], matched: int,
+           vocabulary: Vocabulary, notes: list[str], suggestion: str | None, others: tuple = ()) -> SearchResult:
+    """A search's result from its counts and page of hits, with help when nothing matched (`matched`:
+    the items matching before filters): the last step of every backend's search."""
+    relaxations, nearest = no_results_help(parsed, counted, matched, vocabulary)
     return SearchResult(request=request, parsed=parsed, total=counted.final.bit_count(), hits=hits,
-                        facets=counted.facets, messages=parsed.messages + tuple(notes), suggestion=suggestion,
+                        facets=counted.facets, messages=parsed.messages + tuple(notes), suggestion=suggestion or None,
                         relaxations=relaxations, nearest_topics=nearest, partial_total=counted.partial.bit_count(),
                         vocabulary=vocabulary, other_languages=others)
 

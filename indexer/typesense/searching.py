@@ -38,11 +38,11 @@ from indexer.matching import (
 )
 from indexer.searching import (
     SNIPPET_CHARS,
+    answer,
     any_of,
     count,
     label_notes,
     match_places,
-    no_results_help,
     page_slices,
     split,
 )
@@ -199,12 +199,8 @@ class Page(Ranking):
         full, partial = split(sets, plan) if plan.units else (sets.all, 0)
         counted = count(sets, parsed, request, full, partial, allowed, self.with_people)
         hits = self.hits(plan, (counted.final, counted.partial))
-        relaxations, nearest = no_results_help(parsed, counted, full & allowed, vocabulary)
-        return SearchResult(request=request, parsed=parsed, total=counted.final.bit_count(), hits=hits,
-                            facets=counted.facets,
-                            messages=parsed.messages + tuple(self.notes + label_notes(plan, vocabulary)),
-                            suggestion=self.suggestion or None, relaxations=relaxations, nearest_topics=nearest,
-                            partial_total=counted.partial.bit_count(), vocabulary=vocabulary)
+        return answer(request, parsed, counted, hits, full & allowed, vocabulary,
+                      [*self.notes, *label_notes(plan, vocabulary)], self.suggestion)
 
     # -- which items match ---------------------------------------------------------------------------
     def plan(self) -> Plan:
