@@ -82,9 +82,17 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
         ids = {docnum: searcher.stored_fields(docnum)["id"] for docnum, _ in head}
         docnum_of = {item_id: docnum for docnum, item_id in ids.items()}
         fused = rerank([(ids[docnum], score) for docnum, score in head])
-        head = [(docnum_of[item_id], score) for item_id, score in fused if item_id in docnum_of]
+        head = keep_title_first(query, head[0], [(docnum_of[i], score) for i, score in fused if i in docnum_of])
     pairs = head + pairs[RERANK_DEPTH:]
     return pairs[first:last]
+
+
+def keep_title_first(query: Plan, top: tuple[int, float], fused: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Meaning does not move the words' best item down when its title holds every word of a query of
+    several: a member who types most of a title is after that page, however close in meaning others are."""
+    if len(query.units) < 2 or not all(unit.title_docs >> top[0] & 1 for unit in query.units):
+        return fused
+    return [pair for pair in fused if pair[0] == top[0]] + [pair for pair in fused if pair[0] != top[0]]
 
 
 def idf(df: int, documents: int) -> float:

@@ -44,7 +44,7 @@ class Settings:
                                               "before it shows what it found")
     search_log_days: int = _setting(365, "days the anonymous search log keeps each search (0: no log)", least=0)
     semantic: bool = _setting(True, "search by meaning too, when the semantic extra is installed (0: by words only)")
-    semantic_weight: float = _setting(0.3, "weight of meaning against words when hits are ranked (0 to 1)", least=0)
+    semantic_weight: float = _setting(0.5, "weight of meaning against words when hits are ranked (0 to 1)", least=0)
     secret_key: str = _setting("", f"key signing web sessions (at least {MIN_SECRET_KEY} characters); "
                                    "generated once into the data folder if empty")
     secure_cookies: bool = _setting(False, "send the session cookie over HTTPS only (set 1 behind HTTPS)")

@@ -9,6 +9,7 @@ embed, once for the module.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -123,3 +124,30 @@ def test_other_languages_offer_only_what_the_reader_may_see(runner, built):
     anonymous = offered("--as", "anonymous")
     assert anonymous and restricted not in anonymous
     assert not [i for i in anonymous if "roundtable-" in i or "persona" in i or "one-on-one" in i]
+
+
+def titles(content: Path) -> dict[str, str]:
+    """Each item's title as a member would type it (its punctuation left out), by item id."""
+    import frontmatter
+
+    found = {}
+    for path in sorted(content.rglob("*.md")):
+        post = frontmatter.load(path)
+        if post.get("title"):
+            found[str(post.get("id") or path.relative_to(content).with_suffix(""))] = " ".join(
+                re.sub(r"[^\w\s]", " ", str(post["title"])).split())
+    return found
+
+
+def test_meaning_does_not_move_down_the_item_whose_title_was_typed(runner, built):
+    """Even weighed alone (weight 1), meaning leaves first the item the words rank first when its
+    title holds every word typed: a member who types a page's title is after that page."""
+    kept = 0
+    for item_id, title in titles(built[0]).items():
+        words = search(runner, built[1], title, KB_SEMANTIC="0")["hits"]
+        if len(title.split()) < 3 or not words or words[0]["id"] != item_id:
+            continue
+        meaning = search(runner, built[1], title, KB_SEMANTIC_WEIGHT="1")["hits"]
+        assert meaning[0]["id"] == item_id, (title, [hit["id"] for hit in meaning[:3]])
+        kept += 1
+    assert kept >= 30
