@@ -1,7 +1,7 @@
 # make run   - create the venv, install, index content/, serve http://127.0.0.1:5000, reindex saved files
 # make test  - create the venv, install, run the whole test suite (what CI runs)
-# make test-fast - everything except the tests marked slow (real data sets, kill tests, browser, load),
-#                  on two cores
+# make test-fast - everything except the tests marked slow (real data sets, kill tests, browser, load,
+#                  any test over a second), on two cores: under a minute
 # make bench - retrieval quality on CISI against BM25, then reindex/query/web at 10k-100k items against
 #              SQLite FTS5, then Whoosh, a 3-node Typesense cluster and FTS5 side by side at 10k and 100k
 #              (needs wrk: apt-get install wrk; takes about an hour)

@@ -28,6 +28,7 @@ def log_in(client, password=PASSWORD, next_url=""):
     return client.post("/login" + next_url, data={"name": "ama", "password": password, "csrf_token": token(client)})
 
 
+@pytest.mark.slow
 def test_accounts_store_only_hashes(tmp_path):
     add_user(tmp_path, "ama", PASSWORD)
     stored = (tmp_path / "users.json").read_text()

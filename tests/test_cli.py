@@ -18,6 +18,7 @@ def kb(runner, *args, env=None):
     return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_reindex_text_and_json(runner, content_copy, tmp_path):
     index = tmp_path / "ix"
     result = kb(runner, "--content", str(content_copy), "--index", str(index), "reindex")
@@ -34,6 +35,7 @@ def test_reindex_text_and_json(runner, content_copy, tmp_path):
     assert again.stdout.startswith("Nothing changed: 64 items in generation " + data["generation"])
 
 
+@pytest.mark.slow
 def test_reindex_reports_bad_files_and_exits_1(runner, content_copy, tmp_path):
     write(content_copy / "broken/bad.md", "---\ntitle: [oops\n---\n")
     result = kb(runner, "--content", str(content_copy), "--index", str(tmp_path / "ix"), "reindex", "--json")
@@ -126,6 +128,7 @@ def test_a_long_question_is_cut_to_the_limit_and_searched(runner, sample_index):
     assert re.search(r"^[1-9]\d* results for", result.stdout, re.M)
 
 
+@pytest.mark.slow
 def test_batch_searches_a_long_question_with_a_warning_line(runner, sample_index, tmp_path):
     queries = write(tmp_path / "q.jsonl", json.dumps({"id": "long", "text": LONG_QUESTION}) + "\n"
                     + json.dumps({"id": "short", "text": "capitation"}) + "\n")
@@ -138,6 +141,7 @@ def test_batch_searches_a_long_question_with_a_warning_line(runner, sample_index
     assert "warning: line 1: The query is" in result.stderr
 
 
+@pytest.mark.slow
 def test_check_clean_sample_has_only_warnings(runner, sample_index):
     content, _ = sample_index
     result = kb(runner, "--content", str(content), "check")
@@ -146,6 +150,7 @@ def test_check_clean_sample_has_only_warnings(runner, sample_index):
     assert kb(runner, "--content", str(content), "check", "--strict").exit_code == 1
 
 
+@pytest.mark.slow
 def test_check_lists_each_problem_and_fails(runner, content_copy):
     write(content_copy / "bad/unknown-topic.md", "---\ntitle: X\ntopics: [no-such-topic]\nactivities: [ghost]\n---\n")
     write(content_copy / "bad/broken.md", "---\n: : :\n---\n")
@@ -183,6 +188,7 @@ def test_usage_errors_exit_2(runner):
     assert kb(runner, "serve", "--port", "99999").exit_code == 2
 
 
+@pytest.mark.slow
 def test_console_script_runs_without_traceback(sample_index, tmp_path):
     exe = Path(sys.executable).with_name("kb")
     proc = subprocess.run([str(exe), "--index", str(tmp_path / "none"), "search", "x"], capture_output=True, text=True)

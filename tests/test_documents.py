@@ -60,6 +60,7 @@ def test_documents_are_searched_and_faceted(library, tmp_path):
     assert "pages/note" in hits(index, "treasury cash")
 
 
+@pytest.mark.slow
 def test_sidecar_tags_a_binary_file_and_tagging_writes_the_sidecar(library, tmp_path):
     write(library / "vocabulary.yml", "topics:\n  - {id: strategic-purchasing, label: Strategic purchasing}\n"
                                       "  - {id: provider-payment, label: Provider payment}\n")
@@ -77,6 +78,7 @@ def test_sidecar_tags_a_binary_file_and_tagging_writes_the_sidecar(library, tmp_
     assert (library / "reports/guide.docx.meta.yml").read_text() == "topics: [provider-payment]\n"
 
 
+@pytest.mark.slow
 def test_a_sidecar_edit_alone_is_picked_up_by_an_incremental_run(library, tmp_path):
     index = tmp_path / "ix"
     reindex(library, index)

@@ -84,6 +84,7 @@ def test_topic_form_errors_come_back_beside_their_field(manager, fields, error_i
         assert html.escape(fields["parts"], quote=False) in page  # the textarea keeps the lines
 
 
+@pytest.mark.slow
 def test_apply_after_the_topic_changed_meanwhile_shows_the_form_again(manager, site):
     content, index, data = site
     form = topic_form(manager, operation="rename", source="health-taxes", target="sin-taxes", label="Sin taxes")
@@ -100,6 +101,7 @@ def test_apply_after_the_topic_changed_meanwhile_shows_the_form_again(manager, s
     assert 'value="sin-taxes"' in page and 'value="Sin taxes"' in page
 
 
+@pytest.mark.slow
 def test_apply_while_the_index_is_busy_keeps_the_preview(manager, site, monkeypatch):
     form = topic_form(manager, operation="merge", source="health-taxes", target="domestic-resource-mobilization")
     preview = manager.post("/manage/topics/preview", data=form).get_data(as_text=True)
@@ -220,6 +222,7 @@ def test_a_bad_tag_form_comes_back_open_with_what_was_typed(manager, site):
     assert (content / f"{NOTES}.md").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_an_unknown_topic_is_shown_beside_the_topics(manager):
     _, version = item_form(manager)
     response = manager.post(f"/items/{NOTES}/tags", data={
@@ -249,6 +252,7 @@ def test_a_tag_form_for_a_file_changed_meanwhile_is_a_409_with_the_choices_kept(
     assert "accountability" not in path.read_text()
 
 
+@pytest.mark.slow
 def test_a_refused_suggestion_comes_back_on_the_item_page(manager, site):
     content, _, _ = site
     item_id = "discussions/data-dashboards-health-spending"
@@ -296,6 +300,7 @@ def test_an_expired_login_form_is_shown_again(manager_app):
     assert client.post("/login", data={"name": "ama", "password": PASSWORD, "csrf_token": again}).status_code == 302
 
 
+@pytest.mark.slow
 def test_a_throttled_login_keeps_the_name(sample_index, tmp_path):
     from indexer.accounts import add_user
     from webui import create_app

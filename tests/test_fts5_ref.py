@@ -61,6 +61,7 @@ def test_every_word_kb_indexes_is_one_fts5_word(store, reference):
 
 
 @pytest.mark.parametrize("role", ["anonymous", "manager"])
+@pytest.mark.slow
 def test_the_reference_counts_what_kb_counts(sample_index, store, reference, role):
     search = Fts5Search(reference, load_vocabulary(sample_index[0]))
     assert differences(store, search, QUERIES, role) == []
@@ -68,6 +69,7 @@ def test_the_reference_counts_what_kb_counts(sample_index, store, reference, rol
     assert page.suggestion and page.hits and "<mark" in page.hits[0].snippet  # kb's corrections and snippets
 
 
+@pytest.mark.slow
 def test_an_update_gives_what_kb_reindex_gives(sample, tmp_path):
     content, index, db = tmp_path / "content", tmp_path / "index", tmp_path / "fts5.db"
     shutil.copytree(sample, content)

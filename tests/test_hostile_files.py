@@ -19,6 +19,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from indexer.reindex import reindex
@@ -114,6 +115,7 @@ def test_a_run_of_shortcode_openings_is_read_fast(tmp_path):
 
 # -- 3. HTML pages that repeat a tag --------------------------------------------------
 
+@pytest.mark.slow
 def test_html_pages_repeating_title_body_or_meta_are_read_fast(tmp_path):
     # Before (40 KB each): <title> 1.2 s, <body> 0.8 s, <h1> 2.1 s, <meta name="a" 5 minutes; quadratic or worse.
     root = folder(tmp_path, {
@@ -133,6 +135,7 @@ def test_html_pages_repeating_title_body_or_meta_are_read_fast(tmp_path):
 
 # -- 4. Markdown that Python-Markdown reads in quadratic time -------------------------
 
+@pytest.mark.slow
 def test_markdown_runs_of_brackets_and_emphasis_become_plain_text_fast(tmp_path):
     # Before (20 KB each, in seconds): '[' 45, '[[' 57, '![' 23, '[a' 21, '[x](' 4.7, '<![' > 30 (30 KB),
     # '<a ' 7 (30 KB), '*e* ' 0.7 (90 KB, quadratic: minutes at 700 KB); here each is 300 KB.
@@ -185,6 +188,7 @@ def forum_post(size: int = 90_000, seed: int = 7) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 def test_a_long_forum_post_renders_as_markdown_fast(tmp_path):
     # Before: 4.9 s for this 90 KB post. Each link whose address holds a quote, and each unmatched '['
     # (the intervals), made Python-Markdown scan on to the end of the paragraph, for each of its six
@@ -241,6 +245,7 @@ def lying_docx(real_mb: int) -> bytes:
     return bytes(raw)
 
 
+@pytest.mark.slow
 def test_docx_zip_bombs_are_refused_before_they_are_unpacked(tmp_path):
     # Before: the 1.2 GB bomb (1.9 MB) took the reader to its 1 GB memory limit ("MemoryError"); 120 MB
     # took 1 GB ("XMLSyntaxError"); the lying part 830 MB. Now each is refused with 40 MB.
@@ -275,6 +280,7 @@ def test_discourse_export_nested_too_deeply_is_reported_not_a_traceback(runner, 
                                     "inside each other more than about ")
 
 
+@pytest.mark.slow
 def test_mbox_message_nested_too_deeply_is_skipped_and_reported(runner, tmp_path):
     # Before: RecursionError and a traceback; the other messages were lost.
     def message(number: int, parts: str) -> str:

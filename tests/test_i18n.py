@@ -33,6 +33,7 @@ def test_the_checker_finds_text_written_straight_into_a_template(tmp_path):
 
 
 @pytest.mark.parametrize("code", ["fr", "es"])
+@pytest.mark.slow
 def test_every_message_of_the_interface_is_translated(code):
     assert code in i18ncheck.languages()
     assert i18ncheck.catalogue_gaps(code) == []

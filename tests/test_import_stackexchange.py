@@ -95,6 +95,7 @@ def test_reimport_updates_in_place_and_keeps_local_edits(runner, imported):
     assert len(list((content / "discussions" / "beer").glob("*.md"))) == 591
 
 
+@pytest.mark.slow
 def test_dry_run_writes_nothing(runner, tmp_path):
     content = tmp_path / "content"
     content.mkdir()

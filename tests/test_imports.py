@@ -5,6 +5,7 @@ import mailbox
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from indexer.reindex import reindex
@@ -122,6 +123,7 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(m
 
 @FUZZ
 @given(data=json_values)
+@pytest.mark.slow
 def test_any_json_is_reported_not_crashed(tmp_path, data):
     path = tmp_path / "export.json"
     path.write_text(json.dumps(data))
@@ -141,6 +143,7 @@ topic = st.fixed_dictionaries({"id": st.one_of(st.integers(), st.text(max_size=5
 
 @FUZZ
 @given(topics=st.lists(topic, max_size=4))
+@pytest.mark.slow
 def test_odd_discourse_topics_become_items_or_problems(tmp_path, topics):
     path = tmp_path / "export.json"
     path.write_text(json.dumps({"topics": topics}))
@@ -166,6 +169,7 @@ attribute = st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), m
                                                         "CreationDate", "OwnerUserId", "AcceptedAnswerId"]),
                                        attribute, max_size=9), max_size=6),
        broken=st.booleans())
+@pytest.mark.slow
 def test_odd_stackexchange_rows_never_crash(tmp_path, posts, broken):
     from xml.sax.saxutils import quoteattr
 

@@ -4,6 +4,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from indexer import searchlog
 from indexer.cli import cli
 from indexer.mapping import content_map, shared_value
@@ -88,6 +90,7 @@ def test_shared_value_cli(runner, sample_index, tmp_path):
     assert text.splitlines()[1].startswith("gap") and "because: 51 of 163 respondents" in text
 
 
+@pytest.mark.slow
 def test_needs_are_checked(runner, content_copy):
     from tests.conftest import write
 
@@ -135,6 +138,7 @@ def test_queue_and_stale_reports(runner, sample_index, manager_app):
     assert "review was due 2020-12-31" in client.get("/manage/stale").get_data(as_text=True)
 
 
+@pytest.mark.slow
 def test_csv_exports_never_carry_a_formula(runner, content_copy, tmp_path):
     """A label a manager typed (or an import brought) that starts like a formula stays text in a spreadsheet."""
     from indexer.reindex import reindex
@@ -168,6 +172,7 @@ def test_a_need_for_a_merged_topic_counts_for_its_replacement():
     assert set(demand) == {"drm"} and demand["drm"].respondents == 40 and demand["drm"].personas == ["Persona"]
 
 
+@pytest.mark.slow
 def test_the_gap_register_is_kept_in_the_content_folder_and_follows_the_planned_activity(runner, content_copy,
                                                                                           tmp_path):
     import re
@@ -215,6 +220,7 @@ def test_the_gap_register_is_kept_in_the_content_folder_and_follows_the_planned_
     assert refused.status_code == 400 and "names the activity" in refused.get_data(as_text=True)
 
 
+@pytest.mark.slow
 def test_a_need_no_topic_covers_becomes_a_topic_or_an_alternative_label(content_copy, tmp_path):
     import re
 

@@ -4,6 +4,8 @@ import ast
 import sys
 from pathlib import Path
 
+import pytest
+
 from indexer.cli import cli
 from tests.conftest import ROOT
 
@@ -103,6 +105,7 @@ def test_readme_starts_with_the_two_commands():
     assert "make run" in first_block and "make test" in first_block
 
 
+@pytest.mark.slow
 def test_another_search_backend_serves_the_same_web_ui(sample, tmp_path):
     """The FTS5 reference of the benchmarks plugs in behind kb.backend without any change to webui/."""
     from bench.fts5_ref import build

@@ -99,6 +99,7 @@ def test_id_from_path():
     assert id_from_path("a.b/c") == "a.b/c"
 
 
+@pytest.mark.slow
 def test_character_references_in_titles_and_summaries_are_decoded(runner, content_copy, tmp_path):
     """Hugo sites write titles for HTML (203 Digital.gov titles have `&#8217;` or `&amp;`): a member
     sees and searches the characters, and a bare `R&D` stays as written."""

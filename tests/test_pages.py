@@ -22,6 +22,7 @@ def test_each_page_has_one_h1_and_a_skip_link_to_its_content(client, url):
     assert 'href="/help/search">Search help</a>' in page
 
 
+@pytest.mark.slow
 def test_manager_pages_too(manager_app):  # noqa: F811
     client = manager_app.test_client()
     log_in(client)

@@ -3,6 +3,8 @@
 import json
 import re
 
+import pytest
+
 from indexer.cli import cli
 from tests.conftest import write
 
@@ -46,6 +48,7 @@ def test_who_can_help_with_a_topic(runner, sample_index, client):
     assert bad.exit_code == 2 and "no-such-topic" in bad.output
 
 
+@pytest.mark.slow
 def test_people_outside_the_registry_still_work_and_are_reported(runner, content_copy, tmp_path):
     write(content_copy / "documents" / "guest.md", "---\ntitle: Guest note\ntopics: [budget-execution]\n"
           "people: [guest-ines-moreau]\n---\nBody.\n")

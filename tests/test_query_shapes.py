@@ -32,6 +32,7 @@ def ranked_ids(store: IndexStore, q: str) -> list[tuple[str, float]]:
     return [(h.item.id, round(h.score, 6)) for h in result.hits]
 
 
+@pytest.mark.slow
 def test_scoring_only_the_candidates_ranks_as_walking_every_posting(store, monkeypatch):
     monkeypatch.setattr(ranking, "CANDIDATE_SHARE", 10**9)  # never: walk every posting
     walked = {q: ranked_ids(IndexStore(store.path), q) for q in QUESTIONS}

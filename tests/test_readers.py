@@ -127,6 +127,7 @@ yaml_like = st.text(alphabet=st.sampled_from(list("abc:-[]{}#'\"\n\t &*!|>%@`?,0
 
 @hsettings(max_examples=300, deadline=None)
 @given(front=yaml_like, body=st.text(max_size=200), crlf=st.booleans(), blank=st.booleans())
+@pytest.mark.slow
 def test_no_front_matter_crashes_the_reader(front, body, crlf, blank):
     text = ("\n\n" if blank else "") + "---\n" + front + "\n---\n" + body
     data = (text.replace("\n", "\r\n") if crlf else text).encode("utf-8", "surrogatepass")

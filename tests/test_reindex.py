@@ -82,6 +82,7 @@ def test_touched_but_unchanged_files_are_not_reindexed(indexed):
     assert manifest["documents/glossary-health-financing-terms-en-fr.md"].mtime_ns == path.stat().st_mtime_ns
 
 
+@pytest.mark.slow
 def test_vocabulary_change_re_derives_the_hierarchy(indexed):
     content, index = indexed
     assert "documents/note-health-taxes-and-fiscal-space" not in hits(index, "topic:universal-health-coverage")
@@ -98,6 +99,7 @@ def test_vocabulary_change_re_derives_the_hierarchy(indexed):
     assert store.generation().vocabulary.topics["health-taxes"].broader == "universal-health-coverage"
 
 
+@pytest.mark.slow
 def test_a_search_between_the_commit_and_the_new_vocabulary_is_not_served_again_from_the_cache(indexed, monkeypatch):
     """An incremental run commits, then writes the generation's vocabulary: a member searching a new synonym
     in between gets the old vocabulary's answer, and must get the new one once the run is done (the web app
@@ -133,6 +135,7 @@ def test_changed_activity_kind_re_derives_linked_items(indexed):
     assert "sessions/roundtable-2-virements-notes" in hits(index, "kind:webinar")
 
 
+@pytest.mark.slow
 def test_a_file_broken_by_an_edit_keeps_its_last_good_version(indexed):
     content, index = indexed
     path = content / "documents/policy-note-capitation-primary-health-care.md"
@@ -165,6 +168,7 @@ def test_dry_run_changes_nothing(indexed):
     assert full.dry_run and index_files(index) == before
 
 
+@pytest.mark.slow
 def test_full_rebuild_switches_generation_and_rollback_returns(indexed):
     content, index = indexed
     store = IndexStore(index)
@@ -186,6 +190,7 @@ def test_rollback_without_previous_generation(tmp_path):
         rollback(tmp_path / "ix")
 
 
+@pytest.mark.slow
 def test_full_rebuild_that_loses_too_many_items_is_refused(indexed):
     content, index = indexed
     store = IndexStore(index)
@@ -211,6 +216,7 @@ def test_minimum_item_count(tmp_path):
     assert not list((tmp_path / "ix").glob("gen-*"))
 
 
+@pytest.mark.slow
 def test_reader_mid_search_finishes_on_the_old_generation(indexed):
     content, index = indexed
     store = IndexStore(index)
@@ -240,6 +246,7 @@ def test_reader_mid_search_finishes_on_the_old_generation(indexed):
     assert seen == {"before": 64, "during": 64, "found": True, "after": 65}
 
 
+@pytest.mark.slow
 def test_running_web_ui_serves_the_new_generation_without_restart(indexed):
     content, index = indexed
     client = create_app({"TESTING": True, "KB_INDEX": str(index)}).test_client()
@@ -263,6 +270,7 @@ def test_status(indexed):
     assert info["last_run"]["outcome"] == "ok" and info["last_run"]["error"] is None
 
 
+@pytest.mark.slow
 def test_a_refused_run_is_recorded_as_failed_not_ok(indexed):
     content, index = indexed
     for path in list((content / "sessions").glob("*.md")) + list((content / "webinars").glob("*.md")):
@@ -292,6 +300,7 @@ def kb_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(Path(sys.executable).with_name("kb")), *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_second_writer_waits_then_exits_3_naming_the_holder(indexed):
     content, index = indexed
     holder = hold_lock_in_child(index)
@@ -313,6 +322,7 @@ def test_second_writer_waits_then_exits_3_naming_the_holder(indexed):
         holder.stdout.close()
 
 
+@pytest.mark.slow
 def test_lock_of_a_killed_job_is_recovered_with_a_warning(indexed):
     content, index = indexed
     holder = hold_lock_in_child(index)
@@ -325,6 +335,7 @@ def test_lock_of_a_killed_job_is_recovered_with_a_warning(indexed):
     assert kb_cli("--content", str(content), "--index", str(index), "reindex").stderr == ""
 
 
+@pytest.mark.slow
 def test_exit_codes_and_json_summary(indexed):
     content, index = indexed
     write(content / "bad.md", "---\n- not a mapping\n---\n")
@@ -343,6 +354,7 @@ def test_exit_codes_and_json_summary(indexed):
     assert kb_cli("--content", str(content), "--index", str(index), "reindex", "--max-drop", "500").returncode == 2
 
 
+@pytest.mark.slow
 def test_dry_run_json_lists_paths(indexed):
     content, index = indexed
     write(content / "extra.md", "# Extra")
@@ -353,6 +365,7 @@ def test_dry_run_json_lists_paths(indexed):
     assert "would add: extra.md" in text.stdout
 
 
+@pytest.mark.slow
 def test_retired_generations_are_removed_after_the_grace_period(indexed, monkeypatch):
     import indexer.indexfolder
 
@@ -367,6 +380,7 @@ def test_retired_generations_are_removed_after_the_grace_period(indexed, monkeyp
     assert len(list(index.glob("gen-*"))) == 2  # serving and previous
 
 
+@pytest.mark.slow
 def test_a_generation_that_cannot_answer_is_refused(indexed, monkeypatch):
     import indexer.lookups
 
@@ -378,6 +392,7 @@ def test_a_generation_that_cannot_answer_is_refused(indexed, monkeypatch):
     assert IndexStore(index).current_name() == serving
 
 
+@pytest.mark.slow
 def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_indexed(content_copy, tmp_path):
     """Archives from Windows or Latin-1 systems: a name with a byte that is not UTF-8."""
     index = tmp_path / "ix"

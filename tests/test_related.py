@@ -45,6 +45,7 @@ def test_a_deprecated_topic_relates_through_its_replacement(panels):
     assert len(covid) >= 3  # the document is tagged with the deprecated covid-financing
 
 
+@pytest.mark.slow
 def test_panels_are_complete_and_ties_go_to_the_newer_item(panels, backend):
     for item in backend.all_items():
         whole = panels(item.id, 1000)
@@ -95,6 +96,7 @@ def test_the_forum_lists_its_programme_in_agenda_order_with_roundtables_under_th
     assert first.count("<ol") >= 1
 
 
+@pytest.mark.slow
 def test_check_names_a_typed_link_to_nothing(runner, content_copy, tmp_path):
     from indexer.cli import cli
     from tests.conftest import write

@@ -110,6 +110,7 @@ def accented_words(store):
     return found
 
 
+@pytest.mark.slow
 def test_every_accented_french_word_is_found_without_its_accents(backend):
     from indexer.schema import stop_words
 

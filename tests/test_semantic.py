@@ -204,6 +204,7 @@ def test_another_embedder_name_embeds_everything_again(embedder, tmp_path):
     assert store.embedder_name == "another-model/v2"
 
 
+@pytest.mark.slow
 def test_search_keeps_to_the_allowed_items_and_sees_another_writer(embedder, tmp_path):
     from indexer.vectors import VectorStore
 

@@ -47,6 +47,7 @@ def test_every_setting_is_documented_in_the_readme(pytestconfig):
         assert key in readme, f"{key} is not documented in README.md"
 
 
+@pytest.mark.slow
 def test_content_index_and_data_from_the_environment(runner, sample_index, tmp_path):
     content, index = sample_index
     checked = kb(runner, "check", KB_CONTENT=content)
@@ -125,6 +126,7 @@ def test_file_seconds(runner, content_copy, tmp_path):
     assert summary["items"] == 64 and result.exit_code == 1
 
 
+@pytest.mark.slow
 def test_file_memory_mb(content_copy, tmp_path):
     """A file that needs more memory than KB_FILE_MEMORY_MB is reported and the run goes on.
 
@@ -191,6 +193,7 @@ def test_login_attempts_and_window(sample_index, tmp_path):
     assert blocked.status_code == 429 and "minute" in blocked.get_data(as_text=True)
 
 
+@pytest.mark.slow
 def test_secure_cookies(sample_index, tmp_path):
     add_user(tmp_path / "data", "ama", "correct horse battery")
     for secure in (0, 1):

@@ -49,6 +49,7 @@ def test_words_of_keeps_letters_only():
     assert words_of("Budget 2020: covid-19 and Réaffectation, UHC ok") == {"budget", "and", "réaffectation", "uhc"}
 
 
+@pytest.mark.slow
 def test_a_long_question_full_of_typos_corrects_a_few_words_only(store):
     """Spelling work is bounded: a pasted question of typos does not spend seconds on "did you mean"."""
     from indexer.corrections import MAX_CORRECTED

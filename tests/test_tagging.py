@@ -32,6 +32,7 @@ def topics_in_index(index, item_id):
     return IndexStore(index).get_item(item_id).topics
 
 
+@pytest.mark.slow
 def test_tag_writes_the_file_reindexes_and_logs(site):
     content, index, data = site
     path = content / f"{NOTES}.md"
@@ -99,6 +100,7 @@ def manager(site):
     return client
 
 
+@pytest.mark.slow
 def test_item_page_form_saves_tags(manager, site):
     content, index, data = site
     page = manager.get(f"/items/{NOTES}").get_data(as_text=True)
@@ -122,6 +124,7 @@ def test_item_page_form_saves_tags(manager, site):
     assert "health-taxes" not in (content / f"{NOTES}.md").read_text()
 
 
+@pytest.mark.slow
 def test_bulk_tagging_previews_then_applies(manager, site):
     content, index, data = site
     form = manager.get("/manage/bulk?q=virements").get_data(as_text=True)
@@ -148,6 +151,7 @@ def test_bulk_tagging_previews_then_applies(manager, site):
     assert {e["action"] for e in audit.entries(data)} == {"bulk-tag"}
 
 
+@pytest.mark.slow
 def test_suggestions_are_offered_accepted_and_rejected(manager, site):
     from indexer.suggest import suggestions
 
@@ -230,6 +234,7 @@ def test_a_line_torn_in_the_past_does_not_hide_the_next_entry(runner, site):
     assert "line 1 cannot be read (cut off by a crash or a full disk); skipped" in log.stderr
 
 
+@pytest.mark.slow
 def test_a_tag_edit_reindexes_the_file_it_wrote_not_the_folder(site):
     """The edit goes through the same incremental path as `kb reindex`, limited to the file it wrote:
     a change elsewhere in the folder waits for the next `kb reindex` (no walk of the whole folder)."""
@@ -245,6 +250,7 @@ def test_a_tag_edit_reindexes_the_file_it_wrote_not_the_folder(site):
     assert search(IndexStore(index), SearchRequest(q="okapis")).total == 1
 
 
+@pytest.mark.slow
 def test_activities_named_in_the_text_are_offered_as_links_and_decided_with_one_click(manager, site):
     content, index, data = site
     survey = "surveys/member-needs-survey-2020-results"
@@ -267,6 +273,7 @@ def test_activities_named_in_the_text_are_offered_as_links_and_decided_with_one_
     assert named[0] not in re.findall(r'name="activity" value="([^"]+)"', manager.get(f"/items/{survey}").get_data(as_text=True))
 
 
+@pytest.mark.slow
 def test_bulk_tagging_links_and_unlinks_activities(manager, site):
     content, index, data = site
     form = manager.get("/manage/bulk?q=virements").get_data(as_text=True)
@@ -295,6 +302,7 @@ def test_bulk_tagging_links_and_unlinks_activities(manager, site):
         assert "working-group-budget-flexibility" not in IndexStore(index).get_item(item_id).activities
 
 
+@pytest.mark.slow
 def test_a_manager_links_an_activity_by_typing_part_of_its_title(manager, site):
     content, index, data = site
     page = manager.get(f"/items/{NOTES}?activity_q=capitation+webinar").get_data(as_text=True)

@@ -145,6 +145,7 @@ def test_did_you_mean_and_acronyms_use_only_what_the_role_sees(clients, role):
 
 
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.slow
 def test_pages_related_panels_topics_and_activities(clients, role):
     client = clients[role]
     for level, canary in CANARIES.items():
@@ -211,6 +212,7 @@ def test_chatham_house_people_shown_to_managers_only(clients, role):
 
 
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.slow
 def test_manager_pages_healthz_robots_and_the_log(clients, role):
     client = clients[role]
     for url in ("/manage/", "/manage/map", "/manage/value", "/manage/searches", "/manage/candidates",
@@ -242,6 +244,7 @@ def test_the_cli_sees_everything_and_shows_what_a_role_would_see(runner, site):
     assert bad.exit_code == 2 and "visitor" in bad.output
 
 
+@pytest.mark.slow
 def test_the_sample_keeps_personas_one_on_ones_and_roundtable_notes_from_the_public(runner, sample_index):
     content, index = sample_index
     where = ["--content", str(content), "--index", str(index)]
@@ -296,6 +299,7 @@ def test_default_visibility_and_members_only_site(site, tmp_path):
     assert closed.get("/search.json?q=capitation").get_json()["total"] > 0
 
 
+@pytest.mark.slow
 def test_a_bad_level_is_named_and_fails_closed(runner, content_copy, tmp_path):
     write(content_copy / "documents" / "odd.md", "---\ntitle: Odd pelicanfund note\nvisibility: secret\n---\nBody.\n")
     where = ["--content", str(content_copy), "--index", str(tmp_path / "ix")]
@@ -311,6 +315,7 @@ def test_a_bad_level_is_named_and_fails_closed(runner, content_copy, tmp_path):
     assert broken.exit_code != 0 and "visibility.types.persona" in broken.output
 
 
+@pytest.mark.slow
 def test_members_imported_from_a_list_log_in_as_members(runner, tmp_path, sample_index):
     content, index = sample_index
     data = tmp_path / "data"

@@ -25,6 +25,7 @@ def ids(index, q):
     return {h.item.id for h in search(IndexStore(index), SearchRequest(q=q, page_size=100)).hits}
 
 
+@pytest.mark.slow
 def test_rename_keeps_the_old_id_and_label_findable(site):
     content, index, data = site
     tagged = ids(index, "topic:budget-execution")
@@ -45,6 +46,7 @@ def test_rename_keeps_the_old_id_and_label_findable(site):
     assert {e["action"] for e in audit.entries(data)} == {"topics-rename"}
 
 
+@pytest.mark.slow
 def test_merge_moves_items_and_labels(site):
     content, index, data = site
     health_taxes = ids(index, "topic:health-taxes")
@@ -58,6 +60,7 @@ def test_merge_moves_items_and_labels(site):
     assert "documents/note-health-taxes-and-fiscal-space" in [h for h in ids(index, "sin taxes")]
 
 
+@pytest.mark.slow
 def test_split_assigns_parts_by_the_labels_in_the_text(site):
     content, index, data = site
     library = open_library(content, index, data)
@@ -84,6 +87,7 @@ def test_bad_operations_are_refused(site, operation, args, message):
         open_library(content, index, data).plan_topics(operation, "health-taxes", **args)
 
 
+@pytest.mark.slow
 def test_cli_dry_run_lists_files_and_writes_nothing(runner, site):
     content, index, data = site
     before = {p: p.read_bytes() for p in content.rglob("*")if p.is_file()}
@@ -101,6 +105,7 @@ def test_cli_dry_run_lists_files_and_writes_nothing(runner, site):
     assert bad.exit_code == 2 and "expected ID=LABEL" in bad.output
 
 
+@pytest.mark.slow
 def test_web_preview_then_apply_refuses_files_changed_in_between(manager, site):
     content, index, data = site
     assert manager.get("/manage/topics").status_code == 200
@@ -140,6 +145,7 @@ def read_only_folder(site):
     subprocess.run(["umount", str(folder)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_file_that_cannot_be_written_does_not_stop_the_others(runner, site, read_only_folder):
     content, index, data = site
     tagged = ids(index, "topic:budget-execution")

@@ -40,6 +40,7 @@ def last_run(index: Path) -> str:
     return (index / "last-run.json").read_text()  # what kb status reports
 
 
+@pytest.mark.slow
 def test_a_saved_file_is_searchable_a_moment_later_under_kb_serve_watch(indexed_copy, tmp_path):
     content, index = indexed_copy
     document = content / DOCUMENT
@@ -69,6 +70,7 @@ def test_a_saved_file_is_searchable_a_moment_later_under_kb_serve_watch(indexed_
     assert "Watching" in log and "0 added, 1 updated, 0 deleted" in log and "1 added, 0 updated" in log
 
 
+@pytest.mark.slow
 def test_a_quiet_folder_runs_nothing_and_files_the_walk_skips_stay_out(indexed_copy, tmp_path):
     content, index = indexed_copy
     library = open_library(content, index)
@@ -92,6 +94,7 @@ def test_a_quiet_folder_runs_nothing_and_files_the_walk_skips_stay_out(indexed_c
     assert added == ["documents/platypus.md"]
 
 
+@pytest.mark.slow
 def test_a_change_waits_for_a_job_holding_the_writer_lock_and_is_not_lost(indexed_copy):
     content, index = indexed_copy
     library = open_library(content, index)

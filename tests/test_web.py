@@ -81,6 +81,7 @@ def test_bad_urls_get_clear_error_pages(client, url, status, message):
     assert "Traceback" not in text(response)
 
 
+@pytest.mark.slow
 def test_a_long_pasted_question_is_searched_not_refused(client):
     question = "how did ministries use budget flexibility and virements during COVID-19 " * 40
     data = client.get("/search.json", query_string={"q": question}).get_json()

@@ -81,6 +81,7 @@ def test_every_response_carries_the_security_headers(edge_app, monkeypatch):
     assert_edge_headers(failed, "500")
 
 
+@pytest.mark.slow
 def test_pages_have_no_inline_script_or_style(edge_app):
     client = edge_app.test_client()
     login_as(client)
@@ -189,6 +190,7 @@ def count_hashing(monkeypatch):
     return calls
 
 
+@pytest.mark.slow
 def test_failed_logins_are_limited_per_account_and_per_address(sample_index, data, monkeypatch):
     app = make_app(sample_index, data, KB_LOGIN_ATTEMPTS="3", KB_LOGIN_WINDOW="300")
     client = app.test_client()
@@ -213,6 +215,7 @@ def test_failed_logins_are_limited_per_account_and_per_address(sample_index, dat
     assert (data / logins.LOGINS_FILE).stat().st_mode & 0o777 == 0o600  # it holds addresses
 
 
+@pytest.mark.slow
 def test_a_blocked_login_waits_no_longer_than_the_window(sample_index, data):
     app = make_app(sample_index, data, KB_LOGIN_ATTEMPTS="2", KB_LOGIN_WINDOW="1")
     client = app.test_client()
