@@ -17,6 +17,7 @@ import pytest
 from markupsafe import escape
 
 from indexer.cli import cli
+from indexer.store import IndexStore
 from tests.conftest import write
 from webui import create_app
 
@@ -129,24 +130,16 @@ def test_other_languages_offer_only_what_the_reader_may_see(runner, built):
     assert not [i for i in anonymous if "roundtable-" in i or "persona" in i or "one-on-one" in i]
 
 
-def titles(content: Path) -> dict[str, str]:
-    """Each item's title as a member would type it (its punctuation left out), by item id."""
-    import frontmatter
-
-    found = {}
-    for path in sorted(content.rglob("*.md")):
-        post = frontmatter.load(path)
-        if post.get("title"):
-            found[str(post.get("id") or path.relative_to(content).with_suffix(""))] = " ".join(
-                re.sub(r"[^\w\s]", " ", str(post["title"])).split())
-    return found
+def titles(index: Path) -> dict[str, str]:
+    """Each indexed item's title as a member would type it (its punctuation left out), by item id."""
+    return {item.id: " ".join(re.sub(r"[^\w\s]", " ", item.title).split()) for item in IndexStore(index).all_items()}
 
 
 def test_meaning_does_not_move_down_the_item_whose_title_was_typed(runner, built):
     """Even weighed alone (weight 1), meaning leaves first the item the words rank first when its
     title holds every word typed: a member who types a page's title is after that page."""
     kept = 0
-    for item_id, title in titles(built[0]).items():
+    for item_id, title in titles(built[1]).items():
         words = search(runner, built[1], title, KB_SEMANTIC="0")["hits"]
         if len(title.split()) < 3 or not words or words[0]["id"] != item_id:
             continue
