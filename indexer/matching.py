@@ -221,7 +221,7 @@ def plan(searcher: Searcher, sets: DocSets, parsed: ParsedQuery, vocabulary: Voc
         unit.docs = unit.text_docs
         if not stop_only:
             units.append(unit)
-    result = Plan(None, units, bonuses=pairs(searcher, parsed, fields, languages))
+    result = Plan(None, units, bonuses=pairs(searcher, parsed, fields, languages, corrections))
     if not parsed.title_only:
         cover_with_labels(searcher, sets, spoken, vocabulary, result, ranking)
         cover_with_names(sets, spoken, vocabulary, result, ranking)
@@ -245,9 +245,12 @@ def unit_clauses(parsed: ParsedQuery) -> tuple[list[Clause], bool]:
     return clauses, stop_only
 
 
-def pairs(searcher: Searcher, parsed: ParsedQuery, fields: list[str], languages: set[str]) -> list[wq.Query]:
-    """Bonuses for neighbouring significant words of the query found near each other, in order."""
-    words = [c.text for c in parsed.positive if c.kind == "word" and significant(c, languages)]
+def pairs(searcher: Searcher, parsed: ParsedQuery, fields: list[str], languages: set[str],
+          corrections: dict[str, str] | None = None) -> list[wq.Query]:
+    """Bonuses for neighbouring significant words of the query found near each other, in order; a
+    misspelt word is looked for as corrected (it is not in the index as typed)."""
+    corrections = corrections or {}
+    words = [corrections.get(c.text, c.text) for c in parsed.positive if c.kind == "word" and significant(c, languages)]
     if len(words) > PAIR_WORDS:
         return []
     bonuses: list[wq.Query] = []
@@ -314,8 +317,11 @@ def cover_with_acronyms(searcher: Searcher, sets: DocSets, acronyms: Acronyms, r
             continue
         ranking.append(wq.DisjunctionMax([ranks], boost=ACRONYM_BOOST * weight))
         docs = sets.query(matches)
+        title = clause_queries(searcher, form, title_fields())[1]
+        titled = sets.query(title) if title is not None else 0
         for unit in units:
             unit.docs |= docs
+            unit.title_docs |= titled
 
 
 def cover_with_names(sets: DocSets, spoken: str, vocabulary: Vocabulary, result: Plan,
@@ -336,3 +342,19 @@ def with_hints(hits: list[tuple[int, float]], hints: list[int]) -> list[tuple[in
         return hits
     raised = [(d, score * (1 + HINT_FACTOR * sum(docs >> d & 1 for docs in hints))) for d, score in hits]
     return sorted(raised, key=lambda pair: -pair[1])
+
+
+def titled_first(query: Plan, top: tuple[int, float] | None, head: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The items whose title holds every unit of a query of several first, the words' best of them
+    before the others: a member who types most of a title is after that page, however close in
+    meaning or in words others are."""
+    if len(query.units) < 2 or not head:
+        return head
+    titled = query.units[0].title_docs
+    for unit in query.units[1:]:
+        titled &= unit.title_docs
+    if not titled:
+        return head
+    first = [pair for pair in head if top and pair[0] == top[0] and titled >> pair[0] & 1]
+    ahead = [pair for pair in head if titled >> pair[0] & 1 and pair not in first]
+    return first + ahead + [pair for pair in head if not titled >> pair[0] & 1]

@@ -19,7 +19,7 @@ from whoosh.searching import Searcher
 from indexer import feedback
 from indexer.bitsets import DocSets, as_filter, bitset, docsets, reaching, tally
 from indexer.docsquery import candidates
-from indexer.matching import Plan, with_hints
+from indexer.matching import Plan, titled_first, with_hints
 from indexer.meaning import RERANK_DEPTH
 from kb.notes import Note
 
@@ -78,21 +78,14 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
     # Only the first RERANK_DEPTH are ordered again, whatever the page size, so that a page of
     # 1,000 (make eval) and pages of 10 show the same order.
     head = with_hints(pairs[:RERANK_DEPTH], query.hints)
+    top = head[0] if head else None
     if rerank and len(head) > 1:
         ids = {docnum: searcher.stored_fields(docnum)["id"] for docnum, _ in head}
         docnum_of = {item_id: docnum for docnum, item_id in ids.items()}
         fused = rerank([(ids[docnum], score) for docnum, score in head])
-        head = keep_title_first(query, head[0], [(docnum_of[i], score) for i, score in fused if i in docnum_of])
-    pairs = head + pairs[RERANK_DEPTH:]
+        head = [(docnum_of[i], score) for i, score in fused if i in docnum_of]
+    pairs = titled_first(query, top, head) + pairs[RERANK_DEPTH:]
     return pairs[first:last]
-
-
-def keep_title_first(query: Plan, top: tuple[int, float], fused: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    """Meaning does not move the words' best item down when its title holds every word of a query of
-    several: a member who types most of a title is after that page, however close in meaning others are."""
-    if len(query.units) < 2 or not all(unit.title_docs >> top[0] & 1 for unit in query.units):
-        return fused
-    return [pair for pair in fused if pair[0] == top[0]] + [pair for pair in fused if pair[0] != top[0]]
 
 
 def idf(df: int, documents: int) -> float:

@@ -26,6 +26,7 @@ from indexer.matching import (
     Plan,
     query_languages,
     significant,
+    titled_first,
     with_hints,
 )
 from indexer.meaning import RERANK_DEPTH
@@ -113,6 +114,7 @@ class Ranking:
                     [w for w, _ in model if w not in weights]).items()})
                 top = pairs[0]
                 pairs = [top] + [pair for pair in score_all(expanded) if pair[0] != top[0]]
+        pairs = titled_first(plan, pairs[0] if pairs else None, pairs[:RERANK_DEPTH]) + pairs[RERANK_DEPTH:]
         rest = members(group & ~self.sets.bits(self.sets.ids[d] for d in candidates)) if len(pairs) < last else []
         return pairs + [(docnum, 0.0) for docnum in rest]
 
@@ -122,9 +124,10 @@ class Ranking:
         a quoted phrase as a phrase), its spelling when no item has it, and neighbouring words of a short query."""
         languages = query_languages(self.parsed.free_text)
         clauses = [c for c in self.parsed.positive if significant(c, languages)] or list(self.parsed.positive)
+        # neighbouring words are looked for as corrected (a misspelt word is in no item)
+        words = [self.corrections.get(c.text, c.text) for c in clauses if c.kind == "word"]
         # the spelling of a unit no item has ranks too (not that of a stop word: it is no unit)
         clauses += [Clause("word", self.corrections[c.text]) for c in clauses if c.text in self.corrections]
-        words = [c.text for c in clauses if c.kind == "word"]
         queries: dict[str, Counter[str]] = {}
         phrases: dict[str, list[Phrase]] = {}
         pairs: dict[str, list[Phrase]] = {}  # not raised by the query's language, as on Whoosh

@@ -248,16 +248,15 @@ class Page(Ranking):
             return
         docs = lambda form: self.finder.docs([form])[0]  # noqa: E731
         longs, shorts = defined_acronyms(self.words, self.parsed, self.seen, docs)
-        for short, long in longs.items():
-            found = docs(Clause("phrase", long))
-            for unit in result.units:
-                if unit.text.upper() == short:
-                    unit.docs |= found
-        for long, short in shorts.items():
-            found = docs(Clause("word", short))
-            for unit in result.units:
-                if covered(unit, long):
-                    unit.docs |= found
+        alternatives = [(Clause("phrase", long), [u for u in result.units if u.text.upper() == short])
+                        for short, long in longs.items()]
+        alternatives += [(Clause("word", short), [u for u in result.units if covered(u, long)])
+                         for long, short in shorts.items()]
+        for form, units in alternatives:
+            found, titled = docs(form), self.finder.docs([form], "stems_title")[0]
+            for unit in units:
+                unit.docs |= found
+                unit.title_docs |= titled
 
     def excluded(self) -> int:
         """Items left out by negated words and phrases and by excluded filter values."""
