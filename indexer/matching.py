@@ -301,19 +301,25 @@ def cover(result: Plan, phrase: str, topic_id: str, docs: int) -> None:
             unit.topics.append(topic_id)
 
 
+def acronym_forms(acronyms: Acronyms, units: list[Unit]) -> list[tuple[Clause, list[Unit], int]]:
+    """The other form of each acronym the query names, the units it stands for and its weight: a short
+    form typed is looked for as its long form, and the reverse, as the items define them (kb.acronyms).
+    A short form stands for all the words of its long form, so it weighs as much as they do together."""
+    longs, shorts = acronyms
+    forms = [(Clause("phrase", long), [u for u in units if u.text.upper() == short], 1)
+             for short, long in longs.items()]
+    forms += [(Clause("word", short), [u for u in units if covered(u, long)], len(long.split()))
+              for long, short in shorts.items()]
+    return [(form, held, weight) for form, held, weight in forms if held]
+
+
 def cover_with_acronyms(searcher: Searcher, sets: DocSets, acronyms: Acronyms, result: Plan,
                         ranking: list[wq.Query]) -> None:
     """A short form in the query also matches the items that write its long form, and a long form
-    the items that write its short form, as the items themselves define them (kb.acronyms)."""
-    longs, shorts = acronyms
-    # A short form stands for all the words of its long form: it weighs as much as they do together.
-    alternatives = [(Clause("phrase", long), [u for u in result.units if u.text.upper() == short], 1)
-                    for short, long in longs.items()]
-    alternatives += [(Clause("word", short), [u for u in result.units if covered(u, long)], len(long.split()))
-                     for long, short in shorts.items()]
-    for form, units, weight in alternatives:
+    the items that write its short form."""
+    for form, units, weight in acronym_forms(acronyms, result.units):
         ranks, matches = clause_queries(searcher, form, text_fields())
-        if ranks is None or not units:
+        if ranks is None:
             continue
         ranking.append(wq.DisjunctionMax([ranks], boost=ACRONYM_BOOST * weight))
         docs = sets.query(matches)

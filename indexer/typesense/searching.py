@@ -29,9 +29,9 @@ from indexer.corrections import corrected, defined_acronyms
 from indexer.matching import (
     Plan,
     Unit,
+    acronym_forms,
     cover,
     cover_with_names,
-    covered,
     query_languages,
     significant,
     unit_clauses,
@@ -247,16 +247,13 @@ class Page(Ranking):
         if self.words is None:
             return
         docs = lambda form: self.finder.docs([form])[0]  # noqa: E731
-        longs, shorts = defined_acronyms(self.words, self.parsed, self.seen, docs)
-        alternatives = [(Clause("phrase", long), [u for u in result.units if u.text.upper() == short])
-                        for short, long in longs.items()]
-        alternatives += [(Clause("word", short), [u for u in result.units if covered(u, long)])
-                         for long, short in shorts.items()]
-        for form, units in alternatives:
-            found, titled = docs(form), self.finder.docs([form], "stems_title")[0]
+        forms = acronym_forms(defined_acronyms(self.words, self.parsed, self.seen, docs), result.units)
+        clauses = [form for form, _, _ in forms]
+        found, titled = self.finder.docs(clauses), self.finder.docs(clauses, "stems_title")
+        for (_, units, _), in_text, in_title in zip(forms, found, titled):
             for unit in units:
-                unit.docs |= found
-                unit.title_docs |= titled
+                unit.docs |= in_text
+                unit.title_docs |= in_title
 
     def excluded(self) -> int:
         """Items left out by negated words and phrases and by excluded filter values."""
@@ -289,7 +286,9 @@ class Page(Ranking):
         for docnum, score, partial in chosen:
             item = shown_to(items[self.sets.ids[docnum]], self.viewer)
             lang = analysis_language(item.lang)
-            stems = stems_in.setdefault(lang, set(analysed(self.text, lang)))
+            if lang not in stems_in:
+                stems_in[lang] = set(analysed(self.text, lang))
+            stems = stems_in[lang]
             text = snippet(item.text, item.lang, stems, prefixes, chars=SNIPPET_CHARS)
             matched = tuple(place for place, bits in places.items() if bits >> docnum & 1)
             light = dataclasses.replace(item, body="", html="", text="")
