@@ -29,10 +29,10 @@ run: $(STAMP)
 	$(BIN)/kb serve --host 127.0.0.1 --port 5000 --watch
 
 # Two cores: every test but those marked serial runs on both (a file's tests on one worker, so a
-# module's fixture is built once); then the serial ones, alone.
+# module's fixture is built once); then the serial ones, alone. Each part lists its slowest tests.
 test: $(STAMP) axe
-	$(BIN)/python -m pytest -m "not serial" -n 2 --dist loadfile
-	$(BIN)/python -m pytest -m serial
+	$(BIN)/python -m pytest -m "not serial" -n 2 --dist loadfile --durations=12
+	$(BIN)/python -m pytest -m serial --durations=6
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -n 2

@@ -60,7 +60,14 @@ PAIR_WORDS = 8
 MAX_EXPANSION = 64
 # and its matches score this much each (a word's BM25 score is typically 2 to 10).
 PREFIX_SCORE = 1.0
-STOPWORDS = {lang: frozenset(fold(w) for w in stoplists[lang]) for lang in LANGUAGES}
+# English contractions typed without their apostrophe ("dont", "isnt") are the stop words "don't" and
+# "isn't": the index holds them as "don" and "t", so as units they would match nothing.
+CONTRACTIONS = frozenset(
+    "dont doesnt didnt cant couldnt shouldnt wouldnt mustnt neednt isnt arent wasnt werent hasnt havent hadnt "
+    "wont im ive youre youve youd theyre theyve weve whats thats theres heres".split()
+)
+STOPWORDS = {lang: frozenset(fold(w) for w in stoplists[lang]) | (CONTRACTIONS if lang == "en" else frozenset())
+             for lang in LANGUAGES}
 
 
 def required(units: int) -> int:

@@ -10,7 +10,7 @@ import Stemmer
 from math import log
 
 from whoosh import fields, scoring
-from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.analysis import Filter, RegexTokenizer, StemFilter, StopFilter
 
 import indexer.workers  # noqa: F401  (sub-writers unpickling the schema get the die-with-parent hook)
 from kb.access import indexed_level, non_attributable, withhold_names
@@ -66,12 +66,23 @@ class SnowballStem:
         self._stemmer = None
 
 
+# A word, or single letters joined by "/" or "&" (A/B, Q&A, R&D): members type those as one
+# word ("ab test"), and apart their letters are stop words or noise.
+WORD_PATTERN = r"[^\W\d_](?:[/&][^\W\d_])+(?![\w/&])|\w+(?:\.?\w+)*"
+
+
 class FoldFilter(Filter):
-    """Words without accents, folded as kb folds every text it compares (kb.text)."""
+    """Words in lower case and without accents, folded as kb folds every text it compares
+    (kb.text); letters joined by "/" or "&" become one word (a/b -> ab)."""
 
     def __call__(self, tokens: Any) -> Any:
         for token in tokens:
-            token.text = fold(token.text)
+            text = token.text.lower()
+            if not text.isascii():
+                text = fold(text)
+            if "/" in text or "&" in text:
+                text = text.replace("/", "").replace("&", "")
+            token.text = text
             yield token
 
 
@@ -83,15 +94,14 @@ def stop_words(lang: str) -> frozenset[str]:
 
 
 def text_analyzer(lang: str) -> Any:
-    """Tokenise, lower-case, fold accents, drop stop words, stem.
+    """Tokenise (WORD_PATTERN), lower-case, fold accents, drop stop words, stem.
 
     Folding comes before stemming, on the index and the query alike, so a word
     typed without its accents (flexibilite) is the same word as with them
     (flexibilité) in every language, whatever the stemmer does with accents.
     """
     return (
-        RegexTokenizer()
-        | LowercaseFilter()
+        RegexTokenizer(WORD_PATTERN)
         | FoldFilter()
         | StopFilter(stoplist=stop_words(lang))
         | StemFilter(stemfn=SnowballStem(LANGUAGES.get(lang, "english")), cachesize=100_000)

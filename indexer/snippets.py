@@ -35,11 +35,15 @@ def snippet(text: str, lang: str, stems: set[str], prefixes: set[str] = frozense
     stem = _stemmer(lang)
     starts = {s[: max(3, len(s) - 2)] for s in stems} | set(prefixes)
     ordered = sorted(starts, key=len, reverse=True)
-    candidates = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in ordered) + r")\w*")
+    # letters the index joined (A/B -> ab) are found with their "/" or "&"
+    joined = ["[/&]".join(s) + r"\b" for s in stems if 2 <= len(s) <= 4 and s.isascii() and s.isalpha()]
+    candidates = re.compile(r"\b(?:" + "|".join(joined + [re.escape(p) + r"\w*" for p in ordered]) + r")")
     folded = fold_keeping_length(text)  # offsets into it are offsets into the text
     matches: list[tuple[int, int, str]] = []
     for found in candidates.finditer(folded):
         word = found.group()
+        if not word.isalnum() and ("/" in word or "&" in word):
+            word = word.replace("/", "").replace("&", "")
         root = stem(word)  # the index stems folded words: so does this
         if root in stems or word in stems:
             matches.append((found.start(), found.end(), root))

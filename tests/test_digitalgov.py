@@ -2,6 +2,7 @@
 
 import json
 import random
+import re
 
 import pytest
 
@@ -100,3 +101,20 @@ def test_a_misspelling_is_read_with_the_words_around_it(digitalgov):
         in [h.item.id for h in result.hits[:5]]
     alone = search(store, SearchRequest(q="realty"))
     assert "also searched for “really”" in alone.messages[0]  # with no other word, the more frequent one
+
+
+AB_TESTING = "news/2021/05/2021-05-21-how-to-navigate-challenges-to-successfully-a-b-test-your-emails"
+
+
+def test_letters_joined_by_a_slash_are_one_word(digitalgov):
+    """Digital.gov writes "A/B testing"; a member types "ab test". "A/B" was indexed as the stop word "a" and
+    the letter "b", so "ab" matched nothing and the page on A/B testing emails was not in the first ten."""
+    _, store = digitalgov
+    result = search(store, SearchRequest(q="how do i ab test my email newsletters"))
+    top = [h.item.id for h in result.hits[:5]]
+    assert AB_TESTING in top, top
+    hit = result.hits[top.index(AB_TESTING)]
+    assert not hit.partial
+    assert re.search(r'<mark class="match term\d">A/B</mark>', hit.snippet), hit.snippet  # as written
+    typed = search(store, SearchRequest(q="a/b test emails"))
+    assert AB_TESTING in [h.item.id for h in typed.hits[:5]]

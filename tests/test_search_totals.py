@@ -43,6 +43,15 @@ def test_longer_queries_need_two_thirds_of_their_words(backend):
     assert 0 < question.total < 40
 
 
+def test_a_contraction_typed_without_its_apostrophe_is_a_stop_word(backend):
+    """"don't" is a stop word; typed "dont" it was a word that no item holds (the index has "don" and "t"),
+    so "budget dont" found nothing and every question with "dont" lost its matches."""
+    alone = run(backend, "budget")
+    assert alone.total > 0
+    for typed in ("budget dont", "budget isnt", "why doesnt budget"):
+        assert run(backend, typed).total == alone.total, typed
+
+
 def test_a_need_no_item_covers_finds_almost_nothing(backend):
     result = run(backend, "gender budgeting")
     assert result.total <= 3 and result.partial_total > 30  # 44 results before, all but a few partial

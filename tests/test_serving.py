@@ -68,21 +68,16 @@ def run_searches(port: int, proc: subprocess.Popen) -> tuple[list[str], list[int
     return errors, counts
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux /proc to count open files")
-@pytest.mark.parametrize("server", ["kb serve", "gunicorn"])
-def test_thousands_of_searches_leak_no_descriptors(server, sample_index, tmp_path):
+def serve_searches_without_leaking(command: list[str], sample_index, tmp_path) -> None:
+    """Start `command` (given the port) on the sample, run SEARCHES searches, check no descriptor leaks."""
     content, index = sample_index
     port = free_port()
     env = {**os.environ, "KB_CONTENT": str(content), "KB_INDEX": str(index), "KB_DATA": str(tmp_path / "data"),
            "KB_SEARCH_CACHE": "0"}
-    if server == "kb serve":
-        command = [str(BIN / "kb"), "serve", "--port", str(port)]
-    else:
-        command = [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "webui:create_app()"]
     log = tmp_path / "server.log"
     with open(log, "w") as output:
-        proc = subprocess.Popen(command, env=env, stdout=output, stderr=output, preexec_fn=low_file_limit)
+        proc = subprocess.Popen([part.format(port=port) for part in command], env=env, stdout=output, stderr=output,
+                                preexec_fn=low_file_limit)
     try:
         wait_until_up(port, proc, log)
         errors, counts = run_searches(port, proc)
@@ -94,6 +89,15 @@ def test_thousands_of_searches_leak_no_descriptors(server, sample_index, tmp_pat
     assert not failures, failures[:3]
     # flat: after the first searches opened what they keep open, the count does not grow
     assert max(counts[1:]) <= counts[1] + 10, f"open descriptors grew: {counts}"
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux /proc to count open files")
+
+
+@pytest.mark.slow
+@needs_proc
+def test_thousands_of_searches_leak_no_descriptors_in_kb_serve(sample_index, tmp_path):
+    serve_searches_without_leaking([str(BIN / "kb"), "serve", "--port", "{port}"], sample_index, tmp_path)
 
 
 def test_searches_of_one_process_run_one_at_a_time_and_cached_ones_do_not_wait(store, monkeypatch):
