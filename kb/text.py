@@ -8,8 +8,10 @@ are one word everywhere.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 
 # Letters that Unicode does not decompose into a base letter and an accent.
@@ -56,3 +58,30 @@ def fold_keeping_length(text: str) -> str:
     parts[::2] = [part.lower() for part in parts[::2]]
     parts[1::2] = ["".join(map(_fold_char, part)) for part in parts[1::2]]
     return "".join(parts)
+
+
+def best_likeness(word: str, others: set[str]) -> float:
+    """The highest difflib ratio between `word` and any of `others` (0 when there are none).
+
+    difflib's own upper bounds (from the lengths, then from the letters the two share) skip the
+    words that cannot beat the best so far, as difflib.get_close_matches does; the ratios worked
+    out are remembered. A search with no results asks this for every topic's words.
+    """
+    best = 0.0
+    for other in others:
+        if 2 * min(len(word), len(other)) / (len(word) + len(other)) <= best:
+            continue
+        if 2 * sum((_letters(word) & _letters(other)).values()) / (len(word) + len(other)) <= best:
+            continue
+        best = max(best, _likeness(word, other))
+    return best
+
+
+@lru_cache(maxsize=8192)
+def _letters(word: str) -> Counter[str]:
+    return Counter(word)
+
+
+@lru_cache(maxsize=65536)
+def _likeness(word: str, other: str) -> float:
+    return difflib.SequenceMatcher(None, word, other).ratio()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from functools import cached_property
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from kb.access import VisibilityRules
 from kb.errors import VocabularyError
 from kb.notes import Note
 from kb.people import Person, people_from, person_name
-from kb.text import fold
+from kb.text import best_likeness, fold
 
 PRIORITIES = ("high", "medium", "low")
 _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -275,8 +274,7 @@ class Vocabulary:
             if topic.deprecated:
                 continue
             label_words = {w for name in topic.all_labels() for w in normalise_label(name).split() if len(w) >= 4}
-            score = sum(max((difflib.SequenceMatcher(None, w, lw).ratio() for lw in label_words), default=0)
-                        for w in words)
+            score = sum(best_likeness(w, label_words) for w in words)
             if score >= 0.75:
                 scored.append((-score, topic.id))
         return [topic_id for _, topic_id in sorted(scored)[:limit]]
