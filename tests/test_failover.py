@@ -30,6 +30,7 @@ if cluster.binary() is None:
 pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 SEARCHES = 2000
+READERS = 2  # searching side by side: each waits on the nodes most of its time
 QUERIES = [("budget flexibility", {}), ("capitation", {"type": ("session-note",)}), ("provider payment", {}),
            ("virements", {}), ("audit emergency spending", {"country": ("GH",)}), ("health taxes", {}),
            ("covid-19 topic:health-financing", {}), ("flexibilite budgetaire", {}), ("PBF", {}),
@@ -44,7 +45,7 @@ def held_topics(url: str, key: str, collection: str) -> dict[str, list[str]]:
 
 
 def test_searches_and_tag_edits_go_on_through_the_loss_of_the_leader(tmp_path, sample):
-    """2,000 searches from a read host that knows every node, and a stream of tag edits, while the leader is
+    """2,000 searches from two readers that know every node, and a stream of tag edits, while the leader is
     killed: no search fails, every acknowledged edit is on every node afterwards, and the restarted node comes
     back with the same items."""
     folder = tmp_path / "ts"
@@ -56,21 +57,23 @@ def test_searches_and_tag_edits_go_on_through_the_loss_of_the_leader(tmp_path, s
         shutil.copytree(sample, content)
         store = ClusterStore(tmp_path / "ix", connection)
         assert not reindex(content, store, full=True).failed
-        reader = ClusterSearch(connection, ResultCache(0))  # a read host: no index folder, no result cache
+        # two read hosts' worth of readers (no index folder, no result cache), 1,000 searches each
+        readers = [ClusterSearch(connection, ResultCache(0)) for _ in range(READERS)]
         failures: list[str] = []
-        done = [0]
+        done = [0] * READERS
 
-        def search_loop() -> None:
-            for n in range(SEARCHES):
-                q, filters = QUERIES[n % len(QUERIES)]
+        def search_loop(number: int) -> None:
+            for n in range(SEARCHES // READERS):
+                q, filters = QUERIES[(n + number) % len(QUERIES)]
                 try:
-                    reader.search(SearchRequest(q=q, filters=filters, page_size=10, role="member"))
+                    readers[number].search(SearchRequest(q=q, filters=filters, page_size=10, role="member"))
                 except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
                     failures.append(f"{q!r}: {type(exc).__name__}: {exc}")
-                done[0] = n + 1
+                done[number] = n + 1
 
-        searching = threading.Thread(target=search_loop)
-        searching.start()
+        searching = [threading.Thread(target=search_loop, args=(number,)) for number in range(READERS)]
+        for thread in searching:
+            thread.start()
         untagged = [item.id for item in store.all_items() if TOPIC not in item.topics
                     and (content / item.path).suffix == ".md"]
         acknowledged, refused = [], []
@@ -85,12 +88,13 @@ def test_searches_and_tag_edits_go_on_through_the_loss_of_the_leader(tmp_path, s
                 acknowledged.append(item_id)
             except Exception as exc:  # noqa: BLE001 - an edit the cluster did not take is refused, not lost
                 refused.append(f"{item_id}: {exc}")
-        searching.join(timeout=600)
-        assert not searching.is_alive() and done[0] == SEARCHES
+        for thread in searching:
+            thread.join(timeout=600)
+        assert not any(thread.is_alive() for thread in searching) and sum(done) == SEARCHES
         assert not failures, (len(failures), failures[:5])
         assert len(acknowledged) >= 20, refused
 
-        serving = reader.snapshot().collection
+        serving = readers[0].snapshot().collection
         survivors = [url for i, url in enumerate(urls) if i != killed]
         for url in survivors:
             topics = held_topics(url, key, serving)

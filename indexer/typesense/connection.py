@@ -54,9 +54,11 @@ class Connection:
         for url in self.urls:
             parts = urlsplit(url)
             nodes.append({"host": parts.hostname, "port": str(parts.port), "protocol": parts.scheme})
-        return typesense.Client({"nodes": nodes, "api_key": self.api_key, "num_retries": retries,
-                                 "retry_interval_seconds": 0.1, "connection_timeout_seconds": TIMEOUT,
-                                 "healthcheck_interval_seconds": 15})
+        client = typesense.Client({"nodes": nodes, "api_key": self.api_key, "num_retries": retries,
+                                   "retry_interval_seconds": 0.1, "connection_timeout_seconds": TIMEOUT,
+                                   "healthcheck_interval_seconds": 15})
+        pooled(client.api_call)
+        return client
 
     def nodes(self) -> list[dict[str, Any]]:
         """Each node's URL, whether it answers, its role (leader, follower) and version; never the key."""
@@ -96,6 +98,39 @@ class Connection:
         request = urllib.request.Request(url + path, headers={"X-TYPESENSE-API-KEY": self.api_key})
         with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
             return json.loads(answer.read())
+
+
+def pooled(call: Any) -> None:
+    """Send a client's requests through one session of kept-alive connections. The client library calls
+    `requests.get`/`post`..., a new TCP connection and a read of the proxy settings for every request: four
+    requests a search page, about 2 ms each on loopback. The nodes are on a private network, reached
+    directly (no HTTP proxy from the environment). A kept connection to a node that died fails like a new
+    one would, and the client tries the next node."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    send, timeout = call.make_request, call.config.connection_timeout_seconds
+
+    # The library's own five methods (typesense 0.16.0), with the session's in place of requests'.
+    def get(endpoint: str, params: Any = None, as_json: bool = True) -> Any:
+        return send(session.get, endpoint, as_json, params=params or {}, timeout=timeout)
+
+    def post(endpoint: str, body: Any, params: Any = None, as_json: bool = True) -> Any:
+        params = params or {}
+        call.normalize_params(params)
+        return send(session.post, endpoint, as_json, params=params, data=body, timeout=timeout)
+
+    def put(endpoint: str, body: Any, params: Any = None) -> Any:
+        return send(session.put, endpoint, True, params=params, data=body, timeout=timeout)
+
+    def patch(endpoint: str, body: Any, params: Any = None) -> Any:
+        return send(session.patch, endpoint, True, params=params, data=body, timeout=timeout)
+
+    def delete(endpoint: str, params: Any = None) -> Any:
+        return send(session.delete, endpoint, True, params=params, timeout=timeout)
+
+    call.get, call.post, call.put, call.patch, call.delete = get, post, put, patch, delete
 
 
 def retried(call: Callable[[], T], nodes: int, wait: float = 0.2, documents: bool = False) -> T:
