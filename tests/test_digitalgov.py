@@ -3,6 +3,8 @@
 import json
 import random
 import re
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,8 @@ from kb.search import SearchRequest
 from tests.conftest import SHARED_DATA
 
 DIGITALGOV = SHARED_DATA / "digitalgov" / "content"
+KNOWN_ITEMS = Path(__file__).resolve().parents[1] / "bench" / "known_items.jsonl"
+KINDS = {"paraphrase", "partial-title", "misspelling", "acronym", "question"}
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not DIGITALGOV.is_dir(), reason="../shared/data/digitalgov is not present")]
@@ -118,3 +122,21 @@ def test_letters_joined_by_a_slash_are_one_word(digitalgov):
     assert re.search(r'<mark class="match term\d">A/B</mark>', hit.snippet), hit.snippet  # as written
     typed = search(store, SearchRequest(q="a/b test emails"))
     assert AB_TESTING in [h.item.id for h in typed.hits[:5]]
+
+
+def test_known_items_are_member_lookups_of_pages_kb_indexes(digitalgov):
+    """bench/eval.py's lookups: enough of them, of each kind, each aimed at a page of this index, none a copy
+    of its page's title."""
+    _, store = digitalgov
+    lookups = [json.loads(line) for line in KNOWN_ITEMS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(lookups) >= 80
+    assert len({q["id"] for q in lookups}) == len(lookups)
+    kinds = Counter(q["kind"] for q in lookups)
+    assert set(kinds) == KINDS, kinds
+    assert all(2 <= len(q["text"].split()) <= 12 for q in lookups)
+
+    titles = {item.id: item.title for item in store.all_items()}
+    missing = [q["target"] for q in lookups if q["target"] not in titles]
+    assert not missing
+    copied = [q["id"] for q in lookups if q["text"].casefold() == titles[q["target"]].casefold()]
+    assert not copied  # a lookup is how a member remembers the page, not its title
