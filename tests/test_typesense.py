@@ -184,6 +184,35 @@ def test_item_pages_and_related_items_are_served_by_the_cluster_not_by_the_index
     assert "similar text: " in page and "Forum 2020" in page
 
 
+def test_search_pages_read_cards_and_a_collection_written_before_cards_still_serves(runner, site, monkeypatch):
+    """A hit is read as its card (the item without its Markdown and HTML); a collection written before cards
+    were serves the same search pages from its whole items."""
+    import indexer.typesense.collection as collection
+    from webui import create_app
+
+    queries = ["budget flexibility", "capitation type:session-note", "flexibilite budgetaire", "PBF"]
+    assert kb(runner, "reindex").exit_code == 0
+    web = create_app({"TESTING": True, "KB_SEARCH_CACHE": "0"}).test_client()
+    with_cards = {q: web.get("/search.json", query_string={"q": q}).get_json() for q in queries}
+    assert all(answer["hits"] for answer in with_cards.values())
+    _, connection = site
+    texts = lambda: cluster_items(connection, alias_target(connection, f"{connection.prefix}_items") + "__texts")  # noqa: E731
+    held = texts()
+    assert len(held) == 64 and all('"html": ""' in doc["card"] and '"html": ""' not in doc["item"]
+                                   for doc in held.values())
+
+    real = collection.documents
+    monkeypatch.setattr(collection, "documents", lambda *args: (lambda doc, texts: (
+        doc, {k: v for k, v in texts.items() if k != "card"}))(*real(*args)))
+    assert kb(runner, "reindex", "--full").exit_code == 0
+    held = texts()
+    assert len(held) == 64 and not any("card" in doc for doc in held.values())
+    web = create_app({"TESTING": True, "KB_SEARCH_CACHE": "0"}).test_client()
+    for q in queries:
+        answer = web.get("/search.json", query_string={"q": q}).get_json()
+        assert answer["hits"] == with_cards[q]["hits"] and answer["total"] == with_cards[q]["total"], q
+
+
 def test_a_read_host_without_the_index_folder_offers_did_you_mean_and_acronyms(runner, site, tmp_path, monkeypatch):
     """A web host with only the cluster's addresses (no index folder) corrects misspellings and expands acronyms
     as the writer host does, from the words table the cluster holds, and sees the words an incremental run adds."""

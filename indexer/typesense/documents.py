@@ -4,8 +4,9 @@ The items collection holds what filters, facets and finding words need: the filt
 Whoosh schema as arrays, the date as a number, the item's length in words and its distinct
 words as kb's analyser writes them (Typesense 0.24 has no stemming: the index holds kb's stems,
 folded, without stop words, so that both engines see the same words), and its title's. Beside it,
-the texts collection holds the analysed text (searched for phrases and prefixes, read to rank)
-and the item itself as JSON, stored and not indexed (undeclared fields are kept, never searched).
+the texts collection holds the analysed text (searched for phrases and prefixes, read to rank),
+the item itself as JSON and its card (what a hit shows), stored and not indexed (undeclared fields
+are kept, never searched).
 """
 
 from __future__ import annotations
@@ -74,9 +75,18 @@ def documents(item: Item, vocabulary: Vocabulary, kinds: tuple[str, ...]) -> tup
     doc["words"] = sorted(set(stems))
     doc["title_words"] = sorted(set(doc["stems_title"].split()))
     doc["length"] = len(stems)
+    whole = item.to_dict()
     texts = {"id": item.id, "lang": doc["lang"], "length": len(stems), "stems": " ".join(stems),
-             "item": json.dumps(item.to_dict(), ensure_ascii=False)}
+             "item": json.dumps(whole, ensure_ascii=False),
+             # what a search page shows of a hit: the item without its Markdown and HTML (a third of its size)
+             "card": json.dumps({**whole, "body": "", "html": ""}, ensure_ascii=False)}
     return doc, texts
+
+
+def card_of(doc: dict[str, Any]) -> Item | None:
+    """The item as a search page shows it (its text, not its Markdown or HTML); None in a collection written
+    before cards were."""
+    return Item.from_dict(json.loads(doc["card"])) if "card" in doc else None
 
 
 def item_of(doc: dict[str, Any], full: bool = True) -> Item:

@@ -49,7 +49,7 @@ from indexer.searching import (
 from indexer.snippets import snippet
 from indexer.typesense.connection import Connection, retried
 from indexer.typesense.docs import ClusterDocs, texts_by_id
-from indexer.typesense.documents import analysed, item_of
+from indexer.typesense.documents import analysed, card_of, item_of
 from indexer.typesense.scoring import Ranking
 from indexer.typesense.table import ClusterSets, Finder, analysis_language
 from indexer.visibility import people_shown_in, visible_in
@@ -296,7 +296,12 @@ class Page(Ranking):
         return tuple(hits)
 
     def items(self, item_ids: list[str]) -> dict[str, Any]:
-        return {doc["id"]: item_of(doc) for doc in self.documents(item_ids, "id,item")}
+        """The hits' items as cards; whole items from a collection written before cards were."""
+        found = {doc["id"]: card for doc in self.documents(item_ids, "id,card") if (card := card_of(doc))}
+        older = [i for i in item_ids if i not in found]
+        if older:
+            found.update((doc["id"], item_of(doc)) for doc in self.documents(older, "id,item"))
+        return found
 
     def documents(self, item_ids: list[str], fields: str) -> list[dict[str, Any]]:
         return texts_by_id(self.finder, self.snap.collection, item_ids, fields)
