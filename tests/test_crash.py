@@ -17,8 +17,6 @@ from indexer.store import IndexStore
 from kb.search import SearchRequest
 from tests.conftest import ROOT, write
 
-# Each kill lands at a moment the job reaches; two cores shared with other tests would move them.
-pytestmark = pytest.mark.serial
 
 FULL_POINTS = ["reading", "before-commit", "mid-commit", "after-commit", "before-switch"]
 INCREMENTAL_POINTS = ["reading", "before-commit", "mid-commit", "before-manifest", "before-build-file"]
@@ -129,7 +127,9 @@ def big_copy(sample: Path, target: Path, copies: int) -> Path:
 KILLS = 20
 
 
+# Killed at moments in time, not at named points: two cores shared with other tests would move them.
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc to find a job's processes")
 def test_no_process_outlives_a_job_killed_at_any_moment(tmp_path, sample):
     """kill -9 `kb reindex --full` at 20 moments, 5 of them in the first 200 ms (workers starting):
