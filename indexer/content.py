@@ -150,6 +150,11 @@ def scan(root: Path, unusable: list[tuple[str, str]] | None = None) -> dict[str,
                     found[prefix + name] = FileStat(stat.st_size, stat.st_mtime_ns)
             except OSError:
                 continue  # vanished while walking: seen as deleted
+    return with_sidecars(found, sidecars)
+
+
+def with_sidecars(found: dict[str, FileStat], sidecars: dict[str, FileStat]) -> dict[str, FileStat]:
+    """Count each sidecar file's size and time in its content file's (a change to either is a change)."""
     for path, extra in sidecars.items():
         if path in found and not front_matter_in_file(path):
             own = found[path]

@@ -9,6 +9,7 @@ from indexer import meaning
 from indexer.content import Failure, Read, read_files
 from indexer.generation import GenerationFolder
 from indexer.guards import check_generation
+from indexer.listing import Listing, read_listing
 from indexer.manifest import Changes, Entry, compare, load_manifest, save_manifest, vocabulary_hash
 from indexer.reindex import Job, ReindexSummary, problems
 from indexer.words import WordCounts, add_words
@@ -20,8 +21,9 @@ from kb.item import Item
 def run_full(job: Job, current: GenerationFolder | None) -> None:
     summary = job.summary
     old_manifest = load_manifest(current.manifest) if current else {}
+    listing = read_listing(job.root)
     changes = compare(job.root, {path: (e.size, e.mtime_ns) for path, e in old_manifest.items()},
-                      lambda paths: {path: old_manifest[path] for path in paths})
+                      lambda paths: {path: old_manifest[path] for path in paths}, listing=listing)
     present = sorted(changes.stats)
     summary.failed.extend(Failure(name, reason) for name, reason in changes.unusable)
     summary.added, summary.updated, summary.deleted = changes.added, changes.updated, changes.deleted
@@ -53,7 +55,7 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
             summary.meaning = meaning.build(folder, current, passages, job.store.model)
         add_words(folder.words, words)
         job.store.words_added(folder.name, words)
-        save_manifest(folder.manifest, entries, vocabulary_hash(job.root))
+        save_manifest(folder.manifest, entries, vocabulary_hash(job.root), listing=listing_of(listing, summary))
         folder.write_vocabulary(job.vocabulary)
         folder.finish(len(accepted), job.root)  # written last: the generation is complete
         check_generation(job.store.reader(folder.name), current, job.guards, len(accepted))
@@ -68,6 +70,12 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
     summary.unchanged = 0
     summary.generation, summary.items = folder.name, len(accepted)
     summary.warnings += problems(accepted.values(), job.vocabulary)
+
+
+def listing_of(listing: Listing | None, summary: ReindexSummary) -> Listing | None:
+    """The listing to keep with the manifest, when the manifest now matches every file it lists: not when
+    a file failed (the next run must try it again)."""
+    return listing if not summary.failed else None
 
 
 def stream(job: Job, writer: GenerationWriter, paths: list[str], changes: Changes, words: WordCounts,

@@ -10,11 +10,12 @@ from typing import Iterable
 
 from indexer import meaning
 from indexer.content import Failure, document_of, read_files
-from indexer.fullbuild import accept, entry_for
+from indexer.fullbuild import accept, entry_for, listing_of
 from indexer.generation import GenerationFolder
 from indexer.guards import check_deletions
-from indexer.manifest import Changes, Entry, Owners, compare, load_manifest, load_stats, manifest_size, \
-    manifest_vocabulary_hash, save_manifest, vocabulary_hash
+from indexer.listing import read_listing
+from indexer.manifest import Changes, Entry, Owners, compare, load_manifest, load_stats, manifest_listing, \
+    manifest_size, manifest_vocabulary_hash, save_manifest, vocabulary_hash
 from indexer.reindex import Job, problems
 from indexer.words import WordCounts, add_words
 from indexer.writing import WORKERS
@@ -24,11 +25,21 @@ from kb.item import Item
 def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | None = None) -> None:
     summary, root = job.summary, job.root
     paths = None if only is None else sorted({document_of(p) for p in only})
+    vocabulary_changed = vocabulary_hash(root) != manifest_vocabulary_hash(current.manifest)
+    listing = read_listing(root) if paths is None else None
+    before = manifest_listing(current.manifest) if listing is not None else None
+    unusable: list[tuple[str, str]] = []
+    if listing is not None and before is not None:
+        if before.raw == listing.raw and not vocabulary_changed:
+            # the folder lists exactly as when the manifest last matched it in full: nothing to read
+            summary.generation, summary.items = current.name, manifest_size(current.manifest)
+            summary.unchanged, summary.dry_run = summary.items, job.dry_run
+            return
+        paths = listing.changed_since(before, unusable)  # the manifest matches every other file
     known = load_stats(current.manifest, paths)
     indexed = len(known) if paths is None else manifest_size(current.manifest)
-    changes = compare(root, known, lambda differing: load_manifest(current.manifest, differing), paths)
-    vocabulary_changed = vocabulary_hash(root) != manifest_vocabulary_hash(current.manifest)
-    summary.failed.extend(Failure(name, reason) for name, reason in changes.unusable)
+    changes = compare(root, known, lambda differing: load_manifest(current.manifest, differing), paths, listing)
+    summary.failed.extend(Failure(name, reason) for name, reason in [*unusable, *changes.unusable])
     summary.added, summary.updated, summary.deleted = changes.added, changes.updated, changes.deleted
     summary.unchanged = indexed - len(changes.updated) - len(changes.deleted)
     summary.generation, summary.items = current.name, indexed
@@ -39,8 +50,10 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
         summary.dry_run = True
         return
     if not (changes.to_read or changes.deleted or vocabulary_changed):
-        if changes.touched:  # same content, new timestamps: only the manifest learns them
-            save_manifest(current.manifest, changes.touched, vocabulary_hash(root))
+        # same content (some files may have new timestamps): only the manifest learns them
+        if changes.touched or listing_of(listing, summary) is not None:
+            save_manifest(current.manifest, changes.touched, vocabulary_hash(root),
+                          listing=listing_of(listing, summary))
         return  # nothing changed: the index is not written
     manifest = load_manifest(current.manifest, [*changes.deleted, *changes.updated])  # their ids
     owners = Owners(current.manifest, [*changes.deleted, *changes.updated])
@@ -76,7 +89,8 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
         summary.notes.append(f"{path}: kept the last indexed version")
     add_words(current.words, words)
     job.store.words_added(current.name, words)
-    save_manifest(current.manifest, {**changes.touched, **entries}, vocabulary_hash(root), deleted=changes.deleted)
+    save_manifest(current.manifest, {**changes.touched, **entries}, vocabulary_hash(root), deleted=changes.deleted,
+                  listing=listing_of(listing, summary))
     count = indexed - len(changes.deleted) + sum(1 for p in entries if p not in known)
     if vocabulary_changed:
         current.write_vocabulary(job.vocabulary)

@@ -10,13 +10,15 @@ writes only the rows that changed, in one transaction.
 from __future__ import annotations
 
 import sqlite3
+import zlib
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from indexer.content import PEOPLE_FILES, VOCABULARY_FILES, FileStat, file_stat, hash_file, scan
 from indexer.files import sha256_file
+from indexer.listing import Listing
 
 # Past this many paths, one read of the whole manifest is quicker than a query per path.
 MANY_PATHS = 2000
@@ -106,20 +108,39 @@ class Owners(dict):
 
 
 def save_manifest(database: Path, entries: dict[str, Entry], vocabulary_hash: str,
-                  deleted: Iterable[str] = ()) -> None:
-    """Insert or replace `entries`, remove `deleted`, record the vocabulary hash: one transaction."""
+                  deleted: Iterable[str] = (), listing: Listing | None = None) -> None:
+    """Insert or replace `entries`, remove `deleted`, record the vocabulary hash: one transaction.
+
+    `listing` is the folder's listing (indexer.listing) the manifest now matches in
+    full, kept compressed for the next run to compare with; None when the manifest
+    may not match it (a file failed and must be tried again, or only some were read).
+    """
     with closing(_connect(database)) as conn, conn:
         conn.executemany("DELETE FROM files WHERE path=?", [(p,) for p in deleted])
         conn.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
                          [(path, *entry) for path, entry in entries.items()])
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('vocabulary_sha256', ?)", (vocabulary_hash,))
+        if listing is None:
+            conn.execute("DELETE FROM meta WHERE key='listing'")
+        else:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('listing', ?)", (zlib.compress(listing.raw, 1),))
 
 
 def manifest_vocabulary_hash(database: Path) -> str:
+    return _meta(database, "vocabulary_sha256")
+
+
+def manifest_listing(database: Path) -> Listing | None:
+    """The folder's listing as the manifest matches it in full, if it is known."""
+    stored = _meta(database, "listing")
+    return Listing(zlib.decompress(stored)) if stored else None
+
+
+def _meta(database: Path, key: str) -> Any:
     if not database.is_file():
         return ""
     with closing(_connect(database)) as conn:
-        row = conn.execute("SELECT value FROM meta WHERE key='vocabulary_sha256'").fetchone()
+        row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
     return row[0] if row else ""
 
 
@@ -138,16 +159,17 @@ def load_stats(database: Path, paths: Iterable[str] | None = None) -> dict[str, 
 
 
 def compare(root: Path, known: Mapping[str, tuple[int, int]], entries: Callable[[list[str]], dict[str, Entry]],
-            only: Iterable[str] | None = None) -> Changes:
-    """Sort every file into added, updated, deleted, unchanged: the whole content folder, or
-    only the files in `only` (the ones a tag edit wrote: no walk of the folder).
+            only: Iterable[str] | None = None, listing: Listing | None = None) -> Changes:
+    """Sort every file into added, updated, deleted, unchanged: the whole content folder (from
+    `listing` when there is one, else walked here), or only the files in `only` (the ones a tag
+    edit wrote: no walk of the folder).
 
     `known` gives each indexed file's (size, mtime_ns); `entries(paths)` the whole manifest
     entries of the few files whose size or time differ, to tell a touched file from a changed one.
     """
     changes = Changes()
     if only is None:
-        changes.stats = scan(root, changes.unusable)
+        changes.stats = listing.stats(changes.unusable) if listing is not None else scan(root, changes.unusable)
         changes.deleted = sorted(p for p in known if p not in changes.stats)
     else:
         for path in sorted(set(only)):

@@ -1,0 +1,115 @@
+"""The content folder listed by GNU find: one process walks the folder and stats every file in C.
+
+At 100,000 files the walk in Python (indexer.content.scan: a scandir per folder,
+a stat per file) is most of an incremental run that changes a few files. find
+lists the same files and times for a fraction of the CPU, and its raw listing
+(one record per entry: type, size, time, path) can be kept: a run that indexed
+everything it listed stores it with the manifest, and the next run compares
+records as bytes. The same listing means no file was added, removed, resized or
+touched since; otherwise only the entries whose records differ are looked at.
+
+`stats()` gives what `scan()` gives, by the same rules (hidden entries, `_build`
+folders, sidecars, names that are not UTF-8, pipes). `read_listing` returns None,
+and the caller walks in Python, where find cannot stand in: no GNU find (others
+have no -printf), an error (an unreadable folder, a file gone mid-walk), or a
+symbolic link anywhere (find reports the link's own time, scan the target's).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from indexer.content import NOT_A_FILE, UNREADABLE_NAME, VOCABULARY_FILES, FileStat, readable_name, \
+    shown_name, with_sidecars
+from indexer.readers import READERS, SIDECAR
+
+# type, size, modification time (seconds.fraction), path under the root; NUL ends a record,
+# as no file name can hold one.
+FORMAT = "%y %s %T@ %P\\0"
+SUFFIXES = tuple(READERS)
+
+
+class Listing:
+    """find's raw output for one folder."""
+
+    def __init__(self, raw: bytes):
+        self.raw = raw
+
+    def records(self) -> list[bytes]:
+        return self.raw.split(b"\0")[:-1]
+
+    def stats(self, unusable: list[tuple[str, str]] | None = None) -> dict[str, FileStat]:
+        """Readable content files by relative path, with their stat: what indexer.content.scan returns."""
+        found: dict[str, FileStat] = {}
+        sidecars: dict[str, FileStat] = {}
+        for kind, size, mtime, path in entries(self.records(), unusable):
+            if path.endswith(SIDECAR):
+                sidecars[path[: -len(SIDECAR)]] = FileStat(int(size), nanoseconds(mtime))
+            else:
+                found[path] = FileStat(int(size), nanoseconds(mtime))
+        return with_sidecars(found, sidecars)
+
+    def changed_since(self, before: Listing, unusable: list[tuple[str, str]]) -> list[str]:
+        """The content files whose record is new, changed or gone since `before` (a sidecar's counts as its
+        file's); entries new since then that cannot be indexed go to `unusable`."""
+        old = set(before.records())
+        new = self.records()
+        kept = set(new)
+        paths = set()
+        for _, _, _, path in [*entries([r for r in new if r not in old], unusable),
+                              *entries([r for r in old if r not in kept], None)]:
+            paths.add(path[: -len(SIDECAR)] if path.endswith(SIDECAR) else path)
+        return sorted(paths)
+
+
+def entries(records: Iterable[bytes], unusable: list[tuple[str, str]] | None) -> Iterator[tuple[bytes, bytes, bytes, str]]:
+    """The records of content files and sidecars, as (type, size, time, path), by scan's rules; entries
+    that cannot be indexed (a name that is not UTF-8, a pipe with a content file's name) go to `unusable`."""
+    for record in records:
+        kind, size, mtime, raw_path = record.split(b" ", 3)
+        path = os.fsdecode(raw_path)
+        parent, _, name = path.rpartition("/")
+        if parent and ("/_build" in "/" + parent or not parent.isascii() and not all(
+                readable_name(part) for part in parent.split("/"))):
+            continue  # inside a folder that is not walked
+        if not name.isascii() and not readable_name(name):
+            if unusable is not None:
+                unusable.append((shown_name(path), UNREADABLE_NAME))
+            continue
+        if kind == b"d":
+            continue
+        if name.endswith(SIDECAR):
+            yield kind, size, mtime, path
+        elif name.lower().endswith(SUFFIXES) and name not in VOCABULARY_FILES:
+            if kind != b"f":  # reading a pipe would wait for ever
+                if unusable is not None:
+                    unusable.append((path, NOT_A_FILE))
+                continue
+            yield kind, size, mtime, path
+
+
+def nanoseconds(seconds: bytes) -> int:
+    """find's `%T@` as an int of nanoseconds: whole seconds rounded down, a dot, ten digits of which the
+    first nine are the nanoseconds past them (1.5 s before 1970 is "-2.5000000000")."""
+    whole, _, fraction = seconds.partition(b".")
+    return int(whole) * 1_000_000_000 + int(fraction[:9].ljust(9, b"0"))
+
+
+def read_listing(root: Path) -> Listing | None:
+    """The folder's listing, or None where the Python walk must do (see the module's note)."""
+    find = shutil.which("find")
+    if find is None:
+        return None
+    try:
+        done = subprocess.run([find, "-H", str(root), "-mindepth", "1", "-name", ".*", "-prune", "-o",
+                               "-printf", FORMAT], capture_output=True, check=False)
+    except OSError:
+        return None
+    raw = done.stdout
+    if done.returncode != 0 or done.stderr or raw.startswith(b"l ") or b"\0l " in raw:
+        return None
+    return Listing(raw)
