@@ -20,16 +20,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from indexer.content import NOT_A_FILE, UNREADABLE_NAME, VOCABULARY_FILES, FileStat, readable_name, \
     shown_name, with_sidecars
 from indexer.readers import READERS, SIDECAR
 
-# type, size, modification time (seconds.fraction), path under the root; NUL ends a record,
-# as no file name can hold one.
-FORMAT = "%y %s %T@ %P\\0"
+# type, size, modification time (seconds.fraction), path (./ and the path under the root); NUL ends
+# a record, as no file name can hold one.
+FORMAT = "%y %s %T@ %p\\0"
 SUFFIXES = tuple(READERS)
 
 
@@ -53,17 +54,21 @@ class Listing:
                 found[path] = FileStat(int(size), nanoseconds(mtime))
         return with_sidecars(found, sidecars)
 
-    def changed_since(self, before: Listing, unusable: list[tuple[str, str]]) -> list[str]:
+    def changed_since(self, before: Listing, unusable: list[tuple[str, str]]) -> list[str] | None:
         """The content files whose record is new, changed or gone since `before` (a sidecar's counts as its
-        file's); entries new since then that cannot be indexed go to `unusable`."""
+        file's); entries new since then that cannot be indexed go to `unusable`. None if `before` holds a
+        record that is not find's (damaged): then only a walk of the whole folder can tell."""
         old = set(before.records())
         new = self.records()
         kept = set(new)
-        paths = set()
-        for _, _, _, path in [*entries([r for r in new if r not in old], unusable),
-                              *entries([r for r in old if r not in kept], None)]:
-            paths.add(path[: -len(SIDECAR)] if path.endswith(SIDECAR) else path)
-        return sorted(paths)
+        found: list[tuple[str, str]] = []
+        try:
+            changed = [*entries([r for r in new if r not in old], found),
+                       *entries([r for r in old if r not in kept], None)]
+        except ValueError:
+            return None
+        unusable.extend(found)
+        return sorted({path[: -len(SIDECAR)] if path.endswith(SIDECAR) else path for _, _, _, path in changed})
 
 
 def entries(records: Iterable[bytes], unusable: list[tuple[str, str]] | None) -> Iterator[tuple[bytes, bytes, bytes, str]]:
@@ -71,7 +76,7 @@ def entries(records: Iterable[bytes], unusable: list[tuple[str, str]] | None) ->
     that cannot be indexed (a name that is not UTF-8, a pipe with a content file's name) go to `unusable`."""
     for record in records:
         kind, size, mtime, raw_path = record.split(b" ", 3)
-        path = os.fsdecode(raw_path)
+        path = os.fsdecode(raw_path[2:])  # find's paths start at ./, the folder it ran in
         parent, _, name = path.rpartition("/")
         if parent and ("/_build" in "/" + parent or not parent.isascii() and not all(
                 readable_name(part) for part in parent.split("/"))):
@@ -99,17 +104,54 @@ def nanoseconds(seconds: bytes) -> int:
     return int(whole) * 1_000_000_000 + int(fraction[:9].ljust(9, b"0"))
 
 
-def read_listing(root: Path) -> Listing | None:
-    """The folder's listing, or None where the Python walk must do (see the module's note)."""
+def read_listing(root: Path, processes: int | None = None) -> Listing | None:
+    """The folder's listing, or None where the Python walk must do (see the module's note).
+
+    The entries at the top of the folder are shared out among `processes` finds (one
+    per core by default) that run at once, each writing to a file of its own, so that
+    the stats of a large folder take the time of its largest share.
+    """
     find = shutil.which("find")
     if find is None:
         return None
     try:
-        done = subprocess.run([find, "-H", str(root), "-mindepth", "1", "-name", ".*", "-prune", "-o",
-                               "-printf", FORMAT], capture_output=True, check=False)
+        names = sorted(os.fsencode(entry.name) for entry in os.scandir(root) if not entry.name.startswith("."))
     except OSError:
         return None
-    raw = done.stdout
-    if done.returncode != 0 or done.stderr or raw.startswith(b"l ") or b"\0l " in raw:
+    count = min(len(names), processes or available_cores())
+    shares = [names[start::count] for start in range(count)]
+    outputs, running = [], []
+    try:
+        for share in shares:
+            output = tempfile.TemporaryFile()
+            outputs.append(output)
+            running.append(subprocess.Popen(
+                [find, *(b"./" + name for name in share), "-name", ".*", "-prune", "-o", "-printf", FORMAT],
+                cwd=root, stdout=output, stderr=subprocess.DEVNULL))
+        if any(process.wait() != 0 for process in running):  # an unreadable folder, a file gone mid-walk
+            return None
+        raw = b"".join(read_all(output) for output in outputs)
+    except OSError:
+        return None
+    finally:
+        for process in running:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        for output in outputs:
+            output.close()
+    if raw.startswith(b"l ") or b"\0l " in raw:
         return None
     return Listing(raw)
+
+
+def read_all(output: Any) -> bytes:
+    output.seek(0)
+    return output.read()
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1

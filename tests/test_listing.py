@@ -135,3 +135,22 @@ def test_a_run_after_changes_looks_only_at_the_entries_whose_records_differ(inde
         ["personas/county-health-director-kenya.md", "training/module-1-facilitating-online-peer-exchange.md"])
     assert [(f.path, f.reason) for f in summary.failed] == [("documents/pipe.md", content_module.NOT_A_FILE)]
     assert len(asked) == 6 and summary.items == 65
+
+
+def test_a_damaged_or_older_stored_listing_is_not_trusted(indexed_copy):
+    """A stored listing whose records are not find's, or one kept in another format, leads to a walk of the
+    whole folder: a file deleted since is still found deleted."""
+    import sqlite3
+
+    content, index = indexed_copy
+    assert reindex(content, index).indexed == 0
+    database = next(index.glob("gen-*/manifest.sqlite"))
+    for damage in ("UPDATE meta SET value = x'00ff00' WHERE key LIKE 'listing%'",
+                   "UPDATE meta SET key = 'listing %y %s %P' WHERE key LIKE 'listing%'"):
+        (content / "personas/county-health-director-kenya.md").unlink()
+        with sqlite3.connect(database) as db:
+            db.execute(damage)
+        summary = reindex(content, index)
+        assert summary.deleted == ["personas/county-health-director-kenya.md"] and not summary.failed
+        write(content / "personas/county-health-director-kenya.md", "---\ntitle: Back again\n---\nreturned")
+        assert reindex(content, index).added == ["personas/county-health-director-kenya.md"]
