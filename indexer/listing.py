@@ -27,6 +27,7 @@ from typing import Any, Iterable, Iterator
 from indexer.content import NOT_A_FILE, UNREADABLE_NAME, VOCABULARY_FILES, FileStat, readable_name, \
     shown_name, with_sidecars
 from indexer.readers import READERS, SIDECAR
+from indexer.workers import available_cores
 
 # type, size, modification time (seconds.fraction), path (./ and the path under the root); NUL ends
 # a record, as no file name can hold one.
@@ -148,10 +149,3 @@ def read_listing(root: Path, processes: int | None = None) -> Listing | None:
 def read_all(output: Any) -> bytes:
     output.seek(0)
     return output.read()
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1

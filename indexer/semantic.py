@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from indexer.workers import available_cores
 from kb.errors import ConfigError, KbError
 
 if TYPE_CHECKING:
@@ -206,14 +207,6 @@ def longest_prefix(length: int, limit: int, count: Callable[[int], int], at_zero
             over, high = guess, value
         halve = over - fits > width // 2  # interpolation did not halve the range: bisect next
     return fits
-
-
-def available_cores() -> int:
-    """The cores this process may run on (its affinity where the platform says, else every core)."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def omp_thread_setter(package: Any) -> Callable[[int], None] | None:

@@ -90,3 +90,11 @@ def worker_context() -> Any:
     """
     os.environ[JOB_PID] = str(os.getpid())
     return multiprocessing.get_context("spawn")
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity where the platform says, else every core)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
