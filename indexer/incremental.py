@@ -51,9 +51,9 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
         return
     if not (changes.to_read or changes.deleted or vocabulary_changed):
         # same content (some files may have new timestamps): only the manifest learns them
-        if changes.touched or listing_of(listing, summary) is not None:
-            save_manifest(current.manifest, changes.touched, vocabulary_hash(root),
-                          listing=listing_of(listing, summary))
+        matched = listing_of(listing, summary)
+        if changes.touched or matched is not None:
+            save_manifest(current.manifest, changes.touched, vocabulary_hash(root), listing=matched)
         return  # nothing changed: the index is not written
     manifest = load_manifest(current.manifest, [*changes.deleted, *changes.updated])  # their ids
     owners = Owners(current.manifest, [*changes.deleted, *changes.updated])
