@@ -13,29 +13,29 @@ from indexer.content import Failure, document_of, read_files
 from indexer.fullbuild import accept, entry_for, listing_of
 from indexer.generation import GenerationFolder
 from indexer.guards import check_deletions
-from indexer.listing import read_listing
-from indexer.manifest import Changes, Entry, Owners, compare, load_manifest, load_stats, manifest_listing, \
-    manifest_size, manifest_vocabulary_hash, save_manifest, vocabulary_hash
+from indexer.manifest import Changes, Entry, Owners, compare, load_manifest, load_stats, \
+    manifest_size, save_manifest, vocabulary_hash
 from indexer.reindex import Job, problems
+from indexer.unchanged import Look, look
 from indexer.words import WordCounts, add_words
 from indexer.writing import WORKERS
 from kb.item import Item
 
 
-def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | None = None) -> None:
+def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | None = None,
+                    seen: Look | None = None) -> None:
     summary, root = job.summary, job.root
     paths = None if only is None else sorted({document_of(p) for p in only})
-    vocabulary_changed = vocabulary_hash(root) != manifest_vocabulary_hash(current.manifest)
-    listing = read_listing(root) if paths is None else None
-    before = manifest_listing(current.manifest) if listing is not None else None
+    seen = seen or look(root, current, listed=paths is None)
+    vocabulary_changed, listing = seen.vocabulary_changed, seen.listing
     unusable: list[tuple[str, str]] = []
-    if listing is not None and before is not None:
-        if before.raw == listing.raw and not vocabulary_changed:
-            # the folder lists exactly as when the manifest last matched it in full: nothing to read
-            summary.generation, summary.items = current.name, manifest_size(current.manifest)
-            summary.unchanged, summary.dry_run = summary.items, job.dry_run
-            return
-        paths = listing.changed_since(before, unusable)  # the manifest matches every other file
+    if seen.unchanged:
+        # the folder lists exactly as when the manifest last matched it in full: nothing to read
+        summary.generation, summary.items = current.name, manifest_size(current.manifest)
+        summary.unchanged, summary.dry_run = summary.items, job.dry_run
+        return
+    if listing is not None and seen.before is not None:
+        paths = listing.changed_since(seen.before, unusable)  # the manifest matches every other file
     known = load_stats(current.manifest, paths)
     indexed = len(known) if paths is None else manifest_size(current.manifest)
     changes = compare(root, known, lambda differing: load_manifest(current.manifest, differing), paths, listing)

@@ -12,17 +12,15 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from indexer import audit, mapping, meaning, searchlog, suggest
 from indexer.content import ReadLimits, content_root, document_of, hash_file, load_content, load_vocabulary
 from indexer.editing import Edit
 from indexer.reindex import Guards, Progress, ReindexSummary, reindex, reindex_locked, rollback
-from indexer.gapfile import GAPS_FILE, gaps_lock, read_gaps, write_gaps
 from indexer.store import IndexStore
 from indexer.textfiles import load_mapping
 from indexer.tagging import BulkOutcome, Change, TagResult, bulk_plan, bulk_tag, current_values, plan, tag
-from indexer.vocabedit import Plan, apply_operation, plan_operation
 from kb.access import Viewer
 from kb.backend import SearchBackend
 from kb.checks import Attention, staleness, tagging_queue
@@ -38,6 +36,9 @@ from kb.related import RelatedPanels
 from kb.search import SearchRequest, SearchResult
 from kb.settings import Settings
 from kb.vocabulary import Vocabulary
+
+if TYPE_CHECKING:  # imported where used: YAML writers that a reindex from the command line does without
+    from indexer.vocabedit import Plan
 
 COMMUNITY_FILE = "community.yml"  # the community's name and purpose, for the home page
 
@@ -165,6 +166,13 @@ class Library:
         return reindex(self.root, self.backend, full=full, dry_run=dry_run, guards=guards, wait=wait,
                        limits=self.limits, progress=progress)
 
+    def reindex_looked(self, stale: str, seen: Any, *, guards: Guards = Guards(),
+                       progress: Progress | None = None) -> ReindexSummary:
+        """An incremental run for a caller that holds the writer lock and has compared the folder with
+        the manifest (indexer.unchanged, `seen`)."""
+        return reindex_locked(self.backend, self.root, stale=stale, guards=guards, limits=self.limits,
+                              progress=progress, seen=seen)
+
     def reindex_files(self, paths: Iterable[str]) -> ReindexSummary:
         """Reindex some files (under the writer lock the caller holds), without walking the folder."""
         return reindex_locked(self.backend, self.root, limits=self.limits, only=list(paths))
@@ -200,9 +208,13 @@ class Library:
         return bulk_tag(self.backend, self.root, self.data, versions, change, who=who, wait=wait, limits=self.limits)
 
     def plan_topics(self, operation: str, source: str, **options: Any) -> Plan:
+        from indexer.vocabedit import plan_operation
+
         return plan_operation(self.backend, self.root, operation, source, **options)
 
     def apply_topics(self, plan: Plan, *, who: str, wait: float = 10.0) -> list[str]:
+        from indexer.vocabedit import apply_operation
+
         return apply_operation(self.backend, self.root, self.data, plan, who=who, wait=wait, limits=self.limits)
 
     def audit_log(self, item_id: str | None = None, limit: int | None = None) -> audit.Log:
@@ -239,11 +251,15 @@ class Library:
     def gap_register(self) -> dict:
         """The managers' decisions about gaps (gaps.yml); none when the content folder is not here
         (a report run beside the index only)."""
+        from indexer.gapfile import read_gaps
+
         folder = Path(self.settings.content)
         return read_gaps(folder) if folder.is_dir() else {}
 
     def decide_gap(self, topic: str, status: str, *, activity: str = "", note: str = "", who: str) -> None:
         """Record a manager's decision about a gap in the register (gaps.yml), audit log first."""
+        from indexer.gapfile import GAPS_FILE, gaps_lock, read_gaps, write_gaps
+
         if topic not in self.vocabulary().topics:
             raise QueryError(Note("topic '%(topic)s' is not in the vocabulary", topic=topic), field="topic")
         if status not in GAP_STATUSES:

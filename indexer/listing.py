@@ -59,17 +59,31 @@ class Listing:
         """The content files whose record is new, changed or gone since `before` (a sidecar's counts as its
         file's); entries new since then that cannot be indexed go to `unusable`. None if `before` holds a
         record that is not find's (damaged): then only a walk of the whole folder can tell."""
-        old = set(before.records())
-        new = self.records()
-        kept = set(new)
+        added, gone = differing(before.records(), self.records())
         found: list[tuple[str, str]] = []
         try:
-            changed = [*entries([r for r in new if r not in old], found),
-                       *entries([r for r in old if r not in kept], None)]
+            changed = [*entries(sorted(added), found), *entries(gone, None)]
         except ValueError:
             return None
         unusable.extend(found)
         return sorted({path[: -len(SIDECAR)] if path.endswith(SIDECAR) else path for _, _, _, path in changed})
+
+
+def differing(old: list[bytes], new: list[bytes]) -> tuple[set[bytes], set[bytes]]:
+    """The records of `new` not in `old`, and of `old` not in `new`.
+
+    find lists a folder in the same order each time, so where files were only edited the two
+    lists differ at a few positions; comparing position by position then costs a quarter of
+    building two sets of 100,000 records. Records are unique (one per path), so a record at a
+    position where the lists agree is in both, and the rest is decided among the others.
+    """
+    if len(old) == len(new):
+        at = [i for i, (a, b) in enumerate(zip(old, new)) if a != b]
+        if len(at) <= 1000:
+            was, now = {old[i] for i in at}, {new[i] for i in at}
+            return now - was, was - now
+    was, now = set(old), set(new)
+    return now - was, was - now
 
 
 def entries(records: Iterable[bytes], unusable: list[tuple[str, str]] | None) -> Iterator[tuple[bytes, bytes, bytes, str]]:

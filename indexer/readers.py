@@ -7,26 +7,61 @@ it (`report.pdf.meta.yml`), so managers can tag binary files too.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from indexer.documents import Extracted, read_docx, read_html, read_pdf, read_text
-from indexer.render import html_to_text, render_body
 from indexer.textfiles import decode, load_mapping, split_front_matter
 from kb.errors import ContentError
 from kb.item import Item
 from kb.metadata import build_item
+
+if TYPE_CHECKING:
+    from indexer.documents import Extracted
 
 __all__ = ["READERS", "SIDECAR", "decode", "front_matter_in_file", "read_item", "split_front_matter"]
 
 SIDECAR = ".meta.yml"
 
 
+def load_renderers() -> None:
+    """Import the renderers now: a reader process does, before its memory bound is set. Elsewhere they
+    are imported when a file is first read, as listing the folder needs only the suffixes."""
+    import indexer.documents  # noqa: F401
+    import indexer.render  # noqa: F401
+
+
 def read_markdown(relative_path: str, data: bytes) -> Extracted:
     """Markdown with optional YAML front matter."""
+    from indexer.documents import Extracted
+    from indexer.render import html_to_text, render_body
+
     text, warnings = decode(relative_path, data)
     metadata, body = split_front_matter(relative_path, text)
     html, rendering = render_body(body)
     return Extracted(metadata, body, html, html_to_text(html), warnings + rendering)
+
+
+def read_text(relative_path: str, data: bytes) -> Extracted:
+    from indexer import documents
+
+    return documents.read_text(relative_path, data)
+
+
+def read_html(relative_path: str, data: bytes) -> Extracted:
+    from indexer import documents
+
+    return documents.read_html(relative_path, data)
+
+
+def read_pdf(relative_path: str, data: bytes) -> Extracted:
+    from indexer import documents
+
+    return documents.read_pdf(relative_path, data)
+
+
+def read_docx(relative_path: str, data: bytes) -> Extracted:
+    from indexer import documents
+
+    return documents.read_docx(relative_path, data)
 
 
 READERS: dict[str, Callable[[str, bytes], Extracted]] = {

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from indexer.content import Failure, Read, ReadLimits, read_one
+from indexer.readers import load_renderers
 from indexer.workers import JOB_PID, die_with_parent
 
 # Paths sent ahead to each reader, so it never waits for the job between files.
@@ -62,6 +63,7 @@ def _limit_memory(memory_mb: int) -> None:
 def _serve(conn: Connection, root: str, limits: ReadLimits, parent: int) -> None:
     """A reader's loop: read each path it is sent, send back the Read; stop on None or a closed pipe."""
     die_with_parent(parent)
+    load_renderers()
     _limit_memory(limits.memory_mb)
     base = Path(root)
     while True:

@@ -14,17 +14,20 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
 from indexer.content import Failure, ReadLimits, content_root, load_vocabulary
 from indexer.generation import GenerationFolder
-from indexer.store import IndexStore
-from kb.checks import check_items
 from kb.errors import KbError
 from kb.item import Item
 from kb.vocabulary import Vocabulary
 
 import logging
+
+if TYPE_CHECKING:  # the job's modules are imported when it runs: a run with nothing to do needs none of them
+    from indexer.indexfolder import IndexFolder
+    from indexer.store import IndexStore
+    from indexer.unchanged import Look
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,8 @@ def reindex(content_path: str | os.PathLike[str], index: str | os.PathLike[str] 
             full: bool = False, dry_run: bool = False, guards: Guards = Guards(), wait: float = 0.0,
             limits: ReadLimits = ReadLimits(), progress: Progress | None = None) -> ReindexSummary:
     """Bring the index up to date with the content folder and return what was done."""
+    from indexer.store import IndexStore
+
     store = index if isinstance(index, IndexStore) else IndexStore(index)
     root = content_root(content_path)
     with store.writer_lock(wait) as stale:
@@ -127,21 +132,19 @@ def reindex(content_path: str | os.PathLike[str], index: str | os.PathLike[str] 
 
 def reindex_locked(store: IndexStore, root: Path, *, stale: str = "", full: bool = False, dry_run: bool = False,
                    guards: Guards = Guards(), limits: ReadLimits = ReadLimits(),
-                   progress: Progress | None = None, only: Iterable[str] | None = None) -> ReindexSummary:
+                   progress: Progress | None = None, only: Iterable[str] | None = None,
+                   seen: Look | None = None) -> ReindexSummary:
     """The reindex job, for a caller that already holds the writer lock (a tag edit does).
 
     `only` limits an incremental run to some files (those a tag edit wrote), so it
-    does not walk the whole content folder.
+    does not walk the whole content folder; `seen` is how the folder compared with the
+    manifest when the caller already looked (indexer.unchanged).
     """
     from indexer.fullbuild import run_full
     from indexer.incremental import run_incremental
 
-    started = time.perf_counter()
-    summary = ReindexSummary(recovered_lock=stale)
-    if stale:
-        summary.notes.append(f"recovered the lock of a job that did not finish ({stale}); this run completes its work")
-    for name in store.folder.prune():
-        summary.notes.append(f"removed {name}, left unfinished by an interrupted job")
+    started = time.perf_counter() - (seen.seconds if seen else 0.0)
+    summary = begin(store.folder, stale)
     error = ""
     try:
         job = Job(store, root, load_vocabulary(root), summary, guards, limits, progress or NoProgress(), dry_run)
@@ -154,14 +157,24 @@ def reindex_locked(store: IndexStore, root: Path, *, stale: str = "", full: bool
             run_full(job, current)
         else:
             assert current is not None
-            run_incremental(job, current, only)
+            run_incremental(job, current, only, seen)
     except BaseException as exc:
         error = describe_error(exc)
         raise
     finally:
         summary.seconds = time.perf_counter() - started
         if not dry_run:
-            record(store, summary, error)
+            record(store.folder, summary, error)
+    return summary
+
+
+def begin(folder: IndexFolder, stale: str) -> ReindexSummary:
+    """A run's summary, with what it found left by a job that did not finish (a lock, unfinished builds)."""
+    summary = ReindexSummary(recovered_lock=stale)
+    if stale:
+        summary.notes.append(f"recovered the lock of a job that did not finish ({stale}); this run completes its work")
+    for name in folder.prune():
+        summary.notes.append(f"removed {name}, left unfinished by an interrupted job")
     return summary
 
 
@@ -176,6 +189,8 @@ def full_rebuild_reason(current: GenerationFolder | None, asked: bool) -> str:
 
 
 def problems(items: Iterable[Item], vocabulary: Vocabulary) -> list[Failure]:
+    from kb.checks import check_items
+
     return [Failure(p.path, f"{p.severity}: {p.message}") for p in check_items(items, vocabulary)]
 
 
@@ -189,17 +204,19 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def record(store: IndexStore, summary: ReindexSummary, error: str) -> None:
+def record(folder: IndexFolder, summary: ReindexSummary, error: str) -> None:
     """Keep what the run did for `kb status` and /healthz: ok, partial (some files failed) or failed."""
     outcome = "failed" if error else "partial" if summary.failed else "ok"
     try:
-        store.folder.record_run({**summary.to_dict(), "outcome": outcome, "error": error or None})
+        folder.record_run({**summary.to_dict(), "outcome": outcome, "error": error or None})
     except OSError as exc:  # a full disk: the run's own error, if any, is the one to report
-        log.warning("the run's summary could not be recorded in %s: %s", store.path, exc.strerror or exc)
+        log.warning("the run's summary could not be recorded in %s: %s", folder.path, exc.strerror or exc)
 
 
 def rollback(index: str | os.PathLike[str] | IndexStore, wait: float = 0.0) -> str:
     """Serve the previous generation again; return its name."""
+    from indexer.store import IndexStore
+
     store = index if isinstance(index, IndexStore) else IndexStore(index)
     with store.writer_lock(wait):
         name = store.roll_back()

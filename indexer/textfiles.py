@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-import frontmatter
-import yaml
+import re
+from functools import lru_cache
+from typing import Any
 
 from kb.errors import ContentError
 from kb.metadata import too_large
 
-_YAML = frontmatter.YAMLHandler()
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+@lru_cache(maxsize=1)
+def _front_matter() -> tuple[Any, re.Pattern[str]]:
+    """python-frontmatter's YAML handler and its --- line pattern, imported when a file is first read
+    (listing the folder, as a reindex with nothing to do does, needs neither)."""
+    import frontmatter
+
+    handler = frontmatter.YAMLHandler()
+    return handler, handler.FM_BOUNDARY
+
+
+@lru_cache(maxsize=1)
+def _yaml() -> tuple[Any, Any]:
+    import yaml
+
+    return yaml, getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def decode(relative_path: str, data: bytes) -> tuple[str, list[str]]:
@@ -32,9 +47,10 @@ def split_front_matter(relative_path: str, text: str) -> tuple[dict, str]:
     stripped = text.lstrip("\ufeff \t\n")
     skipped_lines = text[: len(text) - len(stripped)].count("\n")
     text = stripped
-    if not _YAML.detect(text):
+    handler, boundary = _front_matter()
+    if not handler.detect(text):
         return {}, text
-    parts = _YAML.FM_BOUNDARY.split(text, 2)
+    parts = boundary.split(text, 2)
     if len(parts) < 3:
         raise ContentError(relative_path, "front matter starts with --- but is never closed by a --- line")
     _, raw, body = parts
@@ -49,8 +65,9 @@ def load_mapping(relative_path: str, text: str, what: str, skipped_lines: int = 
     value YAML cannot convert, a list or a string where keys belong, or values
     that expand beyond reason (aliases of aliases).
     """
+    yaml, loader = _yaml()
     try:
-        value = yaml.load(text, Loader=_Loader)
+        value = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         raise ContentError(relative_path, f"{what} is not valid YAML: {_yaml_reason(exc, skipped_lines)}") from None
     except (ValueError, TypeError, OverflowError) as exc:
@@ -65,7 +82,7 @@ def load_mapping(relative_path: str, text: str, what: str, skipped_lines: int = 
     return value
 
 
-def _yaml_reason(exc: yaml.YAMLError, skipped_lines: int = 0) -> str:
+def _yaml_reason(exc: Any, skipped_lines: int = 0) -> str:
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     mark = getattr(exc, "problem_mark", None)
     # The YAML starts right after the opening ---, on the file's first line; marks count from 0.

@@ -6,6 +6,7 @@ import re
 import pytest
 
 import indexer.library
+import indexer.vocabedit
 from indexer.content import hash_file
 from kb.errors import IndexLockedError
 from tests.conftest import open_library
@@ -110,7 +111,7 @@ def test_apply_while_the_index_is_busy_keeps_the_preview(manager, site, monkeypa
     def locked(*args, **kwargs):
         raise IndexLockedError("the index is locked by another writer (pid 4242 on host-a); try again in a moment")
 
-    monkeypatch.setattr(indexer.library, "apply_operation", locked)
+    monkeypatch.setattr(indexer.vocabedit, "apply_operation", locked)
     busy = manager.post("/manage/topics/apply", data={**form, "path": paths, "version": versions})
     page = busy.get_data(as_text=True)
     assert busy.status_code == 409
@@ -123,7 +124,7 @@ def test_an_unexpected_error_in_a_form_is_still_a_500(manager, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(indexer.library, "plan_operation", broken)
+    monkeypatch.setattr(indexer.vocabedit, "plan_operation", broken)
     response = manager.post("/manage/topics/preview", data=topic_form(
         manager, operation="merge", source="health-taxes", target="domestic-resource-mobilization"))
     assert response.status_code == 500 and "Internal error" in text(response)

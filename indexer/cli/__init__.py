@@ -10,14 +10,17 @@
     output.py    how results, summaries and reports are printed
     edge.py      typed errors to messages and exit codes, in one place
 
-Every command gets the Library (indexer.library) built once from the settings. Modules
-the commands need are imported inside them, so that the command line starts quickly.
+Every command gets the Library (indexer.library) built once from the settings, when it first
+uses it. Modules the commands need are imported inside them, and only the invoked command's
+module is imported (COMMANDS), so that the command line starts quickly.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+from typing import Any
 
 import click
 
@@ -26,7 +29,17 @@ from kb.errors import KbError
 from kb.settings import Settings
 
 
-@click.group(cls=KbGroup, epilog=EPILOG)
+class CommandsOnDemand(KbGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"indexer.cli.{COMMANDS[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=CommandsOnDemand, epilog=EPILOG)
 @click.option("--content", metavar="PATH", help="Content folder (env KB_CONTENT; default: content).")
 @click.option("--index", metavar="PATH", help="Index folder (env KB_INDEX; default: .kb-index).")
 @click.option("--data", metavar="PATH",
@@ -50,22 +63,36 @@ def cli(ctx: click.Context, content: str | None, index: str | None, data: str | 
         settings = Settings.from_mapping(os.environ).replace(content=content, index=index, data=data)
     except KbError as exc:
         fail(exc)
-    # Imported here: `kb --help` and usage errors stay quick, without loading the search engine.
-    from indexer.library import Library
-
-    ctx.obj = Library.open(settings)
+    ctx.obj = LibraryOnDemand(settings)
     ctx.call_on_close(ctx.obj.close)
 
 
-# The commands register themselves on `cli` when their modules are imported.
-import indexer.cli.imports  # noqa: E402,F401
-import indexer.cli.index  # noqa: E402,F401
-import indexer.cli.manage  # noqa: E402,F401
-import indexer.cli.people  # noqa: E402,F401
-import indexer.cli.search  # noqa: E402,F401
-import indexer.cli.serve  # noqa: E402,F401
-import indexer.cli.topics  # noqa: E402,F401
-import indexer.cli.users  # noqa: E402,F401
+class LibraryOnDemand:
+    """The Library (indexer.library) of the settings, opened when a command first uses more than its
+    settings: `kb --help`, usage errors and a reindex that finds nothing to do stay quick, without
+    loading the search engine."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._library: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._library is None:
+            from indexer.library import Library
+
+            self._library = Library.open(self.settings)
+        return getattr(self._library, name)
+
+    def close(self) -> None:
+        if self._library is not None:
+            self._library.close()
+
+
+# Which module defines each command. A run imports only the module of the command it
+# invokes (`kb --help` imports them all); each module registers its commands on `cli`.
+COMMANDS = {"reindex": "index", "rollback": "index", "status": "index", "check": "index", "search": "search",
+            "tag": "manage", "log": "manage", "report": "manage", "map": "manage", "people": "people",
+            "serve": "serve", "watch": "serve", "topics": "topics", "import": "imports", "user": "users"}
 
 
 def main() -> None:

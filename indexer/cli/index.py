@@ -52,7 +52,14 @@ def reindex(library: Library, full: bool, dry_run: bool, force: bool, max_drop: 
 
     bar = TerminalProgress(enabled=not (quiet or json_output))
     guards = Guards(min_items=min_items, max_drop=max_drop / 100, force=force)
-    summary = library.reindex(full=full, dry_run=dry_run, guards=guards, wait=wait, progress=bar)
+    if full or dry_run or library.settings.backend != "whoosh":
+        summary = library.reindex(full=full, dry_run=dry_run, guards=guards, wait=wait, progress=bar)
+    else:  # most runs find nothing to do: that is decided before the search engine is loaded
+        from indexer.unchanged import reindex_unless_unchanged
+
+        summary = reindex_unless_unchanged(
+            library.settings, lambda stale, seen: library.reindex_looked(stale, seen, guards=guards, progress=bar),
+            wait)
     if json_output:
         as_json(summary.to_dict(paths=dry_run))
     else:

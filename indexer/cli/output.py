@@ -6,12 +6,13 @@ import html
 import json
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from kb.contentmap import ContentMap, TopicValue
-from kb.search import SearchResult
+if TYPE_CHECKING:
+    from kb.contentmap import ContentMap, TopicValue
+    from kb.search import SearchResult
 
 
 def as_json(data: Any) -> None:
