@@ -26,7 +26,7 @@ from whoosh.lang.stopwords import stoplists
 from whoosh.searching import Searcher
 
 from indexer.bitsets import DocSets, docsets
-from indexer.docsquery import DocsQuery
+from indexer.docsquery import DocsQuery, NearBonus
 from indexer.schema import FILTER_FIELDS, LANGUAGES, text_field, title_field
 from kb.query import Clause, ParsedQuery
 from kb.text import fold
@@ -265,7 +265,7 @@ def pairs(searcher: Searcher, parsed: ParsedQuery, fields: list[str], languages:
         for field_name in fields:
             tokens = analyse(searcher, field_name, f"{first} {second}")
             if len(tokens) == 2:
-                bonuses.append(wq.Phrase(field_name, tokens, slop=PAIR_SLOP, boost=PAIR_BONUS))
+                bonuses.append(NearBonus(field_name, tokens, slop=PAIR_SLOP, boost=PAIR_BONUS))
     return bonuses
 
 

@@ -129,3 +129,38 @@ def test_words_written_together_lift_an_item_among_the_best(tmp_path, monkeypatc
     monkeypatch.setattr(ranking, "BONUS_DEPTH", 0)  # no bonus: the two tie on BM25
     tied = store.search(SearchRequest(q="budget flexibility")).hits
     assert {h.item.id for h in tied[:2]} == {"together", "apart"} and tied[0].score == pytest.approx(tied[1].score)
+
+
+def test_the_bonus_reads_positions_only_of_the_items_it_scores(tmp_path, monkeypatch):
+    """Neighbouring words are looked for in the best items only. With 200 later items holding both words
+    apart, Whoosh's phrase matcher read the positions of each of them for every best item where the
+    words are not near; the bonus now reads only its own items' positions, and ranks the same."""
+    from whoosh.query.spans import SpanNear2
+
+    import indexer.matching as matching
+
+    content = tmp_path / "content"
+    filler = " ".join(f"word{n}" for n in range(30))
+    for n in range(2):
+        write(content / f"best-{n}.md", f"---\ntitle: Best {n}\n---\nBudget budget budget. {filler} Flexibility.\n")
+    reindex(content, tmp_path / "ix")
+    for n in range(200):  # a later run: they come after the best ones in the index
+        write(content / f"later-{n:03}.md", f"---\ntitle: Later {n}\n---\nBudget. {filler} Flexibility.\n")
+    reindex(content, tmp_path / "ix")
+    monkeypatch.setattr(ranking, "BONUS_DEPTH", 2)
+    looked = [0]
+    real = SpanNear2.SpanNear2Matcher._get_spans
+
+    def counted(self):
+        looked[0] += 1
+        return real(self)
+
+    monkeypatch.setattr(SpanNear2.SpanNear2Matcher, "_get_spans", counted)
+    store = IndexStore(tmp_path / "ix", cache_size=0)
+    request = SearchRequest(q="budget flexibility", page_size=20)
+    ours = [(h.item.id, h.score) for h in store.search(request).hits]
+    assert {item_id for item_id, _ in ours[:2]} == {"best-0", "best-1"}
+    assert looked[0] <= 2 * 4, looked[0]  # two items, in each field the bonus looks in
+    monkeypatch.setattr(matching, "NearBonus", wq.Phrase)  # Whoosh's own phrase, as before
+    theirs = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
+    assert ours == theirs
