@@ -16,7 +16,7 @@ from indexer.guards import check_deletions
 from indexer.manifest import Changes, Entry, Owners, compare, load_manifest, load_stats, \
     manifest_size, save_manifest, vocabulary_hash
 from indexer.reindex import Job, problems
-from indexer.unchanged import Look, look
+from indexer.unchanged import Look, look, nothing_changed
 from indexer.words import WordCounts, add_words
 from indexer.writing import WORKERS
 from kb.item import Item
@@ -31,8 +31,7 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
     unusable: list[tuple[str, str]] = []
     if seen.unchanged:
         # the folder lists exactly as when the manifest last matched it in full: nothing to read
-        summary.generation, summary.items = current.name, manifest_size(current.manifest)
-        summary.unchanged, summary.dry_run = summary.items, job.dry_run
+        nothing_changed(summary, current).dry_run = job.dry_run
         return
     if listing is not None and seen.before is not None:
         paths = listing.changed_since(seen.before, unusable)  # the manifest matches every other file

@@ -47,6 +47,13 @@ def look(root: Path, current: GenerationFolder, listed: bool = True) -> Look:
     return Look(listing, before, vocabulary_changed, time.perf_counter() - started)
 
 
+def nothing_changed(summary: ReindexSummary, current: GenerationFolder) -> ReindexSummary:
+    """The summary of a run that found every item of the serving generation unchanged."""
+    summary.generation, summary.items = current.name, manifest_size(current.manifest)
+    summary.unchanged = summary.items
+    return summary
+
+
 def reindex_unless_unchanged(settings: Settings, job: Callable[[str, Look | None], ReindexSummary],
                              wait: float = 0.0) -> ReindexSummary:
     """An incremental run of the Whoosh index: ended and recorded at once when the folder lists as the
@@ -61,9 +68,7 @@ def reindex_unless_unchanged(settings: Settings, job: Callable[[str, Look | None
         seen = look(root, current)
         if not seen.unchanged:
             return job(stale, seen)
-        summary = begin(folder, stale)
-        summary.generation, summary.items = current.name, manifest_size(current.manifest)
-        summary.unchanged = summary.items
+        summary = nothing_changed(begin(folder, stale), current)
         summary.seconds = time.perf_counter() - started
         record(folder, summary, "")
     return summary
