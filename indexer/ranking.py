@@ -16,9 +16,9 @@ from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Searcher
 
-from indexer import feedback
+from indexer import feedback, termscores
 from indexer.bitsets import DocSets, as_filter, bitset, docsets, reaching, tally
-from indexer.docsquery import candidates
+from indexer.docsquery import Candidates, candidates
 from indexer.matching import Plan, titled_first, with_hints
 from indexer.meaning import RERANK_DEPTH
 from kb.notes import Note
@@ -37,7 +37,8 @@ BONUS_DEPTH = 100
 
 
 def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, last: int,
-           time_limit: float, notes: list[str], rerank: Any = None, reach: int = 0) -> list[tuple[int, float]]:
+           time_limit: float, notes: list[str], rerank: Any = None, reach: int = 0,
+           blocks: termscores.Blocks | None = None) -> list[tuple[int, float]]:
     """Positions `first` to `last` of a group of documents, ranked by relevance or by date.
 
     When the group is a small part of what the query's words reach (the matches of a long
@@ -63,7 +64,8 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
     # a pool is always scored on its own: walking the postings of a long question's many words costs
     # several times more per item than scoring candidates (measured at 10,000 and 100,000 items)
     reach = 0 if pooled else reach
-    pairs = top_scores(searcher, bounded(ranking, scored, reach), group, first_pass, time_limit, notes)
+    blocks = blocks or termscores.Blocks()  # posting blocks decoded once, read by every pass of the page
+    pairs = top_scores(searcher, bounded(ranking, scored, reach), group, first_pass, time_limit, notes, blocks)
     if query.bonuses and pairs:
         pairs = with_bonuses(searcher, ranking, query.bonuses, pairs, group, time_limit, notes)
     if long_question and pairs:
@@ -74,7 +76,7 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
             if pooled:  # the feedback words weigh in the pool too: they bring items of their own
                 scored = most_matched(group, weighted + feedback_weights(sets, again), size)
             again = bounded(again, scored, reach)
-            pairs = feedback.keep_first(pairs, top_scores(searcher, again, group, depth, left, notes))
+            pairs = feedback.keep_first(pairs, top_scores(searcher, again, group, depth, left, notes, blocks))
     # Only the first RERANK_DEPTH are ordered again, whatever the page size, so that a page of
     # 1,000 (make eval) and pages of 10 show the same order.
     head = with_hints(pairs[:RERANK_DEPTH], query.hints)
@@ -153,16 +155,31 @@ def feedback_weights(sets: DocSets, again: wq.Query) -> list[tuple[int, float]]:
 
 
 def top_scores(searcher: Searcher, ranking: wq.Query, group: int, depth: int, time_limit: float,
-               notes: list[str]) -> list[tuple[int, float]]:
-    """The best `depth` (docnum, score) pairs of a group for a ranking query, within the time limit."""
+               notes: list[str], blocks: termscores.Blocks | None = None) -> list[tuple[int, float]]:
+    """The best `depth` (docnum, score) pairs of a group for a ranking query, within the time limit.
+
+    A query bounded to candidates (indexer.docsquery.candidates) is scored word by word from the
+    postings' blocks (indexer.termscores, which keeps the decoded `blocks` for the next pass); any
+    other walks Whoosh's matchers."""
+    if isinstance(ranking, Candidates):
+        chosen = ranking.b.bits & group
+        pairs, complete = termscores.best(searcher, ranking.a, chosen, depth, time.perf_counter() + time_limit,
+                                          blocks)
+        if not complete:
+            out_of_time(time_limit, notes)
+        return pairs
     sets = docsets(searcher)
     collector = TimeLimitCollector(searcher.collector(limit=depth, filter=as_filter(group, sets.size)),
                                    timelimit=time_limit)
     try:
         searcher.search_with_collector(ranking, collector)
     except TimeLimit:
-        note = Note("The search took longer than %(seconds)s s; the best results found by then are shown.",
-                    seconds=f"{time_limit:g}")
-        if note not in notes:
-            notes.append(note)
+        out_of_time(time_limit, notes)
     return [(hit.docnum, hit.score) for hit in collector.results()[:depth]]
+
+
+def out_of_time(time_limit: float, notes: list[str]) -> None:
+    note = Note("The search took longer than %(seconds)s s; the best results found by then are shown.",
+                seconds=f"{time_limit:g}")
+    if note not in notes:
+        notes.append(note)

@@ -164,3 +164,60 @@ def test_the_bonus_reads_positions_only_of_the_items_it_scores(tmp_path, monkeyp
     monkeypatch.setattr(matching, "NearBonus", wq.Phrase)  # Whoosh's own phrase, as before
     theirs = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
     assert ours == theirs
+
+
+def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_whoosh(tmp_path, monkeypatch):
+    """A long question is ranked twice (feedback) over a pool of candidates. Whoosh's matchers stepped
+    through each word's postings one by one to reach every candidate, in both passes; its words are now
+    read block by block, each block decoded once for the search, with the same ranking and scores."""
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+
+    from indexer import termscores
+    from indexer.docsquery import Candidates
+
+    content = tmp_path / "content"
+    words = ["budget", "health", "ministry", "finance", "primary", "care", "provider", "payment", "district",
+             "capitation", "reform", "rules", "year", "flexibility", "allocation", "spending"]
+    for n in range(900):
+        chosen = [words[(n * 7 + k * 3) % len(words)] for k in range(1 + n % 6)]
+        write(content / f"note-{n:03}.md", f"---\ntitle: Note {n}\n---\n{' '.join(chosen)} and more on {words[n % 16]}.\n")
+    reindex(content, tmp_path / "ix")
+    question = "how do " + " ".join(words) + " work together"
+    monkeypatch.setattr(ranking, "POOL", 300)  # a pool smaller than the partial matches, as at 100,000 items
+    steps, decoded, ranking_now = [0], [], [False]
+    real_skip, real_read, real_best = W3LeafMatcher.skip_to, W3LeafMatcher._read_data, termscores.best
+
+    def skip(self, target):
+        steps[0] += 1
+        return real_skip(self, target)
+
+    def read(self):
+        if ranking_now[0]:  # not the bitsets of what matches, read before ranking
+            decoded.append((id(self._postfile), self._dataoffset))
+        return real_read(self)
+
+    def best(*args, **kwargs):
+        ranking_now[0] = True
+        try:
+            return real_best(*args, **kwargs)
+        finally:
+            ranking_now[0] = False
+
+    monkeypatch.setattr(W3LeafMatcher, "skip_to", skip)
+    monkeypatch.setattr(W3LeafMatcher, "_read_data", read)
+    monkeypatch.setattr(termscores, "best", best)
+    request = SearchRequest(q=question, page_size=50, role="manager")
+    ours = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
+    assert len(ours) == 50 and steps[0] == 0
+    # each block once, though feedback ranks the question again and the partial matches are ranked apart
+    assert decoded and len(decoded) == len(set(decoded))
+
+    class Never:  # no query counts as bounded to candidates: Whoosh's matchers score them all
+        pass
+
+    monkeypatch.setattr(ranking, "Candidates", Never)
+    theirs = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
+    assert steps[0] > 1000
+    assert [i for i, _ in ours] == [i for i, _ in theirs]
+    assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
+    assert Candidates is not Never

@@ -1,0 +1,183 @@
+"""Scores of a few candidate documents, read word by word from the postings' blocks.
+
+Ranking a set of candidates (a long question's pool, a filtered search, the best hundred for the
+bonus) through Whoosh's matchers costs Python calls per posting: every word's matcher is told to
+skip to each candidate, and steps through its block one posting at a time to get there (a million
+calls for a thirty-word question at 100,000 items). Here each word's postings are read block by
+block instead: a block holding no candidate is passed over on its header alone, and in a block
+that holds some, each candidate is found by bisection. A block is decoded once per search, however
+many passes read it (feedback ranks a long question twice with most of the same words).
+
+Scores are Whoosh's own: each word's BM25 comes from the searcher's scorer (`whoosh.scoring.bm25`
+with its idf and average length), boosts multiply, an Or adds its parts. Any other part of a query
+(phrases, the bonus of words near each other, a best-of for synonyms) is scored by its Whoosh
+matcher over the same candidates. Sums may be added in another order than Whoosh's tree of
+matchers, so a score may differ from Whoosh's in its last bits, never more.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from bisect import bisect_left, bisect_right
+from itertools import accumulate
+from typing import Any
+
+from whoosh import query as wq
+from whoosh.scoring import BM25FScorer, bm25
+from whoosh.searching import Searcher
+
+from indexer.bitsets import members
+from indexer.docsquery import DocsQuery
+
+
+class OutOfTime(Exception):
+    """The deadline passed: the scores added so far are what there is."""
+
+
+Scores = dict[int, float]  # a candidate's position in the segment's list of candidates -> its score
+
+
+class Blocks:
+    """Decoded posting blocks kept for the passes of one search page: (document numbers, weights) by block."""
+
+    def __init__(self) -> None:
+        self.decoded: dict[tuple, tuple[list[int], Any]] = {}
+
+    def read(self, key: tuple, matcher: Any) -> tuple[list[int], Any]:
+        found = self.decoded.get(key)
+        if found is None:
+            matcher._read_data()
+            ids, weights = matcher._data[0], matcher._data[1]
+            # kept compact (4 bytes a posting): a long question's search holds thousands of blocks
+            found = (array("I", ids if matcher._byteids else accumulate(ids)),
+                     array("f", weights) if isinstance(weights, tuple) else weights)
+            self.decoded[key] = found
+        return found
+
+
+def best(searcher: Searcher, ranking: wq.Query, chosen: int, depth: int, deadline: float,
+         blocks: Blocks | None = None) -> tuple[list[tuple[int, float]], bool]:
+    """The best `depth` (docnum, score) pairs among the documents of `chosen` that `ranking` matches,
+    best first, ties to the lower number (as Whoosh's collector); and whether all was scored in time."""
+    blocks = blocks or Blocks()
+    found: list[tuple[float, int]] = []
+    complete = True
+    for segment, offset in searcher.leaf_searchers():
+        size = segment.doc_count_all()
+        local = members((chosen >> offset) & ((1 << size) - 1))
+        if not local:
+            continue
+        scores: Scores = {}
+        try:
+            _add(scores, Segment(segment, offset, local, blocks, deadline), ranking, 1.0)
+        except OutOfTime:
+            complete = False
+        found += [(-score, offset + local[at]) for at, score in scores.items()]
+        if not complete:
+            break
+    found.sort()
+    return [(docnum, -negative) for negative, docnum in found[:depth]], complete
+
+
+class Segment:
+    """One segment's searcher and its candidates (sorted local numbers)."""
+
+    def __init__(self, searcher: Searcher, offset: int, local: list[int], blocks: Blocks, deadline: float):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.offset = offset
+        self.local = local
+        self.blocks = blocks
+        self.deadline = deadline
+        self.lengths: dict[str, dict[int, int]] = {}
+
+    def length(self, field_name: str, docnum: int) -> int:
+        known = self.lengths.setdefault(field_name, {})
+        if docnum not in known:
+            known[docnum] = self.searcher.doc_field_length(docnum, field_name, 1)
+        return known[docnum]
+
+
+def _add(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> None:
+    """Add `query`'s scores (times `boost`) of the segment's candidates to `scores`."""
+    if time.perf_counter() > segment.deadline:
+        raise OutOfTime
+    if type(query) in (wq.Or, wq.DefaultOr) and not query.scale and not query.minmatch:
+        parts = query.subqueries
+        # Whoosh applies an Or's boost only when it has several parts
+        inner = boost * query.boost if len(parts) > 1 else boost
+        for part in parts:
+            _add(scores, segment, part, inner)
+    elif type(query) is wq.Term:
+        _add_term(scores, segment, query, boost)
+    elif type(query) is DocsQuery:
+        bits = query.bits >> segment.offset
+        for at, docnum in enumerate(segment.local):
+            if bits >> docnum & 1:
+                scores[at] = scores.get(at, 0.0) + query.score * query.boost * boost
+    else:
+        _add_matched(scores, segment, query, boost)
+
+
+def _add_term(scores: Scores, segment: Segment, term: wq.Term, boost: float) -> None:
+    field_name = term.fieldname
+    schema = segment.searcher.schema
+    if field_name not in schema:
+        return
+    try:
+        text = schema[field_name].to_bytes(term.text)
+    except ValueError:
+        return
+    if (field_name, text) not in segment.reader:
+        return
+    scorer = segment.searcher.weighting.scorer(segment.searcher, field_name, text)
+    if type(scorer) is not BM25FScorer:  # a field without lengths: Whoosh's matcher scores it
+        _add_matched(scores, segment, term, boost)
+        return
+    boost *= term.boost
+    for at, weight in _postings(segment, field_name, text):
+        score = bm25(scorer.idf, weight, segment.length(field_name, segment.local[at]), scorer.avgfl, scorer.B,
+                     scorer.K1)
+        scores[at] = scores.get(at, 0.0) + (score * boost if boost != 1.0 else score)
+
+
+def _postings(segment: Segment, field_name: str, text: bytes) -> list[tuple[int, float]]:
+    """(candidate's position, weight) of the candidates holding a word."""
+    matcher = segment.reader.postings(field_name, text)
+    local = segment.local
+    found = []
+    if not hasattr(matcher, "_read_data"):  # a short list kept in the term's own record
+        while matcher.is_active():
+            at = bisect_left(local, matcher.id())
+            if at < len(local) and local[at] == matcher.id():
+                found.append((at, matcher.weight()))
+            matcher.next()
+        return found
+    first = 0
+    while matcher.is_active() and first < len(local):
+        last = bisect_right(local, matcher._maxid, first)
+        if last > first:  # the block's numbers run up to _maxid; these candidates fall in it
+            ids, weights = segment.blocks.read((id(segment.reader), field_name, text, matcher._dataoffset), matcher)
+            for at in range(first, last):
+                where = bisect_left(ids, local[at])
+                if where < len(ids) and ids[where] == local[at]:
+                    weight = 1.0 if weights is None else weights if isinstance(weights, float) else weights[where]
+                    found.append((at, weight))
+            first = last
+        matcher._next_block()
+    return found
+
+
+def _add_matched(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> None:
+    """Scores from the query's own Whoosh matcher, moved from candidate to candidate."""
+    matcher = query.matcher(segment.searcher, segment.searcher.context())
+    for at, docnum in enumerate(segment.local):
+        if not matcher.is_active():
+            break
+        if matcher.id() < docnum:
+            matcher.skip_to(docnum)
+            if not matcher.is_active():
+                break
+        if matcher.id() == docnum:
+            scores[at] = scores.get(at, 0.0) + matcher.score() * boost
