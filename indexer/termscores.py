@@ -65,12 +65,13 @@ def best(searcher: Searcher, ranking: wq.Query, chosen: int, depth: int, deadlin
     complete = True
     for segment, offset in searcher.leaf_searchers():
         size = segment.doc_count_all()
-        local = members((chosen >> offset) & ((1 << size) - 1))
+        bits = (chosen >> offset) & ((1 << size) - 1)
+        local = members(bits)
         if not local:
             continue
         scores: Scores = {}
         try:
-            _add(scores, Segment(segment, offset, local, blocks, deadline), ranking, 1.0)
+            _add(scores, Segment(segment, offset, bits, local, blocks, deadline), ranking, 1.0)
         except OutOfTime:
             complete = False
         found += [(-score, offset + local[at]) for at, score in scores.items()]
@@ -83,20 +84,31 @@ def best(searcher: Searcher, ranking: wq.Query, chosen: int, depth: int, deadlin
 class Segment:
     """One segment's searcher and its candidates (sorted local numbers)."""
 
-    def __init__(self, searcher: Searcher, offset: int, local: list[int], blocks: Blocks, deadline: float):
+    def __init__(self, searcher: Searcher, offset: int, bits: int, local: list[int], blocks: Blocks,
+                 deadline: float):
         self.searcher = searcher
         self.reader = searcher.reader()
         self.offset = offset
+        self.bits = bits  # the candidates as a bitset of local numbers
         self.local = local
+        self.position = {docnum: at for at, docnum in enumerate(local)}
         self.blocks = blocks
         self.deadline = deadline
-        self.lengths: dict[str, dict[int, int]] = {}
+        self.lengths: dict[str, tuple[dict[int, int], Any]] = {}
 
     def length(self, field_name: str, docnum: int) -> int:
-        known = self.lengths.setdefault(field_name, {})
-        if docnum not in known:
-            known[docnum] = self.searcher.doc_field_length(docnum, field_name, 1)
-        return known[docnum]
+        """A document's length in a field, as the searcher gives it to Whoosh's scorer."""
+        known = self.lengths.get(field_name)
+        if known is None:
+            # the segment's own accessor reads the length column directly (the searcher's goes
+            # through three layers a call); a question's words mostly share one field
+            fast = getattr(getattr(self.reader, "_perdoc", None), "doc_field_length_reader", None)
+            known = self.lengths[field_name] = ({}, fast(field_name, 1) if fast else
+                                                (lambda d: self.searcher.doc_field_length(d, field_name, 1)))
+        found = known[0].get(docnum)
+        if found is None:
+            found = known[0][docnum] = known[1](docnum)
+        return found
 
 
 def _add(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> None:
@@ -112,10 +124,10 @@ def _add(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> Non
     elif type(query) is wq.Term:
         _add_term(scores, segment, query, boost)
     elif type(query) is DocsQuery:
-        bits = query.bits >> segment.offset
-        for at, docnum in enumerate(segment.local):
-            if bits >> docnum & 1:
-                scores[at] = scores.get(at, 0.0) + query.score * query.boost * boost
+        score = query.score * query.boost * boost
+        for docnum in members((query.bits >> segment.offset) & segment.bits):
+            at = segment.position[docnum]
+            scores[at] = scores.get(at, 0.0) + score
     else:
         _add_matched(scores, segment, query, boost)
 

@@ -34,9 +34,11 @@ def ranked_ids(store: IndexStore, q: str) -> list[tuple[str, float]]:
 
 @pytest.mark.slow
 def test_scoring_only_the_candidates_ranks_as_walking_every_posting(store, monkeypatch):
-    monkeypatch.setattr(ranking, "CANDIDATE_SHARE", 10**9)  # never: walk every posting
+    from indexer.docsquery import candidates
+
+    monkeypatch.setattr(ranking, "bounded", lambda query, scored, reach: query)  # never: walk every posting
     walked = {q: ranked_ids(IndexStore(store.path), q) for q in QUESTIONS}
-    monkeypatch.setattr(ranking, "CANDIDATE_SHARE", 0)  # always: score the group's own documents
+    monkeypatch.setattr(ranking, "bounded", lambda query, scored, reach: candidates(query, scored))  # always
     scored = {q: ranked_ids(IndexStore(store.path), q) for q in QUESTIONS}
     assert all(walked.values())
     assert scored == walked
