@@ -17,9 +17,12 @@ matchers, so a score may differ from Whoosh's in its last bits, never more.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from itertools import accumulate
 from typing import Any
 
@@ -38,20 +41,57 @@ class OutOfTime(Exception):
 Scores = dict[int, float]  # a candidate's position in the segment's list of candidates -> its score
 
 
+class Recent:
+    """Blocks decoded by recent searches of this process, the least recently read forgotten first.
+
+    Keyed by segment: a segment's postings never change once written (a deletion only hides a
+    document, which the groups ranked leave out), so a block stays right for as long as it is kept.
+    The words of one search come back in the next (a long question's common words, `what have
+    members written about`); each block kept costs about 1.2 KB.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._blocks: OrderedDict[tuple, tuple[Any, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[Any, Any] | None:
+        with self._lock:
+            found = self._blocks.get(key)
+            if found is not None:
+                self._blocks.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, block: tuple[Any, Any]) -> None:
+        with self._lock:
+            self._blocks[key] = block
+            while len(self._blocks) > self.size:
+                self._blocks.popitem(last=False)
+
+
+RECENT = Recent(16_384)  # about 20 MB
+
+
 class Blocks:
-    """Decoded posting blocks kept for the passes of one search page: (document numbers, weights) by block."""
+    """Decoded posting blocks for the passes of one search page: (document numbers, weights) by block,
+    each decoded at most once for the page, and taken from RECENT when a recent search decoded it."""
 
     def __init__(self) -> None:
-        self.decoded: dict[tuple, tuple[list[int], Any]] = {}
+        self.decoded: dict[tuple, tuple[Any, Any]] = {}
 
-    def read(self, key: tuple, matcher: Any) -> tuple[list[int], Any]:
+    def read(self, key: tuple, matcher: Any) -> tuple[Any, Any]:
         found = self.decoded.get(key)
         if found is None:
-            matcher._read_data()
-            ids, weights = matcher._data[0], matcher._data[1]
-            # kept compact (4 bytes a posting): a long question's search holds thousands of blocks
-            found = (array("I", ids if matcher._byteids else accumulate(ids)),
-                     array("f", weights) if isinstance(weights, tuple) else weights)
+            lasting = key[0] is not None
+            found = RECENT.get(key) if lasting else None
+            if found is None:
+                matcher._read_data()
+                ids, weights = matcher._data[0], matcher._data[1]
+                # kept compact (4 bytes a posting): a long question's page reads thousands of blocks
+                found = (array("I", ids if matcher._byteids else accumulate(ids)),
+                         array("f", weights) if isinstance(weights, tuple) else weights)
+                if lasting:
+                    RECENT.put(key, found)
             self.decoded[key] = found
         return found
 
@@ -92,6 +132,10 @@ class Segment:
         self.bits = bits  # the candidates as a bitset of local numbers
         self.local = local
         self.position = {docnum: at for at, docnum in enumerate(local)}
+        segment = self.reader.segment() if hasattr(self.reader, "segment") else None
+        # a segment's id and the folder it is in name its postings (None: kept for this page only)
+        folder = getattr(getattr(getattr(searcher, "_ix", None), "storage", None), "folder", None)
+        self.name = (os.path.abspath(folder), segment.segment_id()) if segment is not None and folder else None
         self.blocks = blocks
         self.deadline = deadline
         self.lengths: dict[str, tuple[dict[int, int], Any]] = {}
@@ -170,7 +214,7 @@ def _postings(segment: Segment, field_name: str, text: bytes) -> list[tuple[int,
     while matcher.is_active() and first < len(local):
         last = bisect_right(local, matcher._maxid, first)
         if last > first:  # the block's numbers run up to _maxid; these candidates fall in it
-            ids, weights = segment.blocks.read((id(segment.reader), field_name, text, matcher._dataoffset), matcher)
+            ids, weights = segment.blocks.read((segment.name, field_name, text, matcher._dataoffset), matcher)
             for at in range(first, last):
                 where = bisect_left(ids, local[at])
                 if where < len(ids) and ids[where] == local[at]:

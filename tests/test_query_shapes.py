@@ -213,6 +213,9 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
     assert len(ours) == 50 and steps[0] == 0
     # each block once, though feedback ranks the question again and the partial matches are ranked apart
     assert decoded and len(decoded) == len(set(decoded))
+    decoded.clear()  # the next search in this process finds the blocks decoded by the last (termscores.RECENT)
+    again = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
+    assert again == ours and decoded == []
 
     class Never:  # no query counts as bounded to candidates: Whoosh's matchers score them all
         pass
