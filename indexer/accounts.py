@@ -23,9 +23,9 @@ import secrets
 from pathlib import Path
 from typing import Iterator
 
-import portalocker
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from indexer import locking
 from indexer.files import write_atomic
 from kb.errors import ConfigError, NotFoundError
 
@@ -56,7 +56,7 @@ def _changing(data: Path) -> Iterator[dict[str, dict[str, str]]]:
     """Read the accounts for a change and save them after, one process at a time (web workers, CLI)."""
     data.mkdir(parents=True, exist_ok=True)
     with open(data / USERS_LOCK, "a") as lock:
-        portalocker.lock(lock, portalocker.LOCK_EX)
+        locking.lock(lock)
         users = _load(data)
         yield users
         _save(data, users)

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import portalocker
-
+from indexer.locking import lock
 from kb.errors import StorageError
 
 AUDIT = "audit.jsonl"
@@ -47,7 +46,7 @@ def append(data: Path, who: str, item_id: str, path: str, changes: dict[str, tup
         raise StorageError(f"the audit log {log} cannot be written ({exc.strerror or exc}); "
                            "the change was not made") from None
     with handle:
-        portalocker.lock(handle, portalocker.LOCK_EX)  # appends from several processes, one at a time
+        lock(handle)  # appends from several processes, one at a time
         size = os.fstat(handle.fileno()).st_size
         handle.seek(max(0, size - 1))
         if size and handle.read(1) != b"\n":

@@ -6,10 +6,9 @@ import contextlib
 from pathlib import Path
 from typing import Iterator
 
-import portalocker
-
 import yaml
 
+from indexer import locking
 from indexer.files import write_atomic
 from kb.errors import ContentError
 from kb.gaps import Decision, decisions_from
@@ -45,5 +44,5 @@ def gaps_lock(data: Path) -> Iterator[None]:
     """One writer of the register at a time (web workers, several managers)."""
     data.mkdir(parents=True, exist_ok=True)
     with open(data / ".gaps.lock", "a") as lock:
-        portalocker.lock(lock, portalocker.LOCK_EX)
+        locking.lock(lock)
         yield

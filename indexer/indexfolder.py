@@ -27,10 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-import portalocker
-
 from indexer.files import now_iso, read_json, write_atomic
 from indexer.generation import GenerationFolder
+from indexer.locking import lock, unlock
 from kb.errors import IndexLockedError, IndexMissingError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -173,7 +172,7 @@ class IndexFolder:
                 finally:
                     _write(handle, b"")
             finally:
-                portalocker.unlock(handle)
+                unlock(handle)
 
     def lock_holder(self) -> str:
         """Describe the live process holding the writer lock, or '' if none does."""
@@ -184,16 +183,12 @@ class IndexFolder:
         with handle:
             if not _try_lock(handle):
                 return _describe(_read(handle)) or "another process"
-            portalocker.unlock(handle)
+            unlock(handle)
             return ""
 
 
 def _try_lock(handle: IO[bytes]) -> bool:
-    try:
-        portalocker.lock(handle, portalocker.LOCK_EX | portalocker.LOCK_NB)
-    except portalocker.AlreadyLocked:
-        return False
-    return True
+    return lock(handle, wait=False)
 
 
 def _read(handle: IO[bytes]) -> bytes:
