@@ -17,6 +17,8 @@ from whoosh import query as wq
 from whoosh.idsets import DocIdSet
 from whoosh.searching import Searcher
 
+from indexer.blockcache import keeper, segment_name
+
 CACHE_SIZE = 512
 
 
@@ -179,6 +181,7 @@ class DocSets(BitSets):
         self.size = searcher.doc_count_all()
         index = getattr(searcher, "_ix", None)
         folder = getattr(getattr(index, "storage", None), "folder", None)
+        self.folder = folder
         self.stored = StoredSets(Path(folder) if folder else None, searcher.reader())
         self.all = self.stored.live()
         self._queries: OrderedDict[str, int] = OrderedDict()
@@ -229,9 +232,13 @@ class DocSets(BitSets):
             self._terms.move_to_end(key)
             return cached
         bits = 0
+        # the blocks of a ranked word are kept for ranking it (indexer.termscores reads them again)
+        ranked = field in self.searcher.schema and self.searcher.schema[field].scorable
+        word = text.encode("utf-8") if isinstance(text, str) else text
         for leaf, offset in self.searcher.reader().leaf_readers():
             if key in leaf:
-                bits |= bitset(posting_ids(leaf.postings(field, text)), leaf.doc_count_all()) << offset
+                keep = keeper(segment_name(self.folder, leaf), field, word) if ranked else None
+                bits |= bitset(posting_ids(leaf.postings(field, text), keep), leaf.doc_count_all()) << offset
         self._remember(self._terms, key, bits)
         return bits
 
@@ -242,12 +249,13 @@ class DocSets(BitSets):
             cache.popitem(last=False)
 
 
-def posting_ids(matcher: Any) -> Iterator[int]:
+def posting_ids(matcher: Any, keep: Callable[[Any], None] | None = None) -> Iterator[int]:
     """The document numbers of one segment's postings of a term, a block at a time.
 
     Whoosh's all_ids() steps through a posting list one document at a time; its
     whoosh3 leaf matcher holds each block's numbers as one tuple, read here whole
-    (deleted documents included, as the filter that hides them is skipped).
+    (deleted documents included, as the filter that hides them is skipped). `keep`
+    is given the matcher on each block once its numbers are read.
     """
     while not hasattr(matcher, "_read_ids") and hasattr(matcher, "child"):
         matcher = matcher.child
@@ -257,6 +265,8 @@ def posting_ids(matcher: Any) -> Iterator[int]:
     while matcher.is_active():
         if matcher._ids is None:
             matcher._read_ids()
+        if keep is not None:
+            keep(matcher)
         yield from matcher._ids[matcher._i:]
         matcher._next_block()
 

@@ -17,13 +17,8 @@ matchers, so a score may differ from Whoosh's in its last bits, never more.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
-from array import array
 from bisect import bisect_left, bisect_right
-from collections import OrderedDict
-from itertools import accumulate
 from typing import Any
 
 from whoosh import query as wq
@@ -31,6 +26,7 @@ from whoosh.scoring import BM25FScorer, bm25
 from whoosh.searching import Searcher
 
 from indexer.bitsets import members
+from indexer.blockcache import RECENT, decoded, segment_name
 from indexer.docsquery import DocsQuery
 
 
@@ -39,37 +35,6 @@ class OutOfTime(Exception):
 
 
 Scores = dict[int, float]  # a candidate's position in the segment's list of candidates -> its score
-
-
-class Recent:
-    """Blocks decoded by recent searches of this process, the least recently read forgotten first.
-
-    Keyed by segment: a segment's postings never change once written (a deletion only hides a
-    document, which the groups ranked leave out), so a block stays right for as long as it is kept.
-    The words of one search come back in the next (a long question's common words, `what have
-    members written about`); each block kept costs about 1.2 KB.
-    """
-
-    def __init__(self, size: int):
-        self.size = size
-        self._blocks: OrderedDict[tuple, tuple[Any, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> tuple[Any, Any] | None:
-        with self._lock:
-            found = self._blocks.get(key)
-            if found is not None:
-                self._blocks.move_to_end(key)
-            return found
-
-    def put(self, key: tuple, block: tuple[Any, Any]) -> None:
-        with self._lock:
-            self._blocks[key] = block
-            while len(self._blocks) > self.size:
-                self._blocks.popitem(last=False)
-
-
-RECENT = Recent(16_384)  # about 20 MB
 
 
 class Blocks:
@@ -85,11 +50,7 @@ class Blocks:
             lasting = key[0] is not None
             found = RECENT.get(key) if lasting else None
             if found is None:
-                matcher._read_data()
-                ids, weights = matcher._data[0], matcher._data[1]
-                # kept compact (4 bytes a posting): a long question's page reads thousands of blocks
-                found = (array("I", ids if matcher._byteids else accumulate(ids)),
-                         array("f", weights) if isinstance(weights, tuple) else weights)
+                found = decoded(matcher)
                 if lasting:
                     RECENT.put(key, found)
             self.decoded[key] = found
@@ -132,10 +93,8 @@ class Segment:
         self.bits = bits  # the candidates as a bitset of local numbers
         self.local = local
         self.position = {docnum: at for at, docnum in enumerate(local)}
-        segment = self.reader.segment() if hasattr(self.reader, "segment") else None
-        # a segment's id and the folder it is in name its postings (None: kept for this page only)
-        folder = getattr(getattr(getattr(searcher, "_ix", None), "storage", None), "folder", None)
-        self.name = (os.path.abspath(folder), segment.segment_id()) if segment is not None and folder else None
+        self.name = segment_name(getattr(getattr(getattr(searcher, "_ix", None), "storage", None), "folder", None),
+                                 self.reader)
         self.blocks = blocks
         self.deadline = deadline
         self.lengths: dict[str, tuple[dict[int, int], Any]] = {}

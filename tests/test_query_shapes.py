@@ -174,7 +174,6 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
     read block by block, each block decoded once for the search, with the same ranking and scores."""
     from whoosh.codec.whoosh3 import W3LeafMatcher
 
-    from indexer import termscores
     from indexer.docsquery import Candidates
 
     content = tmp_path / "content"
@@ -186,35 +185,28 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
     reindex(content, tmp_path / "ix")
     question = "how do " + " ".join(words) + " work together"
     monkeypatch.setattr(ranking, "POOL", 300)  # a pool smaller than the partial matches, as at 100,000 items
-    steps, decoded, ranking_now = [0], [], [False]
-    real_skip, real_read, real_best = W3LeafMatcher.skip_to, W3LeafMatcher._read_data, termscores.best
+    steps, decoded = [0], []
+    real_skip, real_read = W3LeafMatcher.skip_to, W3LeafMatcher._read_data
 
     def skip(self, target):
         steps[0] += 1
         return real_skip(self, target)
 
     def read(self):
-        if ranking_now[0]:  # not the bitsets of what matches, read before ranking
-            decoded.append((id(self._postfile), self._dataoffset))
+        decoded.append((id(self._postfile), self._dataoffset))
         return real_read(self)
-
-    def best(*args, **kwargs):
-        ranking_now[0] = True
-        try:
-            return real_best(*args, **kwargs)
-        finally:
-            ranking_now[0] = False
 
     monkeypatch.setattr(W3LeafMatcher, "skip_to", skip)
     monkeypatch.setattr(W3LeafMatcher, "_read_data", read)
-    monkeypatch.setattr(termscores, "best", best)
     request = SearchRequest(q=question, page_size=50, role="manager")
-    ours = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
+    store = IndexStore(tmp_path / "ix", cache_size=0)
+    ours = [(h.item.id, h.score) for h in store.search(request).hits]
     assert len(ours) == 50 and steps[0] == 0
-    # each block once, though feedback ranks the question again and the partial matches are ranked apart
+    # each block decoded once in the search: counting the matches reads the words' blocks, ranking reads
+    # them again (and feedback ranks the question twice, the partial matches apart from the matches)
     assert decoded and len(decoded) == len(set(decoded))
-    decoded.clear()  # the next search in this process finds the blocks decoded by the last (termscores.RECENT)
-    again = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
+    decoded.clear()  # the next search finds the blocks decoded by the last (indexer.blockcache)
+    again = [(h.item.id, h.score) for h in store.search(request).hits]
     assert again == ours and decoded == []
 
     class Never:  # no query counts as bounded to candidates: Whoosh's matchers score them all

@@ -1,0 +1,74 @@
+"""Posting blocks decoded by recent searches of this process, for the searches that follow.
+
+A block is one whoosh3 postings block: its document numbers and weights, kept compact (4 bytes a
+posting each). Keys name the segment by its index folder and id: a segment's postings never change
+once written (a deletion only hides a document, which what is counted and ranked leaves out), so a
+block stays right for as long as it is kept. The words of one search come back in the next (a long
+question's common words, `what have members written about`), and within one search the words read
+to count the matches (indexer.bitsets) are read again to rank them (indexer.termscores).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from array import array
+from collections import OrderedDict
+from itertools import accumulate
+from typing import Any
+
+Block = tuple[Any, Any]  # (document numbers, weights: an array, one float for all, or None for 1.0)
+
+
+class Recent:
+    """Blocks by key, the least recently read forgotten first; thread-safe."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._blocks: OrderedDict[tuple, Block] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Block | None:
+        with self._lock:
+            found = self._blocks.get(key)
+            if found is not None:
+                self._blocks.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, block: Block) -> None:
+        with self._lock:
+            self._blocks[key] = block
+            while len(self._blocks) > self.size:
+                self._blocks.popitem(last=False)
+
+
+RECENT = Recent(16_384)  # about 30 MB of a process's memory when full (measured at 100,000 items)
+
+
+def segment_name(folder: Any, reader: Any) -> tuple[str, str] | None:
+    """The name of a segment reader's postings, or None when it cannot be named (kept for a page only)."""
+    segment = reader.segment() if hasattr(reader, "segment") else None
+    return (os.path.abspath(folder), segment.segment_id()) if segment is not None and folder else None
+
+
+def decoded(matcher: Any) -> Block:
+    """The block a whoosh3 leaf matcher is on, decoded (once: its own decoding is reused)."""
+    if matcher._data is None:
+        matcher._read_data()
+    ids = matcher._ids if matcher._ids is not None else \
+        (matcher._data[0] if matcher._byteids else accumulate(matcher._data[0]))
+    weights = matcher._data[1]
+    return array("I", ids), array("f", weights) if isinstance(weights, tuple) else weights
+
+
+def keeper(name: tuple[str, str] | None, field_name: str, text: bytes) -> Any:
+    """A function that keeps each block of a word's postings as a matcher decodes it (None: nothing kept)."""
+    if name is None:
+        return None
+
+    def keep(matcher: Any) -> None:
+        key = (name, field_name, text, matcher._dataoffset)
+        if RECENT.get(key) is None:
+            RECENT.put(key, decoded(matcher))
+
+    return keep
