@@ -32,7 +32,8 @@ from bench.bench_scale import (fts5_cmd, kb_cmd, latencies, load, pct, query_mix
                                run_measured, serve, stop)
 from bench.fts5_ref import Fts5Search  # noqa: E402
 from indexer.content import load_vocabulary  # noqa: E402
-from indexer.store import IndexStore, ResultCache  # noqa: E402
+from indexer.lru import LRU  # noqa: E402
+from indexer.store import IndexStore  # noqa: E402
 from indexer.typesense import cluster  # noqa: E402
 from indexer.typesense.connection import Connection  # noqa: E402
 from indexer.typesense.store import ClusterStore  # noqa: E402
@@ -41,7 +42,7 @@ from indexer.typesense.store import ClusterStore  # noqa: E402
 def cluster_search(store: ClusterStore):
     """A search through the cluster with nothing kept from the last one (no result, no clause cache)."""
     def run(request: Any) -> Any:
-        store.cluster_search.snapshot().sets.found = ResultCache(0)
+        store.cluster_search.snapshot().sets.found = LRU(0)
         return store.search(replace(request, role="manager"))
     return run
 

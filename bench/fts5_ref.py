@@ -84,7 +84,7 @@ from indexer.schema import (LANGUAGES, item_document, related_kinds, text_analyz
                             unpack)
 from indexer.searching import (answer, any_of, count, label_notes, make_hit, match_places,  # noqa: E402
                                page_slices, split)
-from indexer.store import ResultCache  # noqa: E402
+from indexer.lru import LRU  # noqa: E402
 from indexer.visibility import people_shown_in, visible_in  # noqa: E402
 from indexer.words import WordCounts, add_words  # noqa: E402
 from indexer.writing import WORKERS  # noqa: E402
@@ -418,8 +418,8 @@ class Fts5Search:
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self.version:
             self.sets = Fts5Sets(self.conn)
-            self.found = ResultCache(CACHED)
-            self.prefixes = ResultCache(CACHED)
+            self.found = LRU(CACHED)
+            self.prefixes = LRU(CACHED)
             self.version = version
 
     def bitsets(self) -> Fts5Sets:

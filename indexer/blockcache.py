@@ -11,38 +11,15 @@ to count the matches (indexer.bitsets) are read again to rank them (indexer.term
 from __future__ import annotations
 
 import os
-import threading
 from array import array
-from collections import OrderedDict
 from itertools import accumulate
 from typing import Any
 
+from indexer.lru import LRU
+
 Block = tuple[Any, Any]  # (document numbers, weights: an array, one float for all, or None for 1.0)
 
-
-class Recent:
-    """Blocks by key, the least recently read forgotten first; thread-safe."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._blocks: OrderedDict[tuple, Block] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> Block | None:
-        with self._lock:
-            found = self._blocks.get(key)
-            if found is not None:
-                self._blocks.move_to_end(key)
-            return found
-
-    def put(self, key: tuple, block: Block) -> None:
-        with self._lock:
-            self._blocks[key] = block
-            while len(self._blocks) > self.size:
-                self._blocks.popitem(last=False)
-
-
-RECENT = Recent(16_384)  # about 30 MB of a process's memory when full (measured at 100,000 items)
+RECENT = LRU(16_384)  # about 30 MB of a process's memory when full (measured at 100,000 items)
 
 
 def segment_name(folder: Any, reader: Any) -> tuple[str, str] | None:

@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import threading
 import weakref
-from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -23,6 +22,7 @@ from indexer.generation import GenerationFolder
 from indexer.schema import WEIGHTING
 from indexer.indexfolder import IndexFolder
 from indexer.itemdocs import SearcherDocs
+from indexer.lru import LRU
 from indexer.meaning import Reranker
 from indexer.visibility import Sight
 from indexer.writing import WhooshWriter, create_generation, open_for_update
@@ -108,32 +108,6 @@ class Generation(Reading):
             return run_search(searcher, generation, request, today or dt.date.today())
 
 
-class ResultCache:
-    """Recent search results, keyed by the exact index state and request; thread-safe LRU."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._entries: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        if not self.size:
-            return None
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
-
-    def put(self, key: Any, value: Any) -> None:
-        if not self.size:
-            return
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-
 def _close_all(idle: list[tuple[Searcher, str]]) -> None:
     for searcher, _ in idle:
         searcher.close()
@@ -154,7 +128,7 @@ class IndexStore(Reading):
         self.semantic_weight = semantic_weight
         self.folder = IndexFolder(path)
         self.path = self.folder.path
-        self.results = ResultCache(cache_size)
+        self.results = LRU(cache_size)  # recent search results, keyed by the exact index state and request
         # Searching is Python work: threads of one process (kb serve starts one per request) only share
         # one core, and eight of them at once made each take eight times as long. One at a time, the
         # others wait their turn, and a result the cache holds is served without waiting.

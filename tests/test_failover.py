@@ -13,7 +13,7 @@ import time
 import pytest
 
 from indexer.reindex import reindex
-from indexer.store import ResultCache
+from indexer.lru import LRU
 from indexer.tagging import Change, tag
 from indexer.typesense import cluster
 from indexer.typesense.collection import jsonl
@@ -58,7 +58,7 @@ def test_searches_and_tag_edits_go_on_through_the_loss_of_the_leader(tmp_path, s
         store = ClusterStore(tmp_path / "ix", connection)
         assert not reindex(content, store, full=True).failed
         # two read hosts' worth of readers (no index folder, no result cache), 1,000 searches each
-        readers = [ClusterSearch(connection, ResultCache(0)) for _ in range(READERS)]
+        readers = [ClusterSearch(connection, LRU(0)) for _ in range(READERS)]
         failures: list[str] = []
         done = [0] * READERS
 

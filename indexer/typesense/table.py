@@ -17,7 +17,7 @@ from typing import Any
 
 from indexer.bitsets import BitSets, bitset
 from indexer.schema import FILTER_FIELDS, LANGUAGES
-from indexer.store import ResultCache
+from indexer.lru import LRU
 from indexer.typesense.collection import PAGE, jsonl, quoted
 from indexer.typesense.documents import analysed, texts_of
 from kb.query import Clause
@@ -46,7 +46,7 @@ class ClusterSets(BitSets):
         self.size = len(rows)
         self.all = (1 << self.size) - 1
         self._rows = rows
-        self.found = ResultCache(CACHED)  # the documents of recent clauses (indexer.typesense.table.Finder)
+        self.found = LRU(CACHED)  # the documents of recent clauses (indexer.typesense.table.Finder)
 
     @classmethod
     def read(cls, client: Any, collection: str) -> ClusterSets:
