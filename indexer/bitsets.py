@@ -17,7 +17,7 @@ from whoosh import query as wq
 from whoosh.idsets import DocIdSet
 from whoosh.searching import Searcher
 
-from indexer.blockcache import keeper, segment_name
+from indexer.blockcache import block_ids, segment_name
 
 CACHE_SIZE = 512
 
@@ -237,8 +237,8 @@ class DocSets(BitSets):
         word = text.encode("utf-8") if isinstance(text, str) else text
         for leaf, offset in self.searcher.reader().leaf_readers():
             if key in leaf:
-                keep = keeper(segment_name(self.folder, leaf), field, word) if ranked else None
-                bits |= bitset(posting_ids(leaf.postings(field, text), keep), leaf.doc_count_all()) << offset
+                ids = block_ids(segment_name(self.folder, leaf), field, word) if ranked else None
+                bits |= bitset(posting_ids(leaf.postings(field, text), ids), leaf.doc_count_all()) << offset
         self._remember(self._terms, key, bits)
         return bits
 
@@ -249,13 +249,14 @@ class DocSets(BitSets):
             cache.popitem(last=False)
 
 
-def posting_ids(matcher: Any, keep: Callable[[Any], None] | None = None) -> Iterator[int]:
+def posting_ids(matcher: Any, ids_of: Callable[[Any], Any] | None = None) -> Iterator[int]:
     """The document numbers of one segment's postings of a term, a block at a time.
 
     Whoosh's all_ids() steps through a posting list one document at a time; its
     whoosh3 leaf matcher holds each block's numbers as one tuple, read here whole
-    (deleted documents included, as the filter that hides them is skipped). `keep`
-    is given the matcher on each block once its numbers are read.
+    (deleted documents included, as the filter that hides them is skipped). With
+    `ids_of`, each block's numbers come from it (indexer.blockcache: blocks kept
+    from earlier searches, and kept for ranking this one).
     """
     while not hasattr(matcher, "_read_ids") and hasattr(matcher, "child"):
         matcher = matcher.child
@@ -263,11 +264,13 @@ def posting_ids(matcher: Any, keep: Callable[[Any], None] | None = None) -> Iter
         yield from matcher.all_ids()
         return
     while matcher.is_active():
-        if matcher._ids is None:
-            matcher._read_ids()
-        if keep is not None:
-            keep(matcher)
-        yield from matcher._ids[matcher._i:]
+        if ids_of is not None:
+            ids = ids_of(matcher)
+        else:
+            if matcher._ids is None:
+                matcher._read_ids()
+            ids = matcher._ids
+        yield from ids[matcher._i:]
         matcher._next_block()
 
 

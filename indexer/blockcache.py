@@ -38,14 +38,18 @@ def decoded(matcher: Any) -> Block:
     return array("I", ids), array("f", weights) if isinstance(weights, tuple) else weights
 
 
-def keeper(name: tuple[str, str] | None, field_name: str, text: bytes) -> Any:
-    """A function that keeps each block of a word's postings as a matcher decodes it (None: nothing kept)."""
+def block_ids(name: tuple[str, str] | None, field_name: str, text: bytes) -> Any:
+    """A function giving the document numbers of the block a word's matcher is on, from the kept blocks
+    or decoded and kept (None when the segment cannot be named: the matcher decodes as usual)."""
     if name is None:
         return None
 
-    def keep(matcher: Any) -> None:
+    def ids(matcher: Any) -> Any:
         key = (name, field_name, text, matcher._dataoffset)
-        if RECENT.get(key) is None:
-            RECENT.put(key, decoded(matcher))
+        found = RECENT.get(key)
+        if found is None:
+            found = decoded(matcher)
+            RECENT.put(key, found)
+        return found[0]
 
-    return keep
+    return ids
