@@ -38,18 +38,21 @@ def decoded(matcher: Any) -> Block:
     return array("I", ids), array("f", weights) if isinstance(weights, tuple) else weights
 
 
+def block(name: tuple[str, str] | None, field_name: str, text: bytes, matcher: Any) -> Block:
+    """The block a word's matcher is on: kept, or decoded and kept (a segment without a name: decoded)."""
+    if name is None:
+        return decoded(matcher)
+    key = (name, field_name, text, matcher._dataoffset)
+    found = RECENT.get(key)
+    if found is None:
+        found = decoded(matcher)
+        RECENT.put(key, found)
+    return found
+
+
 def block_ids(name: tuple[str, str] | None, field_name: str, text: bytes) -> Any:
-    """A function giving the document numbers of the block a word's matcher is on, from the kept blocks
-    or decoded and kept (None when the segment cannot be named: the matcher decodes as usual)."""
+    """A function giving the document numbers of the block a word's matcher is on (see `block`),
+    or None when the segment cannot be named: the matcher then decodes as usual."""
     if name is None:
         return None
-
-    def ids(matcher: Any) -> Any:
-        key = (name, field_name, text, matcher._dataoffset)
-        found = RECENT.get(key)
-        if found is None:
-            found = decoded(matcher)
-            RECENT.put(key, found)
-        return found[0]
-
-    return ids
+    return lambda matcher: block(name, field_name, text, matcher)[0]

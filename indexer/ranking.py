@@ -34,12 +34,11 @@ BONUS_DEPTH = 100
 
 
 def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, last: int,
-           time_limit: float, notes: list[str], rerank: Any = None, reach: int = 0,
-           blocks: termscores.Blocks | None = None) -> list[tuple[int, float]]:
+           time_limit: float, notes: list[str], rerank: Any = None, reach: int = 0) -> list[tuple[int, float]]:
     """Positions `first` to `last` of a group of documents, ranked by relevance or by date.
 
-    When the group is a small part of what the query's words reach (the matches of a long
-    question, a filtered search), only its documents are scored (indexer.docsquery).
+    The group's own documents are scored (see bounded), word by word from the postings' blocks
+    (indexer.termscores).
 
     The best RERANK_DEPTH by BM25 are ordered again: raised by the names the
     query gives (matching.with_hints), then, with `rerank`, by the fusion of
@@ -61,8 +60,7 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
     # a pool is always scored on its own: walking the postings of a long question's many words costs
     # several times more per item than scoring candidates (measured at 10,000 and 100,000 items)
     reach = 0 if pooled else reach
-    blocks = blocks or termscores.Blocks()  # posting blocks decoded once, read by every pass of the page
-    pairs = top_scores(searcher, bounded(ranking, scored, reach), group, first_pass, time_limit, notes, blocks)
+    pairs = top_scores(searcher, bounded(ranking, scored, reach), group, first_pass, time_limit, notes)
     if query.bonuses and pairs:
         pairs = with_bonuses(searcher, ranking, query.bonuses, pairs, group, time_limit, notes)
     if long_question and pairs:
@@ -73,7 +71,7 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
             if pooled:  # the feedback words weigh in the pool too: they bring items of their own
                 scored = most_matched(group, weighted + feedback_weights(sets, again), size)
             again = bounded(again, scored, reach)
-            pairs = feedback.keep_first(pairs, top_scores(searcher, again, group, depth, left, notes, blocks))
+            pairs = feedback.keep_first(pairs, top_scores(searcher, again, group, depth, left, notes))
     # Only the first RERANK_DEPTH are ordered again, whatever the page size, so that a page of
     # 1,000 (make eval) and pages of 10 show the same order.
     head = with_hints(pairs[:RERANK_DEPTH], query.hints)
@@ -159,16 +157,14 @@ def feedback_weights(sets: DocSets, again: wq.Query) -> list[tuple[int, float]]:
 
 
 def top_scores(searcher: Searcher, ranking: wq.Query, group: int, depth: int, time_limit: float,
-               notes: list[str], blocks: termscores.Blocks | None = None) -> list[tuple[int, float]]:
+               notes: list[str]) -> list[tuple[int, float]]:
     """The best `depth` (docnum, score) pairs of a group for a ranking query, within the time limit.
 
     A query bounded to candidates (indexer.docsquery.candidates) is scored word by word from the
-    postings' blocks (indexer.termscores, which keeps the decoded `blocks` for the next pass); any
-    other walks Whoosh's matchers."""
+    postings' blocks (indexer.termscores); any other walks Whoosh's matchers."""
     if isinstance(ranking, Candidates):
         chosen = ranking.b.bits & group
-        pairs, complete = termscores.best(searcher, ranking.a, chosen, depth, time.perf_counter() + time_limit,
-                                          blocks)
+        pairs, complete = termscores.best(searcher, ranking.a, chosen, depth, time.perf_counter() + time_limit)
         if not complete:
             out_of_time(time_limit, notes)
         return pairs

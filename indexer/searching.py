@@ -32,7 +32,6 @@ from indexer.matching import (
 from indexer.meaning import OTHER_LANGUAGES
 from indexer.schema import FILTER_FIELDS, text_field, unpack
 from indexer.ranking import ranked
-from indexer.termscores import Blocks
 from indexer.snippets import snippet
 from indexer.visibility import people_shown, visible
 from kb.access import Viewer, shown_to
@@ -274,10 +273,8 @@ def page_hits(searcher: Searcher, query: Plan, groups: tuple[int, int], sort: st
     places = match_places(query)
     hits: list[Hit] = []
     reach = (groups[0] | groups[1]).bit_count()
-    blocks = Blocks()  # the matches and the partial matches read the same words' postings
     for group, partial, first, last in page_slices(request, groups):
-        for docnum, score in ranked(searcher, query, group, sort, first, last, time_limit, notes, rerank, reach,
-                                    blocks):
+        for docnum, score in ranked(searcher, query, group, sort, first, last, time_limit, notes, rerank, reach):
             hits.append(make_hit(docnum, searcher.stored_fields(docnum), score, places, words, partial, viewer))
     return tuple(hits)
 

@@ -5,8 +5,9 @@ bonus) through Whoosh's matchers costs Python calls per posting: every word's ma
 skip to each candidate, and steps through its block one posting at a time to get there (a million
 calls for a thirty-word question at 100,000 items). Here each word's postings are read block by
 block instead: a block holding no candidate is passed over on its header alone, and in a block
-that holds some, each candidate is found by bisection. A block is decoded once per search, however
-many passes read it (feedback ranks a long question twice with most of the same words).
+that holds some, each candidate is found by bisection. Blocks come from indexer.blockcache, so a
+block counting read, or an earlier pass (feedback ranks a long question twice with most of the
+same words) or search decoded, is not decoded again.
 
 Scores are Whoosh's own: each word's BM25 comes from the searcher's scorer (`whoosh.scoring.bm25`
 with its idf and average length), boosts multiply, an Or adds its parts. Any other part of a query
@@ -26,7 +27,7 @@ from whoosh.scoring import BM25FScorer, bm25
 from whoosh.searching import Searcher
 
 from indexer.bitsets import members
-from indexer.blockcache import RECENT, decoded, segment_name
+from indexer.blockcache import block, segment_name
 from indexer.docsquery import DocsQuery
 
 
@@ -37,31 +38,10 @@ class OutOfTime(Exception):
 Scores = dict[int, float]  # a candidate's position in the segment's list of candidates -> its score
 
 
-class Blocks:
-    """Decoded posting blocks for the passes of one search page: (document numbers, weights) by block,
-    each decoded at most once for the page, and taken from RECENT when a recent search decoded it."""
-
-    def __init__(self) -> None:
-        self.decoded: dict[tuple, tuple[Any, Any]] = {}
-
-    def read(self, key: tuple, matcher: Any) -> tuple[Any, Any]:
-        found = self.decoded.get(key)
-        if found is None:
-            lasting = key[0] is not None
-            found = RECENT.get(key) if lasting else None
-            if found is None:
-                found = decoded(matcher)
-                if lasting:
-                    RECENT.put(key, found)
-            self.decoded[key] = found
-        return found
-
-
-def best(searcher: Searcher, ranking: wq.Query, chosen: int, depth: int, deadline: float,
-         blocks: Blocks | None = None) -> tuple[list[tuple[int, float]], bool]:
+def best(searcher: Searcher, ranking: wq.Query, chosen: int, depth: int,
+         deadline: float) -> tuple[list[tuple[int, float]], bool]:
     """The best `depth` (docnum, score) pairs among the documents of `chosen` that `ranking` matches,
     best first, ties to the lower number (as Whoosh's collector); and whether all was scored in time."""
-    blocks = blocks or Blocks()
     found: list[tuple[float, int]] = []
     complete = True
     for segment, offset in searcher.leaf_searchers():
@@ -72,7 +52,7 @@ def best(searcher: Searcher, ranking: wq.Query, chosen: int, depth: int, deadlin
             continue
         scores: Scores = {}
         try:
-            _add(scores, Segment(segment, offset, bits, local, blocks, deadline), ranking, 1.0)
+            _add(scores, Segment(segment, offset, bits, local, deadline), ranking, 1.0)
         except OutOfTime:
             complete = False
         found += [(-score, offset + local[at]) for at, score in scores.items()]
@@ -85,8 +65,7 @@ def best(searcher: Searcher, ranking: wq.Query, chosen: int, depth: int, deadlin
 class Segment:
     """One segment's searcher and its candidates (sorted local numbers)."""
 
-    def __init__(self, searcher: Searcher, offset: int, bits: int, local: list[int], blocks: Blocks,
-                 deadline: float):
+    def __init__(self, searcher: Searcher, offset: int, bits: int, local: list[int], deadline: float):
         self.searcher = searcher
         self.reader = searcher.reader()
         self.offset = offset
@@ -95,7 +74,6 @@ class Segment:
         self.position = {docnum: at for at, docnum in enumerate(local)}
         self.name = segment_name(getattr(getattr(getattr(searcher, "_ix", None), "storage", None), "folder", None),
                                  self.reader)
-        self.blocks = blocks
         self.deadline = deadline
         self.lengths: dict[str, tuple[dict[int, int], Any]] = {}
 
@@ -173,7 +151,7 @@ def _postings(segment: Segment, field_name: str, text: bytes) -> list[tuple[int,
     while matcher.is_active() and first < len(local):
         last = bisect_right(local, matcher._maxid, first)
         if last > first:  # the block's numbers run up to _maxid; these candidates fall in it
-            ids, weights = segment.blocks.read((segment.name, field_name, text, matcher._dataoffset), matcher)
+            ids, weights = block(segment.name, field_name, text, matcher)
             for at in range(first, last):
                 where = bisect_left(ids, local[at])
                 if where < len(ids) and ids[where] == local[at]:
