@@ -222,7 +222,28 @@ class DocSets(BitSets):
                 if not bits:
                     break
             return bits
+        if type(q) is wq.Phrase:
+            return self.phrase(q.fieldname, q.words, q.slop)
         return bitset(self.searcher.docs_for_query(q), self.size)
+
+    def phrase(self, field: str, words: list[str], slop: int = 1) -> int:
+        """The documents where the words stand together (as Whoosh's phrase matcher finds them), whatever
+        the phrase's boost: counting a query finds them, and ranking it scores them."""
+        cached = self.counted_phrase(field, words, slop)
+        if cached is not None:
+            return cached
+        key = (field, ("phrase", tuple(words), slop))
+        bits = bitset(self.searcher.docs_for_query(wq.Phrase(field, list(words), slop=slop)), self.size)
+        self._remember(self._terms, key, bits)
+        return bits
+
+    def counted_phrase(self, field: str, words: list[str], slop: int = 1) -> int | None:
+        """The documents of a phrase this searcher found already, else None."""
+        key = (field, ("phrase", tuple(words), slop))
+        cached = self._terms.get(key)
+        if cached is not None:
+            self._terms.move_to_end(key)
+        return cached
 
     def term(self, field: str, text: str | bytes) -> int:
         """The documents holding one term (deleted ones included: callers AND with `all`)."""

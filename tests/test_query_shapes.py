@@ -218,3 +218,37 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
     assert [i for i, _ in ours] == [i for i, _ in theirs]
     assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
     assert Candidates is not Never
+
+
+def test_a_quoted_phrase_is_found_once_and_ranks_as_whoosh(tmp_path, monkeypatch):
+    """Counting a quoted phrase finds the items where its words stand together; ranking adds its words'
+    scores there instead of walking their positions again (0.2 s for two common words at 100,000
+    items), with Whoosh's ranking and scores."""
+    from whoosh.query.spans import SpanNear2
+
+    content = tmp_path / "content"
+    for n in range(400):
+        body = ("budget flexibility " * (1 + n % 3) if n % 2 else "flexibility of the budget ") + "rules " * (n % 5)
+        write(content / f"note-{n:03}.md", f"---\ntitle: Note {n}\n---\n{body}\n")
+    reindex(content, tmp_path / "ix")
+    spans = [0]
+    real_spans = SpanNear2.SpanNear2Matcher._get_spans
+
+    def get_spans(self):
+        spans[0] += 1
+        return real_spans(self)
+
+    monkeypatch.setattr(SpanNear2.SpanNear2Matcher, "_get_spans", get_spans)
+    request = SearchRequest(q='"budget flexibility"', page_size=50, role="manager")
+    result = IndexStore(tmp_path / "ix", cache_size=0).search(request)
+    ours = [(h.item.id, h.score) for h in result.hits]
+    assert result.total == 200 and len(ours) == 50
+    assert spans[0] <= 400  # each item with both words looked at once, to count; none again to rank
+
+    class Never:  # Whoosh's matchers rank every match
+        pass
+
+    monkeypatch.setattr(ranking, "Candidates", Never)
+    theirs = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
+    assert [i for i, _ in ours] == [i for i, _ in theirs]
+    assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
