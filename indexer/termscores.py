@@ -196,6 +196,10 @@ def _add_phrase(scores: Scores, segment: Segment, phrase: wq.Phrase, boost: floa
 def _postings(segment: Segment, field_name: str, text: bytes) -> list[tuple[int, float]]:
     """(candidate's position, weight) of the candidates holding a word."""
     matcher = segment.reader.postings(field_name, text)
+    # A segment with deleted documents (any incremental run leaves some) wraps its postings in a filter
+    # that steps one posting at a time: candidates are live documents, so read the postings under it.
+    while not hasattr(matcher, "_read_data") and hasattr(matcher, "child"):
+        matcher = matcher.child
     local = segment.local
     found = []
     if not hasattr(matcher, "_read_data"):  # a short list kept in the term's own record
