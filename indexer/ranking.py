@@ -2,8 +2,8 @@
 by the names the query gives, by feedback for long questions and by meaning when it is on.
 
 What is scored is bounded (indexer.docsquery, indexer.termscores): a group is ranked by scoring its
-own documents (unless it is all that plain words reach: see bounded), and the partial matches of a
-long question from the pool whose matched words weigh most.
+own documents, and the partial matches of a long question from the pool whose matched words weigh
+most.
 """
 
 from __future__ import annotations
@@ -34,11 +34,14 @@ BONUS_DEPTH = 100
 
 
 def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, last: int,
-           time_limit: float, notes: list[str], rerank: Any = None, reach: int = 0) -> list[tuple[int, float]]:
+           time_limit: float, notes: list[str], rerank: Any = None) -> list[tuple[int, float]]:
     """Positions `first` to `last` of a group of documents, ranked by relevance or by date.
 
-    The group's own documents are scored (see bounded), word by word from the postings' blocks
-    (indexer.termscores).
+    The group's own documents are scored, word by word from the postings' blocks
+    (indexer.termscores). Whoosh's walk over every posting of the query's words, skipping the blocks
+    that cannot make the page, lost even for one common word once its blocks are kept between
+    searches, and more so after an incremental run leaves deleted documents (median of the 91
+    queries of the mix at 100,000 items: 24 ms walked, 17-19 ms scored).
 
     The best RERANK_DEPTH by BM25 are ordered again: raised by the names the
     query gives (matching.with_hints), then, with `rerank`, by the fusion of
@@ -57,10 +60,7 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
     weighted = unit_weights(query.units, sets.size) if pooled else []
     scored = most_matched(group, weighted, size) if pooled else group
     first_pass = max(depth, BONUS_DEPTH) if query.bonuses else depth
-    # a pool is always scored on its own: walking the postings of a long question's many words costs
-    # several times more per item than scoring candidates (measured at 10,000 and 100,000 items)
-    reach = 0 if pooled else reach
-    pairs = top_scores(searcher, bounded(ranking, scored, reach), group, first_pass, time_limit, notes)
+    pairs = top_scores(searcher, candidates(ranking, scored), group, first_pass, time_limit, notes)
     if query.bonuses and pairs:
         pairs = with_bonuses(searcher, ranking, query.bonuses, pairs, group, time_limit, notes)
     if long_question and pairs:
@@ -70,7 +70,7 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
         if again is not None and left > 0:
             if pooled:  # the feedback words weigh in the pool too: they bring items of their own
                 scored = most_matched(group, weighted + feedback_weights(sets, again), size)
-            again = bounded(again, scored, reach)
+            again = candidates(again, scored)
             pairs = feedback.keep_first(pairs, top_scores(searcher, again, group, depth, left, notes))
     # Only the first RERANK_DEPTH are ordered again, whatever the page size, so that a page of
     # 1,000 (make eval) and pages of 10 show the same order.
@@ -105,19 +105,6 @@ def with_bonuses(searcher: Searcher, ranking: wq.Query, bonuses: list[wq.Query],
     chosen = bitset((docnum for docnum, _ in head), docsets(searcher).size)
     again = top_scores(searcher, candidates(both, chosen), group, len(head), time_limit, notes)
     return again + rest if len(again) == len(head) else pairs
-
-
-def bounded(ranking: wq.Query, scored: int, reach: int) -> wq.Query:
-    """The ranking query scoring only `scored` (indexer.termscores), unless `scored` is all that the
-    query's words reach (reach 0: never) and they are plain words.
-
-    Walking plain words' postings, Whoosh skips the blocks that cannot make the page (a common word
-    alone: 55 ms against 88 at 100,000 items); phrases and prefixes walk badly, and a group smaller
-    than what the words reach costs less scored on its own (measured on the 91 queries of the mix).
-    """
-    if not reach or scored.bit_count() < reach or not all(type(leaf) is wq.Term for leaf in ranking.leaves()):
-        return candidates(ranking, scored)
-    return ranking
 
 
 def most_matched(group: int, weighted: list[tuple[int, float]], size: int) -> int:

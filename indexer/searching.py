@@ -272,9 +272,8 @@ def page_hits(searcher: Searcher, query: Plan, groups: tuple[int, int], sort: st
     words = query_words(query.ranking)
     places = match_places(query)
     hits: list[Hit] = []
-    reach = (groups[0] | groups[1]).bit_count()
     for group, partial, first, last in page_slices(request, groups):
-        for docnum, score in ranked(searcher, query, group, sort, first, last, time_limit, notes, rerank, reach):
+        for docnum, score in ranked(searcher, query, group, sort, first, last, time_limit, notes, rerank):
             hits.append(make_hit(docnum, searcher.stored_fields(docnum), score, places, words, partial, viewer))
     return tuple(hits)
 
