@@ -18,7 +18,7 @@ from collections import Counter
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from indexer.schema import text_field, unpack
+from indexer.schema import index_words, text_field, unpack
 
 # A query is long enough for feedback from this many significant words (a known-item lookup
 # has rarely more than 9; a pasted question or paragraph has 15 to 100).
@@ -61,8 +61,7 @@ def feedback_words(searcher: Searcher, best: list[tuple[int, float]]) -> list[tu
     for (docnum, _), score in zip(best, scores):
         item = unpack(searcher.stored_fields(docnum)["data"])
         field_name = text_field(item.lang)
-        words = [w for w in searcher.schema[field_name].process_text(f"{item.title}\n{item.text}"[:FEEDBACK_CHARS],
-                                                                      mode="index")
+        words = [w for w in index_words(field_name.rpartition("_")[2], f"{item.title}\n{item.text}"[:FEEDBACK_CHARS])
                  if len(w) > 2 and not w.isdigit()]
         if not words:
             continue

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import zlib
 from typing import Any
 
@@ -106,6 +108,27 @@ def text_analyzer(lang: str) -> Any:
         | StopFilter(stoplist=stop_words(lang))
         | StemFilter(stemfn=SnowballStem(LANGUAGES.get(lang, "english")), cachesize=100_000)
     )
+
+
+@functools.lru_cache(maxsize=None)
+def _plain_analysis(lang: str) -> tuple[re.Pattern[str], frozenset[str], Any]:
+    return re.compile(WORD_PATTERN), stop_words(lang), Stemmer.Stemmer(LANGUAGES.get(lang, "english"))
+
+
+def index_words(lang: str, text: str) -> list[str]:
+    """The words text_analyzer(lang) indexes for `text`, in order, without Whoosh's token objects:
+    five generators a word made feedback's reading of ten items a quarter of a long question's time."""
+    pattern, stops, stemmer = _plain_analysis(lang)
+    words = []
+    for match in pattern.finditer(text):
+        word = match.group(0).lower()
+        if not word.isascii():
+            word = fold(word)
+        if "/" in word or "&" in word:
+            word = word.replace("/", "").replace("&", "")
+        if len(word) >= 2 and word not in stops:
+            words.append(word)
+    return stemmer.stemWords(words)
 
 
 class Bm25Weighting(scoring.BM25F):

@@ -286,3 +286,21 @@ def test_an_index_with_deleted_items_scores_its_candidates_from_whole_blocks_too
     assert steps[0] < 50  # before: a step per posting of every word, thousands
     assert "note-899" not in [i for i, _ in after]
     assert [i for i, _ in after] == [i for i, _ in before if i != "note-899"][:len(after)]
+
+
+def test_feedback_reads_an_items_words_as_the_index_analyses_them():
+    """Feedback reads the words of a long question's best items without Whoosh's token objects: the same
+    words, folded, stopped and stemmed, for every item of the sample in every language it stems."""
+    from pathlib import Path
+
+    from indexer.content import load_content
+    from indexer.schema import LANGUAGES, index_words, text_analyzer
+
+    items = load_content(Path(__file__).resolve().parents[1] / "content").items
+    texts = [f"{item.title}\n{item.text}" for item in items] + [
+        "A/B tests, Q&A and R&D: l'été, ÉTÉ, naïve café 3.5 x e.g. U.S. covid-19 ab_cd Straße İstanbul"]
+    assert {item.lang for item in items} >= {"en", "fr"}
+    for lang in LANGUAGES:
+        analyzer = text_analyzer(lang)
+        for text in texts:
+            assert index_words(lang, text) == [t.text for t in analyzer(text, mode="index")]
