@@ -1,7 +1,7 @@
 """Posting blocks decoded by recent searches of this process, for the searches that follow.
 
-A block is one whoosh3 postings block: its document numbers and weights, kept compact (4 bytes a
-posting each). Keys name the segment by its index folder and id: a segment's postings never change
+A block is one whoosh3 postings block: its document numbers and weights, kept compact (5 bytes a
+posting: 4 for its number, 1 for its weight). Keys name the segment by its index folder and id: a segment's postings never change
 once written (a deletion only hides a document, which what is counted and ranked leaves out), so a
 block stays right for as long as it is kept. The words of one search come back in the next (a long
 question's common words, `what have members written about`), and within one search the words read
@@ -19,7 +19,10 @@ from indexer.lru import LRU
 
 Block = tuple[Any, Any]  # (document numbers, weights: an array, one float for all, or None for 1.0)
 
-RECENT = LRU(16_384)  # about 30 MB of a process's memory when full (measured at 100,000 items)
+# About 45 MB of a process's memory when full (a block and its key take about 900 bytes, measured at
+# 100,000 items). A quarter as many made the first run of a long question a third slower: the words of
+# one question and its feedback, a few thousand blocks each, pushed out those of the others.
+RECENT = LRU(49_152)
 
 
 def segment_name(folder: Any, reader: Any) -> tuple[str, str] | None:
@@ -35,7 +38,11 @@ def decoded(matcher: Any) -> Block:
     ids = matcher._ids if matcher._ids is not None else \
         (matcher._data[0] if matcher._byteids else accumulate(matcher._data[0]))
     weights = matcher._data[1]
-    return array("I", ids), array("f", weights) if isinstance(weights, tuple) else weights
+    if isinstance(weights, tuple):
+        # a word's weight in a document is its count there: one byte each, nearly always
+        small = max(weights) < 256 and all(weight.is_integer() for weight in weights)
+        weights = array("B", map(int, weights)) if small else array("f", weights)
+    return array("I", ids), weights
 
 
 def block(name: tuple[str, str] | None, field_name: str, text: bytes, matcher: Any) -> Block:
