@@ -11,8 +11,9 @@ same words) or search decoded, is not decoded again.
 
 Scores are Whoosh's own: each word's BM25 comes from the searcher's scorer (`whoosh.scoring.bm25`
 with its idf and average length), boosts multiply, an Or adds its parts, a phrase adds its words'
-scores where they stand together. Any other part of a query (the bonus of words near each other, a
-best-of for synonyms) is scored by its Whoosh matcher over the same candidates. Sums may be added in another order than Whoosh's tree of
+scores where they stand together, a constant score (a prefix's items, a type the query names) adds
+itself. Any other part of a query (the bonus of words near each other, a best-of for synonyms) is
+scored by its Whoosh matcher over the same candidates. Sums may be added in another order than Whoosh's tree of
 matchers, so a score may differ from Whoosh's in its last bits, never more.
 """
 
@@ -131,12 +132,19 @@ def _add(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> Non
     elif type(query) is wq.Phrase and not query.degrade:
         _add_phrase(scores, segment, query, boost)
     elif type(query) is DocsQuery:
-        score = query.score * query.boost * boost
-        for docnum in members((query.bits >> segment.offset) & segment.bits):
-            at = segment.position[docnum]
-            scores[at] = scores.get(at, 0.0) + score
+        _add_constant(scores, segment, query.bits, query.score * query.boost * boost)
+    elif type(query) is wq.ConstantScoreQuery:
+        # (a type or country the query names): Whoosh's matcher lists every item of the value first
+        _add_constant(scores, segment, segment.sets.query(query.child), query.score * boost)
     else:
         _add_matched(scores, segment, query, boost)
+
+
+def _add_constant(scores: Scores, segment: Segment, bits: int, score: float) -> None:
+    """Add one score to the candidates among the documents of `bits` (numbered over the whole index)."""
+    for docnum in members((bits >> segment.offset) & segment.bits):
+        at = segment.position[docnum]
+        scores[at] = scores.get(at, 0.0) + score
 
 
 def _add_term(scores: Scores, segment: Segment, term: wq.Term, boost: float) -> None:
