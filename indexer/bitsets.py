@@ -228,12 +228,17 @@ class DocSets(BitSets):
 
     def phrase(self, field: str, words: list[str], slop: int = 1) -> int:
         """The documents where the words stand together (as Whoosh's phrase matcher finds them), whatever
-        the phrase's boost: counting a query finds them, and ranking it scores them."""
+        the phrase's boost: counting a query finds them, and ranking it scores them. An exact phrase
+        is read from its words' positions (indexer.phrases)."""
+        from indexer.phrases import adjacent  # (it imports this module)
+
         cached = self.counted_phrase(field, words, slop)
         if cached is not None:
             return cached
         key = (field, ("phrase", tuple(words), slop))
-        bits = bitset(self.searcher.docs_for_query(wq.Phrase(field, list(words), slop=slop)), self.size)
+        bits = adjacent(self, field, list(words)) if slop == 1 and len(words) > 1 else None
+        if bits is None:
+            bits = bitset(self.searcher.docs_for_query(wq.Phrase(field, list(words), slop=slop)), self.size)
         self._remember(self._terms, key, bits)
         return bits
 
