@@ -299,7 +299,8 @@ def test_feedback_reads_an_items_words_as_the_index_analyses_them():
 
     items = load_content(Path(__file__).resolve().parents[1] / "content").items
     texts = [f"{item.title}\n{item.text}" for item in items] + [
-        "A/B tests, Q&A and R&D: l'été, ÉTÉ, naïve café 3.5 x e.g. U.S. covid-19 ab_cd Straße İstanbul"]
+        "A/B tests, Q&A and R&D: l'été, ÉTÉ, naïve café 3.5 x e.g. U.S. covid-19 ab_cd Straße İstanbul",
+        "ΟΔΟΣ ΟΔΟΣ. Σίσυφος ǅemal ﷺ Ǳ ﬁnance Ⅻ ½"]
     assert {item.lang for item in items} >= {"en", "fr"}
     for lang in LANGUAGES:
         analyzer = text_analyzer(lang)
