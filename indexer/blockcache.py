@@ -40,7 +40,7 @@ def decoded(matcher: Any) -> Block:
     weights = matcher._data[1]
     if isinstance(weights, tuple):
         # a word's weight in a document is its count there: one byte each, nearly always
-        small = max(weights) < 256 and all(weight.is_integer() for weight in weights)
+        small = max(weights) < 256 and all(map(float.is_integer, map(float, weights)))
         weights = array("B", map(int, weights)) if small else array("f", weights)
     return array("I", ids), weights
 
