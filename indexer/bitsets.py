@@ -17,7 +17,7 @@ from whoosh import query as wq
 from whoosh.idsets import DocIdSet
 from whoosh.searching import Searcher
 
-from indexer.blockcache import block_ids, segment_name
+from indexer.blockcache import block_ids, leaf_postings, segment_name
 
 CACHE_SIZE = 512
 
@@ -264,7 +264,7 @@ class DocSets(BitSets):
         for leaf, offset in self.searcher.reader().leaf_readers():
             if key in leaf:
                 ids = block_ids(segment_name(self.folder, leaf), field, word) if ranked else None
-                bits |= bitset(posting_ids(leaf.postings(field, text), ids), leaf.doc_count_all()) << offset
+                bits |= bitset(posting_ids(leaf_postings(leaf, field, text), ids), leaf.doc_count_all()) << offset
         self._remember(self._terms, key, bits)
         return bits
 

@@ -31,6 +31,19 @@ def segment_name(folder: Any, reader: Any) -> tuple[str, str] | None:
     return (os.path.abspath(folder), segment.segment_id()) if segment is not None and folder else None
 
 
+def leaf_postings(reader: Any, field_name: str, text: str | bytes) -> Any:
+    """A segment's postings of a word, deleted documents included: callers read the blocks of live
+    documents only. Whoosh wraps a segment with deletions in a filter that steps one posting at a time
+    and decodes the first block to start with, even when that block is kept here."""
+    terms = getattr(reader, "_terms", None)
+    if terms is not None and not reader.is_closed and field_name in reader.schema:
+        return terms.matcher(field_name, reader._text_to_bytes(field_name, text), reader.schema[field_name].format)
+    matcher = reader.postings(field_name, text)
+    while not hasattr(matcher, "_read_data") and hasattr(matcher, "child"):
+        matcher = matcher.child
+    return matcher
+
+
 def decoded(matcher: Any) -> Block:
     """The block a whoosh3 leaf matcher is on, decoded (once: its own decoding is reused)."""
     if matcher._data is None:

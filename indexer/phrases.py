@@ -14,6 +14,7 @@ from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING, Any
 
 from indexer.bitsets import bitset, members
+from indexer.blockcache import leaf_postings
 
 if TYPE_CHECKING:
     from indexer.bitsets import DocSets
@@ -41,7 +42,7 @@ def adjacent(sets: DocSets, field: str, words: list[str]) -> int | None:
         local = members((every >> offset) & ((1 << size) - 1))
         if not local:
             continue
-        read = {text: positions(leaf.postings(field, text), local, fmt) for text in dict.fromkeys(texts)}
+        read = {text: positions(leaf_postings(leaf, field, text), local, fmt) for text in dict.fromkeys(texts)}
         first, *rest = [read[text] for text in texts]
         held = []
         for at, docnum in enumerate(local):
@@ -54,9 +55,6 @@ def adjacent(sets: DocSets, field: str, words: list[str]) -> int | None:
 
 def positions(matcher: Any, local: list[int], fmt: Any) -> list[list[int]]:
     """The positions of a word in each document of `local` (sorted local numbers, each holding it)."""
-    # candidates are live documents: read the postings under a segment's deletions filter
-    while not hasattr(matcher, "_read_data") and hasattr(matcher, "child"):
-        matcher = matcher.child
     found: list[list[int]] = [[] for _ in local]
     if not hasattr(matcher, "_read_data"):  # a short list kept in the term's own record
         while matcher.is_active():

@@ -30,7 +30,7 @@ from whoosh.scoring import BM25FScorer, bm25
 from whoosh.searching import Searcher
 
 from indexer.bitsets import DocSets, docsets, members
-from indexer.blockcache import block, segment_name
+from indexer.blockcache import block, leaf_postings, segment_name
 from indexer.docsquery import DocsQuery
 
 
@@ -203,11 +203,8 @@ def _add_phrase(scores: Scores, segment: Segment, phrase: wq.Phrase, boost: floa
 
 def _postings(segment: Segment, field_name: str, text: bytes) -> list[tuple[int, float]]:
     """(candidate's position, weight) of the candidates holding a word."""
-    matcher = segment.reader.postings(field_name, text)
-    # A segment with deleted documents (any incremental run leaves some) wraps its postings in a filter
-    # that steps one posting at a time: candidates are live documents, so read the postings under it.
-    while not hasattr(matcher, "_read_data") and hasattr(matcher, "child"):
-        matcher = matcher.child
+    # (candidates are live documents: a segment's deletions filter would step one posting at a time)
+    matcher = leaf_postings(segment.reader, field_name, text)
     local = segment.local
     found = []
     if not hasattr(matcher, "_read_data"):  # a short list kept in the term's own record
