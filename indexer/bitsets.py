@@ -10,6 +10,7 @@ even at 100,000 documents, and disjunctive counts are a few more ANDs.
 from __future__ import annotations
 
 from collections import OrderedDict
+from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -263,8 +264,10 @@ class DocSets(BitSets):
         word = text.encode("utf-8") if isinstance(text, str) else text
         for leaf, offset in self.searcher.reader().leaf_readers():
             if key in leaf:
-                ids = block_ids(segment_name(self.folder, leaf), field, word) if ranked else None
-                bits |= bitset(posting_ids(leaf_postings(leaf, field, text), ids), leaf.doc_count_all()) << offset
+                matcher = leaf_postings(leaf, field, text)
+                blocks = block_ids(segment_name(self.folder, leaf), field, word, matcher) if ranked else None
+                ids = chain.from_iterable(blocks) if blocks is not None else posting_ids(matcher)
+                bits |= bitset(ids, leaf.doc_count_all()) << offset
         self._remember(self._terms, key, bits)
         return bits
 
@@ -275,14 +278,14 @@ class DocSets(BitSets):
             cache.popitem(last=False)
 
 
-def posting_ids(matcher: Any, ids_of: Callable[[Any], Any] | None = None) -> Iterator[int]:
+def posting_ids(matcher: Any) -> Iterator[int]:
     """The document numbers of one segment's postings of a term, a block at a time.
 
     Whoosh's all_ids() steps through a posting list one document at a time; its
     whoosh3 leaf matcher holds each block's numbers as one tuple, read here whole
-    (deleted documents included, as the filter that hides them is skipped). With
-    `ids_of`, each block's numbers come from it (indexer.blockcache: blocks kept
-    from earlier searches, and kept for ranking this one).
+    (deleted documents included, as the filter that hides them is skipped). The
+    words that are ranked read their blocks through indexer.blockcache instead:
+    blocks kept from earlier searches, and kept for ranking this one.
     """
     while not hasattr(matcher, "_read_ids") and hasattr(matcher, "child"):
         matcher = matcher.child
@@ -290,13 +293,9 @@ def posting_ids(matcher: Any, ids_of: Callable[[Any], Any] | None = None) -> Ite
         yield from matcher.all_ids()
         return
     while matcher.is_active():
-        if ids_of is not None:
-            ids = ids_of(matcher)
-        else:
-            if matcher._ids is None:
-                matcher._read_ids()
-            ids = matcher._ids
-        yield from ids[matcher._i:]
+        if matcher._ids is None:
+            matcher._read_ids()
+        yield from matcher._ids[matcher._i:]
         matcher._next_block()
 
 

@@ -1,19 +1,20 @@
 """Posting blocks decoded by recent searches of this process, for the searches that follow.
 
 A block is one whoosh3 postings block: its document numbers and weights, kept compact (5 bytes a
-posting: 4 for its number, 1 for its weight). Keys name the segment by its index folder and id: a segment's postings never change
-once written (a deletion only hides a document, which what is counted and ranked leaves out), so a
-block stays right for as long as it is kept. The words of one search come back in the next (a long
-question's common words, `what have members written about`), and within one search the words read
-to count the matches (indexer.bitsets) are read again to rank them (indexer.termscores).
-"""
+posting: 4 for its number, 1 for its weight). Keys name the segment by its index folder and id: a
+segment's postings never change once written (a deletion only hides a document, which what is
+counted and ranked leaves out), so a block stays right for as long as it is kept. The words of one
+search come back in the next (a long question's common words, `what have members written about`),
+and within one search the words read to count the matches (indexer.bitsets) are read again to rank
+them (indexer.termscores). Where each block of a word lies is kept as well (block_map), so a search
+whose blocks are kept reads no block header either."""
 
 from __future__ import annotations
 
 import os
 from array import array
 from itertools import accumulate
-from typing import Any
+from typing import Any, Iterator
 
 from indexer.lru import LRU
 
@@ -23,6 +24,7 @@ Block = tuple[Any, Any]  # (document numbers, weights: an array, one float for a
 # 100,000 items). A quarter as many made the first run of a long question a third slower: the words of
 # one question and its feedback, a few thousand blocks each, pushed out those of the others.
 RECENT = LRU(49_152)
+MAPS = LRU(16_384)  # where the blocks of recent words are: 20 bytes a block, a few MB in all
 
 
 def segment_name(folder: Any, reader: Any) -> tuple[str, str] | None:
@@ -58,21 +60,73 @@ def decoded(matcher: Any) -> Block:
     return array("I", ids), weights
 
 
-def block(name: tuple[str, str] | None, field_name: str, text: bytes, matcher: Any) -> Block:
-    """The block a word's matcher is on: kept, or decoded and kept (a segment without a name: decoded)."""
-    if name is None:
-        return decoded(matcher)
-    key = (name, field_name, text, matcher._dataoffset)
+Map = tuple[array, array, array]  # each block's last document number, header offset and data offset
+
+
+def block_map(name: tuple[str, str] | None, field_name: str, text: bytes, matcher: Any) -> Map | None:
+    """Where each block of a word's postings is, read from their headers once and kept (None for a
+    segment without a name). Stepping from block to block reads a pickled header each time: a third
+    of the time of a long question whose blocks are all kept."""
+    if name is None or not hasattr(matcher, "_baseoffset"):
+        return None
+    key = (name, field_name, text)
+    found = MAPS.get(key)
+    if found is None:
+        found = (array("I"), array("Q"), array("Q"))
+        position = matcher._baseoffset
+        matcher._goto(position)
+        while True:
+            found[0].append(matcher._maxid)
+            found[1].append(position)
+            found[2].append(matcher._dataoffset)
+            if matcher._lastblock:
+                break
+            position = matcher._nextoffset
+            matcher._goto(position)
+        MAPS.put(key, found)
+    return found
+
+
+def block_at(name: tuple[str, str], field_name: str, text: bytes, matcher: Any, where: Map, n: int) -> Block:
+    """Block `n` of a word's map: kept, or decoded and kept."""
+    key = (name, field_name, text, where[2][n])
     found = RECENT.get(key)
     if found is None:
+        matcher._goto(where[1][n])
         found = decoded(matcher)
         RECENT.put(key, found)
     return found
 
 
-def block_ids(name: tuple[str, str] | None, field_name: str, text: bytes) -> Any:
-    """A function giving the document numbers of the block a word's matcher is on (see `block`),
-    or None when the segment cannot be named: the matcher then decodes as usual."""
-    if name is None:
+def block_ids(name: tuple[str, str] | None, field_name: str, text: bytes, matcher: Any) -> Iterator[Any] | None:
+    """The document numbers of every block of a word's postings, block by block: kept, or decoded
+    and kept (the blocks' map too, see block_map); None when the segment cannot be named: the matcher
+    then decodes as usual."""
+    if name is None or not hasattr(matcher, "_baseoffset"):
         return None
-    return lambda matcher: block(name, field_name, text, matcher)[0]
+    where = MAPS.get((name, field_name, text))
+    if where is not None:
+        return (block_at(name, field_name, text, matcher, where, n)[0] for n in range(len(where[0])))
+    return _mapped(name, field_name, text, matcher)
+
+
+def _mapped(name: tuple[str, str], field_name: str, text: bytes, matcher: Any) -> Iterator[Any]:
+    """Every block's numbers, from the first header to the last, and the map of the blocks kept at the end."""
+    where: Map = (array("I"), array("Q"), array("Q"))
+    position = matcher._baseoffset
+    matcher._goto(position)
+    while True:
+        where[0].append(matcher._maxid)
+        where[1].append(position)
+        where[2].append(matcher._dataoffset)
+        key = (name, field_name, text, matcher._dataoffset)
+        found = RECENT.get(key)
+        if found is None:
+            found = decoded(matcher)
+            RECENT.put(key, found)
+        yield found[0]
+        if matcher._lastblock:
+            break
+        position = matcher._nextoffset
+        matcher._goto(position)
+    MAPS.put((name, field_name, text), where)

@@ -30,7 +30,7 @@ from whoosh.scoring import BM25FScorer, bm25
 from whoosh.searching import Searcher
 
 from indexer.bitsets import DocSets, docsets, members
-from indexer.blockcache import block, leaf_postings, segment_name
+from indexer.blockcache import block_at, block_map, decoded, leaf_postings, segment_name
 from indexer.docsquery import DocsQuery
 
 
@@ -214,18 +214,30 @@ def _postings(segment: Segment, field_name: str, text: bytes) -> list[tuple[int,
                 found.append((at, matcher.weight()))
             matcher.next()
         return found
-    first = 0
-    while matcher.is_active() and first < len(local):
-        last = bisect_right(local, matcher._maxid, first)
-        if last > first:  # the block's numbers run up to _maxid; these candidates fall in it
-            ids, weights = block(segment.name, field_name, text, matcher)
-            for at in range(first, last):
-                where = bisect_left(ids, local[at])
-                if where < len(ids) and ids[where] == local[at]:
-                    weight = 1.0 if weights is None else weights if isinstance(weights, float) else weights[where]
-                    found.append((at, weight))
-            first = last
-        matcher._next_block()
+    name = segment.name
+    where = block_map(name, field_name, text, matcher)
+    last_ids = where[0] if where is not None else None
+    first = n = 0
+    while first < len(local):
+        if last_ids is None:  # a segment without a name: its blocks are walked, none is kept
+            if not matcher.is_active():
+                break
+            last = bisect_right(local, matcher._maxid, first)
+            ids, weights = decoded(matcher) if last > first else ((), None)
+            matcher._next_block()
+        else:
+            n = bisect_left(last_ids, local[first], n)  # the first block whose numbers reach this candidate
+            if n == len(last_ids):
+                break
+            last = bisect_right(local, last_ids[n], first)  # the candidates that fall in it
+            ids, weights = block_at(name, field_name, text, matcher, where, n)
+            n += 1
+        for at in range(first, last):
+            place = bisect_left(ids, local[at])
+            if place < len(ids) and ids[place] == local[at]:
+                weight = 1.0 if weights is None else weights if isinstance(weights, float) else weights[place]
+                found.append((at, weight))
+        first = last
     return found
 
 

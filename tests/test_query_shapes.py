@@ -203,8 +203,23 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
     # them again (and feedback ranks the question twice, the partial matches apart from the matches)
     assert decoded and len(decoded) == len(set(decoded))
     decoded.clear()  # the next search, even from a new searcher, finds the blocks decoded by the last
+    headers, opened = [0], [0]
+    real_goto, real_init = W3LeafMatcher._goto, W3LeafMatcher.__init__
+
+    def goto(self, position):
+        headers[0] += 1
+        return real_goto(self, position)
+
+    def init(self, *args, **kwargs):
+        opened[0] += 1
+        return real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(W3LeafMatcher, "_goto", goto)
+    monkeypatch.setattr(W3LeafMatcher, "__init__", init)
     again = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
     assert again == ours and decoded == []
+    # and where each block lies is kept too: a word's postings read their first header when opened, no other
+    assert 0 < headers[0] <= opened[0]
 
     class Never:  # no query counts as bounded to candidates: Whoosh's matchers score them all
         pass
