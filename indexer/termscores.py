@@ -13,8 +13,8 @@ Scores are Whoosh's own: each word's BM25 comes from the searcher's scorer (`who
 with its idf and average length), boosts multiply, an Or adds its parts, a phrase adds its words'
 scores where they stand together, a constant score (a prefix's items, a type the query names) adds
 itself. Any other part of a query (the bonus of words near each other, a best-of for synonyms) is
-scored by its Whoosh matcher over the same candidates. Sums may be added in another order than Whoosh's tree of
-matchers, so a score may differ from Whoosh's in its last bits, never more.
+scored by its Whoosh matcher over the same candidates. Sums may be added in another order than
+Whoosh's tree of matchers, so a score may differ from Whoosh's in its last bits, never more.
 """
 
 from __future__ import annotations
