@@ -73,18 +73,25 @@ def block_map(name: tuple[str, str] | None, field_name: str, text: bytes, matche
     found = MAPS.get(key)
     if found is None:
         found = (array("I"), array("Q"), array("Q"))
-        position = matcher._baseoffset
-        matcher._goto(position)
-        while True:
-            found[0].append(matcher._maxid)
-            found[1].append(position)
-            found[2].append(matcher._dataoffset)
-            if matcher._lastblock:
-                break
-            position = matcher._nextoffset
-            matcher._goto(position)
+        for _ in _headers(matcher, found):
+            pass
         MAPS.put(key, found)
     return found
+
+
+def _headers(matcher: Any, where: Map) -> Iterator[None]:
+    """Move a matcher from its first block to its last, noting each block in `where`; yield at each."""
+    position = matcher._baseoffset
+    matcher._goto(position)
+    while True:
+        where[0].append(matcher._maxid)
+        where[1].append(position)
+        where[2].append(matcher._dataoffset)
+        yield
+        if matcher._lastblock:
+            return
+        position = matcher._nextoffset
+        matcher._goto(position)
 
 
 def block_at(name: tuple[str, str], field_name: str, text: bytes, matcher: Any, where: Map, n: int) -> Block:
@@ -113,20 +120,11 @@ def block_ids(name: tuple[str, str] | None, field_name: str, text: bytes, matche
 def _mapped(name: tuple[str, str], field_name: str, text: bytes, matcher: Any) -> Iterator[Any]:
     """Every block's numbers, from the first header to the last, and the map of the blocks kept at the end."""
     where: Map = (array("I"), array("Q"), array("Q"))
-    position = matcher._baseoffset
-    matcher._goto(position)
-    while True:
-        where[0].append(matcher._maxid)
-        where[1].append(position)
-        where[2].append(matcher._dataoffset)
+    for _ in _headers(matcher, where):
         key = (name, field_name, text, matcher._dataoffset)
         found = RECENT.get(key)
         if found is None:
             found = decoded(matcher)
             RECENT.put(key, found)
         yield found[0]
-        if matcher._lastblock:
-            break
-        position = matcher._nextoffset
-        matcher._goto(position)
     MAPS.put((name, field_name, text), where)

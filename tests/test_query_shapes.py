@@ -27,6 +27,34 @@ QUESTIONS = [
 ]
 
 
+NOTE_WORDS = ["budget", "health", "ministry", "finance", "primary", "care", "provider", "payment", "district",
+              "capitation", "reform", "rules", "year", "flexibility", "allocation", "spending"]
+
+
+def write_notes(content) -> str:
+    """900 short notes, each with a few of NOTE_WORDS; a long question asking for all of them."""
+    words = NOTE_WORDS
+    for n in range(900):
+        chosen = [words[(n * 7 + k * 3) % len(words)] for k in range(1 + n % 6)]
+        write(content / f"note-{n:03}.md", f"---\ntitle: Note {n}\n---\n{' '.join(chosen)} and more on {words[n % 16]}.\n")
+    return "how do " + " ".join(words) + " work together"
+
+
+def counted_spans(monkeypatch) -> list[int]:
+    """How many items Whoosh's span matchers look at from now on (one count in a list)."""
+    from whoosh.query.spans import SpanNear2
+
+    looked = [0]
+    real = SpanNear2.SpanNear2Matcher._get_spans
+
+    def counted(self):
+        looked[0] += 1
+        return real(self)
+
+    monkeypatch.setattr(SpanNear2.SpanNear2Matcher, "_get_spans", counted)
+    return looked
+
+
 def ranked_ids(store: IndexStore, q: str) -> list[tuple[str, float]]:
     result = store.search(SearchRequest(q=q, page_size=60, role="manager"))
     return [(h.item.id, round(h.score, 6)) for h in result.hits]
@@ -134,8 +162,6 @@ def test_the_bonus_reads_positions_only_of_the_items_it_scores(tmp_path, monkeyp
     """Neighbouring words are looked for in the best items only. With 200 later items holding both words
     apart, Whoosh's phrase matcher read the positions of each of them for every best item where the
     words are not near; the bonus now reads only its own items' positions, and ranks the same."""
-    from whoosh.query.spans import SpanNear2
-
     import indexer.matching as matching
 
     content = tmp_path / "content"
@@ -147,14 +173,7 @@ def test_the_bonus_reads_positions_only_of_the_items_it_scores(tmp_path, monkeyp
         write(content / f"later-{n:03}.md", f"---\ntitle: Later {n}\n---\nBudget. {filler} Flexibility.\n")
     reindex(content, tmp_path / "ix")
     monkeypatch.setattr(ranking, "BONUS_DEPTH", 2)
-    looked = [0]
-    real = SpanNear2.SpanNear2Matcher._get_spans
-
-    def counted(self):
-        looked[0] += 1
-        return real(self)
-
-    monkeypatch.setattr(SpanNear2.SpanNear2Matcher, "_get_spans", counted)
+    looked = counted_spans(monkeypatch)
     store = IndexStore(tmp_path / "ix", cache_size=0)
     request = SearchRequest(q="budget flexibility", page_size=20)
     ours = [(h.item.id, h.score) for h in store.search(request).hits]
@@ -174,13 +193,8 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
     from indexer.docsquery import Candidates
 
     content = tmp_path / "content"
-    words = ["budget", "health", "ministry", "finance", "primary", "care", "provider", "payment", "district",
-             "capitation", "reform", "rules", "year", "flexibility", "allocation", "spending"]
-    for n in range(900):
-        chosen = [words[(n * 7 + k * 3) % len(words)] for k in range(1 + n % 6)]
-        write(content / f"note-{n:03}.md", f"---\ntitle: Note {n}\n---\n{' '.join(chosen)} and more on {words[n % 16]}.\n")
+    question = write_notes(content)
     reindex(content, tmp_path / "ix")
-    question = "how do " + " ".join(words) + " work together"
     monkeypatch.setattr(ranking, "POOL", 300)  # a pool smaller than the partial matches, as at 100,000 items
     steps, decoded = [0], []
     real_skip, real_read = W3LeafMatcher.skip_to, W3LeafMatcher._read_data
@@ -237,21 +251,12 @@ def test_a_quoted_phrase_is_found_once_and_ranks_as_whoosh(tmp_path, monkeypatch
     (indexer.phrases), not through Whoosh's span matchers; ranking adds its words' scores there instead
     of walking their positions again (0.2 s for two common words at 100,000 items), with Whoosh's
     ranking and scores."""
-    from whoosh.query.spans import SpanNear2
-
     content = tmp_path / "content"
     for n in range(400):
         body = ("budget flexibility " * (1 + n % 3) if n % 2 else "flexibility of the budget ") + "rules " * (n % 5)
         write(content / f"note-{n:03}.md", f"---\ntitle: Note {n}\n---\n{body}\n")
     reindex(content, tmp_path / "ix")
-    spans = [0]
-    real_spans = SpanNear2.SpanNear2Matcher._get_spans
-
-    def get_spans(self):
-        spans[0] += 1
-        return real_spans(self)
-
-    monkeypatch.setattr(SpanNear2.SpanNear2Matcher, "_get_spans", get_spans)
+    spans = counted_spans(monkeypatch)
     request = SearchRequest(q='"budget flexibility"', page_size=50, role="manager")
     result = IndexStore(tmp_path / "ix", cache_size=0).search(request)
     ours = [(h.item.id, h.score) for h in result.hits]
@@ -275,13 +280,8 @@ def test_an_index_with_deleted_items_scores_its_candidates_from_whole_blocks_too
     from whoosh.codec.whoosh3 import W3LeafMatcher
 
     content = tmp_path / "content"
-    words = ["budget", "health", "ministry", "finance", "primary", "care", "provider", "payment", "district",
-             "capitation", "reform", "rules", "year", "flexibility", "allocation", "spending"]
-    for n in range(900):
-        chosen = [words[(n * 7 + k * 3) % len(words)] for k in range(1 + n % 6)]
-        write(content / f"note-{n:03}.md", f"---\ntitle: Note {n}\n---\n{' '.join(chosen)} and more on {words[n % 16]}.\n")
+    question = write_notes(content)
     reindex(content, tmp_path / "ix")
-    question = "how do " + " ".join(words) + " work together"
     request = SearchRequest(q=question, page_size=50, role="manager")
     monkeypatch.setattr(ranking, "POOL", 300)
     before = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
