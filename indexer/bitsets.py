@@ -279,16 +279,14 @@ class DocSets(BitSets):
 
 
 def posting_ids(matcher: Any) -> Iterator[int]:
-    """The document numbers of one segment's postings of a term, a block at a time.
+    """The document numbers of one segment's postings of a term (indexer.blockcache.leaf_postings:
+    deleted documents included), a block at a time.
 
     Whoosh's all_ids() steps through a posting list one document at a time; its
-    whoosh3 leaf matcher holds each block's numbers as one tuple, read here whole
-    (deleted documents included, as the filter that hides them is skipped). The
-    words that are ranked read their blocks through indexer.blockcache instead:
+    whoosh3 leaf matcher holds each block's numbers as one tuple, read here whole.
+    The words that are ranked read their blocks through indexer.blockcache instead:
     blocks kept from earlier searches, and kept for ranking this one.
     """
-    while not hasattr(matcher, "_read_ids") and hasattr(matcher, "child"):
-        matcher = matcher.child
     if not hasattr(matcher, "_next_block"):
         yield from matcher.all_ids()
         return

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left, bisect_right
-from typing import Any
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
@@ -82,7 +81,6 @@ class Segment:
         self.name = segment_name(getattr(getattr(getattr(searcher, "_ix", None), "storage", None), "folder", None),
                                  self.reader)
         self.deadline = deadline
-        self.lengths: dict[str, tuple[dict[int, int], Any]] = {}
         self.columns: dict[str, bytes | None] = {}
 
     def length_bytes(self, field_name: str) -> bytes | None:
@@ -103,18 +101,9 @@ class Segment:
         return self.columns[field_name]
 
     def length(self, field_name: str, docnum: int) -> int:
-        """A document's length in a field, as the searcher gives it to Whoosh's scorer."""
-        known = self.lengths.get(field_name)
-        if known is None:
-            # the segment's own accessor reads the length column directly (the searcher's goes
-            # through three layers a call); a question's words mostly share one field
-            fast = getattr(getattr(self.reader, "_perdoc", None), "doc_field_length_reader", None)
-            known = self.lengths[field_name] = ({}, fast(field_name, 1) if fast else
-                                                (lambda d: self.searcher.doc_field_length(d, field_name, 1)))
-        found = known[0].get(docnum)
-        if found is None:
-            found = known[0][docnum] = known[1](docnum)
-        return found
+        """A document's length in a field, as the searcher gives it to Whoosh's scorer (for a reader
+        without whoosh3's column of lengths: see length_bytes)."""
+        return self.searcher.doc_field_length(docnum, field_name, 1)
 
 
 def _add(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> None:
