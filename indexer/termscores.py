@@ -30,7 +30,8 @@ from whoosh.searching import Searcher
 
 from indexer.bitsets import DocSets, docsets, members
 from indexer.blockcache import block_at, block_map, decoded, leaf_postings, segment_name
-from indexer.docsquery import DocsQuery
+from indexer.docsquery import DocsQuery, NearBonus
+from indexer.phrases import positions
 
 
 class OutOfTime(Exception):
@@ -120,6 +121,8 @@ def _add(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> Non
         _add_term(scores, segment, query, boost)
     elif type(query) is wq.Phrase and not query.degrade:
         _add_phrase(scores, segment, query, boost)
+    elif type(query) is NearBonus and len(query.words) == 2:
+        _add_near(scores, segment, query, boost)
     elif type(query) is DocsQuery:
         _add_constant(scores, segment, query.bits, query.score * query.boost * boost)
     elif type(query) is wq.ConstantScoreQuery:
@@ -186,6 +189,45 @@ def _add_phrase(scores: Scores, segment: Segment, phrase: wq.Phrase, boost: floa
         _add_term(words, segment, wq.Term(phrase.fieldname, word), 1.0)
     boost *= phrase.boost
     for docnum in members(held):
+        at = segment.position[docnum]
+        scores[at] = scores.get(at, 0.0) + words.get(at, 0.0) * boost
+
+
+def _add_near(scores: Scores, segment: Segment, near: NearBonus, boost: float) -> None:
+    """Two words near each other in order (a short query's bonus, indexer.matching.pairs) score as Whoosh's
+    phrase matcher with a slop does: the sum of the words' scores times the bonus's boost, where the second
+    stands 1 to `slop` positions after the first. Their positions are read only in the candidates holding
+    both: Whoosh's span matchers, stepped to each candidate, were a third of a two-word search's time at
+    100,000 items."""
+    field_name = near.fieldname
+    field = segment.searcher.schema[field_name] if field_name in segment.searcher.schema else None
+    if field is None or not field.format or not field.format.supports("positions"):
+        _add_matched(scores, segment, near, boost)
+        return
+    try:
+        first, second = (field.to_bytes(word) for word in near.words)
+    except ValueError:
+        return
+    if (field_name, first) not in segment.reader or (field_name, second) not in segment.reader:
+        return
+    held = segment.bits
+    for word in near.words:
+        held &= segment.sets.term(field_name, word) >> segment.offset
+    local = members(held)
+    if not local:
+        return
+    before = positions(leaf_postings(segment.reader, field_name, first), local, field.format)
+    after = positions(leaf_postings(segment.reader, field_name, second), local, field.format)
+    slop = near.slop
+    near_ones = [docnum for docnum, starts, ends in zip(local, before, after)
+                 if any(start + step in ends for start in starts for step in range(1, slop + 1))]
+    if not near_ones:
+        return
+    words: Scores = {}
+    for word in near.words:
+        _add_term(words, segment, wq.Term(field_name, word), 1.0)
+    boost *= near.boost
+    for docnum in near_ones:
         at = segment.position[docnum]
         scores[at] = scores.get(at, 0.0) + words.get(at, 0.0) * boost
 

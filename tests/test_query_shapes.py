@@ -178,10 +178,41 @@ def test_the_bonus_reads_positions_only_of_the_items_it_scores(tmp_path, monkeyp
     request = SearchRequest(q="budget flexibility", page_size=20)
     ours = [(h.item.id, h.score) for h in store.search(request).hits]
     assert {item_id for item_id, _ in ours[:2]} == {"best-0", "best-1"}
-    assert looked[0] <= 2 * 4, looked[0]  # two items, in each field the bonus looks in
+    assert looked[0] == 0, looked[0]  # positions are read from the blocks (indexer.termscores)
     monkeypatch.setattr(matching, "NearBonus", wq.Phrase)  # Whoosh's own phrase, as before
     theirs = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
     assert ours == theirs
+
+
+def test_the_bonus_finds_neighbouring_words_from_their_positions_as_whoosh(tmp_path, monkeypatch):
+    """The bonus of two words near each other in order (at most PAIR_SLOP apart) is read from the
+    candidates' positions, without Whoosh's span matchers, and scores exactly as their phrase matcher:
+    the words next to each other, one or two words apart, three apart, in the other order, in the title,
+    and after an incremental run has left deleted items in the older segment."""
+    import indexer.termscores as termscores
+
+    content = tmp_path / "content"
+    for n in range(120):
+        gap = " ".join(f"word{k}" for k in range(n % 4))
+        body = f"budget {gap} flexibility" if n % 5 else f"flexibility {gap} budget"
+        title = "Budget flexibility" if n % 7 == 0 else f"Note {n}"
+        write(content / f"note-{n:03}.md", f"---\ntitle: {title}\n---\n{'more ' * (n % 3)}{body} rules.\n")
+    reindex(content, tmp_path / "ix")
+    for n in range(0, 120, 9):  # a later run: deleted items in the first segment, a second segment
+        write(content / f"note-{n:03}.md", f"---\ntitle: Edited {n}\n---\nBudget and flexibility, budget flexibility.\n")
+    reindex(content, tmp_path / "ix")
+    looked = counted_spans(monkeypatch)
+    ours = ranked_ids(IndexStore(tmp_path / "ix", cache_size=0), "budget flexibility")
+    assert looked[0] == 0 and len(ours) == 60
+
+    class Never:  # no bonus is read from positions: Whoosh's span matchers score them all
+        pass
+
+    monkeypatch.setattr(termscores, "NearBonus", Never)
+    theirs = ranked_ids(IndexStore(tmp_path / "ix", cache_size=0), "budget flexibility")
+    assert looked[0] > 0
+    assert [i for i, _ in ours] == [i for i, _ in theirs]
+    assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
 
 
 def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_whoosh(tmp_path, monkeypatch):
