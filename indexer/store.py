@@ -24,6 +24,7 @@ from indexer.indexfolder import IndexFolder
 from indexer.itemdocs import SearcherDocs
 from indexer.lru import LRU
 from indexer.meaning import Reranker
+from indexer.pinning import open_searcher
 from indexer.visibility import Sight
 from indexer.writing import WhooshWriter, create_generation, open_for_update
 from kb.backend import FacetTable
@@ -198,7 +199,7 @@ class IndexStore(Reading):
             if found.up_to_date():
                 return found
             found.close()  # an incremental run committed since
-        return generation.index.searcher(weighting=WEIGHTING)
+        return open_searcher(generation.index, WEIGHTING)
 
     def _checkin(self, searcher: Searcher, name: str) -> None:
         with self._lock:

@@ -406,3 +406,39 @@ def test_a_file_name_that_is_not_utf8_is_reported_and_the_rest_indexed(content_c
     assert len(ids_in(index)) == 64
     check = kb_cli("--content", str(content_copy), "check")
     assert "documents/r\\xe9sum\\xe9.md: error: the file name is not valid UTF-8" in check.stdout
+
+
+def test_a_search_in_flight_while_a_run_merges_segments_away_still_reads_them(tmp_path):
+    """An incremental run that merges segments deletes their files when it commits. A search that
+    started before (its searcher on the old segments) and reads one of those segments' stored fields or
+    lengths for the first time afterwards failed inside Whoosh, which opens them on first use (one
+    request in about 700 under a load with back-to-back one-file reindexes); the searcher now opens
+    them when it is opened."""
+    import datetime as dt
+
+    from indexer.searching import run_search
+
+    content, index = tmp_path / "content", tmp_path / "ix"
+    for n in range(30):
+        write(content / f"note-{n:02}.md", f"---\ntitle: Note {n}\n---\nBudget note number {n}.\n")
+    reindex(content, index)
+
+    def edit(run: int) -> None:
+        write(content / f"note-{run % 30:02}.md", f"---\ntitle: Note {run % 30}\n---\nBudget note, edit {run}.\n")
+        reindex(content, index)
+
+    for run in range(3):  # a few small segments beside the first
+        edit(run)
+    store = IndexStore(index)
+    with store.searcher() as (searcher, generation):
+        folder = Path(generation.path)
+        segments = [leaf.reader()._perdoc._segment.segment_id() for leaf, _ in searcher.leaf_searchers()]
+        for run in range(3, 30):
+            edit(run)
+            gone = [s for s in segments if not (folder / f"{s}._stored.col").exists()]
+            if gone:
+                break
+        assert gone, "no run merged the segments this search reads"
+        result = run_search(searcher, generation, SearchRequest(q="budget", page_size=50, role="manager"), dt.date.today())
+        assert result.total == 30 and len(result.hits) == 30
+        assert sorted(h.item.id for h in result.hits) == sorted(f"note-{n:02}" for n in range(30))
