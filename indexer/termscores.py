@@ -39,6 +39,8 @@ class OutOfTime(Exception):
 
 
 BYTE_LENGTH = [byte_to_length(byte) for byte in range(256)]
+# A block whose postings are at least half candidates is read posting by posting (see _postings).
+DENSE = True
 Scores = dict[int, float]  # a candidate's position in the segment's list of candidates -> its score
 
 
@@ -263,11 +265,21 @@ def _postings(segment: Segment, field_name: str, text: bytes) -> list[tuple[int,
             last = bisect_right(local, last_ids[n], first)  # the candidates that fall in it
             ids, weights = block_at(name, field_name, text, matcher, where, n)
             n += 1
-        for at in range(first, last):
-            place = bisect_left(ids, local[at])
-            if place < len(ids) and ids[place] == local[at]:
-                weight = 1.0 if weights is None else weights if isinstance(weights, float) else weights[place]
-                found.append((at, weight))
+        if DENSE and (last - first) * 2 >= len(ids):
+            # most of the block's numbers are candidates: each looked up among them (those of this block are
+            # exactly the candidates first to last) costs less than a bisection per candidate
+            get = segment.position.get
+            if weights is None or isinstance(weights, float):
+                weight = 1.0 if weights is None else weights
+                found += [(at, weight) for at in map(get, ids) if at is not None]
+            else:
+                found += [(at, weight) for at, weight in zip(map(get, ids), weights) if at is not None]
+        else:
+            for at in range(first, last):
+                place = bisect_left(ids, local[at])
+                if place < len(ids) and ids[place] == local[at]:
+                    weight = 1.0 if weights is None else weights if isinstance(weights, float) else weights[place]
+                    found.append((at, weight))
         first = last
     return found
 
