@@ -33,13 +33,15 @@ def open_searcher(index: Any, weighting: Any) -> Any:
 
 def pin_columns(searcher: Any) -> bool:
     """Open every column file of the searcher's segments; False when a segment's files are already gone."""
-    listed: list[str] | None = None
+    listings: dict[int, list[str]] = {}  # a folder's files, listed once (a compound segment has its own)
     for leaf, _ in searcher.leaf_searchers():
         perdoc = getattr(leaf.reader(), "_perdoc", None)
         if perdoc is None or not hasattr(perdoc, "_colfiles") or not hasattr(perdoc, "_segment"):
             continue  # not a whoosh3 segment: left as Whoosh reads it
+        storage = perdoc._storage
+        listed = listings.get(id(storage))
         if listed is None:
-            listed = list(perdoc._storage.list())
+            listed = listings[id(storage)] = list(storage.list())
         prefix, ext = perdoc._segment.segment_id() + ".", W3Codec.COLUMN_EXT
         columns = [name[len(prefix):-len(ext)] for name in listed if name.startswith(prefix) and name.endswith(ext)]
         if perdoc.doc_count_all() and "_stored" not in columns:
