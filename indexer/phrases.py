@@ -5,7 +5,8 @@ reached by stepping each word's matcher to it, and its positions become Span obj
 pair by pair, about 30 microseconds a document (a third of a second for two common words at
 100,000 items). Here the documents holding every word come from their bitsets (kept per searcher
 for counting), and only those documents' positions are read, block by block, and compared as sets.
-Only an exact phrase (Whoosh's slop 1) is read this way; a looser one is left to Whoosh.
+An exact phrase (Whoosh's slop 1) is read this way, and two words near each other (the ranking
+bonus of a short query, among its candidates only); a looser phrase of more words is left to Whoosh.
 """
 
 from __future__ import annotations
@@ -20,22 +21,27 @@ if TYPE_CHECKING:
     from indexer.bitsets import DocSets
 
 
-def adjacent(sets: DocSets, field: str, words: list[str]) -> int | None:
-    """The documents where `words` stand one after the other in `field` (as Whoosh's phrase matcher
-    with slop 1 finds them), or None when the field's postings cannot be read this way."""
+def adjacent(sets: DocSets, field: str, words: list[str], within: int | None = None, slop: int = 1) -> int | None:
+    """The documents (of `within`, else of all) where `words` stand one after the other in `field`, as
+    Whoosh's phrase matcher with slop 1 finds them; with a larger slop, two words with the second 1 to
+    `slop` positions after the first (its phrase matcher with that slop, in order). None when the
+    field's postings cannot be read this way, or for a slop over more than two words."""
     schema = sets.searcher.schema
     if field not in schema or not schema[field].format or not schema[field].format.supports("positions"):
+        return None
+    if slop > 1 and len(words) != 2:
         return None
     fmt = schema[field].format
     try:
         texts = [schema[field].to_bytes(word) for word in words]
     except ValueError:
         return 0
-    every = sets.all
+    every = sets.all if within is None else within
     for word in words:
         every &= sets.term(field, word)
         if not every:
             return 0
+    steps = range(1, slop + 1)
     found = 0
     for leaf, offset in sets.searcher.reader().leaf_readers():
         size = leaf.doc_count_all()
@@ -47,7 +53,12 @@ def adjacent(sets: DocSets, field: str, words: list[str]) -> int | None:
         held = []
         for at, docnum in enumerate(local):
             following = [set(places[at]) for places in rest]
-            if any(all(start + step in places for step, places in enumerate(following, 1)) for start in first[at]):
+            if slop > 1:
+                near = any(start + step in following[0] for start in first[at] for step in steps)
+            else:
+                near = any(all(start + step in places for step, places in enumerate(following, 1))
+                           for start in first[at])
+            if near:
                 held.append(docnum)
         found |= bitset(held, size) << offset
     return found
