@@ -255,6 +255,87 @@ def test_a_change_and_a_roll_back_are_searched_on_the_cluster_at_once(runner, si
     assert search_json(runner, "zanzibarquark")["total"] == 1
 
 
+COMMON_QUERIES = ["budget", "health financing", "capitation", "flexibility budget", "santé", "virements crédits",
+                  "health type:session-note", "budget -capitation", "notes"]
+
+
+def id_pages(monkeypatch) -> list[tuple[str, int]]:
+    """Each search through which the cluster's searches read the ids of the items holding words: (filter, ids)."""
+    from indexer.typesense.table import Finder
+
+    read: list[tuple[str, int]] = []
+    real = Finder._all_ids
+
+    def spy(self, searches):
+        found = real(self, searches)
+        read.extend((search.get("filter_by", ""), len(ids)) for search, ids in zip(searches, found)
+                    if "words:=" in search.get("filter_by", ""))
+        return found
+
+    monkeypatch.setattr(Finder, "_all_ids", spy)
+    return read
+
+
+def totals_on_both(runner, index: Path) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
+    from kb.search import SearchRequest
+
+    whoosh = IndexStore(index)  # the writer's folder holds a Whoosh copy of each generation
+    found = {}
+    for query in COMMON_QUERIES:
+        cluster = search_json(runner, query)
+        local = whoosh.search(SearchRequest(q=query, page_size=100, role="manager"))
+        found[query] = ((cluster["total"], cluster["partial_total"]), (local.total, local.partial_total))
+    return found
+
+
+def test_common_words_are_counted_from_their_postings_through_incremental_runs(runner, site, tmp_path, monkeypatch):
+    """A word many items hold is not read from the cluster a page of ids at a time: its items come from the postings
+    the runs keep (here every word at least 3 items hold), and the totals stay Whoosh's after an item drops a word,
+    a new item brings it, an item is deleted, and a run that stopped half way is run again."""
+    import indexer.typesense.postings as postings
+    from indexer.typesense.collection import ClusterWriteError
+
+    content, _ = site
+    monkeypatch.setattr(postings, "COMMON", 3)
+    read = id_pages(monkeypatch)
+    assert kb(runner, "reindex").exit_code == 0
+
+    def check(step: str) -> dict:
+        read.clear()
+        totals = totals_on_both(runner, tmp_path / "ix")
+        assert all(cluster == local for cluster, local in totals.values()), (step, totals)
+        paged = [(where, ids) for where, ids in read if ids >= postings.COMMON]
+        assert not paged, (step, paged)  # only rare words are searched: fewer ids than a posting's
+        return totals
+
+    before = check("full build")
+    assert before["budget"][0][0] >= 20
+    notes = content / "sessions/forum-2020-session-1-notes.md"
+    notes.write_text(re.sub(r"(?i)budgets?", "envelope", notes.read_text(encoding="utf-8")), encoding="utf-8")
+    (content / "sessions/roundtable-2-virements-notes.md").unlink()
+    (content / "discussions/a-new-budget-thread.md").write_text(
+        "---\ntitle: A new budget thread\ntype: discussion\ndate: 2024-05-02\n---\nHealth financing and budget "
+        "flexibility, with capitation notes.\n", encoding="utf-8")
+    result = kb(runner, "reindex")
+    assert "1 added, 1 updated, 1 deleted" in result.output, result.output
+    after = check("incremental run")
+    assert after != before
+
+    # A run that stops after the postings moved and before the items were written, then is run again.
+    real = postings.PostingsWriter.number
+
+    def stopped(self, docs):
+        real(self, docs)
+        raise ClusterWriteError("the cluster stopped taking writes")
+
+    notes.write_text(notes.read_text(encoding="utf-8").replace("envelope", "budget"), encoding="utf-8")
+    monkeypatch.setattr(postings.PostingsWriter, "number", stopped)
+    assert kb(runner, "reindex").exit_code != 0
+    monkeypatch.setattr(postings.PostingsWriter, "number", real)
+    assert kb(runner, "reindex").exit_code in (0, 1)
+    check("a stopped run run again")
+
+
 def test_items_whose_text_holds_line_separators_are_read_back_whole(runner, site):
     """An export is one JSON object a line; a text with U+2028, U+2029 or \\x1c (as some real pages have) is not
     cut there."""

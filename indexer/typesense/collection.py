@@ -17,6 +17,8 @@ from urllib.parse import quote
 from indexer.schema import related_kinds
 from indexer.typesense.connection import Connection, retried
 from indexer.typesense.documents import collection_schema, documents, item_of, texts_of, texts_schema
+from indexer.typesense.postings import PostingsWriter, postings_of
+from indexer.typesense.postings import schema as postings_schema
 from kb.errors import ValidationError
 from kb.item import Item
 from kb.vocabulary import Vocabulary
@@ -51,10 +53,11 @@ class CollectionWriter:
         self.texts = texts_of(name)
         self.client = connection.client()
         self.pending: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self.postings = PostingsWriter(self.client, name, create, self._patiently)
         if create:
-            for schema in (collection_schema(name), texts_schema(self.texts)):
+            for schema in (collection_schema(name), texts_schema(self.texts), postings_schema(postings_of(name))):
                 self._patiently(lambda schema=schema: self.client.collections.create(schema))
-            for collection in (name, self.texts):
+            for collection in (name, self.texts, postings_of(name)):
                 self._on_every_node(lambda client, collection=collection: client.collections[collection].retrieve())
 
     def put(self, items: Iterable[Item], vocabulary: Vocabulary, kind_of: Mapping[str, str]) -> int:
@@ -70,6 +73,8 @@ class CollectionWriter:
         self._flush()
         from typesense import exceptions
 
+        item_ids = list(item_ids)
+        self.postings.forget(item_ids)  # first: a run stopped before the deletions takes the same bits out again
         for item_id in item_ids:
             for collection in (self.name, self.texts):  # the item first: a searchable item always has its text
                 found = self.client.collections[collection].documents
@@ -82,6 +87,7 @@ class CollectionWriter:
         """Write what is pending, then wait until every node that answers holds the same items: the leader
         acknowledged every batch, and followers (or a leader elected meanwhile) converge on it."""
         self._flush()
+        self.postings.write()
         deadline = time.monotonic() + SYNC_PATIENCE
         while True:
             counts = {url: self._count_on(url) for url in self.connection.answering()}
@@ -104,13 +110,16 @@ class CollectionWriter:
         self.pending.clear()
 
     def drop(self) -> None:
-        for collection in (self.name, self.texts):
+        for collection in (self.name, self.texts, postings_of(self.name)):
             self.client.collections[collection].delete()
 
     def _flush(self) -> None:
         batch, self.pending = self.pending, []
         if not batch:
             return
+        # Ordinals, and in an incremental run the postings before the items: a run stopped in between finds
+        # the items as they were and moves the same bits again.
+        self.postings.number([doc for doc, _ in batch])
         # The texts first: an item that searches find always has its text and item to show.
         for collection, docs in ((self.texts, [text for _, text in batch]), (self.name, [doc for doc, _ in batch])):
             def write(collection: str = collection, docs: list[dict[str, Any]] = docs) -> None:

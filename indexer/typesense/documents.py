@@ -28,7 +28,9 @@ FACETS = {"topics", "topics_all", "type", "kind", "country", "year", "lang", "ac
 def collection_schema(name: str) -> dict[str, Any]:
     fields = [{"name": f, "type": "string[]", "facet": f in FACETS} for f in ARRAYS]
     fields += [{"name": f, "type": "string", "facet": f in FACETS} for f in STRINGS]
+    # n: the item's ordinal in the collection, which the postings of common words are bitsets over
     fields += [{"name": "date", "type": "int32"}, {"name": "length", "type": "int32", "facet": True},
+               {"name": "n", "type": "int32"},
                {"name": "stems_title", "type": "string"},
                {"name": "words", "type": "string[]"}, {"name": "title_words", "type": "string[]"}]
     return {"name": name, "fields": fields, "default_sorting_field": "date"}

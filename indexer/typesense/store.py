@@ -22,6 +22,7 @@ from indexer.store import IndexStore
 from indexer.typesense.collection import SYNC_PATIENCE, ClusterWriteError, CollectionReader, CollectionWriter
 from indexer.typesense.connection import Connection, retried
 from indexer.typesense.documents import collection_schema, texts_of
+from indexer.typesense.postings import postings_of
 from indexer.typesense.reading import ClusterReading
 from indexer.typesense.searching import ClusterSearch
 from indexer.typesense.words import WordsCopy, upload, words_of
@@ -154,7 +155,7 @@ class ClusterStore(ClusterReading, IndexStore):
         try:
             fields = {f["name"] for f in retried(lambda: client.collections[name].retrieve(),
                                                  len(self.connection.urls))["fields"]}
-            for beside in (texts_of(name), words_of(name)):
+            for beside in (texts_of(name), words_of(name), postings_of(name)):
                 retried(lambda beside=beside: client.collections[beside].retrieve(), len(self.connection.urls))
         except exceptions.ObjectNotFound:
             fields = set()
@@ -234,7 +235,7 @@ class ClusterStore(ClusterReading, IndexStore):
     def _drop_unused(self) -> None:
         """Drop this community's collections that neither serve nor can be rolled back to."""
         keep = {self.collection(g.name) for g in (self.folder.current(), self.folder.previous()) if g is not None}
-        keep |= {texts_of(name) for name in keep} | {words_of(name) for name in keep}
+        keep |= {beside(name) for name in keep for beside in (texts_of, words_of, postings_of)}
         client = self.connection.client()
         for collection in client.collections.retrieve():
             name = collection["name"]

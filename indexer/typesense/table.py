@@ -20,6 +20,7 @@ from indexer.schema import FILTER_FIELDS, LANGUAGES
 from indexer.lru import LRU
 from indexer.typesense.collection import PAGE, jsonl, quoted
 from indexer.typesense.documents import analysed, texts_of
+from indexer.typesense.postings import BATCH, Key, decode, key_id, positions, postings_of
 from kb.query import Clause
 from kb.text import fold
 
@@ -41,6 +42,14 @@ class ClusterSets(BitSets):
 
     def __init__(self, rows: list[dict[str, Any]]):
         super().__init__()
+        # Numbered in the order of the items' ordinals, which the postings of common words are over; a
+        # collection written before ordinals has no postings.
+        self.postings = bool(rows) and all("n" in row for row in rows)
+        self.ordinals: list[int] | None = None  # None: document d has ordinal d
+        if self.postings:
+            rows = sorted(rows, key=lambda row: int(row["n"]))
+            if int(rows[-1]["n"]) != len(rows) - 1:
+                self.ordinals = [int(row["n"]) for row in rows]
         self.ids = [row["id"] for row in rows]
         self.number = {item_id: n for n, item_id in enumerate(self.ids)}
         self.size = len(rows)
@@ -51,7 +60,7 @@ class ClusterSets(BitSets):
     @classmethod
     def read(cls, client: Any, collection: str) -> ClusterSets:
         exported = client.collections[collection].documents.export(
-            {"include_fields": ",".join(("id", "date", "length") + FIELDS)})
+            {"include_fields": ",".join(("id", "n", "date", "length") + FIELDS)})
         return cls(jsonl(exported))
 
     def _read_values(self, field: str) -> dict[str, int]:
@@ -130,6 +139,14 @@ class Look:
                 "prefix": prefix, "num_typos": 0, "drop_tokens_threshold": 0, "typo_tokens_threshold": 0,
                 "filter_by": self.in_language(), "per_page": PAGE}
 
+    def words(self) -> list[Key]:
+        """The postings whose documents all hold this clause's words (the clause is found where they meet); none for
+        a prefix or a phrase of several words, which the cluster searches."""
+        tokens = analysed(self.clause.text, self.lang) if self.clause.kind != "prefix" else []
+        if self.clause.kind == "phrase" and len(tokens) > 1:
+            return []
+        return [(WORDS[self.field], self.lang, token) for token in dict.fromkeys(tokens)]
+
     def in_language(self) -> str:
         others = ",".join(other for other in LANGUAGES if other != "en")
         return f"lang:!=[{others}]" if self.lang == "en" else f"lang:={self.lang}"
@@ -148,10 +165,13 @@ class Finder:
         known = {c: self.found.get((c.kind, c.text, field)) for c in dict.fromkeys(clauses)}
         wanted = [c for c, bits in known.items() if bits is None]
         looks = [Look(c, lang, field) for c in wanted for lang in self.sets.languages()]
-        searches = [(look, look.params(self.collection)) for look in looks]
+        held = self.common(looks)
+        searches = [(look, look.params(self.collection)) for look in looks if look not in held]
         searches = [(look, params) for look, params in searches if params is not None]
         for clause in wanted:
             known[clause] = 0
+        for look, bits in held.items():
+            known[look.clause] |= bits
         for (look, _), ids in zip(searches, self._all_ids([params for _, params in searches])):
             known[look.clause] = (known[look.clause] or 0) | self.sets.bits(ids)
         for clause in wanted:
@@ -162,6 +182,8 @@ class Finder:
         """The documents of items in `lang` (an analysis language) holding each word as the index holds it."""
         where = Look(Clause("word", ""), lang, "stems").in_language()
         known = {w: self.found.get(("stem", w, lang)) for w in dict.fromkeys(words)}
+        posted = self.posted([("words", lang, w) for w, bits in known.items() if bits is None])
+        known.update((word, bits) for (_, _, word), bits in posted.items())
         wanted = [w for w, bits in known.items() if bits is None]
         searches = [{"collection": self.collection, "q": "*", "include_fields": "id", "per_page": PAGE,
                      "filter_by": f"words:={quoted(w)} && {where}"} for w in wanted]
@@ -169,6 +191,43 @@ class Finder:
             known[word] = self.sets.bits(ids)
             self.found.put(("stem", word, lang), known[word])
         return [known[w] or 0 for w in words]
+
+    def common(self, looks: list[Look]) -> dict[Look, int]:
+        """The documents of the looks whose words are all common: read from their postings, not searched."""
+        words = {look: keys for look in looks if (keys := look.words())}
+        posted = self.posted([key for keys in words.values() for key in keys])
+        found: dict[Look, int] = {}
+        for look, keys in words.items():
+            if all(key in posted for key in keys):
+                bits = self.sets.all
+                for key in keys:
+                    bits &= posted[key]
+                found[look] = bits
+        return found
+
+    def posted(self, keys: list[Key]) -> dict[Key, int]:
+        """The documents in the postings of these words, for those that have postings (the common ones)."""
+        if not self.sets.postings:
+            return {}
+        found: dict[Key, int] = {}
+        wanted: dict[str, Key] = {}
+        for key in dict.fromkeys(keys):
+            bits = self.found.get(("posting", *key))
+            if bits is None:
+                wanted[key_id(key)] = key
+            elif bits >= 0:
+                found[key] = bits
+        ids = list(wanted)
+        searches = [{"collection": postings_of(self.collection), "q": "*", "include_fields": "id,bits",
+                     "filter_by": f"id:=[{','.join(quoted(i) for i in ids[start:start + BATCH])}]", "per_page": BATCH}
+                    for start in range(0, len(ids), BATCH)]
+        for answer in self.multi(searches):
+            for hit in answer.get("hits", []):
+                key = wanted[hit["document"]["id"]]
+                found[key] = positions(decode(hit["document"]["bits"]), self.sets.ordinals, self.sets.size)
+        for key in wanted.values():
+            self.found.put(("posting", *key), found.get(key, -1))  # -1: no postings, a rare word
+        return found
 
     def frequencies(self, words: Iterable[str], lang: str = "") -> dict[str, int]:
         """How many documents hold each analysed word (in items of `lang`, an analysis language; else in any)."""
