@@ -25,6 +25,7 @@ import base64
 import hashlib
 import zlib
 from array import array
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Callable
 
@@ -57,6 +58,24 @@ def keys_of(doc: dict[str, Any]) -> set[Key]:
     lang = str(doc.get("lang") or "")
     lang = lang if lang in LANGUAGES else "en"  # as indexer.typesense.table.analysis_language
     return {(field, lang, word) for field in FIELDS for word in doc.get(field) or ()}
+
+
+def lexicon_id(field: str, lang: str) -> str:
+    """The document listing every word of a field and language with how many items hold it (prefixes expand
+    over it, as indexer.matching.expand does over Whoosh's terms)."""
+    return f"lexicon:{field}:{lang}"
+
+
+def encode_lexicon(counts: dict[str, int]) -> str:
+    text = "\n".join(f"{word}\t{count}" for word, count in sorted(counts.items()) if count > 0)
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
+
+
+def decode_lexicon(text: str) -> tuple[list[str], list[int]]:
+    """The words in order, and how many items hold each."""
+    lines = zlib.decompress(base64.b64decode(text)).decode("utf-8").split("\n") if text else []
+    pairs = [line.split("\t") for line in lines if line]
+    return [word for word, _ in pairs], [int(count) for _, count in pairs]
 
 
 def encode(bits: int) -> str:
@@ -114,6 +133,11 @@ class PostingsWriter:
             return
         docs = [{"id": key_id(key), "count": len(held), "bits": encode(bitset(held, self.next or 0))}
                 for key, held in self.held.items() if len(held) >= COMMON]
+        lexicons: dict[tuple[str, str], dict[str, int]] = {}
+        for (field, lang, word), held in self.held.items():
+            lexicons.setdefault((field, lang), {})[word] = len(held)
+        docs += [{"id": lexicon_id(*pair), "count": len(counts), "words": encode_lexicon(counts)}
+                 for pair, counts in lexicons.items()]
         docs.append({"id": NEXT, "count": 0, "next": self.next})
         self.held.clear()
         self._upsert(docs)
@@ -129,10 +153,29 @@ class PostingsWriter:
                 if key in stored:
                     stored[key] |= 1 << n
         docs = [{"id": key_id(key), "count": bits.bit_count(), "bits": encode(bits)} for key, bits in stored.items()]
+        docs += self._lexicons(changes)
         if taken != self.next:
             docs.append({"id": NEXT, "count": 0, "next": taken})
         self._upsert(docs)
         self.next = taken
+
+    def _lexicons(self, changes: list[tuple[int, set[Key], set[Key]]]) -> list[dict[str, Any]]:
+        """The lexicons of the fields and languages whose words' counts the changes move, moved."""
+        moved: Counter[Key] = Counter()
+        for _, before, after in changes:
+            moved.update(after - before)
+            moved.subtract(before - after)
+        pairs = {(field, lang) for field, lang, _ in moved}
+        stored = self._fetch(self.name, [lexicon_id(*pair) for pair in pairs], "id,words")
+        docs = []
+        for pair in pairs:
+            found = stored.get(lexicon_id(*pair))
+            counts = dict(zip(*decode_lexicon(found["words"]))) if found else {}
+            for (field, lang, word), by in moved.items():
+                if (field, lang) == pair and by:
+                    counts[word] = counts.get(word, 0) + by
+            docs.append({"id": lexicon_id(*pair), "count": len(counts), "words": encode_lexicon(counts)})
+        return docs
 
     def _next(self) -> int:
         if self.next is None:
@@ -155,7 +198,7 @@ class PostingsWriter:
         keys = list(keys)
         by_id = {key_id(key): key for key in keys}
         return {by_id[found]: decode(doc["bits"]) for found, doc in self._fetch(self.name, list(by_id), "id,bits").items()
-                if found != NEXT}
+                if found in by_id}
 
     def _fetch(self, collection: str, ids: list[str], fields: str) -> dict[str, dict[str, Any]]:
         """The documents with these ids (those there are), asked in the body of a multi_search: 250 ids are longer

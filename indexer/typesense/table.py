@@ -11,16 +11,19 @@ the same kb code that serves the Whoosh backend, over the same kind of bitsets.
 from __future__ import annotations
 
 import functools
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from indexer.bitsets import BitSets, bitset
-from indexer.schema import FILTER_FIELDS, LANGUAGES
 from indexer.lru import LRU
+from indexer.matching import MAX_EXPANSION
+from indexer.schema import FILTER_FIELDS, LANGUAGES
 from indexer.typesense.collection import PAGE, jsonl, quoted
 from indexer.typesense.documents import analysed, texts_of
-from indexer.typesense.postings import BATCH, Key, decode, key_id, positions, postings_of
+from indexer.typesense.postings import (BATCH, Key, decode, decode_lexicon, key_id, lexicon_id, positions,
+                                        postings_of)
 from kb.query import Clause
 from kb.text import fold
 
@@ -56,6 +59,7 @@ class ClusterSets(BitSets):
         self.all = (1 << self.size) - 1
         self._rows = rows
         self.found = LRU(CACHED)  # the documents of recent clauses (indexer.typesense.table.Finder)
+        self.lexicons: dict[tuple[str, str], tuple[list[str], list[int]] | None] = {}  # what prefixes expand over
 
     @classmethod
     def read(cls, client: Any, collection: str) -> ClusterSets:
@@ -193,9 +197,12 @@ class Finder:
         return [known[w] or 0 for w in words]
 
     def common(self, looks: list[Look]) -> dict[Look, int]:
-        """The documents of the looks whose words are all common: read from their postings, not searched."""
+        """The documents of the looks found from postings, not searched: words that are all common, and prefixes
+        (expanded as on Whoosh, to the MAX_EXPANSION words most items hold; the rare ones searched at once)."""
         words = {look: keys for look in looks if (keys := look.words())}
-        posted = self.posted([key for keys in words.values() for key in keys])
+        prefixes = {look: keys for look in looks
+                    if look.clause.kind == "prefix" and (keys := self.expansions(look)) is not None}
+        posted = self.posted([key for keys in [*words.values(), *prefixes.values()] for key in keys])
         found: dict[Look, int] = {}
         for look, keys in words.items():
             if all(key in posted for key in keys):
@@ -203,7 +210,44 @@ class Finder:
                 for key in keys:
                     bits &= posted[key]
                 found[look] = bits
+        rare: list[tuple[Look, dict[str, Any]]] = []
+        for look, keys in prefixes.items():
+            found[look] = 0
+            for key in keys:
+                found[look] |= posted.get(key, 0)
+            if unposted := [key[2] for key in keys if key not in posted]:
+                where = f"{WORDS[look.field]}:=[{','.join(quoted(w) for w in unposted)}] && {look.in_language()}"
+                rare.append((look, {"collection": self.collection, "q": "*", "include_fields": "id",
+                                    "filter_by": where, "per_page": PAGE}))
+        for (look, _), ids in zip(rare, self._all_ids([search for _, search in rare])):
+            found[look] |= self.sets.bits(ids)
         return found
+
+    def expansions(self, look: Look) -> list[Key] | None:
+        """The words a prefix stands for in a field and language: for the prefix as typed and its stem, the
+        MAX_EXPANSION words most items hold (indexer.matching.expand), from the lexicon the runs keep; None
+        without one (a collection written before lexicons: Typesense's prefix search finds the items)."""
+        field = WORDS[look.field]
+        lexicon = self.lexicon(field, look.lang) if self.sets.postings else None
+        if lexicon is None:
+            return None
+        words, counts = lexicon
+        chosen: dict[str, None] = {}
+        for prefix in dict.fromkeys([fold(look.clause.text), *analysed(look.clause.text, look.lang)[:1]]):
+            if prefix:
+                low = bisect_left(words, prefix)
+                high = bisect_left(words, prefix[:-1] + chr(ord(prefix[-1]) + 1), low)
+                best = sorted(range(low, high), key=lambda i: (-counts[i], words[i]))[:MAX_EXPANSION]
+                chosen.update((words[i], None) for i in best)
+        return [(field, look.lang, word) for word in chosen]
+
+    def lexicon(self, field: str, lang: str) -> tuple[list[str], list[int]] | None:
+        if (field, lang) not in self.sets.lexicons:
+            searches = [{"collection": postings_of(self.collection), "q": "*", "include_fields": "id,words",
+                         "filter_by": f"id:={quoted(lexicon_id(field, lang))}", "per_page": 1}]
+            hits = self.multi(searches)[0].get("hits", [])
+            self.sets.lexicons[(field, lang)] = decode_lexicon(hits[0]["document"]["words"]) if hits else None
+        return self.sets.lexicons[(field, lang)]
 
     def posted(self, keys: list[Key]) -> dict[Key, int]:
         """The documents in the postings of these words, for those that have postings (the common ones)."""
