@@ -367,6 +367,21 @@ def test_a_prefix_stands_for_as_many_words_on_the_cluster_as_on_whoosh(runner, s
     assert totals("zebras*") == (zebra, zebra) and zebra == 3 * 10 + 1
 
 
+def test_a_word_holding_a_symbol_finds_only_the_items_that_hold_it(runner, site, tmp_path):
+    """kb's words may hold _ . / & (health_, e.g.); Typesense dropped them from its tokens, so an exact filter on
+    health_ also matched every item holding health (53 items, against 1 on Whoosh)."""
+    from kb.search import SearchRequest
+
+    content, _ = site
+    (content / "discussions/a-variable.md").write_text(
+        "---\ntitle: A variable\ntype: discussion\n---\nThe spreadsheet names it health_ and m.o.h.\n", encoding="utf-8")
+    assert kb(runner, "reindex").exit_code == 0
+    whoosh = IndexStore(tmp_path / "ix")
+    for query in ("health_", "m.o.h"):
+        local = whoosh.search(SearchRequest(q=query, role="manager"))
+        assert search_json(runner, query)["total"] == local.total == 1, query
+
+
 def test_items_whose_text_holds_line_separators_are_read_back_whole(runner, site):
     """An export is one JSON object a line; a text with U+2028, U+2029 or \\x1c (as some real pages have) is not
     cut there."""

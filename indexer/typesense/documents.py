@@ -21,6 +21,7 @@ from kb.vocabulary import Vocabulary
 
 ARRAYS = ("topics", "topics_all", "kind", "country", "activity", "person", "attachment", "links")
 STRINGS = ("type", "year", "lang", "community", "path", "visibility", "attribution")
+SYMBOLS = "_./&"  # besides letters and digits, what a word of kb's analyser may hold
 FACETS = {"topics", "topics_all", "type", "kind", "country", "year", "lang", "activity", "person", "community",
           "visibility"}
 
@@ -33,7 +34,9 @@ def collection_schema(name: str) -> dict[str, Any]:
                {"name": "n", "type": "int32"},
                {"name": "stems_title", "type": "string"},
                {"name": "words", "type": "string[]"}, {"name": "title_words", "type": "string[]"}]
-    return {"name": name, "fields": fields, "default_sorting_field": "date"}
+    # The characters kb's words may hold (indexer.schema.WORD_PATTERN) are kept in Typesense's tokens too: else
+    # an exact filter on "system_" would also match every item holding "system".
+    return {"name": name, "fields": fields, "default_sorting_field": "date", "symbols_to_index": list(SYMBOLS)}
 
 
 def texts_schema(name: str) -> dict[str, Any]:

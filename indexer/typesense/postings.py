@@ -239,10 +239,9 @@ def answered(response: dict[str, Any]) -> list[dict[str, Any]]:
     return response["results"]
 
 
-def positions(bits: int, ordinals: list[int] | None, size: int) -> int:
-    """A posting (bits over ordinals) as bits over a snapshot's documents, numbered in the order of their
-    ordinals (`ordinals[d]` the ordinal of document d; None when document d has ordinal d)."""
-    if ordinals is None:
+def positions(bits: int, place: dict[int, int] | None, size: int) -> int:
+    """A posting (bits over ordinals) as bits over a snapshot's documents: `place` gives the document of each
+    ordinal (None when each document's number is its ordinal)."""
+    if place is None:
         return bits & ((1 << size) - 1)  # a later run's new items are not in this snapshot
-    place = {n: d for d, n in enumerate(ordinals)}
     return bitset((place[n] for n in members(bits) if n in place), size)

@@ -48,11 +48,11 @@ class ClusterSets(BitSets):
         # Numbered in the order of the items' ordinals, which the postings of common words are over; a
         # collection written before ordinals has no postings.
         self.postings = bool(rows) and all("n" in row for row in rows)
-        self.ordinals: list[int] | None = None  # None: document d has ordinal d
+        self.place: dict[int, int] | None = None  # the document of each ordinal; None: document d has ordinal d
         if self.postings:
             rows = sorted(rows, key=lambda row: int(row["n"]))
-            if int(rows[-1]["n"]) != len(rows) - 1:
-                self.ordinals = [int(row["n"]) for row in rows]
+            if int(rows[-1]["n"]) != len(rows) - 1:  # deleted items left gaps
+                self.place = {int(row["n"]): d for d, row in enumerate(rows)}
         self.ids = [row["id"] for row in rows]
         self.number = {item_id: n for n, item_id in enumerate(self.ids)}
         self.size = len(rows)
@@ -268,7 +268,7 @@ class Finder:
         for answer in self.multi(searches):
             for hit in answer.get("hits", []):
                 key = wanted[hit["document"]["id"]]
-                found[key] = positions(decode(hit["document"]["bits"]), self.sets.ordinals, self.sets.size)
+                found[key] = positions(decode(hit["document"]["bits"]), self.sets.place, self.sets.size)
         for key in wanted.values():
             self.found.put(("posting", *key), found.get(key, -1))  # -1: no postings, a rare word
         return found
