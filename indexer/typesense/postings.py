@@ -103,7 +103,7 @@ class PostingsWriter:
         incremental run, first move its bits from the words it held to those it holds now."""
         if self.full:
             for doc in docs:
-                if "n" not in doc:  # a batch tried again keeps its numbers
+                if "n" not in doc:  # numbered once: only a batch's writes are tried again, not this
                     doc["n"], self.next = self.next, self.next + 1
                 for key in keys_of(doc):
                     self.held.setdefault(key, array("I")).append(doc["n"])
