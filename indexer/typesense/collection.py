@@ -19,6 +19,7 @@ from indexer.typesense.connection import Connection, retried
 from indexer.typesense.documents import collection_schema, documents, item_of, texts_of, texts_schema
 from indexer.typesense.postings import PostingsWriter, postings_of
 from indexer.typesense.postings import schema as postings_schema
+from indexer.typesense.searches import PAGE, quoted
 from kb.errors import ValidationError
 from kb.item import Item
 from kb.vocabulary import Vocabulary
@@ -26,8 +27,6 @@ from kb.vocabulary import Vocabulary
 BATCH = 500
 WRITE_PATIENCE = 60.0  # seconds a batch is retried before the run gives up (the old collection keeps serving)
 SYNC_PATIENCE = 30.0  # seconds followers may take to hold what the leader holds
-PAGE = 250  # Typesense's largest page
-
 
 class ClusterWriteError(ValidationError):
     """The cluster did not take a generation's writes in time: the run stops (exit 4), the old one serves."""
@@ -37,11 +36,6 @@ def jsonl(text: str) -> list[dict[str, Any]]:
     """The documents of an export: one JSON object a line, lines ended by \\n only (str.splitlines would also
     cut at the line and paragraph separators a text may hold, U+2028 and U+2029, and at \\x1c-\\x1e)."""
     return [json.loads(line) for line in text.split("\n") if line.strip()]
-
-
-def quoted(value: str) -> str:
-    """A filter value in backticks, so commas, colons and brackets in ids stay part of the value."""
-    return "`" + value.replace("`", "") + "`"
 
 
 class CollectionWriter:

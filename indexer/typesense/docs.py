@@ -16,7 +16,7 @@ from typing import Any
 
 from indexer.bitsets import members
 from indexer.itemdocs import Docs
-from indexer.typesense.collection import PAGE, quoted
+from indexer.typesense.searches import by_ids
 from indexer.typesense.documents import analysed, item_of, texts_of
 from indexer.typesense.ranking import Text, bm25, idf
 from indexer.typesense.table import Finder, analysis_language
@@ -29,10 +29,8 @@ SIMILAR_SCORED = 50  # documents holding the telling words that are scored with 
 
 def texts_by_id(finder: Finder, collection: str, item_ids: list[str], fields: str) -> list[dict[str, Any]]:
     """`fields` of the texts documents of these items (in no particular order), a page of ids per search."""
-    searches = [{"collection": texts_of(collection), "q": "*", "per_page": PAGE, "include_fields": fields,
-                 "filter_by": f"id:=[{','.join(quoted(i) for i in item_ids[start:start + PAGE])}]"}
-                for start in range(0, len(item_ids), PAGE)]
-    return [hit["document"] for answer in finder.multi(searches) for hit in answer.get("hits", [])]
+    return [hit["document"] for answer in finder.multi(by_ids(texts_of(collection), item_ids, fields))
+            for hit in answer.get("hits", [])]
 
 
 class ClusterDocs(Docs):

@@ -31,10 +31,10 @@ from typing import Any, Callable
 
 from indexer.bitsets import bitset, members
 from indexer.schema import LANGUAGES
+from indexer.typesense.searches import by_ids, multi
 
 COMMON = 250  # Typesense's largest page: a rarer word's items are one page of ids
 BATCH = 250  # postings read or written at once
-MULTI = 50  # searches per multi_search request (the server's default limit)
 NEXT = "next"  # the document holding the next free ordinal
 FIELDS = ("words", "title_words")  # the items' distinct words of their text and of their title
 
@@ -201,20 +201,9 @@ class PostingsWriter:
                 if found in by_id}
 
     def _fetch(self, collection: str, ids: list[str], fields: str) -> dict[str, dict[str, Any]]:
-        """The documents with these ids (those there are), asked in the body of a multi_search: 250 ids are longer
-        than a URL may be."""
-        from indexer.typesense.collection import quoted
-
-        found: dict[str, dict[str, Any]] = {}
-        searches = [{"collection": collection, "q": "*", "include_fields": fields, "per_page": BATCH,
-                     "filter_by": f"id:=[{','.join(quoted(i) for i in ids[start:start + BATCH])}]"}
-                    for start in range(0, len(ids), BATCH)]
-        for start in range(0, len(searches), MULTI):
-            part = searches[start:start + MULTI]
-            for answer in self.patiently(lambda part=part: answered(self.client.multi_search.perform(
-                    {"searches": part}, {}))):
-                found.update((hit["document"]["id"], hit["document"]) for hit in answer.get("hits", []))
-        return found
+        """The documents with these ids (those there are)."""
+        answers = self.patiently(lambda: multi(self.client, by_ids(collection, ids, fields)))
+        return {hit["document"]["id"]: hit["document"] for answer in answers for hit in answer.get("hits", [])}
 
     def _upsert(self, docs: list[dict[str, Any]]) -> None:
         from indexer.typesense.collection import ClusterWriteError
@@ -227,16 +216,6 @@ class PostingsWriter:
             if failed:
                 raise ClusterWriteError(f"Typesense refused {len(failed)} postings of {self.name}: "
                                         f"{failed[0].get('error')}")
-
-
-def answered(response: dict[str, Any]) -> list[dict[str, Any]]:
-    """The results of a multi_search; one refused raises (a node that lags: tried again, indexer.typesense.table)."""
-    from indexer.typesense.table import refused
-
-    for result in response["results"]:
-        if "error" in result:
-            raise refused(result)
-    return response["results"]
 
 
 def positions(bits: int, place: dict[int, int] | None, size: int) -> int:

@@ -20,17 +20,16 @@ from indexer.bitsets import BitSets, bitset
 from indexer.lru import LRU
 from indexer.matching import MAX_EXPANSION
 from indexer.schema import FILTER_FIELDS, LANGUAGES
-from indexer.typesense.collection import PAGE, jsonl, quoted
+from indexer.typesense.collection import jsonl
 from indexer.typesense.documents import analysed, texts_of
-from indexer.typesense.postings import (BATCH, Key, decode, decode_lexicon, key_id, lexicon_id, positions,
-                                        postings_of)
+from indexer.typesense.postings import Key, decode, decode_lexicon, key_id, lexicon_id, positions, postings_of
+from indexer.typesense.searches import PAGE, by_ids, multi, quoted
 from kb.query import Clause
 from kb.text import fold
 
 # The filter fields read into bitsets, besides the document's id and date.
 FIELDS = tuple(dict.fromkeys([*FILTER_FIELDS.values(), "topics", "visibility", "attribution", "lang", "path",
                               "attachment"]))
-MULTI = 50  # searches per multi_search request (the server's default limit)
 WORDS = {"stems": "words", "stems_title": "title_words"}  # each text's distinct words, as filter values
 CACHED = 512  # clauses whose documents a snapshot keeps (at 100k items, 12.5 kB each)
 
@@ -261,11 +260,7 @@ class Finder:
                 wanted[key_id(key)] = key
             elif bits >= 0:
                 found[key] = bits
-        ids = list(wanted)
-        searches = [{"collection": postings_of(self.collection), "q": "*", "include_fields": "id,bits",
-                     "filter_by": f"id:=[{','.join(quoted(i) for i in ids[start:start + BATCH])}]", "per_page": BATCH}
-                    for start in range(0, len(ids), BATCH)]
-        for answer in self.multi(searches):
+        for answer in self.multi(by_ids(postings_of(self.collection), list(wanted), "id,bits")):
             for hit in answer.get("hits", []):
                 key = wanted[hit["document"]["id"]]
                 found[key] = positions(decode(hit["document"]["bits"]), self.sets.place, self.sets.size)
@@ -292,21 +287,4 @@ class Finder:
         return ids
 
     def multi(self, searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        answers: list[dict[str, Any]] = []
-        for start in range(0, len(searches), MULTI):
-            results = self.client.multi_search.perform({"searches": searches[start:start + MULTI]}, {})["results"]
-            for result in results:
-                if "error" in result:
-                    raise refused(result)
-            answers += results
-        return answers
-
-
-def refused(result: dict[str, Any]) -> Exception:
-    """The exception for one search a multi_search answered with an error: a 404 (a node that lacks the
-    collection yet) or a 503 (not ready) is tried again on another node (indexer.typesense.connection.retried)."""
-    from typesense import exceptions
-
-    kind = {404: exceptions.ObjectNotFound, 503: exceptions.ServiceUnavailable}.get(result.get("code"),
-                                                                                     exceptions.RequestMalformed)
-    return kind(f"the Typesense cluster refused a search: {result.get('error')}")
+        return multi(self.client, searches)
