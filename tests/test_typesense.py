@@ -266,8 +266,8 @@ def id_pages(monkeypatch) -> list[tuple[str, int]]:
     read: list[tuple[str, int]] = []
     real = Finder._all_ids
 
-    def spy(self, searches):
-        found = real(self, searches)
+    def spy(self, searches, *rest):
+        found = real(self, searches, *rest)
         read.extend((search.get("filter_by", ""), len(ids)) for search, ids in zip(searches, found)
                     if "words:=`" in search.get("filter_by", ""))  # one word's items (a prefix's rare words: words:=[)
         return found
@@ -334,6 +334,37 @@ def test_common_words_are_counted_from_their_postings_through_incremental_runs(r
     monkeypatch.setattr(postings.PostingsWriter, "number", real)
     assert kb(runner, "reindex").exit_code in (0, 1)
     check("a stopped run run again")
+
+
+def test_a_phrase_of_common_words_is_searched_among_the_items_holding_them(runner, site, tmp_path, monkeypatch):
+    """Typesense runs a search again for each further page of its hits: a phrase of common words is searched among
+    the items holding all its words instead, a page of them at a time, and finds what Whoosh finds. Here words that
+    3 items hold have postings, and a page is 4 hits."""
+    import indexer.typesense.postings as postings
+    import indexer.typesense.table as table
+    from kb.search import SearchRequest
+
+    monkeypatch.setattr(postings, "COMMON", 3)
+    assert kb(runner, "reindex").exit_code == 0
+    monkeypatch.setattr(table, "PAGE", 4)
+    pages: list[int] = []
+    real = table.Finder.multi
+
+    def spy(self, searches):
+        pages.extend(int(s.get("page", 1)) for s in searches if str(s.get("q", "")).startswith('"'))
+        return real(self, searches)
+
+    monkeypatch.setattr(table.Finder, "multi", spy)
+    whoosh = IndexStore(tmp_path / "ix")
+    found = {}
+    for query in ('"health financing"', '"budget flexibility"', '"public financial management"', '"health" budget',
+                  '"health financing" -"budget flexibility"', '"flexibilité budgétaire"', '"payment provider"'):
+        cluster = search_json(runner, query)
+        local = whoosh.search(SearchRequest(q=query, page_size=100, role="manager"))
+        found[query] = ((cluster["total"], cluster["partial_total"]), (local.total, local.partial_total))
+    assert all(cluster == local for cluster, local in found.values()), found
+    assert found['"health financing"'][1][0] > 2 * 4 and found['"budget flexibility"'][1][0] > 4, found
+    assert pages and max(pages) == 1, pages  # no phrase's hits were read a further page at a time
 
 
 def test_a_prefix_stands_for_as_many_words_on_the_cluster_as_on_whoosh(runner, site, tmp_path):

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import functools
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from indexer.bitsets import BitSets, bitset
+from indexer.bitsets import BitSets, bitset, members
 from indexer.lru import LRU
 from indexer.matching import MAX_EXPANSION
 from indexer.schema import FILTER_FIELDS, LANGUAGES
@@ -175,7 +175,8 @@ class Finder:
             known[clause] = 0
         for look, bits in held.items():
             known[look.clause] |= bits
-        for (look, _), ids in zip(searches, self._all_ids([params for _, params in searches])):
+        narrow = [functools.partial(self.within_words, look, params) for look, params in searches]
+        for (look, _), ids in zip(searches, self._all_ids([params for _, params in searches], narrow)):
             known[look.clause] = (known[look.clause] or 0) | self.sets.bits(ids)
         for clause in wanted:
             self.found.put((clause.kind, clause.text, field), known[clause])
@@ -276,12 +277,39 @@ class Finder:
                      "per_page": 0} for word in words]
         return {word: answer.get("found", 0) for word, answer in zip(words, self.multi(searches))}
 
-    def _all_ids(self, searches: list[dict[str, Any]]) -> list[list[str]]:
-        """Every matching id of each search: a first page of each, then the further pages of those that need them."""
+    def within_words(self, look: Look, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """A phrase's search split over the items holding all its words, a page of them each, when those words
+        are common (have postings); else None. Typesense runs a search again for each further page of its
+        hits, so a phrase of common words that 30,000 items hold took 120 runs over all of them (5.9 s at 100k
+        items); a search among 250 given items reads only those."""
+        if look.clause.kind != "phrase":
+            return None
+        keys = [(WORDS[look.field], look.lang, token) for token in dict.fromkeys(analysed(look.clause.text, look.lang))]
+        posted = self.posted(keys) if len(keys) > 1 else {}
+        if not keys or not all(key in posted for key in keys):
+            return None
+        bits = self.sets.all
+        for key in keys:
+            bits &= posted[key]
+        ids = [self.sets.ids[d] for d in members(bits)]
+        return [dict(params, filter_by=f"{params['filter_by']} && id:=[{','.join(quoted(i) for i in ids[at:at + PAGE])}]")
+                for at in range(0, len(ids), PAGE)]
+
+    def _all_ids(self, searches: list[dict[str, Any]],
+                 narrow: list[Callable[[], list[dict[str, Any]] | None]] | None = None) -> list[list[str]]:
+        """Every matching id of each search: a first page of each, then the further pages of those that need them
+        (or, where `narrow` gives them, the searches that find the rest a page each)."""
         answers = self.multi(searches)
         ids = [[hit["document"]["id"] for hit in answer.get("hits", [])] for answer in answers]
-        more = [(n, dict(search, page=page)) for n, (search, answer) in enumerate(zip(searches, answers))
-                for page in range(2, (answer.get("found", 0) + PAGE - 1) // PAGE + 1)]
+        more: list[tuple[int, dict[str, Any]]] = []
+        for n, (search, answer) in enumerate(zip(searches, answers)):
+            pages = (answer.get("found", 0) + PAGE - 1) // PAGE
+            split = narrow[n]() if narrow and pages > 1 else None
+            if split is not None:
+                ids[n] = []  # the split searches find every hit, the first page's too
+                more += [(n, one) for one in split]
+            else:
+                more += [(n, dict(search, page=page)) for page in range(2, pages + 1)]
         for (n, _), answer in zip(more, self.multi([search for _, search in more])):
             ids[n] += [hit["document"]["id"] for hit in answer.get("hits", [])]
         return ids
