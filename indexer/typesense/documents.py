@@ -43,7 +43,8 @@ def texts_schema(name: str) -> dict[str, Any]:
     """The collection of the items' texts beside each generation's: the analysed text, searched for phrases and
     prefixes and read to rank, and the item itself (stored, not indexed)."""
     return {"name": name, "fields": [{"name": "lang", "type": "string"}, {"name": "length", "type": "int32"},
-                                     {"name": "stems", "type": "string"}]}
+                                     {"name": "stems", "type": "string"}],
+            "symbols_to_index": list(SYMBOLS)}  # a phrase of m.o.h is not one of moh
 
 
 def texts_of(collection: str) -> str:
