@@ -300,8 +300,9 @@ class Finder:
 
     def _all_ids(self, searches: list[dict[str, Any]],
                  narrow: list[Callable[[], list[dict[str, Any]] | None]] | None = None) -> list[list[str]]:
-        """Every matching id of each search: a first page of each, then the further pages of those that need them
-        (or, where `narrow` gives them, the searches that find the rest a page each)."""
+        """Every matching id of each search: a first page of each, then the further pages of those that need them;
+        for a search with more hits than Typesense pages through, the searches `narrow` gives, which find them
+        all (with none, the first HITS)."""
         answers = self.multi(searches)
         ids = [[hit["document"]["id"] for hit in answer.get("hits", [])] for answer in answers]
         more: list[tuple[int, dict[str, Any]]] = []
