@@ -16,11 +16,15 @@ def quoted(value: str) -> str:
     return "`" + value.replace("`", "") + "`"
 
 
+def id_filters(ids: list[str], page: int = PAGE) -> list[str]:
+    """The filters that each give `page` of these ids (one page of a search's hits)."""
+    return [f"id:=[{','.join(quoted(i) for i in ids[start:start + page])}]" for start in range(0, len(ids), page)]
+
+
 def by_ids(collection: str, ids: list[str], fields: str) -> list[dict[str, Any]]:
     """The searches that find the documents with these ids (those there are), `fields` of each."""
-    return [{"collection": collection, "q": "*", "per_page": PAGE, "include_fields": fields,
-             "filter_by": f"id:=[{','.join(quoted(i) for i in ids[start:start + PAGE])}]"}
-            for start in range(0, len(ids), PAGE)]
+    return [{"collection": collection, "q": "*", "per_page": PAGE, "include_fields": fields, "filter_by": where}
+            for where in id_filters(ids)]
 
 
 def multi(client: Any, searches: list[dict[str, Any]]) -> list[dict[str, Any]]:

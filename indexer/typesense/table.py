@@ -23,7 +23,7 @@ from indexer.schema import FILTER_FIELDS, LANGUAGES
 from indexer.typesense.collection import jsonl
 from indexer.typesense.documents import analysed, texts_of
 from indexer.typesense.postings import Key, decode, decode_lexicon, key_id, lexicon_id, positions, postings_of
-from indexer.typesense.searches import PAGE, by_ids, multi, quoted
+from indexer.typesense.searches import PAGE, by_ids, id_filters, multi, quoted
 from kb.query import Clause
 from kb.text import fold
 
@@ -294,9 +294,8 @@ class Finder:
         bits = self.sets.all
         for key in keys:
             bits &= posted[key]
-        ids = [self.sets.ids[d] for d in members(bits)]
-        return [dict(params, filter_by=f"{params['filter_by']} && id:=[{','.join(quoted(i) for i in ids[at:at + PAGE])}]")
-                for at in range(0, len(ids), PAGE)]
+        return [dict(params, filter_by=f"{params['filter_by']} && {where}")
+                for where in id_filters([self.sets.ids[d] for d in members(bits)], params["per_page"])]
 
     def _all_ids(self, searches: list[dict[str, Any]],
                  narrow: list[Callable[[], list[dict[str, Any]] | None]] | None = None) -> list[list[str]]:
