@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sys
 
@@ -12,7 +11,8 @@ from indexer.generation import GenerationFolder
 from indexer.guards import check_generation
 from indexer.listing import Listing, read_listing
 from indexer.manifest import Changes, Entry, compare, load_manifest, save_manifest, vocabulary_hash
-from indexer.reindex import Job, ReindexSummary, problems
+from indexer.reindex import Job, ReindexSummary
+from indexer.runchecks import RunChecks
 from indexer.words import WordCounts, add_words
 from indexer.writing import WORKERS
 from kb.backend import GenerationWriter
@@ -40,9 +40,13 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
             job.progress.start(len(present), "indexing")
             words = WordCounts()
             passages: list[tuple[str, str]] = []
-            accepted, entries = stream(job, writer, present, changes, words, passages)
-            carried = carry_over(job, current, old_manifest, accepted, entries)
-            kind_of = {item.id: item.kind for item in accepted.values() if item.is_activity}
+            checks = RunChecks(job.vocabulary)
+            ids, kind_of, entries = stream(job, writer, present, changes, words, passages, checks)
+            carried = carry_over(job, current, old_manifest, ids, entries)
+            for item in carried:
+                checks.add(item)
+                if item.is_activity:
+                    kind_of[item.id] = item.kind
             writer.put(carried, job.vocabulary, kind_of)
             if job.store.model is not None:
                 passages.extend(meaning.passages(carried, job.store.model))
@@ -58,8 +62,8 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
         job.store.words_added(folder.name, words)
         save_manifest(folder.manifest, entries, vocabulary_hash(job.root), listing=listing_of(listing, summary))
         folder.write_vocabulary(job.vocabulary)
-        folder.finish(len(accepted), job.root)  # written last: the generation is complete
-        check_generation(job.store.reader(folder.name), current, job.guards, len(accepted))
+        folder.finish(len(ids), job.root)  # written last: the generation is complete
+        check_generation(job.store.reader(folder.name), current, job.guards, len(ids))
     except BaseException:
         shutil.rmtree(folder.path, ignore_errors=True)
         raise
@@ -69,8 +73,8 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
     summary.updated = sorted(p for p in set(changes.updated) | set(changes.unchanged) if p in entries
                              and p not in {f.path for f in summary.failed})
     summary.unchanged = 0
-    summary.generation, summary.items = folder.name, len(accepted)
-    summary.warnings += problems(accepted.values(), job.vocabulary)
+    summary.generation, summary.items = folder.name, len(ids)
+    summary.warnings += checks.warnings()
 
 
 def listing_of(listing: Listing | None, summary: ReindexSummary) -> Listing | None:
@@ -80,15 +84,15 @@ def listing_of(listing: Listing | None, summary: ReindexSummary) -> Listing | No
 
 
 def stream(job: Job, writer: GenerationWriter, paths: list[str], changes: Changes, words: WordCounts,
-           passages: list[tuple[str, str]]) -> tuple[dict[str, Item], dict[str, Entry]]:
-    """Read files and write each item as it arrives; return light copies of the items and their entries.
+           passages: list[tuple[str, str]], checks: RunChecks) -> tuple[dict[str, str], dict[str, str], dict[str, Entry]]:
+    """Read files and write each item as it arrives; return the ids by path, the activities' kinds and
+    the manifest entries.
 
     Memory stays small at any size: only an item whose activity has not been read
-    yet waits (its activity kind is derived from that activity), and what is kept
-    for the checks has no body, HTML or text.
+    yet waits (its activity kind is derived from that activity), and nothing else
+    of an item is kept but its id, its links and problems (`checks`) and its entry.
     """
     owners: dict[str, str] = {}
-    light: dict[str, Item] = {}
     entries: dict[str, Entry] = {}
     kind_of: dict[str, str] = {}
     waiting: list[Item] = []
@@ -98,31 +102,22 @@ def stream(job: Job, writer: GenerationWriter, paths: list[str], changes: Change
         if item is None:
             continue
         words.add(read)
+        checks.add(item)
         if job.store.model is not None:
             passages.append((item.id, job.store.model.passage_text(item.title, item.text)))
         if item.is_activity:
-            kind_of[item.id] = item.kind
+            kind_of[item.id] = sys.intern(item.kind)
         if all(a in kind_of for a in item.activities):
             writer.put([item], job.vocabulary, kind_of)
         else:
             waiting.append(item)
-        light[read.path] = lightened(item)
         entries[read.path] = entry_for(read, changes)
     writer.put(waiting, job.vocabulary, kind_of)
-    return light, entries
+    return owners_by_path(owners), kind_of, entries
 
 
-def lightened(item: Item) -> Item:
-    """What the checks after the build need of an item: no body, HTML, text or summary, and the values many
-    items share (topics, countries, type, language...) as one string each. Each item arrives from a reader
-    process with its own copies; kept for 100,000 items, the light copies were most of a full build's growth
-    in memory (about 2 kB an item, 1 kB now)."""
-    shared = sys.intern
-    return dataclasses.replace(
-        item, body="", html="", text="", summary="", extra={},
-        type=shared(item.type), lang=shared(item.lang), kind=shared(item.kind), community=shared(item.community),
-        topics=tuple(map(shared, item.topics)), countries=tuple(map(shared, item.countries)),
-        activities=tuple(map(shared, item.activities)), people=tuple(map(shared, item.people)))
+def owners_by_path(owners: dict[str, str]) -> dict[str, str]:
+    return {path: item_id for item_id, path in owners.items()}
 
 
 def entry_for(read: Read, changes: Changes) -> Entry:
@@ -145,12 +140,12 @@ def accept(read: Read, owners: dict[str, str], summary: ReindexSummary) -> Item 
 
 
 def carry_over(job: Job, current: GenerationFolder | None, old_manifest: dict[str, Entry],
-               accepted: dict[str, Item], entries: dict[str, Entry]) -> list[Item]:
-    """The last good version of files that fail now, so a bad edit loses nothing; they join `accepted`."""
-    failed = [f.path for f in job.summary.failed if f.path in old_manifest and f.path not in accepted]
+               ids: dict[str, str], entries: dict[str, Entry]) -> list[Item]:
+    """The last good version of files that fail now, so a bad edit loses nothing; they join `ids`."""
+    failed = [f.path for f in job.summary.failed if f.path in old_manifest and f.path not in ids]
     if current is None or not failed:
         return []
-    taken = {item.id for item in accepted.values()}
+    taken = set(ids.values())
     reader = job.store.reader(current.name)
     carried = []
     for path in failed:
@@ -158,7 +153,7 @@ def carry_over(job: Job, current: GenerationFolder | None, old_manifest: dict[st
         item = reader.find_item(entry.id)
         if item is not None and entry.id not in taken:
             carried.append(item)
-            accepted[path] = item
+            ids[path] = item.id
             entries[path] = entry
             job.summary.notes.append(f"{path}: kept the last indexed version")
     return carried

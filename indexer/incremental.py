@@ -15,7 +15,8 @@ from indexer.generation import GenerationFolder
 from indexer.guards import check_deletions
 from indexer.manifest import Changes, Entry, Owners, compare, load_manifest, load_stats, \
     manifest_size, save_manifest, vocabulary_hash
-from indexer.reindex import Job, problems
+from indexer.reindex import Job
+from indexer.runchecks import RunChecks
 from indexer.unchanged import Look, look, nothing_changed
 from indexer.words import WordCounts, add_words
 from indexer.writing import WORKERS
@@ -95,7 +96,22 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
         current.write_vocabulary(job.vocabulary)
     current.touch(count)
     summary.items = count
-    summary.warnings += problems(fresh.values(), job.vocabulary)
+    summary.warnings += checks_of(job, fresh).warnings(lambda item_id: stored_type(job, item_id, stale_ids))
+
+
+def checks_of(job: Job, fresh: dict[str, Item]) -> RunChecks:
+    checks = RunChecks(job.vocabulary)
+    for item in fresh.values():
+        checks.add(item)
+    return checks
+
+
+def stored_type(job: Job, item_id: str, gone: set[str]) -> str | None:
+    """The type of an item this run did not read, as the index holds it (None for an id the run deleted)."""
+    if item_id in gone:
+        return None
+    item = job.store.find_item(item_id)
+    return item.type if item is not None else None
 
 
 def collect(job: Job, changes: Changes, owners: dict[str, str],

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from kb.access import level_problem
 from kb.links import typed_links
 from kb.needs import problems as need_problems
 from kb.duplicates import near_duplicates
-from kb.item import Item
+from kb.item import ACTIVITY_TYPE, Item
 from kb.metadata import parse_date
 from kb.notes import Note
 from kb.vocabulary import Vocabulary
@@ -32,40 +32,67 @@ def check_items(items: Iterable[Item], vocabulary: Vocabulary) -> list[Problem]:
     """Report unknown and deprecated topics, broken activity links, untyped activities and visibility
     values that are not levels (such an item is shown to managers only)."""
     items = list(items)
-    by_id = {item.id: item for item in items}
-    problems: list[Problem] = []
-    for item in items:
-        problems.extend(_check_topics(item, vocabulary))
-        for target in item.activities:
-            linked = by_id.get(target)
-            if linked is None:
-                problems.append(Problem(item.path, f"activities: {target!r} is not the id of any item"))
-            elif not linked.is_activity:
-                problems.append(Problem(item.path, f"activities: {target!r} is a {linked.type}, not an activity", "warning"))
-        if item.is_activity and vocabulary.kinds:
-            if not item.kind:
-                problems.append(Problem(item.path, "kind: an activity needs a kind", "warning"))
-            elif item.kind not in vocabulary.kinds:
-                known = ", ".join(vocabulary.kinds)
-                problems.append(Problem(item.path, f"kind: {item.kind!r} is not an activity kind ({known})", "warning"))
-        for key, target in typed_links(item):
-            if target not in by_id:
-                problems.append(Problem(item.path, f"{key}: {target!r} is not the id of any item"))
-        if vocabulary.people:
-            for person in item.people:
-                if person not in vocabulary.people:
-                    problems.append(Problem(item.path, f"people: {person!r} is not in the people registry", "warning"))
-        problems.extend(Problem(item.path, message) for message in need_problems(item.extra, set(vocabulary.topics)))
-        visibility = level_problem(item)
-        if visibility:
-            problems.append(Problem(item.path, visibility))
-        if vocabulary.types and item.type not in vocabulary.types:
-            problems.append(Problem(item.path, f"type: {item.type!r} is not a type in the vocabulary", "warning"))
+    types = {item.id: item.type for item in items}
+    problems = [problem for item in items for problem in item_problems(item, vocabulary)]
+    problems += link_problems([link for item in items for link in links_of(item)], types.get)
     for first, second, _ in near_duplicates(items):
         same = "the same text as" if " ".join(first.text.split()) == " ".join(second.text.split()) \
             else "nearly the same text as"
         problems.append(Problem(second.path, f"{same} {first.path} (a duplicate?)", "warning"))
     return sorted(problems, key=lambda p: (p.path, p.severity, p.message))
+
+
+def item_problems(item: Item, vocabulary: Vocabulary) -> list[Problem]:
+    """What is wrong with one item on its own; its links are checked against the others by `link_problems`."""
+    problems = _check_topics(item, vocabulary)
+    if item.is_activity and vocabulary.kinds:
+        if not item.kind:
+            problems.append(Problem(item.path, "kind: an activity needs a kind", "warning"))
+        elif item.kind not in vocabulary.kinds:
+            known = ", ".join(vocabulary.kinds)
+            problems.append(Problem(item.path, f"kind: {item.kind!r} is not an activity kind ({known})", "warning"))
+    if vocabulary.people:
+        for person in item.people:
+            if person not in vocabulary.people:
+                problems.append(Problem(item.path, f"people: {person!r} is not in the people registry", "warning"))
+    problems.extend(Problem(item.path, message) for message in need_problems(item.extra, set(vocabulary.topics)))
+    visibility = level_problem(item)
+    if visibility:
+        problems.append(Problem(item.path, visibility))
+    if vocabulary.types and item.type not in vocabulary.types:
+        problems.append(Problem(item.path, f"type: {item.type!r} is not a type in the vocabulary", "warning"))
+    return problems
+
+
+@dataclass(frozen=True)
+class Link:
+    """One link an item's file writes: to an activity, or a typed link (complements, follows_up...)."""
+
+    path: str
+    key: str  # "activities" or the typed link's key
+    target: str
+
+
+def links_of(item: Item) -> list[Link]:
+    return [Link(item.path, "activities", target) for target in item.activities] + \
+        [Link(item.path, key, target) for key, target in typed_links(item)]
+
+
+def link_problems(links: Iterable[Link], type_of: Callable[[str], str | None]) -> list[Problem]:
+    """Links to ids that no item has, and activity links to items that are not activities.
+
+    `type_of` gives the type of the item with an id, None when there is none: the items checked
+    together, or what an index holds besides the items a run read again.
+    """
+    problems = []
+    for link in links:
+        target_type = type_of(link.target)
+        if target_type is None:
+            problems.append(Problem(link.path, f"{link.key}: {link.target!r} is not the id of any item"))
+        elif link.key == "activities" and target_type != ACTIVITY_TYPE:
+            problems.append(Problem(link.path, f"activities: {link.target!r} is a {target_type}, not an activity",
+                                    "warning"))
+    return problems
 
 
 def _check_topics(item: Item, vocabulary: Vocabulary) -> list[Problem]:

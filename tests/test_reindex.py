@@ -444,18 +444,48 @@ def test_a_search_in_flight_while_a_run_merges_segments_away_still_reads_them(tm
         assert sorted(h.item.id for h in result.hits) == sorted(f"note-{n:02}" for n in range(30))
 
 
-def test_a_full_build_checks_its_light_copies_as_it_would_the_items(sample):
-    """A full build keeps light copies of its items for the checks that follow it (about 1 kB an item
-    instead of 2 kB at 100,000 items: no text or summary, shared values as one string each); the sample's
-    checks find the same problems in them as in the items themselves, and the light copies share their
-    topic strings."""
-    from indexer.content import load_content
-    from indexer.fullbuild import lightened
-    from indexer.reindex import problems
+def run_warnings(content: Path, index: Path, *args: str) -> list[str]:
+    from click.testing import CliRunner
+    from indexer.cli import cli
 
-    content = load_content(sample)
-    light = [lightened(item) for item in content.items]
-    assert problems(light, content.vocabulary) == problems(content.items, content.vocabulary)
-    assert all(not item.text and not item.summary for item in light)
-    topics = [topic for item in light for topic in item.topics]
-    assert len(topics) > len({id(topic) for topic in topics})
+    result = CliRunner().invoke(cli, ["--content", str(content), "--index", str(index), "reindex", "--json", *args])
+    assert result.exit_code == 0, result.output
+    return [f"{w['path']}: {w['reason']}" for w in json.loads(result.stdout)["warnings"]]
+
+
+def test_a_run_checks_the_links_of_the_files_it_read_against_the_whole_index(indexed):
+    """An incremental run read one file that links to an activity it did not read: that link is
+    fine (a run used to report it as a link to no item). Links to an id that no item has, or that
+    the run deleted, and an activity link to an item that is not an activity, are reported."""
+    content, index = indexed
+    module = content / "training/module-1-facilitating-online-peer-exchange.md"
+    module.write_text(module.read_text() + "\nOne more line.\n")
+    assert run_warnings(content, index) == []
+    text = module.read_text()
+    module.write_text(text.replace("activities: [training-2020-community-managers]",
+                                   "activities: [training-2020-community-managers, no-such-activity, "
+                                   "discussions/data-dashboards-health-spending]\ncomplements: [webinar-2020-11-pbb]"))
+    (content / "activities/webinar-2020-11-pbb.md").unlink()
+    assert run_warnings(content, index) == [
+        "training/module-1-facilitating-online-peer-exchange.md: error: activities: 'no-such-activity' is not the id of any item",
+        "training/module-1-facilitating-online-peer-exchange.md: error: complements: 'webinar-2020-11-pbb' is not the id of any item",
+        "training/module-1-facilitating-online-peer-exchange.md: warning: activities: 'discussions/data-dashboards-health-spending' is a "
+        "discussion, not an activity",
+    ]
+
+
+def test_a_full_build_reports_what_kb_check_reports_but_near_duplicates(indexed):
+    """A full build keeps no copy of its items for the checks that follow it, only ids, types and links;
+    it reports the same problems as `kb check`, typed links and needs included (the copies it used to keep
+    had lost them)."""
+    from indexer.content import load_content
+    from kb.checks import check_items
+
+    content, index = indexed
+    write(content / "notes/linking.md", "---\ntitle: Linking note\ntopics: [budget-execution]\n"
+          "follows_up: [no-such-item]\nneeds: [no-such-topic]\n---\nA note.\n")
+    expected = [f"{p.path}: {p.severity}: {p.message}" for p in check_items(load_content(content).items,
+                                                                              load_content(content).vocabulary)]
+    assert any("follows_up: 'no-such-item'" in line for line in expected)
+    assert any(line.startswith("notes/linking.md: error: needs") for line in expected)
+    assert run_warnings(content, index, "--full") == expected
