@@ -41,8 +41,8 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
             words = WordCounts()
             passages: list[tuple[str, str]] = []
             checks = RunChecks(job.vocabulary)
-            ids, kind_of, entries = stream(job, writer, present, changes, words, passages, checks)
-            carried = carry_over(job, current, old_manifest, ids, entries)
+            kind_of, entries = stream(job, writer, present, changes, words, passages, checks)
+            carried = carry_over(job, current, old_manifest, entries)
             for item in carried:
                 checks.add(item)
                 if item.is_activity:
@@ -62,8 +62,8 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
         job.store.words_added(folder.name, words)
         save_manifest(folder.manifest, entries, vocabulary_hash(job.root), listing=listing_of(listing, summary))
         folder.write_vocabulary(job.vocabulary)
-        folder.finish(len(ids), job.root)  # written last: the generation is complete
-        check_generation(job.store.reader(folder.name), current, job.guards, len(ids))
+        folder.finish(len(entries), job.root)  # written last: the generation is complete
+        check_generation(job.store.reader(folder.name), current, job.guards, len(entries))
     except BaseException:
         shutil.rmtree(folder.path, ignore_errors=True)
         raise
@@ -73,7 +73,7 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
     summary.updated = sorted(p for p in set(changes.updated) | set(changes.unchanged) if p in entries
                              and p not in {f.path for f in summary.failed})
     summary.unchanged = 0
-    summary.generation, summary.items = folder.name, len(ids)
+    summary.generation, summary.items = folder.name, len(entries)
     summary.warnings += checks.warnings()
 
 
@@ -84,9 +84,9 @@ def listing_of(listing: Listing | None, summary: ReindexSummary) -> Listing | No
 
 
 def stream(job: Job, writer: GenerationWriter, paths: list[str], changes: Changes, words: WordCounts,
-           passages: list[tuple[str, str]], checks: RunChecks) -> tuple[dict[str, str], dict[str, str], dict[str, Entry]]:
-    """Read files and write each item as it arrives; return the ids by path, the activities' kinds and
-    the manifest entries.
+           passages: list[tuple[str, str]], checks: RunChecks) -> tuple[dict[str, str], dict[str, Entry]]:
+    """Read files and write each item as it arrives; return the activities' kinds and the manifest entries
+    (with each item's id).
 
     Memory stays small at any size: only an item whose activity has not been read
     yet waits (its activity kind is derived from that activity), and nothing else
@@ -113,11 +113,7 @@ def stream(job: Job, writer: GenerationWriter, paths: list[str], changes: Change
             waiting.append(item)
         entries[read.path] = entry_for(read, changes)
     writer.put(waiting, job.vocabulary, kind_of)
-    return owners_by_path(owners), kind_of, entries
-
-
-def owners_by_path(owners: dict[str, str]) -> dict[str, str]:
-    return {path: item_id for item_id, path in owners.items()}
+    return kind_of, entries
 
 
 def entry_for(read: Read, changes: Changes) -> Entry:
@@ -140,12 +136,12 @@ def accept(read: Read, owners: dict[str, str], summary: ReindexSummary) -> Item 
 
 
 def carry_over(job: Job, current: GenerationFolder | None, old_manifest: dict[str, Entry],
-               ids: dict[str, str], entries: dict[str, Entry]) -> list[Item]:
-    """The last good version of files that fail now, so a bad edit loses nothing; they join `ids`."""
-    failed = [f.path for f in job.summary.failed if f.path in old_manifest and f.path not in ids]
+               entries: dict[str, Entry]) -> list[Item]:
+    """The last good version of files that fail now, so a bad edit loses nothing; they join `entries`."""
+    failed = [f.path for f in job.summary.failed if f.path in old_manifest and f.path not in entries]
     if current is None or not failed:
         return []
-    taken = set(ids.values())
+    taken = {entry.id for entry in entries.values()}
     reader = job.store.reader(current.name)
     carried = []
     for path in failed:
@@ -153,7 +149,6 @@ def carry_over(job: Job, current: GenerationFolder | None, old_manifest: dict[st
         item = reader.find_item(entry.id)
         if item is not None and entry.id not in taken:
             carried.append(item)
-            ids[path] = item.id
             entries[path] = entry
             job.summary.notes.append(f"{path}: kept the last indexed version")
     return carried

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from kb.access import level_problem
 from kb.links import typed_links
@@ -64,8 +65,7 @@ def item_problems(item: Item, vocabulary: Vocabulary) -> list[Problem]:
     return problems
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """One link an item's file writes: to an activity, or a typed link (complements, follows_up...)."""
 
     path: str
@@ -74,8 +74,9 @@ class Link:
 
 
 def links_of(item: Item) -> list[Link]:
-    return [Link(item.path, "activities", target) for target in item.activities] + \
-        [Link(item.path, key, target) for key, target in typed_links(item)]
+    # interned: a reindex run keeps every item's links until it knows every id, and many link to one activity
+    return [Link(item.path, "activities", sys.intern(target)) for target in item.activities] + \
+        [Link(item.path, key, sys.intern(target)) for key, target in typed_links(item)]
 
 
 def link_problems(links: Iterable[Link], type_of: Callable[[str], str | None]) -> list[Problem]:

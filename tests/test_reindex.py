@@ -489,3 +489,29 @@ def test_a_full_build_reports_what_kb_check_reports_but_near_duplicates(indexed)
     assert any("follows_up: 'no-such-item'" in line for line in expected)
     assert any(line.startswith("notes/linking.md: error: needs") for line in expected)
     assert run_warnings(content, index, "--full") == expected
+
+
+def test_a_sub_writer_that_cannot_start_fails_the_build_with_its_own_error(indexed, monkeypatch):
+    """A full build whose sub-writer process cannot be started reports why, and the serving generation
+    stays. The sample's items reach the sub-writers at commit, whose failure used to leave the build's
+    files open (the suite fails on an unclosed file); a cancel then stopped the process that never started,
+    and failed on that instead."""
+    import multiprocessing.process
+
+    from indexer import writing
+
+    content, index = indexed
+    before = ids_in(index)
+    monkeypatch.setattr(writing, "PARALLEL_WRITE_FROM", 1)
+    monkeypatch.setattr(writing, "WORKERS", 2)
+    start = multiprocessing.process.BaseProcess.start
+
+    def refuse(process):
+        if getattr(process, "_target", None) is not None and process._target.__name__ == "_run_subwriter":
+            raise OSError("no process can be started for a sub-writer")
+        return start(process)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)
+    with pytest.raises(OSError, match="sub-writer"):
+        reindex(content, index, full=True)
+    assert ids_in(index) == before
