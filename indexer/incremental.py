@@ -96,13 +96,19 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
         current.write_vocabulary(job.vocabulary)
     current.touch(count)
     summary.items = count
-    summary.warnings += checks_of(job, fresh).warnings(lambda item_id: stored_type(job, item_id, stale_ids))
+    checks = checks_of(job, fresh, dependents, vocabulary_changed)
+    summary.warnings += checks.warnings(lambda item_id: stored_type(job, item_id, stale_ids))
 
 
-def checks_of(job: Job, fresh: dict[str, Item]) -> RunChecks:
+def checks_of(job: Job, fresh: dict[str, Item], dependents: list[Item], vocabulary_changed: bool) -> RunChecks:
+    """The files read again are checked in full. The items re-derived from the index are checked for their
+    links (they link to an activity that changed or went), and in full when the vocabulary changed (then
+    they are every item: a topic may have been deprecated under them)."""
     checks = RunChecks(job.vocabulary)
     for item in fresh.values():
         checks.add(item)
+    for item in dependents:
+        checks.add(item, links_only=not vocabulary_changed)
     return checks
 
 

@@ -25,8 +25,10 @@ class RunChecks:
         self.links: list[Link] = []
         self.types: dict[str, str] = {}  # id -> type, of the items the run read
 
-    def add(self, item: Item) -> None:
-        self.problems.extend(item_problems(item, self.vocabulary))
+    def add(self, item: Item, links_only: bool = False) -> None:
+        """Check an item; `links_only` for one that was not read again but whose links may have broken."""
+        if not links_only:
+            self.problems.extend(item_problems(item, self.vocabulary))
         self.links.extend(links_of(item))
         self.types[item.id] = sys.intern(item.type)
 
