@@ -34,8 +34,9 @@ def applies(units: int) -> bool:
     return units >= FEEDBACK_WORDS
 
 
-def expanded(searcher: Searcher, ranking: wq.Query, best: list[tuple[int, float]], units: int) -> wq.Query | None:
-    """The ranking query with the feedback words of the `best` (docnum, score) pairs, or None."""
+def expansion(searcher: Searcher, best: list[tuple[int, float]], units: int) -> wq.Query | None:
+    """The feedback words of the `best` (docnum, score) pairs, weighted, to add to the ranking query
+    of a question of `units` words; or None."""
     weights = feedback_words(searcher, best[:FEEDBACK_DOCS])
     if not weights:
         return None
@@ -44,11 +45,9 @@ def expanded(searcher: Searcher, ranking: wq.Query, best: list[tuple[int, float]
     # again times (1 - lambda) / lambda, in proportion to their weight.
     share = units * (1 - ORIGINAL_WEIGHT) / ORIGINAL_WEIGHT
     terms = [wq.Term(field_name, word, boost=share * weight / total) for (field_name, word), weight in weights]
-    expansion = wq.Or(terms)
-    expansion.matcher_type = wq.Or.DEFAULT_MATCHER
-    both = wq.Or([ranking, expansion])
-    both.matcher_type = wq.Or.DEFAULT_MATCHER
-    return both
+    words = wq.Or(terms)
+    words.matcher_type = wq.Or.DEFAULT_MATCHER
+    return words
 
 
 def feedback_words(searcher: Searcher, best: list[tuple[int, float]]) -> list[tuple[tuple[str, str], float]]:

@@ -17,7 +17,7 @@ from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Searcher
 
 from indexer import feedback, termscores
-from indexer.bitsets import DocSets, as_filter, bitset, docsets, reaching, tally
+from indexer.bitsets import DocSets, as_filter, bitset, docsets, members, reaching, tally
 from indexer.docsquery import Candidates, candidates
 from indexer.matching import Plan, titled_first, with_hints
 from indexer.meaning import RERANK_DEPTH
@@ -60,18 +60,20 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
     weighted = unit_weights(query.units, sets.size) if pooled else []
     scored = most_matched(group, weighted, size) if pooled else group
     first_pass = max(depth, BONUS_DEPTH) if query.bonuses else depth
-    pairs = top_scores(searcher, candidates(ranking, scored), group, first_pass, time_limit, notes)
+    first_scores = scores_of(searcher, candidates(ranking, scored), group, deadline, time_limit, notes)
+    pairs = termscores.top(first_scores, first_pass)
     if query.bonuses and pairs:
         pairs = with_bonuses(searcher, ranking, query.bonuses, pairs, group, time_limit, notes)
     if long_question and pairs:
         # Feedback from the first pass (indexer.feedback); it ranks again within the time left.
-        again = feedback.expanded(searcher, ranking, pairs, len(query.units))
-        left = deadline - time.perf_counter()
-        if again is not None and left > 0:
+        words = feedback.expansion(searcher, pairs, len(query.units))
+        if words is not None and time.perf_counter() < deadline:
+            again = scored
             if pooled:  # the feedback words weigh in the pool too: they bring items of their own
-                scored = most_matched(group, weighted + feedback_weights(sets, again), size)
-            again = candidates(again, scored)
-            pairs = feedback.keep_first(pairs, top_scores(searcher, again, group, depth, left, notes))
+                again = most_matched(group, weighted + feedback_weights(sets, words), size)
+            pairs = feedback.keep_first(pairs, termscores.top(
+                expanded(searcher, ranking, words, first_scores, scored & group, again & group, deadline, time_limit, notes),
+                depth))
     # Only the first RERANK_DEPTH are ordered again, whatever the page size, so that a page of
     # 1,000 (make eval) and pages of 10 show the same order.
     head = with_hints(pairs[:RERANK_DEPTH], query.hints)
@@ -143,26 +145,47 @@ def feedback_weights(sets: DocSets, again: wq.Query) -> list[tuple[int, float]]:
     return weighted
 
 
+def expanded(searcher: Searcher, ranking: wq.Query, words: wq.Query, first: dict[int, float], scored: int,
+             again: int, deadline: float, time_limit: float, notes: list[str]) -> dict[int, float]:
+    """The scores of the documents of `again` for the ranking query and the feedback words, as if
+    ranked by both at once, when `first` holds the ranking query's scores of the documents of `scored`:
+    only the words, and the query over the documents it did not score, remain to read (a third of a
+    long question's time at 100,000 items was the query's words scored a second time)."""
+    both = {docnum: first[docnum] for docnum in members(again & scored) if docnum in first}
+    fresh = again & ~scored
+    if fresh:
+        both.update(scores_of(searcher, candidates(ranking, fresh), fresh, deadline, time_limit, notes))
+    for docnum, score in scores_of(searcher, candidates(words, again), again, deadline, time_limit, notes).items():
+        both[docnum] = both.get(docnum, 0.0) + score
+    return both
+
+
 def top_scores(searcher: Searcher, ranking: wq.Query, group: int, depth: int, time_limit: float,
                notes: list[str]) -> list[tuple[int, float]]:
-    """The best `depth` (docnum, score) pairs of a group for a ranking query, within the time limit.
+    """The best `depth` (docnum, score) pairs of a group for a ranking query, within the time limit."""
+    found = scores_of(searcher, ranking, group, time.perf_counter() + time_limit, time_limit, notes)
+    return termscores.top(found, depth)
+
+
+def scores_of(searcher: Searcher, ranking: wq.Query, group: int, deadline: float, time_limit: float,
+              notes: list[str]) -> dict[int, float]:
+    """The scores of the documents of a group that a ranking query matches, by docnum, as many as
+    were scored by the deadline.
 
     A query bounded to candidates (indexer.docsquery.candidates) is scored word by word from the
     postings' blocks (indexer.termscores); any other walks Whoosh's matchers."""
     if isinstance(ranking, Candidates):
-        chosen = ranking.b.bits & group
-        pairs, complete = termscores.best(searcher, ranking.a, chosen, depth, time.perf_counter() + time_limit)
+        found, complete = termscores.scored(searcher, ranking.a, ranking.b.bits & group, deadline)
         if not complete:
             out_of_time(time_limit, notes)
-        return pairs
-    sets = docsets(searcher)
-    collector = TimeLimitCollector(searcher.collector(limit=depth, filter=as_filter(group, sets.size)),
-                                   timelimit=time_limit)
+        return found
+    collector = TimeLimitCollector(searcher.collector(limit=None, filter=as_filter(group, docsets(searcher).size)),
+                                   timelimit=max(0.0, deadline - time.perf_counter()))
     try:
         searcher.search_with_collector(ranking, collector)
     except TimeLimit:
         out_of_time(time_limit, notes)
-    return [(hit.docnum, hit.score) for hit in collector.results()[:depth]]
+    return {hit.docnum: hit.score for hit in collector.results()}
 
 
 def out_of_time(time_limit: float, notes: list[str]) -> None:

@@ -49,7 +49,20 @@ def best(searcher: Searcher, ranking: wq.Query, chosen: int, depth: int,
          deadline: float) -> tuple[list[tuple[int, float]], bool]:
     """The best `depth` (docnum, score) pairs among the documents of `chosen` that `ranking` matches,
     best first, ties to the lower number (as Whoosh's collector); and whether all was scored in time."""
-    found: list[tuple[float, int]] = []
+    found, complete = scored(searcher, ranking, chosen, deadline)
+    return top(found, depth), complete
+
+
+def top(found: dict[int, float], depth: int) -> list[tuple[int, float]]:
+    """The best `depth` (docnum, score) pairs of `found`, ties to the lower number."""
+    ordered = sorted((-score, docnum) for docnum, score in found.items())
+    return [(docnum, -negative) for negative, docnum in ordered[:depth]]
+
+
+def scored(searcher: Searcher, ranking: wq.Query, chosen: int, deadline: float) -> tuple[dict[int, float], bool]:
+    """The score of each document of `chosen` that `ranking` matches, by docnum; and whether all was
+    scored in time (if not, the segments scored by then)."""
+    found: dict[int, float] = {}
     complete = True
     sets = docsets(searcher)
     for segment, offset in searcher.leaf_searchers():
@@ -63,11 +76,10 @@ def best(searcher: Searcher, ranking: wq.Query, chosen: int, depth: int,
             _add(scores, Segment(segment, offset, bits, local, deadline, sets), ranking, 1.0)
         except OutOfTime:
             complete = False
-        found += [(-score, offset + local[at]) for at, score in scores.items()]
+        found.update((offset + local[at], score) for at, score in scores.items())
         if not complete:
             break
-    found.sort()
-    return [(docnum, -negative) for negative, docnum in found[:depth]], complete
+    return found, complete
 
 
 class Segment:

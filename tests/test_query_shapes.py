@@ -297,6 +297,49 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
     assert Candidates is not Never
 
 
+def test_feedback_reads_only_its_own_words_over_the_candidates_the_first_pass_scored(tmp_path, monkeypatch):
+    """A long question's second pass (feedback) adds its words' scores to the first pass's: the
+    question's words are scored once per candidate in the search, over the first pool and then over
+    the candidates the feedback words bring, with the same ranking and scores as scoring both at once."""
+    import indexer.termscores as termscores
+
+    content = tmp_path / "content"
+    question = write_notes(content)
+    reindex(content, tmp_path / "ix")
+    monkeypatch.setattr(ranking, "POOL", 300)  # the feedback words bring candidates of their own
+    read: dict[str, list[int]] = {}
+    real = termscores.scored
+
+    def scored(searcher, query, chosen, deadline):
+        for leaf in query.leaves():
+            read.setdefault(repr(leaf), []).append(chosen)
+        return real(searcher, query, chosen, deadline)
+
+    monkeypatch.setattr(termscores, "scored", scored)
+    request = SearchRequest(q=question, page_size=50, role="manager")
+    ours = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
+    assert len(ours) == 50 and any(len(sets) > 1 for sets in read.values())
+    for leaf, sets in read.items():
+        assert sum(bits.bit_count() for bits in sets) == bitset_union(sets).bit_count(), leaf
+
+    def both_at_once(searcher, ranking_query, words, first, scored_bits, again, deadline, time_limit, notes):
+        query = wq.Or([ranking_query, words])
+        query.matcher_type = wq.Or.DEFAULT_MATCHER
+        return real(searcher, query, again, deadline)[0]
+
+    monkeypatch.setattr(ranking, "expanded", both_at_once)
+    theirs = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
+    assert [i for i, _ in ours] == [i for i, _ in theirs]
+    assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
+
+
+def bitset_union(sets: list[int]) -> int:
+    union = 0
+    for bits in sets:
+        union |= bits
+    return union
+
+
 def test_a_quoted_phrase_is_found_once_and_ranks_as_whoosh(tmp_path, monkeypatch):
     """Counting a quoted phrase finds the items where its words stand together from their positions
     (indexer.phrases), not through Whoosh's span matchers; ranking adds its words' scores there instead
