@@ -9,11 +9,12 @@ even at 100,000 documents, and disjunctive counts are a few more ANDs.
 
 from __future__ import annotations
 
+from array import array
 from collections import OrderedDict
-from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.idsets import DocIdSet
 from whoosh.searching import Searcher
@@ -24,25 +25,25 @@ CACHE_SIZE = 512
 
 
 def bitset(docnums: Iterable[int], size: int) -> int:
-    """Build a bitset from document numbers."""
-    buffer = bytearray((size >> 3) + 1)
-    for docnum in docnums:
-        buffer[docnum >> 3] |= 1 << (docnum & 7)
-    return int.from_bytes(buffer, "little")
+    """Build a bitset from document numbers (an array of them, or any iterable)."""
+    if isinstance(docnums, np.ndarray):
+        numbers = docnums
+    elif isinstance(docnums, array):
+        numbers = np.frombuffer(docnums, dtype=docnums.typecode) if docnums else np.zeros(0, dtype=np.int64)
+    else:
+        numbers = np.fromiter(docnums, dtype=np.int64)
+    flags = np.zeros(((size >> 3) + 1) << 3, dtype=np.bool_)
+    flags[numbers] = True
+    return int.from_bytes(np.packbits(flags, bitorder="little").tobytes(), "little")
 
 
 def members(bits: int, limit: int | None = None) -> list[int]:
     """The document numbers in a bitset, in order (at most `limit`)."""
-    found: list[int] = []
-    raw = bits.to_bytes((bits.bit_length() >> 3) + 1, "little")
-    for index, byte in enumerate(raw):
-        while byte:
-            low = byte & -byte
-            found.append((index << 3) + low.bit_length() - 1)
-            if limit is not None and len(found) >= limit:
-                return found
-            byte ^= low
-    return found
+    if not bits:
+        return []
+    raw = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) >> 3, "little"), dtype=np.uint8)
+    found = np.flatnonzero(np.unpackbits(raw, bitorder="little"))
+    return (found if limit is None else found[:limit]).tolist()
 
 
 def at_least(sets: list[int], k: int) -> int:
@@ -266,7 +267,11 @@ class DocSets(BitSets):
             if key in leaf:
                 matcher = leaf_postings(leaf, field, text)
                 blocks = block_ids(segment_name(self.folder, leaf), field, word, matcher) if ranked else None
-                ids = chain.from_iterable(blocks) if blocks is not None else posting_ids(matcher)
+                if blocks is not None:
+                    ids = np.concatenate([np.frombuffer(numbers, dtype=np.uint32) for numbers in blocks]
+                                         or [np.zeros(0, dtype=np.uint32)])
+                else:
+                    ids = posting_ids(matcher)
                 bits |= bitset(ids, leaf.doc_count_all()) << offset
         self._remember(self._terms, key, bits)
         return bits

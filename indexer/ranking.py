@@ -71,9 +71,9 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
             again = scored
             if pooled:  # the feedback words weigh in the pool too: they bring items of their own
                 again = most_matched(group, weighted + feedback_weights(sets, words), size)
-            pairs = feedback.keep_first(pairs, termscores.top(
-                expanded(searcher, ranking, words, first_scores, scored & group, again & group, deadline, time_limit, notes),
-                depth))
+            both = expanded(searcher, ranking, words, first_scores, scored & group, again & group, deadline,
+                            time_limit, notes)
+            pairs = feedback.keep_first(pairs, termscores.top(both, depth))
     # Only the first RERANK_DEPTH are ordered again, whatever the page size, so that a page of
     # 1,000 (make eval) and pages of 10 show the same order.
     head = with_hints(pairs[:RERANK_DEPTH], query.hints)

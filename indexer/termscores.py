@@ -21,8 +21,10 @@ Whoosh's tree of matchers, so a score may differ from Whoosh's in its last bits,
 from __future__ import annotations
 
 import time
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
+from typing import Any
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length
@@ -39,10 +41,21 @@ class OutOfTime(Exception):
     """The deadline passed: the scores added so far are what there is."""
 
 
-BYTE_LENGTH = [byte_to_length(byte) for byte in range(256)]
-# A block whose postings are at least half candidates is read posting by posting (see _postings).
-DENSE = True
-Scores = dict[int, float]  # a candidate's position in the segment's list of candidates -> its score
+BYTE_LENGTH = np.array([byte_to_length(byte) for byte in range(256)], dtype=np.float64)
+
+
+class Scores:
+    """The scores of a segment's candidates, by position in its list of candidates, and which of them
+    any part of the query reached (those are the documents it matches)."""
+
+    def __init__(self, count: int):
+        self.values = np.zeros(count, dtype=np.float64)
+        self.reached = np.zeros(count, dtype=np.bool_)
+
+    def add(self, at: Any, score: Any) -> None:
+        """Add `score` at positions `at` (each position once)."""
+        self.values[at] += score
+        self.reached[at] = True
 
 
 def best(searcher: Searcher, ranking: wq.Query, chosen: int, depth: int,
@@ -55,8 +68,10 @@ def best(searcher: Searcher, ranking: wq.Query, chosen: int, depth: int,
 
 def top(found: dict[int, float], depth: int) -> list[tuple[int, float]]:
     """The best `depth` (docnum, score) pairs of `found`, ties to the lower number."""
-    ordered = sorted((-score, docnum) for docnum, score in found.items())
-    return [(docnum, -negative) for negative, docnum in ordered[:depth]]
+    docnums = np.fromiter(found.keys(), dtype=np.int64, count=len(found))
+    scores = np.fromiter(found.values(), dtype=np.float64, count=len(found))
+    order = np.lexsort((docnums, -scores))[:depth]
+    return list(zip(docnums[order].tolist(), scores[order].tolist()))
 
 
 def scored(searcher: Searcher, ranking: wq.Query, chosen: int, deadline: float) -> tuple[dict[int, float], bool]:
@@ -71,12 +86,13 @@ def scored(searcher: Searcher, ranking: wq.Query, chosen: int, deadline: float) 
         local = members(bits)
         if not local:
             continue
-        scores: Scores = {}
+        scores = Scores(len(local))
         try:
             _add(scores, Segment(segment, offset, bits, local, deadline, sets), ranking, 1.0)
         except OutOfTime:
             complete = False
-        found.update((offset + local[at], score) for at, score in scores.items())
+        at = np.flatnonzero(scores.reached)
+        found.update(zip((np.asarray(local)[at] + offset).tolist(), scores.values[at].tolist()))
         if not complete:
             break
     return found, complete
@@ -93,13 +109,16 @@ class Segment:
         self.offset = offset
         self.bits = bits  # the candidates as a bitset of local numbers
         self.local = local
-        self.position = {docnum: at for at, docnum in enumerate(local)}
+        self.numbers = np.asarray(local, dtype=np.int64)
+        # a document's position among the candidates, or -1, by its local number
+        self.places = np.full(searcher.doc_count_all(), -1, dtype=np.int64)
+        self.places[self.numbers] = np.arange(len(local))
         self.name = segment_name(getattr(getattr(getattr(searcher, "_ix", None), "storage", None), "folder", None),
                                  self.reader)
         self.deadline = deadline
-        self.columns: dict[str, bytes | None] = {}
+        self.columns: dict[str, np.ndarray | None] = {}
 
-    def length_bytes(self, field_name: str) -> bytes | None:
+    def length_bytes(self, field_name: str) -> np.ndarray | None:
         """The segment's column of lengths in a field, one byte per document (Whoosh's approximation,
         decoded by BYTE_LENGTH), read whole: a read per candidate cost more than its score. None when
         the reader keeps lengths some other way."""
@@ -113,7 +132,7 @@ class Segment:
                     raw += bytes(max(0, self.reader.doc_count_all() - len(raw)))
             except AttributeError:
                 raw = None
-            self.columns[field_name] = raw
+            self.columns[field_name] = None if raw is None else np.frombuffer(raw, dtype=np.uint8)
         return self.columns[field_name]
 
     def length(self, field_name: str, docnum: int) -> int:
@@ -149,9 +168,9 @@ def _add(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> Non
 
 def _add_constant(scores: Scores, segment: Segment, bits: int, score: float) -> None:
     """Add one score to the candidates among the documents of `bits` (numbered over the whole index)."""
-    for docnum in members((bits >> segment.offset) & segment.bits):
-        at = segment.position[docnum]
-        scores[at] = scores.get(at, 0.0) + score
+    held = members((bits >> segment.offset) & segment.bits)
+    if held:
+        scores.add(segment.places[held], score)
 
 
 def _add_term(scores: Scores, segment: Segment, term: wq.Term, boost: float) -> None:
@@ -170,20 +189,19 @@ def _add_term(scores: Scores, segment: Segment, term: wq.Term, boost: float) -> 
         _add_matched(scores, segment, term, boost)
         return
     boost *= term.boost
+    at, tf = _postings(segment, field_name, text)
+    if not len(at):
+        return
     column = segment.length_bytes(field_name)
     if column is None:
-        for at, weight in _postings(segment, field_name, text):
-            score = bm25(scorer.idf, weight, segment.length(field_name, segment.local[at]), scorer.avgfl, scorer.B,
-                         scorer.K1)
-            scores[at] = scores.get(at, 0.0) + (score * boost if boost != 1.0 else score)
-        return
-    # whoosh.scoring.bm25, written out: a call per candidate and word was a tenth of the time
+        fl = np.array([segment.length(field_name, docnum) for docnum in segment.numbers[at].tolist()],
+                      dtype=np.float64)
+    else:
+        fl = BYTE_LENGTH[column[segment.numbers[at]]]
+    # whoosh.scoring.bm25, over every candidate at once, its operations in the same order
     idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
-    local = segment.local
-    for at, tf in _postings(segment, field_name, text):
-        fl = BYTE_LENGTH[column[local[at]]]
-        score = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
-        scores[at] = scores.get(at, 0.0) + (score * boost if boost != 1.0 else score)
+    score = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
+    scores.add(at, score * boost if boost != 1.0 else score)
 
 
 def _add_phrase(scores: Scores, segment: Segment, phrase: wq.Phrase, boost: float) -> None:
@@ -196,16 +214,8 @@ def _add_phrase(scores: Scores, segment: Segment, phrase: wq.Phrase, boost: floa
     if counted is None:
         _add_matched(scores, segment, phrase, boost)
         return
-    held = (counted >> segment.offset) & segment.bits
-    if not held:
-        return
-    words: Scores = {}
-    for word in phrase.words:
-        _add_term(words, segment, wq.Term(phrase.fieldname, word), 1.0)
-    boost *= phrase.boost
-    for docnum in members(held):
-        at = segment.position[docnum]
-        scores[at] = scores.get(at, 0.0) + words.get(at, 0.0) * boost
+    _add_where(scores, segment, (counted >> segment.offset) & segment.bits, phrase.fieldname, phrase.words,
+               boost * phrase.boost)
 
 
 def _add_near(scores: Scores, segment: Segment, near: NearBonus, boost: float) -> None:
@@ -218,66 +228,62 @@ def _add_near(scores: Scores, segment: Segment, near: NearBonus, boost: float) -
     if held is None:
         _add_matched(scores, segment, near, boost)
         return
-    held = (held >> segment.offset) & segment.bits
+    _add_where(scores, segment, (held >> segment.offset) & segment.bits, near.fieldname, near.words,
+               boost * near.boost)
+
+
+def _add_where(scores: Scores, segment: Segment, held: int, field_name: str, words: list[str], boost: float) -> None:
+    """Add the words' scores times `boost` to the candidates of `held` (local numbers)."""
     if not held:
         return
-    words: Scores = {}
-    for word in near.words:
-        _add_term(words, segment, wq.Term(near.fieldname, word), 1.0)
-    boost *= near.boost
-    for docnum in members(held):
-        at = segment.position[docnum]
-        scores[at] = scores.get(at, 0.0) + words.get(at, 0.0) * boost
+    found = Scores(len(segment.local))
+    for word in words:
+        _add_term(found, segment, wq.Term(field_name, word), 1.0)
+    at = segment.places[members(held)]
+    scores.add(at, found.values[at] * boost)
 
 
-def _postings(segment: Segment, field_name: str, text: bytes) -> list[tuple[int, float]]:
-    """(candidate's position, weight) of the candidates holding a word."""
+def _postings(segment: Segment, field_name: str, text: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The positions among the candidates of those holding a word, and the word's weight in each."""
     # (candidates are live documents: a segment's deletions filter would step one posting at a time)
     matcher = leaf_postings(segment.reader, field_name, text)
     local = segment.local
-    found = []
     if not hasattr(matcher, "_read_data"):  # a short list kept in the term's own record
+        ids, weights = [], []
         while matcher.is_active():
             at = bisect_left(local, matcher.id())
             if at < len(local) and local[at] == matcher.id():
-                found.append((at, matcher.weight()))
+                ids.append(matcher.id())
+                weights.append(matcher.weight())
             matcher.next()
-        return found
+        return segment.places[np.asarray(ids, dtype=np.int64)], np.asarray(weights, dtype=np.float64)
     name = segment.name
     where = block_map(name, field_name, text, matcher)
-    last_ids = where[0] if where is not None else None
-    first = n = 0
-    while first < len(local):
-        if last_ids is None:  # a segment without a name: its blocks are walked, none is kept
-            if not matcher.is_active():
-                break
-            last = bisect_right(local, matcher._maxid, first)
-            ids, weights = decoded(matcher) if last > first else ((), None)
+    blocks = []
+    if where is None:  # a segment without a name: its blocks are walked, none is kept
+        while matcher.is_active():
+            blocks.append(decoded(matcher))
             matcher._next_block()
-        else:
-            n = bisect_left(last_ids, local[first], n)  # the first block whose numbers reach this candidate
-            if n == len(last_ids):
-                break
-            last = bisect_right(local, last_ids[n], first)  # the candidates that fall in it
-            ids, weights = block_at(name, field_name, text, matcher, where, n)
-            n += 1
-        if DENSE and (last - first) * 2 >= len(ids):
-            # most of the block's numbers are candidates: each looked up among them (those of this block are
-            # exactly the candidates first to last) costs less than a bisection per candidate
-            get = segment.position.get
-            if weights is None or isinstance(weights, float):
-                weight = 1.0 if weights is None else weights
-                found += [(at, weight) for at in map(get, ids) if at is not None]
-            else:
-                found += [(at, weight) for at, weight in zip(map(get, ids), weights) if at is not None]
-        else:
-            for at in range(first, last):
-                place = bisect_left(ids, local[at])
-                if place < len(ids) and ids[place] == local[at]:
-                    weight = 1.0 if weights is None else weights if isinstance(weights, float) else weights[place]
-                    found.append((at, weight))
-        first = last
-    return found
+    else:
+        # the blocks holding candidates: the first block whose last number reaches each candidate
+        lasts = np.frombuffer(where[0], dtype=np.uint32)
+        wanted = np.unique(np.searchsorted(lasts, segment.numbers))
+        blocks = [block_at(name, field_name, text, matcher, where, n) for n in wanted[wanted < len(lasts)].tolist()]
+    if not blocks:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    ids = np.concatenate([np.frombuffer(numbers, dtype=np.uint32) for numbers, _ in blocks])
+    weights = np.concatenate([_weights(block) for block in blocks])
+    at = segment.places[ids]
+    held = at >= 0
+    return at[held], weights[held]
+
+
+def _weights(block: Any) -> np.ndarray:
+    """A block's weights as floats: its array of them, one weight for all, or none (1.0 each)."""
+    numbers, weights = block
+    if weights is None or isinstance(weights, float):
+        return np.full(len(numbers), 1.0 if weights is None else weights, dtype=np.float64)
+    return np.frombuffer(weights, dtype=np.uint8 if weights.typecode == "B" else np.float32).astype(np.float64)
 
 
 def _add_matched(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> None:
@@ -291,4 +297,4 @@ def _add_matched(scores: Scores, segment: Segment, query: wq.Query, boost: float
             if not matcher.is_active():
                 break
         if matcher.id() == docnum:
-            scores[at] = scores.get(at, 0.0) + matcher.score() * boost
+            scores.add(at, matcher.score() * boost)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from kb.access import VisibilityRules
 from kb.errors import VocabularyError
@@ -268,16 +268,18 @@ class Vocabulary:
 
     def nearest_topics(self, text: str, limit: int = 3) -> list[str]:
         """Topics whose labels (in any language) look most like the words of `text`."""
-        words = [w for w in normalise_label(text).split() if len(w) >= 4]
-        scored = []
-        for topic in self.topics.values():
-            if topic.deprecated:
-                continue
-            label_words = {w for name in topic.all_labels() for w in normalise_label(name).split() if len(w) >= 4}
-            score = sum(best_likeness(w, label_words) for w in words)
-            if score >= 0.75:
-                scored.append((-score, topic.id))
+        topic_ids, likeness = self._likeness_to_topics
+        rows = [likeness(w) for w in normalise_label(text).split() if len(w) >= 4]
+        scored = [(-score, topic_id) for topic_id, score in zip(topic_ids, map(sum, zip(*rows))) if score >= 0.75]
         return [topic_id for _, topic_id in sorted(scored)[:limit]]
+
+    @cached_property
+    def _likeness_to_topics(self) -> tuple[list[str], Callable[[str], tuple[float, ...]]]:
+        """The topics in use, and a word's likeness to each one's label words, remembered by word: a long
+        question with no results took 40 ms at 126 topics, most of its words those of the questions before."""
+        used = [topic for topic in self.topics.values() if not topic.deprecated]
+        label_words = [{w for n in t.all_labels() for w in normalise_label(n).split() if len(w) >= 4} for t in used]
+        return [t.id for t in used], lru_cache(4096)(lambda word: tuple(best_likeness(word, ws) for ws in label_words))
 
     def match_labels(self, text: str, max_words: int = 6) -> list[tuple[str, str]]:
         """Find topic labels inside free text; return (matched words, topic id) pairs."""
