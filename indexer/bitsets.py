@@ -268,8 +268,7 @@ class DocSets(BitSets):
                 matcher = leaf_postings(leaf, field, text)
                 blocks = block_ids(segment_name(self.folder, leaf), field, word, matcher) if ranked else None
                 if blocks is not None:
-                    ids = np.concatenate([np.frombuffer(numbers, dtype=np.uint32) for numbers in blocks]
-                                         or [np.zeros(0, dtype=np.uint32)])
+                    ids = np.concatenate([*blocks, np.zeros(0, dtype=np.uint32)])
                 else:
                     ids = posting_ids(matcher)
                 bits |= bitset(ids, leaf.doc_count_all()) << offset

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 from array import array
-from itertools import accumulate
 from typing import Any, Iterator
+
+import numpy as np
 
 from indexer.lru import LRU
 
-Block = tuple[Any, Any]  # (document numbers, weights: an array, one float for all, or None for 1.0)
+Block = tuple[Any, Any]  # (document numbers, weights: a numpy array, one float for all, or None for 1.0)
 
 # About 45 MB of a process's memory when full (a block and its key take about 900 bytes, measured at
 # 100,000 items). A quarter as many made the first run of a long question a third slower: the words of
@@ -47,17 +48,21 @@ def leaf_postings(reader: Any, field_name: str, text: str | bytes) -> Any:
 
 
 def decoded(matcher: Any) -> Block:
-    """The block a whoosh3 leaf matcher is on, decoded (once: its own decoding is reused)."""
+    """The block a whoosh3 leaf matcher is on, decoded (once: its own decoding is reused), as numpy
+    arrays, which searches read whole (indexer.termscores)."""
     if matcher._data is None:
         matcher._read_data()
-    ids = matcher._ids if matcher._ids is not None else \
-        (matcher._data[0] if matcher._byteids else accumulate(matcher._data[0]))
+    if matcher._ids is not None or matcher._byteids:
+        ids = np.array(matcher._ids if matcher._ids is not None else matcher._data[0], dtype=np.uint32)
+    else:  # gaps between numbers
+        ids = np.cumsum(np.array(matcher._data[0], dtype=np.int64)).astype(np.uint32)
     weights = matcher._data[1]
     if isinstance(weights, tuple):
         # a word's weight in a document is its count there: one byte each, nearly always
-        small = max(weights) < 256 and all(map(float.is_integer, map(float, weights)))
-        weights = array("B", map(int, weights)) if small else array("f", weights)
-    return array("I", ids), weights
+        exact = np.array(weights, dtype=np.float64)
+        small = bool((exact < 256).all() and (exact == np.floor(exact)).all())
+        weights = exact.astype(np.uint8) if small else exact.astype(np.float32)
+    return ids, weights
 
 
 Map = tuple[array, array, array]  # each block's last document number, header offset and data offset

@@ -271,8 +271,11 @@ def _postings(segment: Segment, field_name: str, text: bytes) -> tuple[np.ndarra
         blocks = [block_at(name, field_name, text, matcher, where, n) for n in wanted[wanted < len(lasts)].tolist()]
     if not blocks:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    ids = np.concatenate([np.frombuffer(numbers, dtype=np.uint32) for numbers, _ in blocks])
-    weights = np.concatenate([_weights(block) for block in blocks])
+    ids = np.concatenate([numbers for numbers, _ in blocks])
+    if all(isinstance(weights, np.ndarray) and weights.dtype == blocks[0][1].dtype for _, weights in blocks):
+        weights = np.concatenate([weights for _, weights in blocks]).astype(np.float64)
+    else:
+        weights = np.concatenate([_weights(block) for block in blocks])
     at = segment.places[ids]
     held = at >= 0
     return at[held], weights[held]
@@ -283,7 +286,7 @@ def _weights(block: Any) -> np.ndarray:
     numbers, weights = block
     if weights is None or isinstance(weights, float):
         return np.full(len(numbers), 1.0 if weights is None else weights, dtype=np.float64)
-    return np.frombuffer(weights, dtype=np.uint8 if weights.typecode == "B" else np.float32).astype(np.float64)
+    return weights.astype(np.float64)
 
 
 def _add_matched(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> None:
