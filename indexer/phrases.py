@@ -12,7 +12,11 @@ bonus of a short query, among its candidates only); a looser phrase of more word
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from itertools import accumulate
+from pickle import loads
 from typing import TYPE_CHECKING, Any
+
+from whoosh.formats import Positions
 
 from indexer.bitsets import bitset, members
 from indexer.blockcache import leaf_postings
@@ -52,12 +56,13 @@ def adjacent(sets: DocSets, field: str, words: list[str], within: int | None = N
         first, *rest = [read[text] for text in texts]
         held = []
         for at, docnum in enumerate(local):
-            following = [set(places[at]) for places in rest]
-            if slop > 1:
-                near = any(start + step in following[0] for start in first[at] for step in steps)
-            else:
-                near = any(all(start + step in places for step, places in enumerate(following, 1))
-                           for start in first[at])
+            if slop > 1:  # the second word 1 to `slop` places after the first
+                near = not {start + step for start in first[at] for step in steps}.isdisjoint(rest[0][at])
+            else:  # the places where a word starts that the following words continue
+                starts = set(first[at])
+                for step, places in enumerate(rest, 1):
+                    starts.intersection_update([place - step for place in places[at]])
+                near = bool(starts)
             if near:
                 held.append(docnum)
         found |= bitset(held, size) << offset
@@ -74,19 +79,28 @@ def positions(matcher: Any, local: list[int], fmt: Any) -> list[list[int]]:
                 found[at] = fmt.decode_positions(matcher.value())
             matcher.next()
         return found
+    decode = _decode if type(fmt) is Positions else fmt.decode_positions
     first = 0
     while matcher.is_active() and first < len(local):
         last = bisect_right(local, matcher._maxid, first)
         if last > first:  # the block's numbers run up to _maxid: these documents fall in it
-            if matcher._ids is None:
-                matcher._read_ids()
+            if matcher._data is None:
+                matcher._read_data()
             if matcher._values is None:
                 matcher._read_values()
-            ids, values = matcher._ids, matcher._values
+            # (whoosh's own reading of the numbers is a Python generator step per posting)
+            ids = matcher._ids if matcher._ids is not None else list(accumulate(matcher._data[0]))
+            values = matcher._values
             for at in range(first, last):
                 where = bisect_left(ids, local[at])
                 if where < len(ids) and ids[where] == local[at]:
-                    found[at] = fmt.decode_positions(values[where])
+                    found[at] = decode(values[where])
             first = last
         matcher._next_block()
     return found
+
+
+def _decode(value: bytes) -> list[int]:
+    """whoosh.formats.Positions.decode_positions, without its Python loop: the gaps between
+    positions, pickled after the count (4 bytes), added up."""
+    return list(accumulate(loads(value[4:] if value.endswith(b".") else value[4:] + b".")))

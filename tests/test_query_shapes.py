@@ -438,3 +438,20 @@ def test_a_phrase_is_found_where_whoosh_finds_it(store):
         for field, words in sorted(phrases):
             theirs = bitset(searcher.docs_for_query(wq.Phrase(field, list(words))), sets.size) & sets.all
             assert adjacent(sets, field, list(words)) == theirs, (field, words)
+
+
+def test_positions_are_decoded_as_whoosh_decodes_them():
+    """Phrases and the neighbouring-words bonus read positions without Whoosh's loop per position."""
+    import random
+
+    from whoosh.formats import Positions
+
+    from indexer.phrases import _decode
+
+    rng = random.Random(3)
+    fmt = Positions()
+    for _ in range(500):
+        places = sorted(rng.sample(range(200_000), rng.randint(1, 60)))
+        value = fmt.encode(places)
+        assert _decode(value) == fmt.decode_positions(value) == places
+        assert _decode(value + b".") == places
