@@ -25,11 +25,14 @@ if TYPE_CHECKING:
     from indexer.bitsets import DocSets
 
 
-def adjacent(sets: DocSets, field: str, words: list[str], within: int | None = None, slop: int = 1) -> int | None:
+def adjacent(sets: DocSets, field: str, words: list[str], within: int | None = None, slop: int = 1,
+             read: dict | None = None) -> int | None:
     """The documents (of `within`, else of all) where `words` stand one after the other in `field`, as
     Whoosh's phrase matcher with slop 1 finds them; with a larger slop, two words with the second 1 to
     `slop` positions after the first (its phrase matcher with that slop, in order). None when the
-    field's postings cannot be read this way, or for a slop over more than two words."""
+    field's postings cannot be read this way, or for a slop over more than two words. Positions
+    already in `read` are not read again, and those read are added to it (the bonus of a three-word
+    query reads its middle word for both of its pairs)."""
     schema = sets.searcher.schema
     if field not in schema or not schema[field].format or not schema[field].format.supports("positions"):
         return None
@@ -52,8 +55,8 @@ def adjacent(sets: DocSets, field: str, words: list[str], within: int | None = N
         local = members((every >> offset) & ((1 << size) - 1))
         if not local:
             continue
-        read = {text: positions(leaf_postings(leaf, field, text), local, fmt) for text in dict.fromkeys(texts)}
-        first, *rest = [read[text] for text in texts]
+        places = {text: _positions(leaf, (offset, field, text), local, fmt, read) for text in dict.fromkeys(texts)}
+        first, *rest = [places[text] for text in texts]
         held = []
         for at, docnum in enumerate(local):
             if slop > 1:  # the second word 1 to `slop` places after the first
@@ -67,6 +70,17 @@ def adjacent(sets: DocSets, field: str, words: list[str], within: int | None = N
                 held.append(docnum)
         found |= bitset(held, size) << offset
     return found
+
+
+def _positions(leaf: Any, key: tuple, local: list[int], fmt: Any, read: dict | None) -> list[list[int]]:
+    """positions() of a segment's word (`key`: its offset, field and word), taking what `read` holds."""
+    if read is None:
+        return positions(leaf_postings(leaf, key[1], key[2]), local, fmt)
+    known = read.setdefault(key, {})
+    missing = [docnum for docnum in local if docnum not in known]
+    if missing:
+        known.update(zip(missing, positions(leaf_postings(leaf, key[1], key[2]), missing, fmt)))
+    return [known[docnum] for docnum in local]
 
 
 def positions(matcher: Any, local: list[int], fmt: Any) -> list[list[int]]:

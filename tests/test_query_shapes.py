@@ -455,3 +455,26 @@ def test_positions_are_decoded_as_whoosh_decodes_them():
         value = fmt.encode(places)
         assert _decode(value) == fmt.decode_positions(value) == places
         assert _decode(value + b".") == places
+
+
+def test_the_bonus_of_a_three_word_query_reads_each_words_positions_once(sample_index, monkeypatch):
+    """The neighbouring-words bonus of "a b c" looks at (a, b) and (b, c): the positions of b, read for
+    the first pair, serve the second, and the page is the same as when each pair reads its own."""
+    import indexer.phrases as phrases
+
+    read = []
+    real = phrases._positions
+
+    def positions(leaf, key, local, fmt, known):
+        if known is not None:  # the documents whose positions of this word are read now
+            read.extend((key, docnum) for docnum in local if docnum not in known.get(key, {}))
+        return real(leaf, key, local, fmt, known)
+
+    monkeypatch.setattr(phrases, "_positions", positions)
+    request = SearchRequest(q="health budget flexibility", page_size=20, role="manager")
+    ours = [(h.item.id, h.score) for h in IndexStore(sample_index[1], cache_size=0).search(request).hits]
+    assert len(ours) >= 5 and {key[2] for key, _ in read} >= {b"health", b"budget", b"flexibl"}
+    assert len(read) == len(set(read))
+    monkeypatch.setattr(phrases, "_positions", lambda leaf, key, local, fmt, known: real(leaf, key, local, fmt, None))
+    theirs = [(h.item.id, h.score) for h in IndexStore(sample_index[1], cache_size=0).search(request).hits]
+    assert theirs == ours
