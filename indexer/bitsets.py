@@ -14,18 +14,18 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-import numpy as np
 from whoosh import query as wq
 from whoosh.idsets import DocIdSet
 from whoosh.searching import Searcher
 
-from indexer.blockcache import block_ids, leaf_postings, segment_name
+from indexer.blockcache import block_ids, leaf_postings, numpy, segment_name
 
 CACHE_SIZE = 512
 
 
 def bitset(docnums: Iterable[int], size: int) -> int:
     """Build a bitset from document numbers (an array of them, or any iterable)."""
+    np = numpy()
     if isinstance(docnums, np.ndarray):
         numbers = docnums
     elif isinstance(docnums, array):
@@ -41,6 +41,7 @@ def members(bits: int, limit: int | None = None) -> list[int]:
     """The document numbers in a bitset, in order (at most `limit`)."""
     if not bits:
         return []
+    np = numpy()
     raw = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) >> 3, "little"), dtype=np.uint8)
     found = np.flatnonzero(np.unpackbits(raw, bitorder="little"))
     return (found if limit is None else found[:limit]).tolist()
@@ -268,7 +269,7 @@ class DocSets(BitSets):
                 matcher = leaf_postings(leaf, field, text)
                 blocks = block_ids(segment_name(self.folder, leaf), field, word, matcher) if ranked else None
                 if blocks is not None:
-                    ids = np.concatenate([*blocks, np.zeros(0, dtype=np.uint32)])
+                    ids = numpy().concatenate([*blocks, numpy().zeros(0, dtype="uint32")])
                 else:
                     ids = posting_ids(matcher)
                 bits |= bitset(ids, leaf.doc_count_all()) << offset

@@ -15,8 +15,6 @@ import os
 from array import array
 from typing import Any, Iterator
 
-import numpy as np
-
 from indexer.lru import LRU
 
 Block = tuple[Any, Any]  # (document numbers, weights: a numpy array, one float for all, or None for 1.0)
@@ -26,6 +24,14 @@ Block = tuple[Any, Any]  # (document numbers, weights: a numpy array, one float 
 # one question and its feedback, a few thousand blocks each, pushed out those of the others.
 RECENT = LRU(49_152)
 MAPS = LRU(16_384)  # where the blocks of recent words are: 20 bytes a block, a few MB in all
+
+
+def numpy() -> Any:
+    """numpy, imported on first use: a reindex forks its readers before it counts or scores anything,
+    and they have no use for it (about 13 MB each)."""
+    import numpy as np
+
+    return np
 
 
 def segment_name(folder: Any, reader: Any) -> tuple[str, str] | None:
@@ -50,6 +56,7 @@ def leaf_postings(reader: Any, field_name: str, text: str | bytes) -> Any:
 def decoded(matcher: Any) -> Block:
     """The block a whoosh3 leaf matcher is on, decoded (once: its own decoding is reused), as numpy
     arrays, which searches read whole (indexer.termscores)."""
+    np = numpy()
     if matcher._data is None:
         matcher._read_data()
     if matcher._ids is not None or matcher._byteids:

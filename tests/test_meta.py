@@ -93,6 +93,18 @@ def test_importing_needs_no_posix_only_module():
             assert not top & posix_only, f"{path.relative_to(ROOT)} imports {top & posix_only} at the top"
 
 
+def test_a_reindex_and_its_readers_start_without_numpy():
+    """Searches score and count with numpy; a reindex forks its readers before it needs it, so the
+    modules a reindex imports leave it out (13 MB in each of its processes at 100,000 items)."""
+    import subprocess
+    import sys
+
+    script = "import sys, indexer.cli, indexer.library, indexer.reindex, indexer.readpool; print('numpy' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
 def test_every_cli_command_appears_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in cli.list_commands(None):
