@@ -19,8 +19,10 @@ from whoosh.idsets import DocIdSet
 from whoosh.searching import Searcher
 
 from indexer.blockcache import block_ids, leaf_postings, numpy, segment_name
+from indexer.lru import LRU
 
 CACHE_SIZE = 512
+SCORERS = 8192
 
 
 def bitset(docnums: Iterable[int], size: int) -> int:
@@ -189,6 +191,7 @@ class DocSets(BitSets):
         self.all = self.stored.live()
         self._queries: OrderedDict[str, int] = OrderedDict()
         self._terms: OrderedDict[tuple[str, Any], int] = OrderedDict()
+        self.scorers = LRU(SCORERS)  # indexer.termscores: each word's scorer in each segment, or False
 
     def _read_values(self, field: str) -> dict[str, int]:
         return {value: bits & self.all for value, bits in self.stored.values(field).items()}

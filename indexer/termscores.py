@@ -136,6 +136,19 @@ class Segment:
             self.columns[field_name] = None if raw is None else np.frombuffer(raw, dtype=np.uint8)
         return self.columns[field_name]
 
+    def scorer(self, field_name: str, text: bytes) -> Any:
+        """The searcher's scorer of a word, None when this segment does not hold it. Kept for the
+        searcher (its statistics are the whole index's): a long question asks for each of its sixty
+        words and fields in every segment and pass, four lookups in Whoosh's tables each."""
+        key = (self.name, field_name, text)
+        found = self.sets.scorers.get(key) if self.name is not None else None
+        if found is None:
+            held = (field_name, text) in self.reader
+            found = self.searcher.weighting.scorer(self.searcher, field_name, text) if held else False
+            if self.name is not None:
+                self.sets.scorers.put(key, found)
+        return found or None
+
     def length(self, field_name: str, docnum: int) -> int:
         """A document's length in a field, as the searcher gives it to Whoosh's scorer (for a reader
         without whoosh3's column of lengths: see length_bytes)."""
@@ -183,9 +196,9 @@ def _add_term(scores: Scores, segment: Segment, term: wq.Term, boost: float) -> 
         text = schema[field_name].to_bytes(term.text)
     except ValueError:
         return
-    if (field_name, text) not in segment.reader:
+    scorer = segment.scorer(field_name, text)
+    if scorer is None:
         return
-    scorer = segment.searcher.weighting.scorer(segment.searcher, field_name, text)
     if type(scorer) is not BM25FScorer:  # a field without lengths: Whoosh's matcher scores it
         _add_matched(scores, segment, term, boost)
         return

@@ -478,3 +478,29 @@ def test_the_bonus_of_a_three_word_query_reads_each_words_positions_once(sample_
     monkeypatch.setattr(phrases, "_positions", lambda leaf, key, local, fmt, known: real(leaf, key, local, fmt, None))
     theirs = [(h.item.id, h.score) for h in IndexStore(sample_index[1], cache_size=0).search(request).hits]
     assert theirs == ours
+
+
+def test_a_searcher_looks_up_each_words_scorer_once_per_segment(tmp_path, monkeypatch):
+    """A long question asks for the scorer of each of its words and fields in every segment, in each
+    pass: a searcher keeps them (they hold the whole index's statistics), so the same question again
+    looks up none, with the same page."""
+    from indexer.schema import Bm25Weighting
+
+    content = tmp_path / "content"
+    question = write_notes(content)
+    reindex(content, tmp_path / "ix")
+    asked = []
+    real = Bm25Weighting.scorer
+
+    def scorer(self, searcher, fieldname, text, qf=1):
+        asked.append((fieldname, text))
+        return real(self, searcher, fieldname, text, qf=qf)
+
+    monkeypatch.setattr(Bm25Weighting, "scorer", scorer)
+    store = IndexStore(tmp_path / "ix", cache_size=0)
+    request = SearchRequest(q=question, page_size=50, role="manager")
+    first = [(h.item.id, h.score) for h in store.search(request).hits]
+    assert asked and len(asked) == len(set(asked))
+    asked.clear()
+    assert [(h.item.id, h.score) for h in store.search(request).hits] == first
+    assert asked == []
