@@ -149,8 +149,8 @@ def expanded(searcher: Searcher, ranking: wq.Query, words: wq.Query, first: dict
              again: int, deadline: float, time_limit: float, notes: list[str]) -> dict[int, float]:
     """The scores of the documents of `again` for the ranking query and the feedback words, as if
     ranked by both at once, when `first` holds the ranking query's scores of the documents of `scored`:
-    only the words, and the query over the documents it did not score, remain to read (a third of a
-    long question's time at 100,000 items was the query's words scored a second time)."""
+    only the words, and the query over the documents it did not score, remain to read (scoring the
+    question's words a second time was a tenth of a long question's time at 100,000 items)."""
     both = {docnum: first[docnum] for docnum in members(again & scored) if docnum in first}
     fresh = again & ~scored
     if fresh:
