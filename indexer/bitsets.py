@@ -18,7 +18,7 @@ from whoosh import query as wq
 from whoosh.idsets import DocIdSet
 from whoosh.searching import Searcher
 
-from indexer.blockcache import block_ids, leaf_postings, numpy, segment_name
+from indexer.blockcache import leaf_postings, numpy, postings, segment_name
 from indexer.lru import LRU
 
 CACHE_SIZE = 512
@@ -264,17 +264,13 @@ class DocSets(BitSets):
             self._terms.move_to_end(key)
             return cached
         bits = 0
-        # the blocks of a ranked word are kept for ranking it (indexer.termscores reads them again)
+        # the postings of a ranked word are kept for ranking it (indexer.termscores reads them again)
         ranked = field in self.searcher.schema and self.searcher.schema[field].scorable
         word = text.encode("utf-8") if isinstance(text, str) else text
         for leaf, offset in self.searcher.reader().leaf_readers():
             if key in leaf:
-                matcher = leaf_postings(leaf, field, text)
-                blocks = block_ids(segment_name(self.folder, leaf), field, word, matcher) if ranked else None
-                if blocks is not None:
-                    ids = numpy().concatenate([*blocks, numpy().zeros(0, dtype="uint32")])
-                else:
-                    ids = posting_ids(matcher)
+                kept = postings(leaf, segment_name(self.folder, leaf), field, word) if ranked else None
+                ids = kept[0] if kept is not None else posting_ids(leaf_postings(leaf, field, text))
                 bits |= bitset(ids, leaf.doc_count_all()) << offset
         self._remember(self._terms, key, bits)
         return bits

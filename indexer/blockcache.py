@@ -1,28 +1,37 @@
-"""Posting blocks decoded by recent searches of this process, for the searches that follow.
+"""Postings decoded by recent searches of this process, for the searches that follow.
 
-A block is one whoosh3 postings block: its document numbers and weights, kept compact (5 bytes a
-posting: 4 for its number, 1 for its weight). Keys name the segment by its index folder and id: a
-segment's postings never change once written (a deletion only hides a document, which what is
-counted and ranked leaves out), so a block stays right for as long as it is kept. The words of one
-search come back in the next (a long question's common words, `what have members written about`),
-and within one search the words read to count the matches (indexer.bitsets) are read again to rank
-them (indexer.termscores). Where each block of a word lies is kept as well (block_map), so a search
-whose blocks are kept reads no block header either."""
+Keys name the segment by its index folder and id: a segment's postings never change once written (a
+deletion only hides a document, which what is counted and ranked leaves out), so what is kept stays
+right for as long as it is kept. Postings are kept compact, as numpy arrays (5 bytes a posting: 4
+for its number, 1 for its weight), in two ways:
+
+- a word's postings whole (WORDS): counting the matches reads every block of a word
+  (indexer.bitsets), ranking reads them again (indexer.termscores), and the words of one search
+  come back in the next (a long question's common words, `what have members written about`). A word
+  kept whole is found with one lookup, without opening its postings;
+- single blocks (RECENT): ranking a few candidates by a word nothing counted (a long question's
+  feedback words) reads only the blocks that hold them, a tenth of a common word's.
+"""
 
 from __future__ import annotations
 
 import os
 from array import array
-from typing import Any, Iterator
+from typing import Any
 
 from indexer.lru import LRU
 
-Block = tuple[Any, Any]  # (document numbers, weights: a numpy array, one float for all, or None for 1.0)
+# (document numbers, weights): numpy arrays; a block's weights may also be one float for all, or None
+# for 1.0 each, a whole word's are always an array
+Block = tuple[Any, Any]
 
-# About 45 MB of a process's memory when full (a block and its key take about 900 bytes, measured at
-# 100,000 items). A quarter as many made the first run of a long question a third slower: the words of
-# one question and its feedback, a few thousand blocks each, pushed out those of the others.
-RECENT = LRU(49_152)
+# Words kept, by the bytes of their arrays: about 30 MB of a process's memory when full (a word and its
+# key take about 300 bytes beside its arrays).
+WORDS_BYTES = 30_000_000
+WORD_OVERHEAD = 300
+WORDS = LRU(WORDS_BYTES, weigh=lambda block: block[0].nbytes + block[1].nbytes + WORD_OVERHEAD)
+# Single blocks: about 15 MB when full (a block and its key take about 900 bytes at 100,000 items).
+RECENT = LRU(16_384)
 MAPS = LRU(16_384)  # where the blocks of recent words are: 20 bytes a block, a few MB in all
 
 
@@ -72,38 +81,82 @@ def decoded(matcher: Any) -> Block:
     return ids, weights
 
 
+def kept(name: tuple[str, str] | None, field_name: str, text: bytes) -> Block | None:
+    """A word's postings in a segment, if they are kept whole."""
+    return WORDS.get((name, field_name, text)) if name is not None else None
+
+
+def postings(reader: Any, name: tuple[str, str] | None, field_name: str, text: bytes) -> Block | None:
+    """A word's postings in a segment (deleted documents included), kept or read whole and kept; None
+    when the segment holds the word's few postings in the word's own record, without blocks (callers
+    read them through leaf_postings). A segment without a name (`name` None) keeps nothing."""
+    found = kept(name, field_name, text)
+    if found is None:
+        matcher = leaf_postings(reader, field_name, text)
+        if not hasattr(matcher, "_read_data"):
+            return None
+        found = whole(matcher)
+        if name is not None:
+            WORDS.put((name, field_name, text), found)
+    return found
+
+
+def whole(matcher: Any) -> Block:
+    """Every block of a whoosh3 leaf matcher, from the one it is on, in one pair of arrays: weights
+    one byte each when every block's fit (a word's count in a document, nearly always), else floats."""
+    np = numpy()
+    blocks = []
+    while matcher.is_active():
+        blocks.append(decoded(matcher))
+        matcher._next_block()
+    if not blocks:
+        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8)
+    return joined(blocks)
+
+
+def joined(blocks: list[Block]) -> Block:
+    """Blocks in one pair of arrays (see whole)."""
+    np = numpy()
+    ids = np.concatenate([numbers for numbers, _ in blocks])
+    weights = [_weights(np, numbers, weights) for numbers, weights in blocks]
+    small = all(w.dtype == np.uint8 for w in weights)
+    return ids, np.concatenate(weights if small else [w.astype(np.float64) for w in weights])
+
+
+def _weights(np: Any, numbers: Any, weights: Any) -> Any:
+    """A block's weights as an array: its own, or one weight for all, or none (1.0 each)."""
+    if isinstance(weights, np.ndarray):
+        return weights
+    weight = 1.0 if weights is None else float(weights)
+    if weight == int(weight) and 0 <= weight < 256:
+        return np.full(len(numbers), int(weight), dtype=np.uint8)
+    return np.full(len(numbers), weight, dtype=np.float64)
+
+
 Map = tuple[array, array, array]  # each block's last document number, header offset and data offset
 
 
-def block_map(name: tuple[str, str] | None, field_name: str, text: bytes, matcher: Any) -> Map | None:
+def block_map(name: tuple[str, str], field_name: str, text: bytes, matcher: Any) -> Map | None:
     """Where each block of a word's postings is, read from their headers once and kept (None for a
-    segment without a name). Stepping from block to block reads a pickled header each time: a third
-    of the time of a long question whose blocks are all kept."""
-    if name is None or not hasattr(matcher, "_baseoffset"):
+    matcher without blocks). Stepping from block to block reads a pickled header each time."""
+    if not hasattr(matcher, "_baseoffset"):
         return None
     key = (name, field_name, text)
     found = MAPS.get(key)
     if found is None:
         found = (array("I"), array("Q"), array("Q"))
-        for _ in _headers(matcher, found):
-            pass
+        position = matcher._baseoffset
+        matcher._goto(position)
+        while True:
+            found[0].append(matcher._maxid)
+            found[1].append(position)
+            found[2].append(matcher._dataoffset)
+            if matcher._lastblock:
+                break
+            position = matcher._nextoffset
+            matcher._goto(position)
         MAPS.put(key, found)
     return found
-
-
-def _headers(matcher: Any, where: Map) -> Iterator[None]:
-    """Move a matcher from its first block to its last, noting each block in `where`; yield at each."""
-    position = matcher._baseoffset
-    matcher._goto(position)
-    while True:
-        where[0].append(matcher._maxid)
-        where[1].append(position)
-        where[2].append(matcher._dataoffset)
-        yield
-        if matcher._lastblock:
-            return
-        position = matcher._nextoffset
-        matcher._goto(position)
 
 
 def block_at(name: tuple[str, str], field_name: str, text: bytes, matcher: Any, where: Map, n: int) -> Block:
@@ -115,28 +168,3 @@ def block_at(name: tuple[str, str], field_name: str, text: bytes, matcher: Any, 
         found = decoded(matcher)
         RECENT.put(key, found)
     return found
-
-
-def block_ids(name: tuple[str, str] | None, field_name: str, text: bytes, matcher: Any) -> Iterator[Any] | None:
-    """The document numbers of every block of a word's postings, block by block: kept, or decoded
-    and kept (the blocks' map too, see block_map); None when the segment cannot be named: the matcher
-    then decodes as usual."""
-    if name is None or not hasattr(matcher, "_baseoffset"):
-        return None
-    where = MAPS.get((name, field_name, text))
-    if where is not None:
-        return (block_at(name, field_name, text, matcher, where, n)[0] for n in range(len(where[0])))
-    return _mapped(name, field_name, text, matcher)
-
-
-def _mapped(name: tuple[str, str], field_name: str, text: bytes, matcher: Any) -> Iterator[Any]:
-    """Every block's numbers, from the first header to the last, and the map of the blocks kept at the end."""
-    where: Map = (array("I"), array("Q"), array("Q"))
-    for _ in _headers(matcher, where):
-        key = (name, field_name, text, matcher._dataoffset)
-        found = RECENT.get(key)
-        if found is None:
-            found = decoded(matcher)
-            RECENT.put(key, found)
-        yield found[0]
-    MAPS.put((name, field_name, text), where)

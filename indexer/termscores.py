@@ -3,12 +3,11 @@
 Ranking a set of candidates (a long question's pool, a filtered search, the best hundred for the
 bonus) through Whoosh's matchers costs Python calls per posting: every word's matcher is told to
 skip to each candidate, and steps through its block one posting at a time to get there (a million
-calls for a thirty-word question at 100,000 items). Here each word's postings are read block by
-block instead: a block holding no candidate is passed over on its header alone, the blocks that
-hold some are read whole, and the word's score is worked out for all its candidates at once with
-numpy (a Python loop per candidate and word was most of the time of a two-word search matching
-20,000 items at 100,000). Blocks come from indexer.blockcache, so a block counting read, or an
-earlier pass or search decoded, is not decoded again.
+calls for a thirty-word question at 100,000 items). Here each word's postings are read whole, as
+two arrays (indexer.blockcache: counting the matches read them already, or an earlier pass or
+search did, and they are not decoded again), its candidates picked out of them, and the word's score
+worked out for all its candidates at once with numpy (a Python loop per candidate and word was most
+of the time of a two-word search matching 20,000 items at 100,000).
 
 Scores are Whoosh's own: each word's BM25 comes from the searcher's scorer (`whoosh.scoring.bm25`
 with its idf and average length), boosts multiply, an Or adds its parts, a phrase adds its words'
@@ -33,7 +32,7 @@ from whoosh.scoring import BM25FScorer, bm25
 from whoosh.searching import Searcher
 
 from indexer.bitsets import DocSets, docsets, members
-from indexer.blockcache import block_at, block_map, decoded, leaf_postings, segment_name
+from indexer.blockcache import block_at, block_map, joined, kept, leaf_postings, postings, segment_name, whole
 from indexer.docsquery import DocsQuery, NearBonus
 from indexer.phrases import adjacent
 
@@ -252,49 +251,46 @@ def _add_where(scores: Scores, segment: Segment, held: int, field_name: str, wor
 
 
 def _postings(segment: Segment, field_name: str, text: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """The positions among the candidates of those holding a word, and the word's weight in each."""
+    """The positions among the candidates of those holding a word, and the word's weight in each.
+
+    A word kept whole (indexer.blockcache) is read from there. Else, when its candidates lie in
+    fewer than half of its blocks (a long question's feedback words over a small pool), only those
+    blocks are read; when in more, the word is read whole and kept."""
     # (candidates are live documents: a segment's deletions filter would step one posting at a time)
-    matcher = leaf_postings(segment.reader, field_name, text)
-    local = segment.local
-    if not hasattr(matcher, "_read_data"):  # a short list kept in the term's own record
-        ids, weights = [], []
-        while matcher.is_active():
-            at = bisect_left(local, matcher.id())
-            if at < len(local) and local[at] == matcher.id():
-                ids.append(matcher.id())
-                weights.append(matcher.weight())
-            matcher.next()
-        return segment.places[np.asarray(ids, dtype=np.int64)], np.asarray(weights, dtype=np.float64)
-    name = segment.name
-    where = block_map(name, field_name, text, matcher)
-    blocks = []
-    if where is None:  # a segment without a name: its blocks are walked, none is kept
-        while matcher.is_active():
-            blocks.append(decoded(matcher))
-            matcher._next_block()
-    else:
-        # the blocks holding candidates: the first block whose last number reaches each candidate
-        lasts = np.frombuffer(where[0], dtype=np.uint32)
-        wanted = np.unique(np.searchsorted(lasts, segment.numbers))
-        blocks = [block_at(name, field_name, text, matcher, where, n) for n in wanted[wanted < len(lasts)].tolist()]
-    if not blocks:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    ids = np.concatenate([numbers for numbers, _ in blocks])
-    if all(isinstance(weights, np.ndarray) and weights.dtype == blocks[0][1].dtype for _, weights in blocks):
-        weights = np.concatenate([weights for _, weights in blocks]).astype(np.float64)
-    else:
-        weights = np.concatenate([_weights(block) for block in blocks])
+    found = kept(segment.name, field_name, text)
+    if found is None:
+        matcher = leaf_postings(segment.reader, field_name, text)
+        if not hasattr(matcher, "_read_data"):  # a short list kept in the term's own record
+            return _listed(segment, matcher)
+        where = block_map(segment.name, field_name, text, matcher) if segment.name is not None else None
+        if where is None:
+            found = whole(matcher)  # a segment without a name: nothing is kept
+        else:
+            lasts = np.frombuffer(where[0], dtype=np.uint32)
+            wanted = np.unique(np.searchsorted(lasts, segment.numbers))
+            wanted = wanted[wanted < len(lasts)].tolist()
+            if 2 * len(wanted) < len(lasts):
+                found = joined([block_at(segment.name, field_name, text, matcher, where, n) for n in wanted]) \
+                    if wanted else (np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8))
+            else:
+                found = postings(segment.reader, segment.name, field_name, text)
+    ids, weights = found
     at = segment.places[ids]
     held = at >= 0
-    return at[held], weights[held]
+    return at[held], weights[held].astype(np.float64)
 
 
-def _weights(block: Any) -> np.ndarray:
-    """A block's weights as floats: its array of them, one weight for all, or none (1.0 each)."""
-    numbers, weights = block
-    if weights is None or isinstance(weights, float):
-        return np.full(len(numbers), 1.0 if weights is None else weights, dtype=np.float64)
-    return weights.astype(np.float64)
+def _listed(segment: Segment, matcher: Any) -> tuple[np.ndarray, np.ndarray]:
+    """_postings of a word whose postings are listed in its own record."""
+    local = segment.local
+    ids, weights = [], []
+    while matcher.is_active():
+        at = bisect_left(local, matcher.id())
+        if at < len(local) and local[at] == matcher.id():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+        matcher.next()
+    return segment.places[np.asarray(ids, dtype=np.int64)], np.asarray(weights, dtype=np.float64)
 
 
 def _add_matched(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> None:

@@ -240,7 +240,8 @@ def test_every_candidate_of_a_word_is_scored_at_once_with_whoosh_scores(tmp_path
 def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_whoosh(tmp_path, monkeypatch):
     """A long question is ranked twice (feedback) over a pool of candidates. Whoosh's matchers stepped
     through each word's postings one by one to reach every candidate, in both passes; its words are now
-    read block by block, each block decoded once for the search, with the same ranking and scores."""
+    read whole, each block decoded once for the search and the words kept for the next, with the same
+    ranking and scores."""
     from whoosh.codec.whoosh3 import W3LeafMatcher
 
     from indexer.docsquery import Candidates
@@ -285,8 +286,8 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
     monkeypatch.setattr(W3LeafMatcher, "__init__", init)
     again = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
     assert again == ours and decoded == []
-    # and where each block lies is kept too: a word's postings read their first header when opened, no other
-    assert 0 < headers[0] <= opened[0]
+    # and a word kept whole is found with one lookup: no postings opened, no block header read
+    assert headers[0] == 0 and opened[0] == 0
 
     class Never:  # no query counts as bounded to candidates: Whoosh's matchers score them all
         pass
@@ -297,6 +298,82 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
     assert [i for i, _ in ours] == [i for i, _ in theirs]
     assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
     assert Candidates is not Never
+
+
+def test_a_word_is_read_by_its_blocks_for_a_few_candidates_and_whole_for_many(tmp_path, monkeypatch):
+    """Ranking a few candidates by a word nothing counted (a long question's feedback words) reads only
+    the blocks that hold them; ranking many reads the word whole and keeps it, so the next search finds
+    it with one lookup. Both give the word's weights as Whoosh's matcher reads them."""
+    import numpy as np
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+
+    from indexer import blockcache, termscores
+
+    content = tmp_path / "content"
+    for n in range(600):  # "budget" in every note, some times more: five blocks of postings
+        write(content / f"note-{n:03}.md", f"---\ntitle: Note {n}\n---\nbudget {'budget ' * (n % 4)}and note {n}.\n")
+    reindex(content, tmp_path / "ix")
+    monkeypatch.setattr(blockcache, "WORDS", blockcache.LRU(blockcache.WORDS_BYTES, weigh=blockcache.WORDS.weigh))
+    monkeypatch.setattr(blockcache, "RECENT", blockcache.LRU(1000))
+    monkeypatch.setattr(blockcache, "MAPS", blockcache.LRU(1000))
+    decoded = []
+    real_read = W3LeafMatcher._read_data
+
+    def read(self):
+        decoded.append(self._dataoffset)
+        return real_read(self)
+
+    monkeypatch.setattr(W3LeafMatcher, "_read_data", read)
+    with IndexStore(tmp_path / "ix").searcher() as (searcher, _):
+        (leaf, offset), = searcher.leaf_searchers()
+        field, word = "text_en", b"budget"
+        whoosh = {}
+        matcher = leaf.reader().postings(field, word)
+        while matcher.is_active():
+            whoosh[matcher.id()] = matcher.weight()
+            matcher.next()
+        holders = sorted(whoosh)
+        decoded.clear()
+        blocks = len(blockcache.block_map(("x", "y"), field, word, blockcache.leaf_postings(leaf.reader(), field, word))[0])
+        assert blocks >= 4  # the word has blocks enough to read some of them only
+
+        def segment(local):
+            bits = bitset(local, leaf.doc_count_all())
+            return termscores.Segment(leaf, offset, bits, local, float("inf"), docsets(searcher))
+
+        few = segment(holders[:3])  # in the first block
+        decoded.clear()
+        at, weights = termscores._postings(few, field, word)
+        assert len(decoded) == 1 and blockcache.kept(few.name, field, word) is None
+        assert [few.local[i] for i in at.tolist()] == holders[:3]
+        assert weights.tolist() == [whoosh[d] for d in holders[:3]]
+
+        many = segment(holders[::2])
+        decoded.clear()
+        at, weights = termscores._postings(many, field, word)
+        assert len(decoded) == blocks
+        assert blockcache.kept(many.name, field, word) is not None
+        assert weights.tolist() == [whoosh[d] for d in holders[::2]]
+        decoded.clear()
+        termscores._postings(segment(holders[1::2]), field, word)
+        assert decoded == []
+
+
+def test_words_are_kept_within_their_byte_budget():
+    """The words kept whole are bounded by the bytes of their arrays, the least recently read forgotten
+    first; a word heavier than the whole budget is not kept."""
+    from indexer.lru import LRU
+
+    kept = LRU(100, weigh=len)
+    kept.put("a", "x" * 60)
+    kept.put("b", "y" * 30)
+    assert kept.get("a")  # read: "b" is now the least recent
+    kept.put("c", "z" * 30)
+    assert kept.get("b") is None and kept.get("a") and kept.get("c") and kept.weight == 90
+    kept.put("c", "z" * 10)  # kept again: weighed once
+    assert kept.weight == 70
+    kept.put("d", "w" * 101)
+    assert kept.get("d") is None and kept.weight == 70
 
 
 def test_feedback_reads_only_its_own_words_over_the_candidates_the_first_pass_scored(tmp_path, monkeypatch):
