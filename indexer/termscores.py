@@ -3,11 +3,12 @@
 Ranking a set of candidates (a long question's pool, a filtered search, the best hundred for the
 bonus) through Whoosh's matchers costs Python calls per posting: every word's matcher is told to
 skip to each candidate, and steps through its block one posting at a time to get there (a million
-calls for a thirty-word question at 100,000 items). Here each word's postings are read whole, as
-two arrays (indexer.blockcache: counting the matches read them already, or an earlier pass or
-search did, and they are not decoded again), its candidates picked out of them, and the word's score
-worked out for all its candidates at once with numpy (a Python loop per candidate and word was most
-of the time of a two-word search matching 20,000 items at 100,000).
+calls for a thirty-word question at 100,000 items). Here each word's postings are read as two
+arrays, whole (indexer.blockcache: counting the matches read them already, or an earlier pass or
+search did, and they are not decoded again) or, for a word nothing counted and a few candidates,
+from the blocks that hold them; the candidates are picked out of them, and the word's score worked
+out for all its candidates at once with numpy (a Python loop per candidate and word was most of the
+time of a two-word search matching 20,000 items at 100,000).
 
 Scores are Whoosh's own: each word's BM25 comes from the searcher's scorer (`whoosh.scoring.bm25`
 with its idf and average length), boosts multiply, an Or adds its parts, a phrase adds its words'
