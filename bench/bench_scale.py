@@ -9,7 +9,10 @@ For each size, on a corpus built by bench/corpus.py from real text:
     item, as FTS5 sees them) and as an anonymous reader (30% of the corpus is for members or managers);
   * the web UI under gunicorn (2 workers) and wrk (8 connections) on 127.0.0.1, cycling through
     the query mix: requests/s, p95 and failed requests without the result cache, with it, and
-    with it while `kb reindex --full` runs; and the serving workers' resident memory.
+    with it while `kb reindex --full` runs; and the serving workers' resident memory;
+  * a Zipf load over 5,000 distinct queries of every shape (result cache on, its hit rate
+    reported), idle, during 1-file reindexes and against `kb serve`; then 10,000 distinct queries,
+    each asked once, and the workers' resident memory after them.
 Every figure is printed beside the same work done by SQLite FTS5 in the same run, with the ratio.
 kb runs by words alone here (KB_SEMANTIC=0), the work FTS5 does; make eval measures meaning.
 
@@ -243,6 +246,33 @@ def load_zipf(base: str, queries: list[str], seconds: int, work: Path, connectio
             "cache_hit_rate": hits / answered if answered else 0.0}
 
 
+DISTINCT = 10_000
+
+
+def load_distinct(base: str, queries: list[str], clients: int = 4) -> dict[str, float]:
+    """Each query asked once (none can come from the result cache), by `clients` clients at a time:
+    how long it took, the failed answers, and (read by the caller) the workers' memory after it."""
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.error import URLError
+    from urllib.parse import quote_plus
+    from urllib.request import urlopen
+
+    def ask(q: str) -> bool:
+        try:
+            with urlopen(f"{base}/search?q={quote_plus(q)}", timeout=60) as answer:
+                answer.read()
+                return answer.status == 200
+        except (URLError, OSError):
+            return False
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        answered = list(pool.map(ask, queries))
+    seconds = time.perf_counter() - started
+    return {"queries": len(queries), "seconds": seconds, "rps": len(queries) / seconds,
+            "failed": answered.count(False)}
+
+
 def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
@@ -426,7 +456,8 @@ def bench_size(size: int, work: Path, seconds: int) -> dict[str, Any]:
 
 def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str, Any]:
     """The web UI under a Zipf load of distinct queries, result cache on: gunicorn with 2 workers idle and
-    while incremental runs of one changed file follow each other, then `kb serve`."""
+    while incremental runs of one changed file follow each other, then 10,000 distinct queries each
+    asked once (the workers' memory after them), then `kb serve`."""
     queries = zipf_mix(content)
     server, base = serve("webui:create_app()", {"KB_INDEX": str(index), "KB_CONTENT": str(content)})
     try:
@@ -436,6 +467,8 @@ def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str
             busy = load_zipf(base, queries, seconds, work)
         busy["reindex_runs"] = len(runs)
         workers_mb = workers_rss_mb(server)
+        distinct = load_distinct(base, zipf_mix(content, DISTINCT))
+        distinct["worker_max_rss_mb"] = workers_rss_mb(server)
     finally:
         stop(server)
     single, single_base = serve_single(content, index)
@@ -444,7 +477,7 @@ def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str
     finally:
         stop(single)
     return {"zipf": idle, "zipf_during_incremental": busy, "zipf_kb_serve": alone,
-            "zipf_worker_max_rss_mb": workers_mb, "zipf_distinct": len(queries)}
+            "zipf_worker_max_rss_mb": workers_mb, "zipf_distinct": len(queries), "distinct": distinct}
 
 
 def print_zipf(w: dict[str, Any]) -> None:
@@ -456,6 +489,11 @@ def print_zipf(w: dict[str, Any]) -> None:
               f"  cache hits {z['cache_hit_rate']:.0%}")
     print(f"  {'reindex runs during the load':36}{w['zipf_during_incremental']['reindex_runs']:>8}")
     print(f"  {'worker max RSS MB after it':36}{w['zipf_worker_max_rss_mb']:>8.0f}")
+    if "distinct" in w:
+        d = w["distinct"]
+        print(f"Then {d['queries']:,} distinct queries, each once (no answer from the cache), 4 clients:")
+        print(f"  {'gunicorn, 2 workers':36}{d['rps']:>8.0f} req/s  in {d['seconds']:.0f} s  failed {d['failed']}")
+        print(f"  {'worker max RSS MB after them':36}{d['worker_max_rss_mb']:>8.0f}")
 
 
 @contextmanager
