@@ -63,16 +63,18 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
                tuple(sorted(request.filters.items())),
                request.sort, request.page, request.page_size, request.role, store.default_visibility, today)
         result = store.results.get(key)
-        cached = result is not None
+        cached = complete = result is not None
         if result is None:
             with store.searching:
                 result = run_search(searcher, generation, request, today, store.time_limit,
                                     store.default_visibility)
-            if not any(m.startswith("The search took longer") for m in result.messages):
+            complete = not any(m.startswith("The search took longer") for m in result.messages)
+            if complete:
                 store.results.put(key, result)
     notes = (cut_note,) if cut_note else ()
+    # (a search cut short by the time limit has no state: the same request may find more next time)
     return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started,
-                               cached=cached)
+                               cached=cached, state=key if complete else ())
 
 
 def run_search(searcher: Searcher, generation: Generation, request: SearchRequest, today: dt.date,

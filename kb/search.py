@@ -117,6 +117,9 @@ class SearchResult:
     partial_total: int = 0  # items that match some of the query's words, not enough of them
     other_languages: tuple[Hit, ...] = ()  # close in meaning, written in another language than the page
     cached: bool = False  # served from the process's result cache (said in the page's Server-Timing header)
+    # The index state and request it answers (equal states give equal results): what a page made of it
+    # may be kept under (webui.pagecache). Empty when the backend does not say.
+    state: tuple = field(default=(), compare=False, repr=False)
     # The vocabulary of the generation the search ran on: labels on the page come from it, so they
     # always match the counts, even when a new generation serves meanwhile.
     vocabulary: Vocabulary | None = field(default=None, compare=False, repr=False)

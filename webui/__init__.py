@@ -54,7 +54,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, backend: Sear
 
     from kb.search import item_url
     from webui.context import community_name
-    from webui import auth, edge, errors, i18n, items, manage, people, search, tagging, twins
+    from webui import auth, edge, errors, i18n, items, manage, pagecache, people, search, tagging, twins
+
+    pagecache.install(app)
 
     CSRFProtect(app)
     i18n.register(app)

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, make_response, render_template, 
 from kb.notes import Note
 from kb.errors import QueryError
 from kb.search import FACETS, SORTS, SearchRequest, SearchResult, result_to_dict
-from webui import viewmodels
+from webui import pagecache, viewmodels
 from webui.context import is_manager, library, settings, viewer
 from webui.context import vocabulary as labelled
 from webui.errors import wants_json
@@ -77,8 +77,16 @@ def search_page():
     result = run(search_request)
     if wants_json():
         return timed(jsonify(result_to_dict(result)), result)
+    page = pagecache.kept(result)
+    if page is None:
+        page = search_html(search_request, result)
+        pagecache.keep(result, page)
+    return timed(make_response(page), result)
+
+
+def search_html(search_request: SearchRequest, result: SearchResult) -> str:
     vocabulary = labelled(result.vocabulary)  # the generation the search ran on: labels match the counts
-    return timed(make_response(render_template(
+    return render_template(
         "search.html",
         result=result,
         facets=viewmodels.facets(result, vocabulary),
@@ -88,7 +96,7 @@ def search_page():
         clear_url=viewmodels.search_url(search_request, filters={}, page=1),
         help=viewmodels.zero_help(result, vocabulary),
         bulk_url="/manage/bulk" + viewmodels.search_url(search_request, page=1).removeprefix("/search"),
-    )), result)
+    )
 
 
 @bp.get("/search.json")
