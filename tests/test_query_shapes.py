@@ -334,7 +334,8 @@ def test_a_word_is_read_by_its_blocks_for_a_few_candidates_and_whole_for_many(tm
             matcher.next()
         holders = sorted(whoosh)
         decoded.clear()
-        blocks = len(blockcache.block_map(("x", "y"), field, word, blockcache.leaf_postings(leaf.reader(), field, word))[0])
+        matcher = blockcache.leaf_postings(leaf.reader(), field, word)
+        blocks = len(blockcache.block_map(("x", "y"), field, word, matcher)[0])
         assert blocks >= 4  # the word has blocks enough to read some of them only
 
         def segment(local):

@@ -21,8 +21,9 @@ from webui.context import viewer
 from webui.i18n import page_language
 
 # Pages kept per app, compressed (a page of ten hits at 100,000 items, 25-31 KB, takes 4-5 KB;
-# compressing it costs about 0.1 ms, reading it back 0.06): about 2 MB in all, 400-500 pages. Per app, not per
-# process: a page depends on the app's settings too (its page size, how many pages it links).
+# compressing it costs about 0.1 ms, reading it back 0.06): about 2 MB in all, 400-500 pages.
+# Per app, not per process: a page depends on the app's settings too (its page size, how many
+# pages it links).
 PAGES_BYTES = 2_000_000
 
 
