@@ -7,10 +7,9 @@ import shutil
 import pytest
 
 import webui.search
-from indexer.accounts import add_user
 from indexer.reindex import reindex
 from tests.conftest import write
-from tests.test_access import PASSWORD, log_in
+from tests.test_access import log_in, manager_app  # noqa: F401 (a fixture)
 from webui import create_app
 
 URL = "/search?q=capitation+providers"
@@ -31,16 +30,8 @@ def rendered(monkeypatch):
     return count
 
 
-@pytest.fixture()
-def app(sample_index, tmp_path):
-    content, index = sample_index
-    data = tmp_path / "data"
-    add_user(data, "ama", PASSWORD)
-    return create_app({"TESTING": True, "KB_CONTENT": str(content), "KB_INDEX": str(index), "KB_DATA": str(data)})
-
-
-def test_an_anonymous_readers_search_page_is_made_once(app, rendered):
-    reader, other = app.test_client(), app.test_client()
+def test_an_anonymous_readers_search_page_is_made_once(manager_app, rendered):
+    reader, other = manager_app.test_client(), manager_app.test_client()
     first = reader.get(URL)
     again = other.get(URL)
     assert first.status_code == again.status_code == 200 and rendered[0] == 1
@@ -50,8 +41,8 @@ def test_an_anonymous_readers_search_page_is_made_once(app, rendered):
     assert rendered[0] == 3  # another page, another query: their own pages
 
 
-def test_a_logged_in_reader_never_gets_the_anonymous_page_nor_leaves_theirs(app, rendered):
-    anonymous, manager = app.test_client(), app.test_client()
+def test_a_logged_in_reader_never_gets_the_anonymous_page_nor_leaves_theirs(manager_app, rendered):
+    anonymous, manager = manager_app.test_client(), manager_app.test_client()
     public = anonymous.get(URL).get_data(as_text=True)
     log_in(manager)
     theirs = manager.get(URL).get_data(as_text=True)
@@ -62,17 +53,17 @@ def test_a_logged_in_reader_never_gets_the_anonymous_page_nor_leaves_theirs(app,
     assert again == public and rendered[0] == 2
 
 
-def test_each_language_has_its_own_page(app, rendered):
-    english = app.test_client().get(URL).get_data(as_text=True)
-    french = app.test_client().get(URL, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+def test_each_language_has_its_own_page(manager_app, rendered):
+    english = manager_app.test_client().get(URL).get_data(as_text=True)
+    french = manager_app.test_client().get(URL, headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert '<html lang="fr"' in french and '<html lang="en"' in english and rendered[0] == 2
-    assert app.test_client().get(URL, headers={"Accept-Language": "fr"}).get_data(as_text=True) == french
+    assert manager_app.test_client().get(URL, headers={"Accept-Language": "fr"}).get_data(as_text=True) == french
     assert rendered[0] == 2
 
 
-def test_a_waiting_message_is_shown_not_the_kept_page(app, rendered):
-    app.test_client().get(URL)
-    reader = app.test_client()
+def test_a_waiting_message_is_shown_not_the_kept_page(manager_app, rendered):
+    manager_app.test_client().get(URL)
+    reader = manager_app.test_client()
     with reader.session_transaction() as session:
         session["_flashes"] = [("message", "Your changes were saved.")]
     assert "Your changes were saved." in reader.get(URL).get_data(as_text=True)
