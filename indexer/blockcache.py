@@ -104,19 +104,18 @@ def postings(reader: Any, name: tuple[str, str] | None, field_name: str, text: b
 def whole(matcher: Any) -> Block:
     """Every block of a whoosh3 leaf matcher, from the one it is on, in one pair of arrays: weights
     one byte each when every block's fit (a word's count in a document, nearly always), else floats."""
-    np = numpy()
     blocks = []
     while matcher.is_active():
         blocks.append(decoded(matcher))
         matcher._next_block()
-    if not blocks:
-        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8)
     return joined(blocks)
 
 
 def joined(blocks: list[Block]) -> Block:
-    """Blocks in one pair of arrays (see whole)."""
+    """Blocks in one pair of arrays (see whole); none, two empty ones."""
     np = numpy()
+    if not blocks:
+        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8)
     ids = np.concatenate([numbers for numbers, _ in blocks])
     weights = [_weights(np, numbers, weights) for numbers, weights in blocks]
     small = all(w.dtype == np.uint8 for w in weights)

@@ -271,8 +271,7 @@ def _postings(segment: Segment, field_name: str, text: bytes) -> tuple[np.ndarra
             wanted = np.unique(np.searchsorted(lasts, segment.numbers))
             wanted = wanted[wanted < len(lasts)].tolist()
             if 2 * len(wanted) < len(lasts):
-                found = joined([block_at(segment.name, field_name, text, matcher, where, n) for n in wanted]) \
-                    if wanted else (np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint8))
+                found = joined([block_at(segment.name, field_name, text, matcher, where, n) for n in wanted])
             else:
                 found = postings(segment.reader, segment.name, field_name, text)
     ids, weights = found
