@@ -47,6 +47,7 @@ from bench import corpus  # noqa: E402
 from bench.bench_shapes import cold_starts  # noqa: E402
 from bench.queries import shaped_queries  # noqa: E402
 from bench.fts5_ref import Fts5Search  # noqa: E402
+from indexer import sharedresults  # noqa: E402
 from indexer.content import load_vocabulary  # noqa: E402
 from indexer.searching import search as kb_search  # noqa: E402
 from indexer.store import IndexStore  # noqa: E402
@@ -427,6 +428,7 @@ def bench_size(size: int, work: Path, seconds: int) -> dict[str, Any]:
 
     env = {"KB_INDEX": str(index), "KB_CONTENT": str(content)}
     plain_server, plain = serve("webui:create_app()", {**env, "KB_SEARCH_CACHE": "0"})
+    forget_shared_results(index)
     cached_server, cached = serve("webui:create_app()", env)
     try:
         uncached = load(plain, queries, seconds, work)
@@ -459,6 +461,7 @@ def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str
     while incremental runs of one changed file follow each other, then 10,000 distinct queries each
     asked once (the workers' memory after them), then `kb serve`."""
     queries = zipf_mix(content)
+    forget_shared_results(index)
     server, base = serve("webui:create_app()", {"KB_INDEX": str(index), "KB_CONTENT": str(content)})
     try:
         load_zipf(base, queries, seconds, work)  # warm-up: a site that has been up a while
@@ -471,6 +474,7 @@ def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str
         distinct["worker_max_rss_mb"] = workers_rss_mb(server)
     finally:
         stop(server)
+    forget_shared_results(index)  # kb serve starts as cold as gunicorn did
     single, single_base = serve_single(content, index)
     try:
         alone = load_zipf(single_base, queries, seconds, work)
@@ -478,6 +482,13 @@ def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str
         stop(single)
     return {"zipf": idle, "zipf_during_incremental": busy, "zipf_kb_serve": alone,
             "zipf_worker_max_rss_mb": workers_mb, "zipf_distinct": len(queries), "distinct": distinct}
+
+
+def forget_shared_results(index: Path) -> None:
+    """No results shared by the workers of an earlier server or run (indexer.sharedresults): each load
+    starts from what the server ranks itself."""
+    for path in index.glob(f"{sharedresults.FILE}*"):
+        path.unlink()
 
 
 def print_zipf(w: dict[str, Any]) -> None:

@@ -57,7 +57,7 @@ def timed(run, request: SearchRequest) -> tuple[float, object]:
 def cold_starts(index: Path, content: Path, queries: list[str]) -> list[tuple[str, float, float, float]]:
     """(query, import ms, first search ms, whole `kb search` ms) in new processes."""
     rows = []
-    env = {**os.environ, "KB_SEMANTIC": "0"}
+    env = {**os.environ, "KB_SEMANTIC": "0", "KB_SEARCH_CACHE_SHARED": "0"}  # a cold start ranks
     for q in queries:
         out = subprocess.run([sys.executable, "-c", FIRST_SEARCH, str(index), q], capture_output=True, text=True,
                              cwd=ROOT, env=env, check=True).stdout.split()

@@ -51,7 +51,8 @@ class Library:
     @classmethod
     def open(cls, settings: Settings, backend: SearchBackend | None = None) -> Library:
         if backend is None:
-            options = {"cache_size": settings.search_cache, "time_limit": settings.search_time_limit,
+            options = {"cache_size": settings.search_cache, "shared_cache_mb": settings.search_cache_shared,
+                       "time_limit": settings.search_time_limit,
                        "model": meaning.embedder(settings.semantic), "semantic_weight": settings.semantic_weight,
                        "default_visibility": settings.default_visibility}
             if settings.backend == "typesense":

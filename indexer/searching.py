@@ -63,6 +63,10 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
                tuple(sorted(request.filters.items())),
                request.sort, request.page, request.page_size, request.role, store.default_visibility, today)
         result = store.results.get(key)
+        if result is None:
+            result = store.shared.get(key, generation.vocabulary)
+            if result is not None:
+                store.results.put(key, result)
         cached = complete = result is not None
         if result is None:
             with store.searching:
@@ -71,6 +75,7 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
             complete = not any(m.startswith("The search took longer") for m in result.messages)
             if complete:
                 store.results.put(key, result)
+                store.shared.put(key, result)
     notes = (cut_note,) if cut_note else ()
     # (a search cut short by the time limit has no state: the same request may find more next time)
     return dataclasses.replace(result, messages=notes + result.messages, seconds=time.perf_counter() - started,

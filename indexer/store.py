@@ -23,6 +23,7 @@ from indexer.schema import WEIGHTING
 from indexer.indexfolder import IndexFolder
 from indexer.itemdocs import SearcherDocs
 from indexer.lru import LRU
+from indexer.sharedresults import SharedResults
 from indexer.meaning import Reranker
 from indexer.pinning import open_searcher
 from indexer.visibility import Sight
@@ -123,13 +124,17 @@ class IndexStore(Reading):
     KEEP_IDLE = 4
 
     def __init__(self, path: str | os.PathLike[str], cache_size: int = 0, time_limit: float = 10.0,
-                 model: Any = None, semantic_weight: float = 0.0, default_visibility: str = "public"):
+                 model: Any = None, semantic_weight: float = 0.0, default_visibility: str = "public",
+                 shared_cache_mb: int = 0):
         self.default_visibility = default_visibility
         self.model = model  # the embedder of semantic search (indexer.meaning), or None: words only
         self.semantic_weight = semantic_weight
         self.folder = IndexFolder(path)
         self.path = self.folder.path
         self.results = LRU(cache_size)  # recent search results, keyed by the exact index state and request
+        # and those of the other processes serving this folder (with a cache of its own only)
+        self.shared = SharedResults(self.path, shared_cache_mb if cache_size else 0,
+                                    (model is not None, semantic_weight, time_limit))
         # Searching is Python work: threads of one process (kb serve starts one per request) only share
         # one core, and eight of them at once made each take eight times as long. One at a time, the
         # others wait their turn, and a result the cache holds is served without waiting.

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from indexer import sharedresults
 from indexer.library import Library
 from indexer.reindex import reindex
 from indexer.store import IndexStore
@@ -152,7 +153,8 @@ def indexed_copy(tmp_path: Path, sample_index: tuple[Path, Path]) -> tuple[Path,
     (copied, not rebuilt: file times are kept, so the next run sees nothing changed)."""
     content, index = tmp_path / "content", tmp_path / "ix"
     shutil.copytree(sample_index[0], content)
-    shutil.copytree(sample_index[1], index)
+    # without the search results other tests' apps shared through the index folder (indexer.sharedresults)
+    shutil.copytree(sample_index[1], index, ignore=shutil.ignore_patterns(f"{sharedresults.FILE}*"))
     return content, index
 
 

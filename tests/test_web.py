@@ -254,9 +254,9 @@ def test_search_log_can_be_turned_off_and_is_pruned(tmp_path):
     assert [r["query"] for r in searchlog.report(data, days=30)["zero_results"]] == ["new search"]
 
 
-def test_search_answers_say_in_server_timing_whether_the_result_cache_answered(sample_index):
+def test_search_answers_say_in_server_timing_whether_the_result_cache_answered(indexed_copy):
     """Load tests and operators read the cache's hit rate from the answers (bench/bench_scale.py)."""
-    content, index = sample_index
+    content, index = indexed_copy  # no other app's results shared
     client = create_app({"TESTING": True, "KB_CONTENT": str(content), "KB_INDEX": str(index)}).test_client()
     asks = [("/search?q=capitation", "text/html"), ("/search?q=capitation", "text/html"),
             ("/search.json?q=capitation+ghana", "*/*"), ("/search.json?q=capitation+ghana", "*/*"),
