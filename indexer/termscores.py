@@ -14,8 +14,8 @@ Scores are Whoosh's own: each word's BM25 comes from the searcher's scorer (`who
 with its idf and average length), boosts multiply, an Or adds its parts, a phrase adds its words'
 scores where they stand together, a constant score (a prefix's items, a type the query names) adds
 itself, two words near each other (a short query's bonus) add their scores where their positions
-say so. Any other part of a query (a best-of for synonyms) is scored by its Whoosh matcher over the
-same candidates. Sums may be added in another order than
+say so, a best-of (a topic's labels) keeps its best part's score. Any other part of a query is
+scored by its Whoosh matcher over the same candidates. Sums may be added in another order than
 Whoosh's tree of matchers, so a score may differ from Whoosh's in its last bits, never more.
 """
 
@@ -166,11 +166,32 @@ def _add(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> Non
         _add_near(scores, segment, query, boost)
     elif type(query) is DocsQuery:
         _add_constant(scores, segment, query.bits, query.score * query.boost * boost)
+    elif type(query) is wq.DisjunctionMax and query.subqueries:
+        _add_best(scores, segment, query, boost)
     elif type(query) is wq.ConstantScoreQuery:
         # (a type or country the query names): Whoosh's matcher lists every item of the value first
         _add_constant(scores, segment, segment.sets.query(query.child), query.score * boost)
     else:
         _add_matched(scores, segment, query, boost)
+
+
+def _add_best(scores: Scores, segment: Segment, query: wq.DisjunctionMax, boost: float) -> None:
+    """A best-of (a topic's labels and synonyms, each a phrase in every language): each part scored
+    as any query is here, the best part's score kept per candidate. Whoosh's matcher also keeps the
+    best (it takes no tiebreak), and applies the boost only when there are several parts; through
+    its span matchers a topic named in a two-word search cost 0.1-0.2 s per pass at 100,000 items."""
+    parts = query.subqueries
+    inner = boost * query.boost if len(parts) > 1 else boost
+    best = Scores(len(scores.values))
+    for part in parts:
+        one = Scores(len(scores.values))
+        _add(one, segment, part, inner)
+        better = one.reached & (~best.reached | (one.values > best.values))
+        best.values[better] = one.values[better]
+        best.reached |= one.reached
+    at = np.flatnonzero(best.reached)
+    if len(at):
+        scores.add(at, best.values[at])
 
 
 def _add_constant(scores: Scores, segment: Segment, bits: int, score: float) -> None:
