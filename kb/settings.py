@@ -39,7 +39,7 @@ class Settings:
     file_memory_mb: int = _setting(1024, "memory (MB) reading one content file may use before it is reported and skipped")
     related_limit: int = _setting(8, "related activities, and related content, shown on an item page "
                                          "(each; \"Show all\" lists the rest)")
-    search_cache: int = _setting(1024, "search results kept per process for repeated searches (0: none)", least=0)
+    search_cache: int = _setting(256, "search results kept per process for repeated searches (0: none)", least=0)
     search_cache_shared: int = _setting(64, "megabytes of search results the processes serving one index share "
                                             "(a file in the index folder; 0: none)", least=0)
     search_time_limit: float = _setting(10.0, "seconds a search may spend ranking (and half of it on spelling) "
