@@ -4,9 +4,11 @@ Each web worker keeps its own recent results (IndexStore.results), so a popular 
 once per worker, and a worker that had just started ranked again what the others already knew.
 This second level, a SQLite file in the index folder, lets a worker take a result another one
 ranked. It holds only what the key says exactly (generation, commit, last update, request, role,
-day, as in indexer.searching) plus what else makes a result (this code, the meaning model and its
-weight), so a stale result cannot be served: any change makes a new key, and old entries are
-forgotten oldest first once the file holds `megabytes`.
+day, as in indexer.searching) plus what else makes a result (this code, search by meaning and its
+weight, the time limit), so a stale result cannot be served: any change makes a new key, and old
+entries are forgotten oldest first once the file holds `megabytes`. Results are pickled, as Whoosh
+pickles the index's own postings and stored fields beside it: whoever may write the folder may
+already change what searches find.
 
 It is a cache and nothing more: a locked, unreadable or read-only file, or an entry that does not
 unpickle, is a miss, never an error (the search is run as if the file were not there).
@@ -51,7 +53,7 @@ def code_stamp() -> str:
 class SharedResults:
     """get/put of whole search results under their exact key, for every process of one index folder."""
 
-    def __init__(self, folder: Path, megabytes: int, settings: tuple):
+    def __init__(self, folder: Path, megabytes: float, settings: tuple):
         self.path = Path(folder) / FILE
         self.limit = megabytes * 1_000_000
         self.settings = settings

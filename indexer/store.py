@@ -23,9 +23,9 @@ from indexer.schema import WEIGHTING
 from indexer.indexfolder import IndexFolder
 from indexer.itemdocs import SearcherDocs
 from indexer.lru import LRU
-from indexer.sharedresults import SharedResults
 from indexer.meaning import Reranker
 from indexer.pinning import open_searcher
+from indexer.sharedresults import SharedResults
 from indexer.visibility import Sight
 from indexer.writing import WhooshWriter, create_generation, open_for_update
 from kb.backend import FacetTable
@@ -125,7 +125,7 @@ class IndexStore(Reading):
 
     def __init__(self, path: str | os.PathLike[str], cache_size: int = 0, time_limit: float = 10.0,
                  model: Any = None, semantic_weight: float = 0.0, default_visibility: str = "public",
-                 shared_cache_mb: int = 0):
+                 shared_cache_mb: float = 0):
         self.default_visibility = default_visibility
         self.model = model  # the embedder of semantic search (indexer.meaning), or None: words only
         self.semantic_weight = semantic_weight
