@@ -177,9 +177,11 @@ def _add(scores: Scores, segment: Segment, query: wq.Query, boost: float) -> Non
 
 def _add_best(scores: Scores, segment: Segment, query: wq.DisjunctionMax, boost: float) -> None:
     """A best-of (a topic's labels and synonyms, each a phrase in every language): each part scored
-    as any query is here, the best part's score kept per candidate. Whoosh's matcher also keeps the
-    best (it takes no tiebreak), and applies the boost only when there are several parts; through
-    its span matchers a topic named in a two-word search cost 0.1-0.2 s per pass at 100,000 items."""
+    as any query is here, the best part's score in the candidate itself kept. Whoosh's matcher keeps
+    the best too (with no tiebreak, and the boost only when there are several parts), but of its parts
+    wherever each stands, often on a later item (its `score` does not check that they stand on the
+    same one); and through its span matchers a topic named in a two-word search cost 0.1-0.2 s per
+    pass at 100,000 items."""
     parts = query.subqueries
     inner = boost * query.boost if len(parts) > 1 else boost
     best = Scores(len(scores.values))
