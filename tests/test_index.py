@@ -296,3 +296,20 @@ def test_a_cancelled_parallel_build_stops_its_sub_writers(tmp_path):
     assert tasks and all(task.is_alive() for task in tasks)
     writer.cancel()
     assert not any(task.is_alive() for task in tasks)
+
+
+def test_the_stored_copy_keeps_what_pages_show_and_not_the_source(store, sample):
+    """The item page shows the rendered HTML and snippets read the text; the Markdown source is in the
+    content folder, so the index keeps no third copy of it."""
+    import json
+    import zlib
+
+    generation = store.reader(store.current_name())
+    with generation.index.searcher() as searcher:
+        stored = [json.loads(zlib.decompress(fields["data"])) for fields in searcher.all_stored_fields()]
+    assert len(stored) == 64
+    assert all("body" not in data for data in stored)
+    notes = next(data for data in stored if data["id"] == "sessions/forum-2020-session-1-notes")
+    source = (sample / notes["path"]).read_text(encoding="utf-8")
+    assert notes["html"].startswith("<") and notes["text"] and notes["text"].split()[0] in source
+    assert store.find_item("sessions/forum-2020-session-1-notes").html == notes["html"]
