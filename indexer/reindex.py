@@ -74,6 +74,7 @@ class ReindexSummary:
     recovered_lock: str = ""
     notes: list[str] = field(default_factory=list)
     meaning: dict[str, int] = field(default_factory=dict)  # passages embedded, reused, removed (semantic search)
+    nice: int = 0  # the CPU priority the job ran at (KB_REINDEX_NICE, indexer.workers.lower_priority)
 
     @property
     def indexed(self) -> int:
@@ -97,6 +98,7 @@ class ReindexSummary:
             "recovered_lock": self.recovered_lock or None,
             "notes": self.notes,
             "meaning": self.meaning or None,
+            "nice": self.nice,
         }
         if paths:
             data["paths"] = {"added": self.added, "updated": self.updated, "deleted": self.deleted}
@@ -163,9 +165,15 @@ def reindex_locked(store: IndexStore, root: Path, *, stale: str = "", full: bool
         raise
     finally:
         summary.seconds = time.perf_counter() - started
+        summary.nice = niceness()
         if not dry_run:
             record(store.folder, summary, error)
     return summary
+
+
+def niceness() -> int:
+    """This process's nice value, the CPU priority it runs at (0 where there is none)."""
+    return os.nice(0) if hasattr(os, "nice") else 0
 
 
 def begin(folder: IndexFolder, stale: str) -> ReindexSummary:

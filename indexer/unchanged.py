@@ -19,7 +19,7 @@ from indexer.generation import GenerationFolder
 from indexer.indexfolder import IndexFolder
 from indexer.listing import Listing, read_listing
 from indexer.manifest import manifest_listing, manifest_size, manifest_vocabulary_hash, vocabulary_hash
-from indexer.reindex import ReindexSummary, begin, record
+from indexer.reindex import ReindexSummary, begin, niceness, record
 from kb.settings import Settings
 
 
@@ -70,5 +70,6 @@ def reindex_unless_unchanged(settings: Settings, job: Callable[[str, Look | None
             return job(stale, seen)
         summary = nothing_changed(begin(folder, stale), current)
         summary.seconds = time.perf_counter() - started
+        summary.nice = niceness()
         record(folder, summary, "")
     return summary

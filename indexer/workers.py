@@ -92,6 +92,26 @@ def worker_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+def lower_priority(steps: int) -> None:
+    """Run this process, and the readers and sub-writers it starts, at least `steps` nice steps below
+    normal CPU priority (POSIX; nothing elsewhere). A job started at a lower priority already (`nice
+    kb reindex` in a crontab) keeps it.
+
+    A reindex job is batch work beside web workers that answer members while they wait: on a busy
+    machine the job should take what they leave. Measured at 100,000 items on 2 cores, Zipf load on 2
+    gunicorn workers while 1-file runs followed each other: 79-90 req/s with p95 285-326 ms at the
+    same priority, 202-224 req/s with p95 145 ms at 10 steps, each run then taking 4 s instead of 1.
+    """
+    if steps <= 0 or not hasattr(os, "nice"):
+        return
+    try:
+        current = os.nice(0)
+        if current < steps:
+            os.nice(steps - current)
+    except OSError as exc:  # a platform that refuses: the job still runs, at its priority
+        print(f"note: the job's CPU priority was not lowered: {exc}", file=sys.stderr)
+
+
 def available_cores() -> int:
     """The cores this process may run on (its affinity where the platform says, else every core)."""
     try:

@@ -17,6 +17,7 @@ from kb.errors import ConfigError
 # A session key shorter than this is easy to guess; `kb` creates a 64-character one when none is set.
 MIN_SECRET_KEY = 32
 BACKENDS = ("whoosh", "typesense")
+MAX_NICE = 19  # the lowest CPU priority POSIX gives
 
 
 def _setting(default: Any, help: str, least: int = 1) -> Any:
@@ -44,6 +45,8 @@ class Settings:
                                             "(a file in the index folder; 0: none)", least=0)
     search_time_limit: float = _setting(10.0, "seconds a search may spend ranking (and half of it on spelling) "
                                               "before it shows what it found")
+    reindex_nice: int = _setting(10, "CPU priority kb reindex gives up, in nice steps (0 to 19; 0: none), so "
+                                     "that searches served on the same machine come first", least=0)
     search_log_days: int = _setting(365, "days the anonymous search log keeps each search (0: no log)", least=0)
     semantic: bool = _setting(True, "search by meaning too, when the semantic extra is installed (0: by words only)")
     semantic_weight: float = _setting(0.5, "weight of meaning against words when hits are ranked (0 to 1)", least=0)
@@ -69,6 +72,8 @@ class Settings:
         if self.default_visibility not in LEVELS:
             raise ConfigError(f"KB_DEFAULT_VISIBILITY must be one of {', '.join(LEVELS)}, "
                               f"got {self.default_visibility!r}")
+        if not 0 <= self.reindex_nice <= MAX_NICE:
+            raise ConfigError(f"KB_REINDEX_NICE must be between 0 and {MAX_NICE}, got {self.reindex_nice}")
         if self.secret_key and len(self.secret_key) < MIN_SECRET_KEY:
             raise ConfigError(f"KB_SECRET_KEY must be at least {MIN_SECRET_KEY} characters long "
                               f"(it has {len(self.secret_key)}); leave it empty to have one generated")

@@ -61,6 +61,8 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     os.environ["KB_INDEX"] = str(nowhere / "index")
     # Search by meaning embeds every item (about 0.1 s of CPU each): tests that need it turn it on.
     os.environ["KB_SEMANTIC"] = "0"
+    # `kb reindex` run in a test process would lower that process's priority for the rest of the session.
+    os.environ["KB_REINDEX_NICE"] = "0"
     return path
 
 

@@ -535,3 +535,31 @@ def test_a_run_reports_the_links_it_broke_and_the_topics_a_vocabulary_change_dep
     warnings = run_warnings(content, index)
     assert "webinars/webinar-2020-09-capitation-primary-health-care.md: warning: topics: 'strategic-purchasing' " \
            "is deprecated" in warnings
+
+
+def kb_reindex_as_cron_runs_it(content: Path, index: Path, nice: str | None, before: int = 0):
+    """`kb reindex --json` in a process of its own, started `before` nice steps down; its summary."""
+    env = {**os.environ, "KB_CONTENT": str(content), "KB_INDEX": str(index)}
+    env.pop("KB_REINDEX_NICE", None)
+    if nice is not None:
+        env.update({"KB_REINDEX_NICE": nice})
+    done = subprocess.run([str(Path(sys.executable).with_name("kb")), "reindex", "--json"], env=env,
+                          capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.nice(before))
+    return done
+
+
+def test_a_reindex_job_gives_searches_the_cpu_first(content_copy, tmp_path):
+    """kb reindex runs 10 nice steps down unless told otherwise (KB_REINDEX_NICE), keeps a lower priority it
+    was started at, and says in its summary and run record what it ran at."""
+    index = tmp_path / "ix"
+    first = kb_reindex_as_cron_runs_it(content_copy, index, None)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["nice"] == 10 and json.loads(first.stdout)["indexed"] == 64
+    assert json.loads((index / "last-run.json").read_text())["nice"] == 10
+    (content_copy / "documents" / "new-note.md").write_text("---\ntitle: A new note\n---\nText.\n", encoding="utf-8")
+    assert json.loads(kb_reindex_as_cron_runs_it(content_copy, index, "3").stdout)["nice"] == 3
+    assert json.loads(kb_reindex_as_cron_runs_it(content_copy, index, "0").stdout)["nice"] == 0  # nothing changed
+    assert json.loads(kb_reindex_as_cron_runs_it(content_copy, index, "10", before=15).stdout)["nice"] == 15
+    refused = kb_reindex_as_cron_runs_it(content_copy, index, "20")
+    assert refused.returncode != 0 and "KB_REINDEX_NICE must be between 0 and 19, got 20" in refused.stderr
+    assert "Traceback" not in refused.stderr

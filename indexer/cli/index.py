@@ -39,7 +39,9 @@ def reindex(library: Library, full: bool, dry_run: bool, force: bool, max_drop: 
     (item count, drop against the serving index, canary lookups) and switches
     to it in one step; the previous generation is kept for 'kb rollback'.
     Searches keep working throughout, and a job killed at any point leaves
-    the last good index serving; the next run finishes the work.
+    the last good index serving; the next run finishes the work. The job
+    runs at a lower CPU priority (KB_REINDEX_NICE), so that searches served
+    on the same machine come first.
 
     \b
     Examples:
@@ -49,7 +51,9 @@ def reindex(library: Library, full: bool, dry_run: bool, force: bool, max_drop: 
       kb reindex --wait 60 --quiet      # from cron
     """
     from indexer.reindex import Guards
+    from indexer.workers import lower_priority
 
+    lower_priority(library.settings.reindex_nice)
     bar = TerminalProgress(enabled=not (quiet or json_output))
     guards = Guards(min_items=min_items, max_drop=max_drop / 100, force=force)
     if full or dry_run or library.settings.backend != "whoosh":
