@@ -200,7 +200,7 @@ def pack(item: Item) -> bytes:
 
     Pages show the rendered HTML, snippets and highlights read the plain text; the
     source stays in the content folder, where editing reads it. Leaving it out of
-    the stored copy made the stored fields a third smaller and the build faster.
+    the stored copy made the stored fields 15% smaller (35 -> 30 MB at 10,000 items of the bench corpus).
     """
     data = item.to_dict()
     del data["body"]
