@@ -4,6 +4,9 @@ through the kernel's file events (inotify), without a run that walks the folder.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -118,3 +121,23 @@ def test_a_change_waits_for_a_job_holding_the_writer_lock_and_is_not_lost(indexe
 ])
 def test_the_watch_keeps_to_the_files_the_walk_indexes(path, kind):
     assert watched(path) is kind
+
+
+@pytest.mark.slow
+def test_kb_watch_runs_at_the_lower_priority_of_a_reindex_job(indexed_copy, tmp_path):
+    content, index = indexed_copy
+    before = last_run(index)
+    env = {**os.environ, "KB_CONTENT": str(content), "KB_INDEX": str(index)}
+    env.update({"KB_REINDEX_NICE": "6"})
+    with (tmp_path / "watch.log").open("w") as log:
+        watching = subprocess.Popen([str(Path(sys.executable).with_name("kb")), "watch"], env=env,
+                                    stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert until(lambda: "Watching" in (tmp_path / "watch.log").read_text())
+        write(content / "documents" / "bilby.md", "---\ntitle: Bilby paper\ntype: document\n---\n")
+        assert until(lambda: last_run(index) != before)
+    finally:
+        watching.terminate()
+        watching.wait(timeout=20)
+    run = json.loads(last_run(index))
+    assert run["added"] == 1 and run["nice"] == 6

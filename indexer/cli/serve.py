@@ -55,7 +55,8 @@ def watch(library: Library) -> None:
     nothing and a saved file is read again on its own, without the walk of
     every file a 'kb reindex' does. Folders moved or deleted, the vocabulary
     and the people registry run the ordinary incremental job. Runs take the
-    writer lock like any job; keep a nightly 'kb reindex' from cron as well.
+    writer lock like any job, at the lower CPU priority of 'kb reindex'
+    (KB_REINDEX_NICE); keep a nightly 'kb reindex' from cron as well.
 
     \b
     Examples:
@@ -64,6 +65,9 @@ def watch(library: Library) -> None:
     """
     import threading
 
+    from indexer.workers import lower_priority
+
+    lower_priority(library.settings.reindex_nice)
     watching = start_watch(library)
     try:
         threading.Event().wait()
