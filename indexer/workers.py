@@ -100,7 +100,8 @@ def lower_priority(steps: int) -> None:
     A reindex job is batch work beside web workers that answer members while they wait: on a busy
     machine the job should take what they leave. Measured at 100,000 items on 2 cores, Zipf load on 2
     gunicorn workers while 1-file runs followed each other: 79-90 req/s with p95 285-326 ms at the
-    same priority, 202-224 req/s with p95 145 ms at 10 steps, each run then taking 4 s instead of 1.
+    same priority, 164-224 req/s with p95 145-157 ms at 10 steps, each run then taking 3-4 s instead
+    of 1 (README, Benchmarks).
     """
     if steps <= 0 or not hasattr(os, "nice"):
         return

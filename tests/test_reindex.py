@@ -538,7 +538,7 @@ def test_a_run_reports_the_links_it_broke_and_the_topics_a_vocabulary_change_dep
 
 
 def kb_reindex_as_cron_runs_it(content: Path, index: Path, nice: str | None, before: int = 0):
-    """`kb reindex --json` in a process of its own, started `before` nice steps down; its summary."""
+    """`kb reindex --json` run as cron runs it, in a process of its own started `before` nice steps down."""
     env = {**os.environ, "KB_CONTENT": str(content), "KB_INDEX": str(index)}
     env.pop("KB_REINDEX_NICE", None)
     if nice is not None:
