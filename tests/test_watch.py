@@ -128,7 +128,7 @@ def test_kb_watch_runs_at_the_lower_priority_of_a_reindex_job(indexed_copy, tmp_
     content, index = indexed_copy
     before = last_run(index)
     env = {**os.environ, "KB_CONTENT": str(content), "KB_INDEX": str(index)}
-    env.update({"KB_REINDEX_NICE": "6"})
+    env.update({"KB_REINDEX_NICE": "2"})  # a step or two: a loaded CI machine still gives the run its time
     with (tmp_path / "watch.log").open("w") as log:
         watching = subprocess.Popen([str(Path(sys.executable).with_name("kb")), "watch"], env=env,
                                     stdout=log, stderr=subprocess.STDOUT)
@@ -140,4 +140,4 @@ def test_kb_watch_runs_at_the_lower_priority_of_a_reindex_job(indexed_copy, tmp_
         watching.terminate()
         watching.wait(timeout=20)
     run = json.loads(last_run(index))
-    assert run["added"] == 1 and run["nice"] == 6
+    assert run["added"] == 1 and run["nice"] == 2

@@ -81,8 +81,10 @@ def start_watch(library: Library) -> Watch:
     from indexer.cli.output import print_run
     from indexer.watching import Watch
 
+    watching = Watch(library, reported=lambda summary: print_run(summary, quiet=False)).start()
+    # said once the kernel reports changes: a file saved after the message is never missed
     click.echo(f"Watching {library.settings.content} for changes.", err=True)
-    return Watch(library, reported=lambda summary: print_run(summary, quiet=False)).start()
+    return watching
 
 
 def is_reloader_parent(debug: bool) -> bool:
