@@ -556,6 +556,9 @@ def test_a_reindex_job_gives_searches_the_cpu_first(content_copy, tmp_path):
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["nice"] == 10 and json.loads(first.stdout)["indexed"] == 64
     assert json.loads((index / "last-run.json").read_text())["nice"] == 10
+    status = subprocess.run([str(Path(sys.executable).with_name("kb")), "--index", str(index), "status"],
+                            capture_output=True, text=True, timeout=60).stdout
+    assert re.search(r"last run: +full at \S+, ok, \d+\.\d s at nice 10\n", status), status
     (content_copy / "documents" / "new-note.md").write_text("---\ntitle: A new note\n---\nText.\n", encoding="utf-8")
     assert json.loads(kb_reindex_as_cron_runs_it(content_copy, index, "3").stdout)["nice"] == 3
     assert json.loads(kb_reindex_as_cron_runs_it(content_copy, index, "0").stdout)["nice"] == 0  # nothing changed

@@ -94,7 +94,10 @@ def print_status(info: dict[str, Any]) -> None:
     click.echo(f"items:       {info['items'] if info['items'] is not None else '-'}")
     click.echo(f"previous:    {info['previous_generation'] or 'none'}")
     if last:
-        click.echo(f"last run:    {last.get('mode', '?')} at {last.get('finished_at', '?')}, {run_outcome(last)}")
+        took = f", {last['seconds']:.1f} s" if isinstance(last.get("seconds"), (int, float)) else ""
+        nice = f" at nice {last['nice']}" if last.get("nice") else ""  # why a run on a busy machine took long
+        click.echo(f"last run:    {last.get('mode', '?')} at {last.get('finished_at', '?')}, {run_outcome(last)}"
+                   f"{took}{nice}")
     else:
         click.echo("last run:    none")
     click.echo(f"writer lock: {info['lock_holder'] or 'free'}")
