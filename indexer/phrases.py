@@ -19,10 +19,17 @@ from typing import TYPE_CHECKING, Any
 from whoosh.formats import Positions
 
 from indexer.bitsets import bitset, members
-from indexer.blockcache import leaf_postings
+from indexer.blockcache import leaf_postings, segment_name
+from indexer.lru import LRU
 
 if TYPE_CHECKING:
     from indexer.bitsets import DocSets
+
+
+# Each segment's documents of recent exact phrases, as local bitsets weighed by their bytes: about
+# 12 KB for a phrase of common words in a segment of 100,000 items, a few bytes for most phrases.
+SEGMENTS_BYTES = 4_000_000
+SEGMENTS = LRU(SEGMENTS_BYTES, weigh=lambda bits: 64 + (bits.bit_length() >> 3))
 
 
 def adjacent(sets: DocSets, field: str, words: list[str], within: int | None = None, slop: int = 1,
@@ -43,17 +50,27 @@ def adjacent(sets: DocSets, field: str, words: list[str], within: int | None = N
         texts = [schema[field].to_bytes(word) for word in words]
     except ValueError:
         return 0
-    every = sets.all if within is None else within
-    for word in words:
-        every &= sets.term(field, word)
-        if not every:
-            return 0
+    every = None
     steps = range(1, slop + 1)
     found = 0
     for leaf, offset in sets.searcher.reader().leaf_readers():
         size = leaf.doc_count_all()
+        # A whole segment's answer is kept: its documents never change (deleted ones are left out by
+        # callers), so a commit that adds a segment reads the new segment's positions only.
+        name = segment_name(sets.folder, leaf) if within is None and read is None else None
+        key = (name, field, tuple(texts), slop)
+        kept = SEGMENTS.get(key) if name is not None else None
+        if kept is not None:
+            found |= kept << offset
+            continue
+        if every is None:
+            every = sets.all if within is None else within
+            for word in words:
+                every &= sets.term(field, word)
         local = members((every >> offset) & ((1 << size) - 1))
         if not local:
+            if name is not None:
+                SEGMENTS.put(key, 0)
             continue
         places = {text: _positions(leaf, (offset, field, text), local, fmt, read) for text in dict.fromkeys(texts)}
         first, *rest = [places[text] for text in texts]
@@ -68,7 +85,10 @@ def adjacent(sets: DocSets, field: str, words: list[str], within: int | None = N
                 near = bool(starts)
             if near:
                 held.append(docnum)
-        found |= bitset(held, size) << offset
+        bits = bitset(held, size)
+        if name is not None:
+            SEGMENTS.put(key, bits)
+        found |= bits << offset
     return found
 
 

@@ -623,3 +623,62 @@ def test_a_searcher_looks_up_each_words_scorer_once_per_segment(tmp_path, monkey
     asked.clear()
     assert [(h.item.id, h.score) for h in store.search(request).hits] == first
     assert asked == []
+
+
+def test_after_a_commit_a_search_reads_the_new_segments_words_and_phrases_only(indexed_copy, monkeypatch):
+    """A web worker's searcher is new after each commit of an incremental run, but the segments it had
+    read are not: each segment's documents of a word and of a quoted phrase are kept by segment, so the
+    first searches after a commit read the new segment's postings only, and still find what changed
+    (an item that lost the phrase, an item that gained it) as Whoosh's own matching does."""
+    import indexer.bitsets as bitsets_module
+    import indexer.phrases as phrases
+
+    content, index = indexed_copy
+    store = IndexStore(index)
+    asked = [SearchRequest(q='"budget flexibility"'), SearchRequest(q="virements budget")]
+    before = [store.search(request).total for request in asked]
+    with store.searcher() as (searcher, _):
+        old_segments = {leaf.segment().segment_id() for leaf, _ in searcher.reader().leaf_readers()}
+
+    lost = content / "sessions" / "roundtable-2-virements-notes.md"
+    text = lost.read_text(encoding="utf-8")
+    assert re.search(r"budget flexibility", text, re.I)
+    lost.write_text(re.sub(r"(?i)budget flexibility", "room to move funds", text), encoding="utf-8")
+    write(content / "documents" / "zz-gained.md",
+          "---\nid: zz-gained\ntitle: A note\ntype: document\n---\nBudget flexibility, and virements.\n")
+    reindex(content, index)
+
+    read: list[str] = []  # the segments whose postings are read to count the matches
+
+    def reading(real):
+        def read_segment(leaf, *args):
+            read.append(leaf.segment().segment_id())
+            return real(leaf, *args)
+        return read_segment
+
+    real_positions = phrases._positions
+
+    def positions(leaf, key, local, fmt, known):
+        if known is None:  # (the ranking's bonus for neighbouring words reads its few candidates' positions)
+            read.append(leaf.segment().segment_id())
+        return real_positions(leaf, key, local, fmt, known)
+
+    monkeypatch.setattr(bitsets_module, "postings", reading(bitsets_module.postings))
+    monkeypatch.setattr(bitsets_module, "leaf_postings", reading(bitsets_module.leaf_postings))
+    monkeypatch.setattr(phrases, "_positions", positions)
+    after = [store.search(request) for request in asked]
+    with store.searcher() as (searcher, _):
+        segments = {leaf.segment().segment_id() for leaf, _ in searcher.reader().leaf_readers()}
+        kept = segments & old_segments
+        assert kept and searcher.reader().has_deletions()  # an old segment serves on, less the edited item
+        sets = docsets(searcher)
+        for q in (wq.Phrase("text_en", ["budget", "flexibl"]),
+                  wq.And([wq.Term("text_en", "virement"), wq.Term("text_en", "budget")])):
+            assert sets.query(q) == bitset(searcher.docs_for_query(q), sets.size) & sets.all, q
+    assert read and not set(read) & kept
+    fresh = IndexStore(index)  # what a process started after the commit finds
+    for request, result in zip(asked, after):
+        expected = fresh.search(request)
+        assert [h.item.id for h in result.hits] == [h.item.id for h in expected.hits]
+        assert (result.total, result.partial_total) == (expected.total, expected.partial_total)
+    assert "zz-gained" in {h.item.id for h in after[1].hits} and after[1].total == before[1] + 1
