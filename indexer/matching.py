@@ -19,6 +19,7 @@ not enough are partial matches: shown after the matches, counted apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from math import ceil
 
 from whoosh import query as wq
@@ -27,7 +28,7 @@ from whoosh.searching import Searcher
 
 from indexer.bitsets import DocSets, docsets
 from indexer.docsquery import DocsQuery, NearBonus
-from indexer.schema import FILTER_FIELDS, LANGUAGES, text_field, title_field
+from indexer.schema import FILTER_FIELDS, LANGUAGES, index_words, text_field, title_field
 from kb.query import Clause, ParsedQuery
 from kb.text import fold
 from kb.vocabulary import Vocabulary, normalise_label
@@ -359,10 +360,16 @@ def with_hints(hits: list[tuple[int, float]], hints: list[int]) -> list[tuple[in
     return sorted(raised, key=lambda pair: -pair[1])
 
 
-def titled_first(query: Plan, top: tuple[int, float] | None, head: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    """The items whose title holds every unit of a query of several first, the words' best of them
-    before the others: a member who types most of a title is after that page, however close in
-    meaning or in words others are."""
+# Items whose title holds every unit that are ordered by how much of their title the query says.
+TITLE_DEPTH = 20
+
+
+def titled_first(query: Plan, top: tuple[int, float] | None, head: list[tuple[int, float]],
+                 titles: Any = None) -> list[tuple[int, float]]:
+    """The items whose title holds every unit of a query of several first: a member who types most of a
+    title is after that page, however close in meaning or in words others are. Among them, with `titles`
+    (docnum -> language and title), the titles the query says the larger share of first; then the
+    first pass's best, then the others in order."""
     if len(query.units) < 2 or not head:
         return head
     titled = query.units[0].title_docs
@@ -372,4 +379,18 @@ def titled_first(query: Plan, top: tuple[int, float] | None, head: list[tuple[in
         return head
     first = [pair for pair in head if top and pair[0] == top[0] and titled >> pair[0] & 1]
     ahead = [pair for pair in head if titled >> pair[0] & 1 and pair not in first]
+    if titles is not None and len(first + ahead) > 1:
+        # Of these, the titles the query says more of first ("paperwork reduction act fast track": the page
+        # of that title before the memo whose long title also holds the five words); equal shares keep
+        # their order. Only the best TITLE_DEPTH: each title is read from the item's stored copy.
+        best = first + ahead[:TITLE_DEPTH - len(first)]
+        share = {docnum: title_share(query, *titles(docnum)) for docnum, _ in best}
+        first, ahead = sorted(best, key=lambda pair: -share[pair[0]]), ahead[len(best) - len(first):]
     return first + ahead + [pair for pair in head if not titled >> pair[0] & 1]
+
+
+def title_share(query: Plan, lang: str, title: str) -> float:
+    """The share of a title's words the query's units hold (as indexed: stems, stop words left out)."""
+    words = set(index_words(lang, title))
+    said = set(index_words(lang, " ".join(unit.spoken or unit.text for unit in query.units)))
+    return len(words & said) / len(words) if words else 0.0

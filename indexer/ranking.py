@@ -20,6 +20,7 @@ from indexer import feedback, termscores
 from indexer.bitsets import DocSets, as_filter, bitset, docsets, members, reaching, tally
 from indexer.docsquery import Candidates, candidates
 from indexer.matching import Plan, titled_first, with_hints
+from indexer.schema import unpack
 from indexer.meaning import RERANK_DEPTH
 from kb.notes import Note
 
@@ -83,7 +84,11 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
         docnum_of = {item_id: docnum for docnum, item_id in ids.items()}
         fused = rerank([(ids[docnum], score) for docnum, score in head])
         head = [(docnum_of[i], score) for i, score in fused if i in docnum_of]
-    pairs = titled_first(query, top, head) + pairs[RERANK_DEPTH:]
+    def title_of(docnum: int) -> tuple[str, str]:
+        item = unpack(searcher.stored_fields(docnum)["data"])
+        return item.lang, item.title
+
+    pairs = titled_first(query, top, head, title_of) + pairs[RERANK_DEPTH:]
     return pairs[first:last]
 
 

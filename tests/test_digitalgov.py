@@ -107,6 +107,20 @@ def test_a_misspelling_is_read_with_the_words_around_it(digitalgov):
     assert "also searched for “really”" in alone.messages[0]  # with no other word, the more frequent one
 
 
+def test_of_the_titles_holding_every_word_the_one_a_query_nearly_is_comes_first(digitalgov):
+    """Both "Paperwork Reduction Act Fast Track Process" and "M-11-26 New Fast-Track Process for Collecting
+    Service Delivery Feedback Under the Paperwork Reduction Act" hold every word of the lookup (as
+    corrected); the member who typed five of the first title's six words is after that page, which came
+    second behind the longer title's better word score."""
+    _, store = digitalgov
+    short = "resources/paperwork-reduction-act-fast-track-process"
+    long = "resources/m-11-26-new-fast-track-process-for-collecting-service-delivery-feedback-under-the-paperwork-" \
+           "reduction-act"
+    for q in ("paperwork reducton act fast track", "paperwork reduction act fast track"):
+        ids = [h.item.id for h in search(store, SearchRequest(q=q)).hits]
+        assert ids[:2] == [short, long], (q, ids[:3])
+
+
 AB_TESTING = "news/2021/05/2021-05-21-how-to-navigate-challenges-to-successfully-a-b-test-your-emails"
 
 
