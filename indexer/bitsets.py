@@ -22,9 +22,9 @@ from indexer.blockcache import leaf_postings, numpy, postings, segment_name
 from indexer.lru import LRU
 
 CACHE_SIZE = 512
-# Each segment's documents of recent words (DocSets.term), as local bitsets weighed by their bytes:
-# 12 KB for the commonest words in a segment of 100,000 items, a few bytes for most.
-SEGMENT_TERMS = LRU(8_000_000, weigh=lambda bits: 64 + (bits.bit_length() >> 3))
+# Each segment's documents of recent words (DocSets.term), as local bitsets weighed by their bytes and
+# about 300 for the entry and its key: 12 KB for the commonest words in a segment of 100,000 items.
+SEGMENT_TERMS = LRU(8_000_000, weigh=lambda bits: 300 + (bits.bit_length() >> 3))
 SCORERS = 8192
 
 
@@ -274,15 +274,14 @@ class DocSets(BitSets):
             name = segment_name(self.folder, leaf)
             # a segment's documents of a word never change: a commit that adds a segment reads its own only
             local = SEGMENT_TERMS.get((name, field, word)) if name is not None else None
-            if local is None:
-                local = 0
-                if key in leaf:
-                    kept = postings(leaf, name, field, word) if ranked else None
-                    ids = kept[0] if kept is not None else posting_ids(leaf_postings(leaf, field, text))
-                    local = bitset(ids, leaf.doc_count_all())
+            if local is None and key in leaf:  # (a word the segment lacks is kept by nobody: one lookup)
+                kept = postings(leaf, name, field, word) if ranked else None
+                ids = kept[0] if kept is not None else posting_ids(leaf_postings(leaf, field, text))
+                local = bitset(ids, leaf.doc_count_all())
                 if name is not None:
                     SEGMENT_TERMS.put((name, field, word), local)
-            bits |= local << offset
+            if local:
+                bits |= local << offset
         self._remember(self._terms, key, bits)
         return bits
 

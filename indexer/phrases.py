@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from indexer.bitsets import DocSets
 
 
-# Each segment's documents of recent exact phrases, as local bitsets weighed by their bytes: about
-# 12 KB for a phrase of common words in a segment of 100,000 items, a few bytes for most phrases.
+# Each segment's documents of recent exact phrases, as local bitsets weighed by their bytes and about
+# 300 for the entry and its key: 12 KB for a phrase of common words in a segment of 100,000 items.
 SEGMENTS_BYTES = 4_000_000
-SEGMENTS = LRU(SEGMENTS_BYTES, weigh=lambda bits: 64 + (bits.bit_length() >> 3))
+SEGMENTS = LRU(SEGMENTS_BYTES, weigh=lambda bits: 300 + (bits.bit_length() >> 3))
 
 
 def adjacent(sets: DocSets, field: str, words: list[str], within: int | None = None, slop: int = 1,
