@@ -19,8 +19,8 @@ not enough are partial matches: shown after the matches, counted apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from math import ceil
+from typing import Any
 
 from whoosh import query as wq
 from whoosh.lang.stopwords import stoplists
@@ -360,7 +360,8 @@ def with_hints(hits: list[tuple[int, float]], hints: list[int]) -> list[tuple[in
     return sorted(raised, key=lambda pair: -pair[1])
 
 
-# Items whose title holds every unit that are ordered by how much of their title the query says.
+# How many of the items whose title holds every unit are ordered by the share of their title the query
+# says (each title is read from the item's stored copy).
 TITLE_DEPTH = 20
 
 
@@ -380,17 +381,23 @@ def titled_first(query: Plan, top: tuple[int, float] | None, head: list[tuple[in
     first = [pair for pair in head if top and pair[0] == top[0] and titled >> pair[0] & 1]
     ahead = [pair for pair in head if titled >> pair[0] & 1 and pair not in first]
     if titles is not None and len(first + ahead) > 1:
-        # Of these, the titles the query says more of first ("paperwork reduction act fast track": the page
-        # of that title before the memo whose long title also holds the five words); equal shares keep
-        # their order. Only the best TITLE_DEPTH: each title is read from the item's stored copy.
-        best = first + ahead[:TITLE_DEPTH - len(first)]
-        share = {docnum: title_share(query, *titles(docnum)) for docnum, _ in best}
-        first, ahead = sorted(best, key=lambda pair: -share[pair[0]]), ahead[len(best) - len(first):]
+        # "paperwork reduction act fast track": the page of that title before the memo whose long title
+        # also holds the five words. Equal shares keep their order.
+        taken = TITLE_DEPTH - len(first)
+        best, rest = first + ahead[:taken], ahead[taken:]
+        share = title_shares(query, [titles(docnum) for docnum, _ in best])
+        first, ahead = [pair for _, pair in sorted(zip(share, best), key=lambda both: -both[0])], rest
     return first + ahead + [pair for pair in head if not titled >> pair[0] & 1]
 
 
-def title_share(query: Plan, lang: str, title: str) -> float:
-    """The share of a title's words the query's units hold (as indexed: stems, stop words left out)."""
-    words = set(index_words(lang, title))
-    said = set(index_words(lang, " ".join(unit.spoken or unit.text for unit in query.units)))
-    return len(words & said) / len(words) if words else 0.0
+def title_shares(query: Plan, titles: list[tuple[str, str]]) -> list[float]:
+    """For each (language, title), the share of the title's words the query's units hold (as the index
+    holds them: stems, without stop words)."""
+    said: dict[str, set[str]] = {}
+    shares = []
+    for lang, title in titles:
+        if lang not in said:
+            said[lang] = set(index_words(lang, " ".join(unit.spoken or unit.text for unit in query.units)))
+        words = set(index_words(lang, title))
+        shares.append(len(words & said[lang]) / len(words) if words else 0.0)
+    return shares
