@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from math import ceil
-from typing import Any
 
 from whoosh import query as wq
 from whoosh.lang.stopwords import stoplists
@@ -28,7 +27,7 @@ from whoosh.searching import Searcher
 
 from indexer.bitsets import DocSets, docsets
 from indexer.docsquery import DocsQuery, NearBonus
-from indexer.schema import FILTER_FIELDS, LANGUAGES, index_words, text_field, title_field
+from indexer.schema import FILTER_FIELDS, LANGUAGES, text_field, title_field
 from kb.query import Clause, ParsedQuery
 from kb.text import fold
 from kb.vocabulary import Vocabulary, normalise_label
@@ -358,46 +357,3 @@ def with_hints(hits: list[tuple[int, float]], hints: list[int]) -> list[tuple[in
         return hits
     raised = [(d, score * (1 + HINT_FACTOR * sum(docs >> d & 1 for docs in hints))) for d, score in hits]
     return sorted(raised, key=lambda pair: -pair[1])
-
-
-# How many of the items whose title holds every unit are ordered by the share of their title the query
-# says (each title is read from the item's stored copy).
-TITLE_DEPTH = 20
-
-
-def titled_first(query: Plan, top: tuple[int, float] | None, head: list[tuple[int, float]],
-                 titles: Any = None) -> list[tuple[int, float]]:
-    """The items whose title holds every unit of a query of several first: a member who types most of a
-    title is after that page, however close in meaning or in words others are. Among them, with `titles`
-    (docnum -> language and title), the titles the query says the larger share of first; then the
-    first pass's best, then the others in order."""
-    if len(query.units) < 2 or not head:
-        return head
-    titled = query.units[0].title_docs
-    for unit in query.units[1:]:
-        titled &= unit.title_docs
-    if not titled:
-        return head
-    first = [pair for pair in head if top and pair[0] == top[0] and titled >> pair[0] & 1]
-    ahead = [pair for pair in head if titled >> pair[0] & 1 and pair not in first]
-    if titles is not None and len(first + ahead) > 1:
-        # "paperwork reduction act fast track": the page of that title before the memo whose long title
-        # also holds the five words. Equal shares keep their order.
-        taken = TITLE_DEPTH - len(first)
-        best, rest = first + ahead[:taken], ahead[taken:]
-        share = title_shares(query, [titles(docnum) for docnum, _ in best])
-        first, ahead = [pair for _, pair in sorted(zip(share, best), key=lambda both: -both[0])], rest
-    return first + ahead + [pair for pair in head if not titled >> pair[0] & 1]
-
-
-def title_shares(query: Plan, titles: list[tuple[str, str]]) -> list[float]:
-    """For each (language, title), the share of the title's words the query's units hold (as the index
-    holds them: stems, without stop words)."""
-    said: dict[str, set[str]] = {}
-    shares = []
-    for lang, title in titles:
-        if lang not in said:
-            said[lang] = set(index_words(lang, " ".join(unit.spoken or unit.text for unit in query.units)))
-        words = set(index_words(lang, title))
-        shares.append(len(words & said[lang]) / len(words) if words else 0.0)
-    return shares

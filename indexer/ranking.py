@@ -19,9 +19,10 @@ from whoosh.searching import Searcher
 from indexer import feedback, termscores
 from indexer.bitsets import DocSets, as_filter, bitset, docsets, members, reaching, tally
 from indexer.docsquery import Candidates, candidates
-from indexer.matching import Plan, titled_first, with_hints
-from indexer.schema import unpack
+from indexer.matching import Plan, with_hints
 from indexer.meaning import RERANK_DEPTH
+from indexer.schema import LANGUAGES, index_words, unpack
+from indexer.titles import titled_first
 from kb.notes import Note
 
 # The partial matches of a question of POOL_UNITS units or more (tens of thousands of items at 100k)
@@ -84,12 +85,18 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
         docnum_of = {item_id: docnum for docnum, item_id in ids.items()}
         fused = rerank([(ids[docnum], score) for docnum, score in head])
         head = [(docnum_of[i], score) for i, score in fused if i in docnum_of]
-    def title_of(docnum: int) -> tuple[str, str]:
-        item = unpack(searcher.stored_fields(docnum)["data"])
-        return item.lang, item.title
-
-    pairs = titled_first(query, top, head, title_of) + pairs[RERANK_DEPTH:]
+    pairs = titled_first(query, top, head, lambda docnums: titles(searcher, docnums)) + pairs[RERANK_DEPTH:]
     return pairs[first:last]
+
+
+def titles(searcher: Searcher, docnums: list[int]) -> list[tuple[str, set[str]]]:
+    """Each document's title's analysis language and words, as indexed (indexer.titles)."""
+    found = []
+    for docnum in docnums:
+        item = unpack(searcher.stored_fields(docnum)["data"])
+        lang = item.lang if item.lang in LANGUAGES else "en"
+        found.append((lang, set(index_words(lang, item.title))))
+    return found
 
 
 def idf(df: int, documents: int) -> float:

@@ -26,10 +26,11 @@ from indexer.matching import (
     Plan,
     query_languages,
     significant,
-    titled_first,
     with_hints,
 )
 from indexer.meaning import RERANK_DEPTH
+from indexer.schema import index_words
+from indexer.titles import titled_first
 from indexer.typesense.documents import analysed
 from indexer.typesense.ranking import B, K1, SCORED, Phrase, Text, bm25, idf, phrase_score, relevance_model
 from indexer.typesense.table import ClusterSets, Finder, analysis_language
@@ -49,6 +50,19 @@ class Ranking:
 
     def documents(self, item_ids: list[str], fields: str) -> list[dict[str, Any]]:
         raise NotImplementedError
+
+    def items(self, item_ids: list[str]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def titles(self, docnums: list[int]) -> list[tuple[str, set[str]]]:
+        """Each document's title's analysis language and words, as indexed (indexer.titles)."""
+        items = self.items([self.sets.ids[d] for d in docnums])
+        found = []
+        for docnum in docnums:
+            item = items[self.sets.ids[docnum]]
+            lang = analysis_language(item.lang)
+            found.append((lang, set(index_words(lang, item.title))))
+        return found
 
     def ranked(self, plan: Plan, group: int, last: int) -> list[tuple[int, float]]:
         """The group's documents best first, down to `last`: BM25 over their stored stems, computed in kb."""
@@ -114,7 +128,8 @@ class Ranking:
                     [w for w, _ in model if w not in weights]).items()})
                 top = pairs[0]
                 pairs = [top] + [pair for pair in score_all(expanded) if pair[0] != top[0]]
-        pairs = titled_first(plan, pairs[0] if pairs else None, pairs[:RERANK_DEPTH]) + pairs[RERANK_DEPTH:]
+        head = titled_first(plan, pairs[0] if pairs else None, pairs[:RERANK_DEPTH], self.titles)
+        pairs = head + pairs[RERANK_DEPTH:]
         rest = members(group & ~self.sets.bits(self.sets.ids[d] for d in candidates)) if len(pairs) < last else []
         return pairs + [(docnum, 0.0) for docnum in rest]
 
