@@ -1,9 +1,8 @@
 """The last order of a search's best hits: the items whose title holds every unit of the query first.
 
 A member who types most of a title is after that page, however close in meaning or in words others
-are. Among those items, the titles the query says the larger share of come first: "paperwork
-reduction act fast track" is the page of that title, not the memo whose long title also holds the
-five words.
+are. Among those items, the titles the query says most of come first: "paperwork reduction act fast
+track" is the page of that title, not the memo whose long title also holds the five words.
 """
 
 from __future__ import annotations
@@ -13,9 +12,10 @@ from typing import Callable
 from indexer.matching import Plan
 from indexer.schema import index_words
 
-# How many of the items whose title holds every unit are ordered by the share of their title the query
-# says (each title is read from the item's stored copy).
+# How many of the items whose title holds every unit are looked at for the share of their title the query
+# says (each title is read from the item's stored copy), and the share that is most of a title.
 TITLE_DEPTH = 20
+MOST = 0.5
 
 # The analysis language of each of some documents' titles, and the title's words as indexed.
 Titles = Callable[[list[int]], list[tuple[str, set[str]]]]
@@ -23,9 +23,9 @@ Titles = Callable[[list[int]], list[tuple[str, set[str]]]]
 
 def titled_first(query: Plan, top: tuple[int, float] | None, head: list[tuple[int, float]],
                  titles: Titles | None = None) -> list[tuple[int, float]]:
-    """The items of `head` whose title holds every unit of a query of several first: with `titles`, the
-    best TITLE_DEPTH of them by the share of their title the query says, then the first pass's best
-    (`top`), then the others in order."""
+    """The items of `head` whose title holds every unit of a query of several first: with `titles`, those
+    of the best TITLE_DEPTH whose title the query says most of (more than half its words), then the first
+    pass's best (`top`), then the others, each in order."""
     if len(query.units) < 2 or not head:
         return head
     titled = query.units[0].title_docs
@@ -39,8 +39,8 @@ def titled_first(query: Plan, top: tuple[int, float] | None, head: list[tuple[in
         taken = TITLE_DEPTH - len(first)
         best, rest = first + ahead[:taken], ahead[taken:]
         share = title_shares(query, titles([docnum for docnum, _ in best]))
-        # (a stable sort: equal shares keep their order)
-        first, ahead = [pair for _, pair in sorted(zip(share, best), key=lambda both: -both[0])], rest
+        most = [pair for pair, part in zip(best, share) if part > MOST]
+        first, ahead = most + [pair for pair in best if pair not in most], rest
     return first + ahead + [pair for pair in head if not titled >> pair[0] & 1]
 
 

@@ -62,3 +62,15 @@ def test_misspelt_words_standing_together_in_a_title_count_as_neighbours(backend
     """The bonus for neighbouring words looks for a misspelt word as corrected: each item was second before."""
     result = backend.search(SearchRequest(q=query, page_size=5, role="manager"))
     assert result.hits[0].item.id == wanted, [hit.item.id for hit in result.hits]
+
+
+@pytest.mark.parametrize("query, first, then", [
+    ("covid budget flexibility", "forum-2020-session-2", "sessions/forum-2020-session-2-notes"),
+    ("emergency procurement", "forum-2020-session-4", "sessions/forum-2020-session-4-notes"),
+])
+def test_of_the_titles_holding_every_word_the_one_a_query_says_most_of_comes_first(backend, query, first, then):
+    """"Budget flexibility for the COVID-19 response" (the session) and "Session notes: Budget flexibility for the
+    COVID-19 response" both hold the three words; the query says most of the first (3 of its 5 words), less than
+    half of the second, which ranked first by its words before."""
+    result = backend.search(SearchRequest(q=query, page_size=5, role="manager"))
+    assert [hit.item.id for hit in result.hits[:2]] == [first, then], [hit.item.id for hit in result.hits]
