@@ -21,8 +21,8 @@ from indexer.bitsets import DocSets, as_filter, bitset, docsets, members, reachi
 from indexer.docsquery import Candidates, candidates
 from indexer.matching import Plan, with_hints
 from indexer.meaning import RERANK_DEPTH
-from indexer.schema import LANGUAGES, index_words, unpack
-from indexer.titles import titled_first
+from indexer.schema import unpack
+from indexer.titles import title_words, titled_first
 from kb.notes import Note
 
 # The partial matches of a question of POOL_UNITS units or more (tens of thousands of items at 100k)
@@ -91,12 +91,7 @@ def ranked(searcher: Searcher, query: Plan, group: int, sort: str, first: int, l
 
 def titles(searcher: Searcher, docnums: list[int]) -> list[tuple[str, set[str]]]:
     """Each document's title's analysis language and words, as indexed (indexer.titles)."""
-    found = []
-    for docnum in docnums:
-        item = unpack(searcher.stored_fields(docnum)["data"])
-        lang = item.lang if item.lang in LANGUAGES else "en"
-        found.append((lang, set(index_words(lang, item.title))))
-    return found
+    return [title_words(unpack(searcher.stored_fields(docnum)["data"])) for docnum in docnums]
 
 
 def idf(df: int, documents: int) -> float:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Callable
 
 from indexer.matching import Plan
-from indexer.schema import index_words
+from indexer.schema import LANGUAGES, index_words
+from kb.item import Item
 
 # How many of the items whose title holds every unit are looked at for the share of their title the query
 # says (each title is read from the item's stored copy), and the share that is most of a title.
@@ -54,3 +55,10 @@ def title_shares(query: Plan, titles: list[tuple[str, set[str]]]) -> list[float]
             said[lang] = set(index_words(lang, " ".join(unit.spoken or unit.text for unit in query.units)))
         shares.append(len(words & said[lang]) / len(words) if words else 0.0)
     return shares
+
+
+def title_words(item: Item) -> tuple[str, set[str]]:
+    """An item's title's analysis language (its own, English for others, as indexer.schema.text_field chooses)
+    and words as indexed: what each backend's `titles` gives for its documents."""
+    lang = item.lang if item.lang in LANGUAGES else "en"
+    return lang, set(index_words(lang, item.title))

@@ -29,8 +29,7 @@ from indexer.matching import (
     with_hints,
 )
 from indexer.meaning import RERANK_DEPTH
-from indexer.schema import index_words
-from indexer.titles import titled_first
+from indexer.titles import title_words, titled_first
 from indexer.typesense.documents import analysed
 from indexer.typesense.ranking import B, K1, SCORED, Phrase, Text, bm25, idf, phrase_score, relevance_model
 from indexer.typesense.table import ClusterSets, Finder, analysis_language
@@ -57,12 +56,7 @@ class Ranking:
     def titles(self, docnums: list[int]) -> list[tuple[str, set[str]]]:
         """Each document's title's analysis language and words, as indexed (indexer.titles)."""
         items = self.items([self.sets.ids[d] for d in docnums])
-        found = []
-        for docnum in docnums:
-            item = items[self.sets.ids[docnum]]
-            lang = analysis_language(item.lang)
-            found.append((lang, set(index_words(lang, item.title))))
-        return found
+        return [title_words(items[self.sets.ids[docnum]]) for docnum in docnums]
 
     def ranked(self, plan: Plan, group: int, last: int) -> list[tuple[int, float]]:
         """The group's documents best first, down to `last`: BM25 over their stored stems, computed in kb."""
