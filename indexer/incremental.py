@@ -18,6 +18,7 @@ from indexer.manifest import Changes, Entry, Owners, compare, load_manifest, loa
 from indexer.reindex import Job
 from indexer.runchecks import RunChecks
 from indexer.unchanged import Look, look, nothing_changed
+from indexer.warming import hold_readers
 from indexer.words import WordCounts, add_words
 from indexer.writing import WORKERS
 from kb.item import Item
@@ -77,24 +78,28 @@ def run_incremental(job: Job, current: GenerationFolder, only: Iterable[str] | N
     except BaseException:
         writer.cancel()
         raise
-    if fresh or stale_ids or summary.rederived:
-        writer.commit()
-    else:
-        writer.cancel()
-    model = job.store.model
-    if model is not None and (fresh or stale_ids):
-        summary.meaning = meaning.change(current, meaning.passages(fresh.values(), model), stale_ids, model,
-                                         lambda: meaning.passages(job.store.all_items(full=True), model))
-    for path in {f.path for f in summary.failed} & set(known):
-        summary.notes.append(f"{path}: kept the last indexed version")
-    add_words(current.words, words)
-    job.store.words_added(current.name, words)
-    save_manifest(current.manifest, {**changes.touched, **entries}, vocabulary_hash(root), deleted=changes.deleted,
-                  listing=listing_of(listing, summary))
-    count = indexed - len(changes.deleted) + sum(1 for p in entries if p not in known)
-    if vocabulary_changed:
-        current.write_vocabulary(job.vocabulary)
-    current.touch(count)
+    committing = bool(fresh or stale_ids or summary.rederived)
+    with hold_readers(job.store, current, committing) as warmer:
+        if committing:
+            writer.commit()
+        else:
+            writer.cancel()
+        model = job.store.model
+        if model is not None and (fresh or stale_ids):
+            summary.meaning = meaning.change(current, meaning.passages(fresh.values(), model), stale_ids, model,
+                                             lambda: meaning.passages(job.store.all_items(full=True), model))
+        for path in {f.path for f in summary.failed} & set(known):
+            summary.notes.append(f"{path}: kept the last indexed version")
+        add_words(current.words, words)
+        job.store.words_added(current.name, words)
+        save_manifest(current.manifest, {**changes.touched, **entries}, vocabulary_hash(root), deleted=changes.deleted,
+                      listing=listing_of(listing, summary))
+        count = indexed - len(changes.deleted) + sum(1 for p in entries if p not in known)
+        if vocabulary_changed:
+            current.write_vocabulary(job.vocabulary)
+        current.touch(count)
+        if warmer is not None:
+            summary.warmed = warmer.warm()
     summary.items = count
     checks = checks_of(job, fresh, dependents, vocabulary_changed)
     summary.warnings += checks.warnings(lambda item_id: stored_type(job, item_id, stale_ids))

@@ -66,6 +66,7 @@ class ReindexSummary:
     deleted: list[str] = field(default_factory=list)
     unchanged: int = 0
     rederived: int = 0
+    warmed: int = 0  # searches ranked on the new commit before readers moved to it (indexer.warming)
     failed: list[Failure] = field(default_factory=list)
     warnings: list[Failure] = field(default_factory=list)
     generation: str = ""
@@ -99,6 +100,7 @@ class ReindexSummary:
             "notes": self.notes,
             "meaning": self.meaning or None,
             "nice": self.nice,
+            "warmed": self.warmed,
         }
         if paths:
             data["paths"] = {"added": self.added, "updated": self.updated, "deleted": self.deleted}

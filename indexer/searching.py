@@ -62,6 +62,8 @@ def search(store: IndexStore, request: SearchRequest, today: dt.date | None = No
         key = (generation.name, searcher.reader().generation(), generation.build.get("updated_at"), request.q,
                tuple(sorted(request.filters.items())),
                request.sort, request.page, request.page_size, request.role, store.default_visibility, today)
+        if not store.holding:
+            store.asked.note(request, store.shared)
         result = store.results.get(key)
         if result is None:
             result = store.shared.get(key, generation.vocabulary)

@@ -10,12 +10,16 @@ entries are forgotten oldest first once the file holds `megabytes`. Results are 
 pickles the index's own postings and stored fields beside it: whoever may write the folder may
 already change what searches find.
 
+Beside the results, each process notes which requests it was asked, and how often (`asked`): an
+incremental run ranks the most asked again on its new commit before readers move to it (indexer.warming).
+
 It is a cache and nothing more: a locked, unreadable or read-only file, or an entry that does not
 unpickle, is a miss, never an error (the search is run as if the file were not there).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -23,6 +27,7 @@ import os
 import pickle
 import sqlite3
 import threading
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -92,6 +97,31 @@ class SharedResults:
         if self._puts % CHECK_EVERY == 0:
             self.trim()
 
+    def note_asked(self, counts: dict[bytes, int]) -> None:
+        """Add to the requests asked (pickled kb.search.SearchRequest: how many times each) since the last note."""
+        if self._off or not counts:
+            return
+        now = time.time()
+        rows = [(hashlib.blake2b(packed, digest_size=16).digest(), packed, count, now) for packed, count in counts.items()]
+        self._run_many("INSERT INTO asked (key, request, count, last) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (key) DO UPDATE SET count = count + excluded.count, last = excluded.last", rows)
+
+    def most_asked(self, seconds: float, limit: int, least: int = 1) -> list[Any]:
+        """The requests asked at least `least` times, the last time within the last `seconds`, the most asked
+        first (at most `limit`); older ones are forgotten."""
+        if self._off:
+            return []
+        since = time.time() - seconds
+        self._run("DELETE FROM asked WHERE last < ?", (since,))
+        found = []
+        for (packed,) in self._run("SELECT request FROM asked WHERE count >= ? ORDER BY count DESC, last DESC "
+                                "LIMIT ?", (least, limit)):
+            try:
+                found.append(pickle.loads(packed))
+            except Exception:  # written by other code: not a request
+                continue
+        return found
+
     def trim(self) -> None:
         """Forget the oldest results until the file holds at most 80% of its size."""
         rows = self._run("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM results")
@@ -112,6 +142,24 @@ class SharedResults:
                 self._give_up(error)
                 return []
 
+    def _run_many(self, sql: str, rows: list[tuple]) -> None:
+        with self._lock:
+            try:
+                db = self._connection()
+                db.execute("BEGIN")  # one transaction for all the rows
+                try:
+                    db.executemany(sql, rows)
+                    db.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    self._give_up(error)
+            except sqlite3.Error as error:
+                self._give_up(error)
+
     def _connection(self) -> sqlite3.Connection:
         # a process forked from one that had the file open opens its own
         if self._db is None or self._pid != os.getpid():
@@ -120,6 +168,8 @@ class SharedResults:
             db.execute("PRAGMA synchronous=OFF")  # losing the last results in a crash loses nothing
             db.execute("CREATE TABLE IF NOT EXISTS results "
                        "(n INTEGER PRIMARY KEY, key BLOB UNIQUE, value BLOB, size INTEGER)")
+            db.execute("CREATE TABLE IF NOT EXISTS asked "
+                       "(key BLOB PRIMARY KEY, request BLOB, count INTEGER, last REAL)")
             self._db, self._pid = db, os.getpid()
         return self._db
 

@@ -27,6 +27,7 @@ from indexer.meaning import Reranker
 from indexer.pinning import open_searcher
 from indexer.sharedresults import SharedResults
 from indexer.visibility import Sight
+from indexer.warming import AskedNotes, held
 from indexer.writing import WhooshWriter, create_generation, open_for_update
 from kb.backend import FacetTable
 from kb.errors import IndexMissingError
@@ -134,7 +135,7 @@ class IndexStore(Reading):
         self.results = LRU(cache_size)  # recent search results, keyed by the exact index state and request
         # and those of the other processes serving this folder (with a cache of its own only)
         self.shared = SharedResults(self.path, shared_cache_mb if cache_size else 0,
-                                    (model is not None, semantic_weight, time_limit))
+                                    (model is not None, semantic_weight if model is not None else 0.0, time_limit))
         # Searching is Python work: threads of one process (kb serve starts one per request) only share
         # one core, and eight of them at once made each take eight times as long. One at a time, the
         # others wait their turn, and a result the cache holds is served without waiting.
@@ -142,6 +143,12 @@ class IndexStore(Reading):
         self.time_limit = time_limit  # seconds a search may spend ranking before it returns what it has
         self._generation: Generation | None = None
         self._lock = threading.Lock()
+        # An incremental run of this store ranks the searches readers asked lately for this many seconds
+        # before they move to its commit (indexer.warming; 0: never). `holding` while it does: the run's
+        # own reads follow its writes.
+        self.warm_seconds = 0.0
+        self.holding = False
+        self.asked = AskedNotes()
         # (searcher, generation name), most recent last. A store dropped without close() closes them from a
         # finalizer that holds this list: garbage collection then never finalizes a searcher's files first.
         self._idle: list[tuple[Searcher, str]] = []
@@ -166,6 +173,8 @@ class IndexStore(Reading):
         name = self.folder.current_name()
         folder = GenerationFolder(self.path / name)
         with self._lock:
+            if self._generation is not None and self._generation.name == name and self._held(self._generation):
+                return self._generation
             if self._generation is None or self._generation.name != name or \
                     self._generation.build.get("updated_at") != folder.build().get("updated_at"):
                 # a new generation serves, or an incremental run changed its vocabulary or counts
@@ -201,10 +210,18 @@ class IndexStore(Reading):
         for old in stale:  # of a generation that no longer serves
             old.close()
         if found is not None:
-            if found.up_to_date():
+            if found.up_to_date() or self._held(generation, found):
                 return found
             found.close()  # an incremental run committed since
         return open_searcher(generation.index, WEIGHTING)
+
+    def _held(self, generation: Generation, searcher: Searcher | None = None) -> bool:
+        """True while a run holds readers on exactly the state `generation` (and `searcher`) have."""
+        if self.holding:
+            return False
+        hold = held(generation.path)
+        return hold is not None and hold.updated_at == generation.build.get("updated_at") and \
+            (searcher is None or hold.commit == searcher.reader().generation())
 
     def _checkin(self, searcher: Searcher, name: str) -> None:
         with self._lock:

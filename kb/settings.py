@@ -47,6 +47,9 @@ class Settings:
                                               "before it shows what it found")
     reindex_nice: int = _setting(10, "CPU priority kb reindex gives up, in nice steps (0 to 19; 0: none), so "
                                      "that searches served on the same machine come first", least=0)
+    reindex_warm: float = _setting(10.0, "seconds an incremental kb reindex spends ranking, on its new commit, the "
+                                        "searches asked most lately, while the web workers keep the last one "
+                                        "(0: none)", least=0)
     search_log_days: int = _setting(365, "days the anonymous search log keeps each search (0: no log)", least=0)
     semantic: bool = _setting(True, "search by meaning too, when the semantic extra is installed (0: by words only)")
     semantic_weight: float = _setting(0.5, "weight of meaning against words when hits are ranked (0 to 1)", least=0)
@@ -123,8 +126,9 @@ def _convert(key: str, value: Any, default: Any, least: int) -> Any:
             seconds = float(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{key} must be a number of seconds, got {value!r}") from None
-        if not 0 < seconds < 10 ** 6:
-            raise ConfigError(f"{key} must be more than 0 seconds, got {value!r}")
+        if not (0 < seconds < 10 ** 6 or (seconds == 0 and least == 0)):
+            raise ConfigError(f"{key} must be {'0 seconds or more' if least == 0 else 'more than 0 seconds'}, "
+                              f"got {value!r}")
         return seconds
     if isinstance(default, int):
         try:

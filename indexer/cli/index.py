@@ -62,7 +62,8 @@ def reindex(library: Library, full: bool, dry_run: bool, force: bool, max_drop: 
         from indexer.unchanged import reindex_unless_unchanged
 
         summary = reindex_unless_unchanged(
-            library.settings, lambda stale, seen: library.reindex_looked(stale, seen, guards=guards, progress=bar),
+            library.settings, lambda stale, seen: warming(library).reindex_looked(stale, seen, guards=guards,
+                                                                                 progress=bar),
             wait)
     if json_output:
         as_json(summary.to_dict(paths=dry_run))
@@ -70,6 +71,13 @@ def reindex(library: Library, full: bool, dry_run: bool, force: bool, max_drop: 
         print_run(summary, quiet)
     if summary.failed:
         sys.exit(1)
+
+
+def warming(library: Library) -> Library:
+    """The library of a run that ranks the searches asked lately before the web workers move to its commit
+    (KB_REINDEX_WARM, indexer.warming): they are other processes, unlike the watch of kb serve."""
+    library.backend.warm_seconds = library.settings.reindex_warm
+    return library
 
 
 @cli.command(epilog=EPILOG)

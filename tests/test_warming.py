@@ -1,0 +1,135 @@
+"""An incremental run ranks the searches asked lately on its new commit while the web workers keep the last
+one (indexer.warming): after the run they find those searches ranked, and exactly as a fresh search ranks them."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from indexer import warming
+from indexer.reindex import reindex
+from indexer.store import IndexStore
+from webui import create_app
+
+EDITED = "documents/budget-flexibility-in-health-practical-guide.md"
+
+
+@pytest.fixture()
+def noted_at_once(monkeypatch):
+    """Each search a web worker is asked is added to the shared file at once (not every 2 s)."""
+    monkeypatch.setattr(warming, "NOTE_EVERY", 0)
+
+
+def worker(content: Path, index: Path, data: Path, **settings: str):
+    """A web worker of the site: its own store, as a gunicorn worker process has."""
+    config = {"TESTING": True, "KB_CONTENT": str(content), "KB_INDEX": str(index), "KB_DATA": str(data)}
+    return create_app({**config, **settings}).test_client()
+
+
+def served(client, query: str) -> tuple[dict, str]:
+    response = client.get("/search.json", query_string={"q": query})
+    assert response.status_code == 200
+    page = response.get_json()
+    page.pop("seconds", None)
+    return page, response.headers["Server-Timing"]
+
+
+def edit(content: Path, words: str) -> None:
+    with open(content / EDITED, "a", encoding="utf-8") as handle:
+        handle.write(f"\n{words}\n")
+
+
+def kb_reindex(content: Path, index: Path, data: Path, **env: str) -> dict:
+    done = subprocess.run([str(Path(sys.executable).with_name("kb")), "reindex", "--json"], capture_output=True,
+                          text=True, timeout=120,
+                          env={**os.environ, "KB_CONTENT": str(content), "KB_INDEX": str(index), "KB_DATA": str(data),
+                               **env})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_reindex_ranks_the_searches_asked_lately_before_the_workers_move_to_its_commit(indexed_copy, tmp_path,
+                                                                                           noted_at_once):
+    content, index = indexed_copy
+    data = tmp_path / "data"
+    site = worker(content, index, data)
+    for query in ("budget flexibility", "budget flexibility", "procurement", "procurement", "gender budgeting"):
+        served(site, query)
+    edit(content, "A note on budget flexibility in Zanzibar.")
+
+    summary = kb_reindex(content, index, data)
+
+    assert summary["updated"] == 1
+    assert summary["warmed"] == 2  # "gender budgeting" was asked once only
+    fresh = worker(content, index, data, KB_SEARCH_CACHE="0")
+    for query in ("budget flexibility", "procurement"):
+        page, timing = served(site, query)
+        assert "cache hit" in timing, query
+        assert page == served(fresh, query)[0], query  # what the new commit ranks, edit included
+    assert "cache miss" in served(site, "gender budgeting")[1]
+    assert served(site, "zanzibar")[0]["total"] == 1
+
+
+def test_with_no_time_to_warm_the_workers_rank_again_themselves(indexed_copy, tmp_path, noted_at_once):
+    content, index = indexed_copy
+    data = tmp_path / "data"
+    site = worker(content, index, data)
+    for _ in range(2):
+        served(site, "budget flexibility")
+    edit(content, "A note on budget flexibility in Zanzibar.")
+
+    summary = kb_reindex(content, index, data, KB_REINDEX_WARM="0")
+
+    assert summary["warmed"] == 0
+    assert "cache miss" in served(site, "budget flexibility")[1]
+    assert not list(index.glob(f"*/{warming.HOLD_FILE}"))
+
+
+def test_while_a_run_warms_the_workers_keep_serving_the_last_commit(indexed_copy, tmp_path, noted_at_once,
+                                                                      monkeypatch):
+    content, index = indexed_copy
+    data = tmp_path / "data"
+    site = worker(content, index, data)
+    before = [served(site, "budget flexibility")[0] for _ in range(2)][0]
+    edit(content, "A note on budget flexibility in Zanzibar.")
+    seen_while_warming = []
+    warm = warming.Warmer.warm
+
+    def warm_and_look(self):
+        # another process's worker, in the middle of the run: the commit is written, the hold is in force
+        seen_while_warming.append((served(site, "zanzibar")[0]["total"], served(site, "budget flexibility")))
+        return warm(self)
+
+    monkeypatch.setattr(warming.Warmer, "warm", warm_and_look)
+    job = IndexStore(index, cache_size=16, shared_cache_mb=8)
+    job.warm_seconds = 5.0
+    summary = reindex(content, job)
+
+    assert summary.warmed == 1
+    [(new_word, (page, timing))] = seen_while_warming
+    assert new_word == 0  # the edit is not shown before the run ends
+    assert page == before and "cache hit" in timing
+    assert served(site, "zanzibar")[0]["total"] == 1  # and it is once the run ends
+    job.close()
+
+
+def test_a_hold_a_killed_run_left_ends_at_its_time(indexed_copy, tmp_path, noted_at_once):
+    content, index = indexed_copy
+    data = tmp_path / "data"
+    site = worker(content, index, data)
+    served(site, "budget flexibility")
+    generation = next(path for path in index.iterdir() if path.name.startswith("gen-"))
+    state = json.loads((generation / "build.json").read_text())["updated_at"]
+    commit = IndexStore(index).generation().index.latest_generation()
+    edit(content, "A note on budget flexibility in Zanzibar.")
+    reindex(content, IndexStore(index))  # no hold written: the run did not warm
+
+    hold = generation / warming.HOLD_FILE
+    hold.write_text(json.dumps({"commit": commit, "updated_at": state, "until": time.time() + 60}))
+    assert served(site, "zanzibar")[0]["total"] == 0  # held on the state it had
+    hold.write_text(json.dumps({"commit": commit, "updated_at": state, "until": time.time() - 1}))
+    assert served(site, "zanzibar")[0]["total"] == 1  # the hold ended: the run's commit
