@@ -30,6 +30,7 @@ from typing import IO, Any, Iterator
 from indexer.files import now_iso, read_json, write_atomic
 from indexer.generation import GenerationFolder
 from indexer.locking import lock, unlock
+from indexer.warming import held_until
 from kb.errors import IndexLockedError, IndexMissingError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ class IndexFolder:
             "previous_generation": previous.name if previous else None,
             "last_run": read_json(self.path / "last-run.json"),
             "lock_holder": self.lock_holder() or None,
+            "readers_held_until": held_until(current.path) if current else None,
         }
 
     # -- the writer lock ---------------------------------------------------

@@ -18,6 +18,7 @@ that much later, never more than the hold's end.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import pickle
@@ -61,6 +62,12 @@ def held(folder: Path) -> Hold | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return hold if time.time() < hold.until else None
+
+
+def held_until(folder: Path) -> str | None:
+    """When the hold on the generation folder's readers ends at the latest (ISO 8601, UTC), if one is in force."""
+    hold = held(folder)
+    return None if hold is None else dt.datetime.fromtimestamp(hold.until, dt.timezone.utc).isoformat(timespec="seconds")
 
 
 class AskedNotes:

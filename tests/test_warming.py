@@ -1,6 +1,7 @@
 """An incremental run ranks the searches asked lately on its new commit while the web workers keep the last
 one (indexer.warming): after the run they find those searches ranked, and exactly as a fresh search ranks them."""
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -133,3 +134,21 @@ def test_a_hold_a_killed_run_left_ends_at_its_time(indexed_copy, tmp_path, noted
     assert served(site, "zanzibar")[0]["total"] == 0  # held on the state it had
     hold.write_text(json.dumps({"commit": commit, "updated_at": state, "until": time.time() - 1}))
     assert served(site, "zanzibar")[0]["total"] == 1  # the hold ended: the run's commit
+
+
+def test_kb_status_says_when_readers_are_held_and_until_when(indexed_copy, runner):
+    from indexer.cli import cli
+
+    content, index = indexed_copy
+    args = ["--content", str(content), "--index", str(index), "status"]
+    assert "readers:" not in runner.invoke(cli, args).output
+    generation = next(path for path in index.iterdir() if path.name.startswith("gen-"))
+    until = time.time() + 40
+    (generation / warming.HOLD_FILE).write_text(json.dumps({"commit": 1, "updated_at": "x", "until": until}))
+
+    shown = runner.invoke(cli, [*args, "--json"])
+    text = runner.invoke(cli, args).output
+
+    stamp = json.loads(shown.output)["readers_held_until"]
+    assert abs(dt.datetime.fromisoformat(stamp).timestamp() - until) < 1
+    assert f"readers:     kept on the last commit until {stamp}" in text
