@@ -469,6 +469,7 @@ def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str
         with reindexing_loop(content, index) as runs:
             busy = load_zipf(base, queries, seconds, work)
         busy["reindex_runs"] = len(runs)
+        busy["warmed_per_run"] = [warmed for _, warmed in runs]
         workers_mb = workers_rss_mb(server)
         distinct = load_distinct(base, zipf_mix(content, DISTINCT))
         distinct["worker_max_rss_mb"] = workers_rss_mb(server)
@@ -498,7 +499,9 @@ def print_zipf(w: dict[str, Any]) -> None:
         z = w[key]
         print(f"  {label:36}{z['rps']:>8.0f} req/s  p95 {z['p95_ms']:>7.1f} ms  failed {z['failed']:.0f}"
               f"  cache hits {z['cache_hit_rate']:.0%}")
-    print(f"  {'reindex runs during the load':36}{w['zipf_during_incremental']['reindex_runs']:>8}")
+    print(f"  {'reindex runs during the load':36}{w['zipf_during_incremental']['reindex_runs']:>8}"
+          f"  searches each ranked before the workers moved to it (KB_REINDEX_WARM): "
+          f"{', '.join(map(str, w['zipf_during_incremental'].get('warmed_per_run', []))) or '-'}")
     print(f"  {'worker max RSS MB after it':36}{w['zipf_worker_max_rss_mb']:>8.0f}")
     if "distinct" in w:
         d = w["distinct"]
@@ -508,18 +511,23 @@ def print_zipf(w: dict[str, Any]) -> None:
 
 
 @contextmanager
-def reindexing_loop(content: Path, index: Path) -> Iterator[list[float]]:
+def reindexing_loop(content: Path, index: Path) -> Iterator[list[tuple[float, int]]]:
     """Incremental runs of one changed file each, one after the other, for as long as the block lasts;
-    yields the list of their durations (filled in as they finish)."""
-    runs: list[float] = []
+    yields the list of their durations and the searches each warmed (filled in as they finish)."""
+    runs: list[tuple[float, int]] = []
     done = threading.Event()
 
     def loop() -> None:
         while not done.is_set():
             touch_items(content, 1, seed=len(runs) + int(time.time()))
             started = time.perf_counter()
-            subprocess.run(kb_cmd(content, index, "reindex", "--quiet"), capture_output=True)
-            runs.append(time.perf_counter() - started)
+            ran = subprocess.run(kb_cmd(content, index, "reindex", "--quiet", "--json"), capture_output=True,
+                                 text=True)
+            try:
+                warmed = json.loads(ran.stdout)["warmed"]
+            except (ValueError, KeyError):
+                warmed = -1  # the run failed (its error is not the load's)
+            runs.append((time.perf_counter() - started, warmed))
 
     worker = threading.Thread(target=loop)
     worker.start()
