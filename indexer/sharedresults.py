@@ -97,14 +97,16 @@ class SharedResults:
         if self._puts % CHECK_EVERY == 0:
             self.trim()
 
-    def note_asked(self, counts: dict[bytes, int]) -> None:
-        """Add to the requests asked (pickled kb.search.SearchRequest: how many times each) since the last note."""
+    def note_asked(self, counts: dict[bytes, int], keep_seconds: float) -> None:
+        """Add to the requests asked (pickled kb.search.SearchRequest: how many times each) since the last note;
+        forget those not asked within `keep_seconds`, so that the file holds only recent ones."""
         if self._off or not counts:
             return
         now = time.time()
         rows = [(hashlib.blake2b(packed, digest_size=16).digest(), packed, count, now) for packed, count in counts.items()]
         self._run_many("INSERT INTO asked (key, request, count, last) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT (key) DO UPDATE SET count = count + excluded.count, last = excluded.last", rows)
+        self._run("DELETE FROM asked WHERE last < ?", (now - keep_seconds,))
 
     def most_asked(self, seconds: float, limit: int, least: int = 1) -> list[Any]:
         """The requests asked at least `least` times, the last time within the last `seconds`, the most asked

@@ -81,7 +81,7 @@ class AskedNotes:
         self.counts[pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)] += 1
         if time.monotonic() - self.noted >= NOTE_EVERY:
             counts, self.counts, self.noted = self.counts, Counter(), time.monotonic()
-            shared.note_asked(counts)
+            shared.note_asked(counts, ASKED_WINDOW)
 
 
 def hold_readers(store: Any, folder: GenerationFolder, committing: bool) -> Any:

@@ -152,3 +152,19 @@ def test_kb_status_says_when_readers_are_held_and_until_when(indexed_copy, runne
     stamp = json.loads(shown.output)["readers_held_until"]
     assert abs(dt.datetime.fromisoformat(stamp).timestamp() - until) < 1
     assert f"readers:     kept on the last commit until {stamp}" in text
+
+
+def test_the_shared_file_keeps_only_the_searches_asked_lately(indexed_copy, tmp_path, noted_at_once, monkeypatch):
+    """A site that is searched for months without a reindex does not grow the file: what was asked more than
+    ASKED_WINDOW ago is forgotten as new searches are noted."""
+    content, index = indexed_copy
+    site = worker(content, index, tmp_path / "data")
+    for query in ("old question", "old question"):
+        served(site, query)
+    later = time.time() + warming.ASKED_WINDOW + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    served(site, "new question")
+
+    shared = IndexStore(index, cache_size=16, shared_cache_mb=8).shared
+    assert shared._run("SELECT COUNT(*) FROM asked") == [(1,)]  # before a run looks
+    assert [r.q for r in shared.most_asked(warming.ASKED_WINDOW, 10)] == ["new question"]
