@@ -95,9 +95,9 @@ def hold_readers(store: Any, folder: GenerationFolder, committing: bool) -> Any:
 
 @contextlib.contextmanager
 def holding(store: IndexStore, folder: GenerationFolder, seconds: float) -> Iterator[Warmer | None]:
-    """Hold the readers of `folder` on its present state for the block, if searches were asked lately and
-    `seconds` > 0; yields the Warmer to call once the run's writes are done (None: nothing to do)."""
-    asked = store.shared.most_asked(ASKED_WINDOW, MOST_WARMED, LEAST_ASKED) if seconds > 0 else []
+    """Hold the readers of `folder` on its present state for the block, if searches were asked lately; yields
+    the Warmer to call once the run's writes are done (None: nothing to do)."""
+    asked = store.shared.most_asked(ASKED_WINDOW, MOST_WARMED, LEAST_ASKED)
     if not asked:
         yield None
         return
