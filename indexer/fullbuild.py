@@ -10,6 +10,7 @@ from indexer.content import Failure, Read, read_files
 from indexer.generation import GenerationFolder
 from indexer.guards import check_generation
 from indexer.listing import Listing, read_listing
+from indexer.warming import warm_new_generation
 from indexer.manifest import Changes, Entry, compare, load_manifest, save_manifest, vocabulary_hash
 from indexer.reindex import Job, ReindexSummary
 from indexer.runchecks import RunChecks
@@ -67,6 +68,7 @@ def run_full(job: Job, current: GenerationFolder | None) -> None:
     except BaseException:
         shutil.rmtree(folder.path, ignore_errors=True)
         raise
+    summary.warmed = warm_new_generation(job.store, folder.name)
     job.store.switch(folder.name)
     # a full run rewrites every item: report them all as indexed, the files that failed apart
     summary.added = [p for p in changes.added if p in entries]

@@ -148,6 +148,7 @@ class IndexStore(Reading):
         # own reads follow its writes.
         self.warm_seconds = 0.0
         self.holding = False
+        self.serving: str | None = None  # a generation searched before it serves (a full rebuild's, warming)
         self.asked = AskedNotes()
         # (searcher, generation name), most recent last. A store dropped without close() closes them from a
         # finalizer that holds this list: garbage collection then never finalizes a searcher's files first.
@@ -170,7 +171,7 @@ class IndexStore(Reading):
 
     def generation(self) -> Generation:
         """Return the serving generation, reopening it when CURRENT or its last update changed."""
-        name = self.folder.current_name()
+        name = self.serving or self.folder.current_name()
         folder = GenerationFolder(self.path / name)
         with self._lock:
             if self._generation is not None and self._generation.name == name and self._held(self._generation):

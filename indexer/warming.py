@@ -117,6 +117,22 @@ def holding(store: IndexStore, folder: GenerationFolder, seconds: float) -> Iter
             path.unlink()
 
 
+def warm_new_generation(store: Any, name: str) -> int:
+    """Before a full rebuild's generation `name` serves, rank on it the searches asked lately (no hold is
+    needed: readers see it only once it is switched in); how many, within the store's warm_seconds."""
+    seconds = getattr(store, "warm_seconds", 0.0)
+    if seconds <= 0 or getattr(store, "shared", None) is None:
+        return 0
+    asked = store.shared.most_asked(ASKED_WINDOW, MOST_WARMED, LEAST_ASKED)
+    if not asked:
+        return 0
+    store.serving, store.holding = name, True
+    try:
+        return Warmer(store, asked, seconds).warm()
+    finally:
+        store.serving, store.holding = None, False
+
+
 class Warmer:
     def __init__(self, store: IndexStore, asked: list[Any], seconds: float):
         self.store, self.asked, self.seconds = store, asked, seconds

@@ -168,3 +168,25 @@ def test_the_shared_file_keeps_only_the_searches_asked_lately(indexed_copy, tmp_
     shared = IndexStore(index, cache_size=16, shared_cache_mb=8).shared
     assert shared._run("SELECT COUNT(*) FROM asked") == [(1,)]  # before a run looks
     assert [r.q for r in shared.most_asked(warming.ASKED_WINDOW, 10)] == ["new question"]
+
+
+def test_a_full_rebuild_ranks_the_searches_asked_lately_on_its_generation_before_it_serves(indexed_copy, tmp_path,
+                                                                                          noted_at_once):
+    content, index = indexed_copy
+    data = tmp_path / "data"
+    site = worker(content, index, data)
+    for query in ("budget flexibility", "budget flexibility", "procurement"):
+        served(site, query)
+    before = (index / "CURRENT").read_text().strip()
+
+    done = subprocess.run([str(Path(sys.executable).with_name("kb")), "reindex", "--full", "--json"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "KB_CONTENT": str(content), "KB_INDEX": str(index), "KB_DATA": str(data)})
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["warmed"] == 1
+    assert (index / "CURRENT").read_text().strip() != before
+    page, timing = served(site, "budget flexibility")
+    assert "cache hit" in timing
+    assert page == served(worker(content, index, data, KB_SEARCH_CACHE="0"), "budget flexibility")[0]
+    assert "cache miss" in served(site, "procurement")[1]

@@ -56,8 +56,10 @@ def reindex(library: Library, full: bool, dry_run: bool, force: bool, max_drop: 
     lower_priority(library.settings.reindex_nice)
     bar = TerminalProgress(enabled=not (quiet or json_output))
     guards = Guards(min_items=min_items, max_drop=max_drop / 100, force=force)
-    if full or dry_run or library.settings.backend != "whoosh":
+    if library.settings.backend != "whoosh":
         summary = library.reindex(full=full, dry_run=dry_run, guards=guards, wait=wait, progress=bar)
+    elif full or dry_run:
+        summary = warming(library).reindex(full=full, dry_run=dry_run, guards=guards, wait=wait, progress=bar)
     else:  # most runs find nothing to do: that is decided before the search engine is loaded
         from indexer.unchanged import reindex_unless_unchanged
 
@@ -74,8 +76,8 @@ def reindex(library: Library, full: bool, dry_run: bool, force: bool, max_drop: 
 
 
 def warming(library: Library) -> Library:
-    """The library of a run that ranks the searches asked lately before the web workers move to its commit
-    (KB_REINDEX_WARM, indexer.warming): they are other processes, unlike the watch of kb serve."""
+    """The library of a run that ranks the searches asked lately before the web workers move to its commit or
+    generation (KB_REINDEX_WARM, indexer.warming): they are other processes, unlike the watch of kb serve."""
     library.backend.warm_seconds = library.settings.reindex_warm
     return library
 
