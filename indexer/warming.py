@@ -13,6 +13,9 @@ the run ranks the searches most asked lately (noted by the readers in the shared
 indexer.sharedresults) for at most `seconds`, which keeps their results under the new key, and
 removes the hold. Readers then move to the new commit and find those searches ranked. Edits show
 that much later, never more than the hold's end.
+
+A full rebuild ranks the same searches on its new generation before switching to it; it needs no
+hold, since readers see a generation only once it is switched in.
 """
 
 from __future__ import annotations
