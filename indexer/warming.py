@@ -137,6 +137,9 @@ def warm_new_generation(store: Any, name: str) -> int:
 
 
 class Warmer:
+    """The searches asked lately, ranked through the store (its per-process and shared caches keep the
+    results) until the time is up."""
+
     def __init__(self, store: IndexStore, asked: list[Any], seconds: float):
         self.store, self.asked, self.seconds = store, asked, seconds
         self.warmed = 0
