@@ -24,7 +24,12 @@ from indexer.lru import LRU
 CACHE_SIZE = 512
 # Each segment's documents of recent words (DocSets.term), as local bitsets weighed by their bytes and
 # about 300 for the entry and its key: 12 KB for the commonest words in a segment of 100,000 items.
-SEGMENT_TERMS = LRU(8_000_000, weigh=lambda bits: 300 + (bits.bit_length() >> 3))
+def kept_bytes(bits: int) -> int:
+    """What a kept bitset weighs in an LRU: its bytes and about 300 for the entry and its key."""
+    return 300 + (bits.bit_length() >> 3)
+
+
+SEGMENT_TERMS = LRU(8_000_000, weigh=kept_bytes)
 SCORERS = 8192
 
 

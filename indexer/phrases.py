@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from whoosh.formats import Positions
 
-from indexer.bitsets import bitset, members
+from indexer.bitsets import bitset, kept_bytes, members
 from indexer.blockcache import leaf_postings, segment_name
 from indexer.lru import LRU
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # Each segment's documents of recent exact phrases, as local bitsets weighed by their bytes and about
 # 300 for the entry and its key: 12 KB for a phrase of common words in a segment of 100,000 items.
 SEGMENTS_BYTES = 4_000_000
-SEGMENTS = LRU(SEGMENTS_BYTES, weigh=lambda bits: 300 + (bits.bit_length() >> 3))
+SEGMENTS = LRU(SEGMENTS_BYTES, weigh=kept_bytes)
 
 
 def adjacent(sets: DocSets, field: str, words: list[str], within: int | None = None, slop: int = 1,

@@ -87,23 +87,26 @@ class AskedNotes:
             shared.note_asked(counts, ASKED_WINDOW)
 
 
+def asked_lately(store: Any) -> list[Any]:
+    """The searches a run of `store` ranks: none unless the store warms (IndexStore.warm_seconds) and
+    shares its results."""
+    if getattr(store, "warm_seconds", 0.0) <= 0 or getattr(store, "shared", None) is None:
+        return []
+    return store.shared.most_asked(ASKED_WINDOW, MOST_WARMED, LEAST_ASKED)
+
+
 def hold_readers(store: Any, folder: GenerationFolder, committing: bool) -> Any:
     """The hold of an incremental run (a context manager yielding a Warmer or None): only a run that commits,
-    on a store that warms (IndexStore.warm_seconds) and shares its results."""
-    seconds = getattr(store, "warm_seconds", 0.0)
-    if not committing or seconds <= 0 or getattr(store, "shared", None) is None:
-        return contextlib.nullcontext()
-    return holding(store, folder, seconds)
+    when searches were asked lately."""
+    asked = asked_lately(store) if committing else []
+    return holding(store, folder, asked) if asked else contextlib.nullcontext()
 
 
 @contextlib.contextmanager
-def holding(store: IndexStore, folder: GenerationFolder, seconds: float) -> Iterator[Warmer | None]:
-    """Hold the readers of `folder` on its present state for the block, if searches were asked lately; yields
-    the Warmer to call once the run's writes are done (None: nothing to do)."""
-    asked = store.shared.most_asked(ASKED_WINDOW, MOST_WARMED, LEAST_ASKED)
-    if not asked:
-        yield None
-        return
+def holding(store: IndexStore, folder: GenerationFolder, asked: list[Any]) -> Iterator[Warmer]:
+    """Hold the readers of `folder` on its present state for the block; yields the Warmer of the `asked`
+    searches, to call once the run's writes are done."""
+    seconds = store.warm_seconds
     generation = store.generation()
     hold = {"commit": generation.index.latest_generation(), "updated_at": generation.build.get("updated_at", ""),
             "until": time.time() + seconds + HOLD_SLACK}
@@ -123,15 +126,12 @@ def holding(store: IndexStore, folder: GenerationFolder, seconds: float) -> Iter
 def warm_new_generation(store: Any, name: str) -> int:
     """Before a full rebuild's generation `name` serves, rank on it the searches asked lately (no hold is
     needed: readers see it only once it is switched in); how many, within the store's warm_seconds."""
-    seconds = getattr(store, "warm_seconds", 0.0)
-    if seconds <= 0 or getattr(store, "shared", None) is None:
-        return 0
-    asked = store.shared.most_asked(ASKED_WINDOW, MOST_WARMED, LEAST_ASKED)
+    asked = asked_lately(store)
     if not asked:
         return 0
     store.serving, store.holding = name, True
     try:
-        return Warmer(store, asked, seconds).warm()
+        return Warmer(store, asked, store.warm_seconds).warm()
     finally:
         store.serving, store.holding = None, False
 
