@@ -22,6 +22,7 @@ kb runs by words alone here (KB_SEMANTIC=0), the work FTS5 does; make eval measu
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from dataclasses import replace
 import os
@@ -45,6 +46,7 @@ BIN = Path(sys.executable).parent
 
 from bench import corpus  # noqa: E402
 from bench.bench_shapes import cold_starts  # noqa: E402
+from bench.paced import load_paced  # noqa: E402
 from bench.queries import shaped_queries  # noqa: E402
 from bench.fts5_ref import Fts5Search  # noqa: E402
 from indexer import sharedresults  # noqa: E402
@@ -179,7 +181,7 @@ setup = function(thread)
   thread:set("id", #threads)
 end
 init = function(args)
-  math.randomseed(7919 * id)
+  math.randomseed(%d + 7919 * id)
 end
 request = function()
   local u, lo, hi = math.random(), 1, #cumulative
@@ -205,6 +207,8 @@ done = function(summary, latency, requests)
 end
 """
 ZIPF_DISTINCT = 5000
+SEEDS = itertools.count(1)  # one per load (wrk's and bench.paced's)
+PACED_RATE = 200  # requests a second: the traffic the web's latency target is set for
 
 
 def zipf_mix(content: Path, distinct: int = ZIPF_DISTINCT) -> list[str]:
@@ -223,7 +227,8 @@ def zipf_mix(content: Path, distinct: int = ZIPF_DISTINCT) -> list[str]:
 
 def load_zipf(base: str, queries: list[str], seconds: int, work: Path, connections: int = 8) -> dict[str, float]:
     """wrk drawing search pages by Zipf over the distinct queries; with the cache's hit rate, read from
-    each answer's Server-Timing header."""
+    each answer's Server-Timing header. Each load draws its own sequence: one seeded as the load before
+    it would replay that load's searches, all answered from the cache."""
     from urllib.parse import quote_plus
 
     weights = [1 / rank for rank in range(1, len(queries) + 1)]
@@ -233,7 +238,8 @@ def load_zipf(base: str, queries: list[str], seconds: int, work: Path, connectio
         cumulative.append(f"{running:.9f}")
     cumulative[-1] = "1.0"
     script = work / "zipf.lua"
-    script.write_text(ZIPF_SCRIPT % (", ".join(f'"/search?q={quote_plus(q)}"' for q in queries), ", ".join(cumulative)))
+    paths = ", ".join(f'"/search?q={quote_plus(q)}"' for q in queries)
+    script.write_text(ZIPF_SCRIPT % (paths, ", ".join(cumulative), next(SEEDS)))
     out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s", "-s",
                           str(script), base], capture_output=True, text=True, timeout=seconds + 120).stdout
     line = next(line for line in out.splitlines() if line.startswith("RESULT"))
@@ -458,16 +464,19 @@ def bench_size(size: int, work: Path, seconds: int) -> dict[str, Any]:
 
 def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str, Any]:
     """The web UI under a Zipf load of distinct queries, result cache on: gunicorn with 2 workers idle and
-    while incremental runs of one changed file follow each other, then 10,000 distinct queries each
-    asked once (the workers' memory after them), then `kb serve`."""
+    while incremental runs of one changed file follow each other, as much as wrk can send and at
+    PACED_RATE requests a second (bench.paced); then 10,000 distinct queries each asked once (the
+    workers' memory after them), then `kb serve`."""
     queries = zipf_mix(content)
     forget_shared_results(index)
     server, base = serve("webui:create_app()", {"KB_INDEX": str(index), "KB_CONTENT": str(content)})
     try:
         load_zipf(base, queries, seconds, work)  # warm-up: a site that has been up a while
         idle = load_zipf(base, queries, seconds, work)
+        paced_idle = load_paced(base, queries, PACED_RATE, seconds, seed=next(SEEDS))
         with reindexing_loop(content, index) as runs:
             busy = load_zipf(base, queries, seconds, work)
+            paced_busy = load_paced(base, queries, PACED_RATE, seconds, seed=next(SEEDS))
         busy["reindex_runs"] = len(runs)
         busy["warmed_per_run"] = [warmed for _, warmed in runs]
         workers_mb = workers_rss_mb(server)
@@ -481,7 +490,8 @@ def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str
         alone = load_zipf(single_base, queries, seconds, work)
     finally:
         stop(single)
-    return {"zipf": idle, "zipf_during_incremental": busy, "zipf_kb_serve": alone,
+    return {"zipf": idle, "zipf_during_incremental": busy, "zipf_kb_serve": alone, "paced": paced_idle,
+            "paced_during_incremental": paced_busy,
             "zipf_worker_max_rss_mb": workers_mb, "zipf_distinct": len(queries), "distinct": distinct}
 
 
@@ -503,6 +513,12 @@ def print_zipf(w: dict[str, Any]) -> None:
           f"  searches each ranked before the workers moved to it (KB_REINDEX_WARM): "
           f"{', '.join(map(str, w['zipf_during_incremental'].get('warmed_per_run', []))) or '-'}")
     print(f"  {'worker max RSS MB after it':36}{w['zipf_worker_max_rss_mb']:>8.0f}")
+    if "paced" in w:
+        print(f"The same mix sent at {w['paced']['rate']:.0f} requests a second, latency from each request's planned start:")
+        for label, key in (("gunicorn, 2 workers", "paced"), ("  while 1-file reindexes run", "paced_during_incremental")):
+            z = w[key]
+            print(f"  {label:36}{z['rps']:>8.0f} req/s  p50 {z['p50_ms']:>7.1f} ms  p95 {z['p95_ms']:>7.1f} ms"
+                  f"  failed {z['failed']:.0f}  cache hits {z['cache_hit_rate']:.0%}")
     if "distinct" in w:
         d = w["distinct"]
         print(f"Then {d['queries']:,} distinct queries, each once (no answer from the cache), 4 clients:")
