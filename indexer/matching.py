@@ -161,12 +161,14 @@ def clause_queries(searcher: Searcher, clause: Clause, fields: list[str],
                 matching.append(either)
             continue
         tokens = analyse(searcher, field_name, clause.text)
+        # What matches carries no boost: its documents are kept by the query's text (DocSets.query),
+        # and the same word looked for unboosted ("did you mean", facets) then reads them once.
         if len(tokens) == 1:
             ranking.append(wq.Term(field_name, tokens[0], boost=boost))
-            matching.append(ranking[-1])
+            matching.append(wq.Term(field_name, tokens[0]))
         elif tokens and clause.kind == "phrase":
             ranking.append(wq.Phrase(field_name, tokens, boost=boost))
-            matching.append(ranking[-1])
+            matching.append(wq.Phrase(field_name, tokens))
         elif tokens:
             ranking.append(wq.Phrase(field_name, tokens, boost=boost * PHRASE_BONUS))
             ranking += [wq.Term(field_name, t, boost=boost / len(tokens)) for t in tokens]

@@ -682,3 +682,23 @@ def test_after_a_commit_a_search_reads_the_new_segments_words_and_phrases_only(i
         assert [h.item.id for h in result.hits] == [h.item.id for h in expected.hits]
         assert (result.total, result.partial_total) == (expected.total, expected.partial_total)
     assert "zz-gained" in {h.item.id for h in after[1].hits} and after[1].total == before[1] + 1
+
+
+def test_a_words_documents_are_read_once_when_the_querys_language_raises_it(sample_index, monkeypatch):
+    """An English question raises English fields in its ranking; what matches is the same either way, so
+    "did you mean" (which looks for each word unboosted first) and the matching share one bitset a word."""
+    from indexer.bitsets import DocSets
+
+    evaluated: list[str] = []
+    real = DocSets.query
+
+    def query(self, q):
+        if self._queries.get(repr(q)) is None:
+            evaluated.append(re.sub(r", boost=[0-9.]+", "", repr(q)))
+        return real(self, q)
+
+    monkeypatch.setattr(DocSets, "query", query)
+    request = SearchRequest(q="how do the ministries of health move money quickly", page_size=10, role="manager")
+    result = IndexStore(sample_index[1], cache_size=0).search(request)
+    assert result.total >= 1 and any("'health'" in q for q in evaluated)
+    assert len(evaluated) == len(set(evaluated)), sorted(evaluated)
