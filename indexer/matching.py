@@ -162,7 +162,7 @@ def clause_queries(searcher: Searcher, clause: Clause, fields: list[str],
             continue
         tokens = analyse(searcher, field_name, clause.text)
         # What matches carries no boost: its documents are kept by the query's text (DocSets.query),
-        # and the same word looked for unboosted ("did you mean", facets) then reads them once.
+        # and the same word looked for unboosted ("did you mean", acronyms) then reads them once.
         if len(tokens) == 1:
             ranking.append(wq.Term(field_name, tokens[0], boost=boost))
             matching.append(wq.Term(field_name, tokens[0]))
