@@ -30,7 +30,7 @@ VECTORS_FILE = "vectors.sqlite"
 SETS_FILE = "sets.sqlite"
 RETIRED_FILE = "retired"
 # Bump when fields or derived values change: an older index is then rebuilt from scratch.
-SCHEMA_VERSION = 8  # 8: A/B and Q&A are one word; 7: typed links; 6: visibility and attribution fields; 5: accents folded before stemming
+SCHEMA_VERSION = 9  # 9: postings blocks as flat arrays (indexer.postingblocks); 8: A/B and Q&A are one word; 7: typed links; 6: visibility and attribution fields; 5: accents folded before stemming
 
 
 @dataclass(frozen=True)

@@ -122,9 +122,7 @@ def positions(matcher: Any, local: list[int], fmt: Any) -> list[list[int]]:
                 matcher._read_data()
             if matcher._values is None:
                 matcher._read_values()
-            # (whoosh's own reading of the numbers is a Python generator step per posting)
-            ids = matcher._ids if matcher._ids is not None else list(accumulate(matcher._data[0]))
-            values = matcher._values
+            ids, values = matcher._ids, matcher._values  # (indexer.postingblocks)
             for at in range(first, last):
                 where = bisect_left(ids, local[at])
                 if where < len(ids) and ids[where] == local[at]:

@@ -11,6 +11,7 @@ from whoosh import index as whoosh_index
 
 from indexer import segmentsets
 from indexer.generation import GenerationFolder
+from indexer.postingblocks import BlockCodec
 from indexer.schema import build_schema, item_document, related_kinds
 from indexer.workers import worker_context
 from kb.item import Item
@@ -88,8 +89,8 @@ class WhooshWriter:
 
 def create_generation(folder: GenerationFolder, expected_items: int) -> WhooshWriter:
     ix = whoosh_index.create_in(str(folder.path), build_schema())
-    return WhooshWriter(ix, ix.writer(**writer_options(expected_items)), replace=False)
+    return WhooshWriter(ix, ix.writer(codec=BlockCodec(), **writer_options(expected_items)), replace=False)
 
 
 def open_for_update(ix: Any) -> WhooshWriter:
-    return WhooshWriter(ix, ix.writer(limitmb=WRITER_MEMORY_MB, timeout=30.0, compound=False), replace=True)
+    return WhooshWriter(ix, ix.writer(codec=BlockCodec(), limitmb=WRITER_MEMORY_MB, timeout=30.0, compound=False), replace=True)

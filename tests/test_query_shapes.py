@@ -283,7 +283,7 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
     through each word's postings one by one to reach every candidate, in both passes; its words are now
     read whole, each block decoded once for the search and the words kept for the next, with the same
     ranking and scores."""
-    from whoosh.codec.whoosh3 import W3LeafMatcher
+    from indexer.postingblocks import BlockMatcher
 
     from indexer.docsquery import Candidates
 
@@ -292,7 +292,7 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
     reindex(content, tmp_path / "ix")
     monkeypatch.setattr(ranking, "POOL", 300)  # a pool smaller than the partial matches, as at 100,000 items
     steps, decoded = [0], []
-    real_skip, real_read = W3LeafMatcher.skip_to, W3LeafMatcher._read_data
+    real_skip, real_read = BlockMatcher.skip_to, BlockMatcher._read_data
 
     def skip(self, target):
         steps[0] += 1
@@ -302,8 +302,8 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
         decoded.append((id(self._postfile), self._dataoffset))
         return real_read(self)
 
-    monkeypatch.setattr(W3LeafMatcher, "skip_to", skip)
-    monkeypatch.setattr(W3LeafMatcher, "_read_data", read)
+    monkeypatch.setattr(BlockMatcher, "skip_to", skip)
+    monkeypatch.setattr(BlockMatcher, "_read_data", read)
     request = SearchRequest(q=question, page_size=50, role="manager")
     store = IndexStore(tmp_path / "ix", cache_size=0)
     ours = [(h.item.id, h.score) for h in store.search(request).hits]
@@ -313,7 +313,7 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
     assert decoded and len(decoded) == len(set(decoded))
     decoded.clear()  # the next search, even from a new searcher, finds the blocks decoded by the last
     headers, opened = [0], [0]
-    real_goto, real_init = W3LeafMatcher._goto, W3LeafMatcher.__init__
+    real_goto, real_init = BlockMatcher._goto, BlockMatcher.__init__
 
     def goto(self, position):
         headers[0] += 1
@@ -323,8 +323,8 @@ def test_a_long_question_scores_its_candidates_from_whole_blocks_and_ranks_as_wh
         opened[0] += 1
         return real_init(self, *args, **kwargs)
 
-    monkeypatch.setattr(W3LeafMatcher, "_goto", goto)
-    monkeypatch.setattr(W3LeafMatcher, "__init__", init)
+    monkeypatch.setattr(BlockMatcher, "_goto", goto)
+    monkeypatch.setattr(BlockMatcher, "__init__", init)
     again = [(h.item.id, h.score) for h in IndexStore(tmp_path / "ix", cache_size=0).search(request).hits]
     assert again == ours and decoded == []
     # and a word kept whole is found with one lookup: no postings opened, no block header read
@@ -346,7 +346,7 @@ def test_a_word_is_read_by_its_blocks_for_a_few_candidates_and_whole_for_many(tm
     the blocks that hold them; ranking many reads the word whole and keeps it, so the next search finds
     it with one lookup. Both give the word's weights as Whoosh's matcher reads them."""
     import numpy as np
-    from whoosh.codec.whoosh3 import W3LeafMatcher
+    from indexer.postingblocks import BlockMatcher
 
     from indexer import blockcache, termscores
 
@@ -358,13 +358,13 @@ def test_a_word_is_read_by_its_blocks_for_a_few_candidates_and_whole_for_many(tm
     monkeypatch.setattr(blockcache, "RECENT", blockcache.LRU(1000))
     monkeypatch.setattr(blockcache, "MAPS", blockcache.LRU(1000))
     decoded = []
-    real_read = W3LeafMatcher._read_data
+    real_read = BlockMatcher._read_data
 
     def read(self):
         decoded.append(self._dataoffset)
         return real_read(self)
 
-    monkeypatch.setattr(W3LeafMatcher, "_read_data", read)
+    monkeypatch.setattr(BlockMatcher, "_read_data", read)
     with IndexStore(tmp_path / "ix").searcher() as (searcher, _):
         (leaf, offset), = searcher.leaf_searchers()
         field, word = "text_en", b"budget"
