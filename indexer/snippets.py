@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_right
 from functools import lru_cache
 
 from indexer.schema import SnowballStem, LANGUAGES
@@ -59,9 +60,9 @@ def snippet(text: str, lang: str, stems: set[str], prefixes: set[str] = frozense
 def best_windows(matches: list[tuple[int, int, str]], chars: int, count: int) -> list[tuple[int, int]]:
     """Pick non-overlapping windows that hold the most distinct matched words, in text order."""
     scored = []
+    ends = [m[1] for m in matches]  # in order, as the matches (found left to right, not overlapping)
     for index, (start, _, _) in enumerate(matches):
-        window_end = start + chars
-        inside = [m for m in matches[index:] if m[1] <= window_end]
+        inside = matches[index:bisect_right(ends, start + chars, index)]
         scored.append((len({m[2] for m in inside}), len(inside), -start, start))
     scored.sort(reverse=True)
     chosen: list[tuple[int, int]] = []
