@@ -63,15 +63,28 @@ def leaf_postings(reader: Any, field_name: str, text: str | bytes) -> Any:
 
 
 def decoded(matcher: Any) -> Block:
-    """The block a leaf matcher (indexer.postingblocks) is on, as numpy arrays over its own decoding,
+    """The block a leaf matcher is on, decoded (once: its own decoding is reused), as numpy arrays,
     which searches read whole (indexer.termscores)."""
     np = numpy()
     if matcher._data is None:
         matcher._read_data()
-    weights = matcher.block_weights()
-    if isinstance(weights, array):
-        weights = np.frombuffer(weights, dtype=np.uint8 if weights.typecode == "B" else np.float32)
-    return np.frombuffer(matcher._ids, dtype=np.uint32), weights
+    if hasattr(matcher, "block_weights"):  # kb's codec (indexer.postingblocks): arrays seen without a copy
+        weights = matcher.block_weights()
+        if isinstance(weights, array):
+            weights = np.frombuffer(weights, dtype=np.uint8 if weights.typecode == "B" else np.float32)
+        return np.frombuffer(matcher._ids, dtype=np.uint32), weights
+    # Whoosh 3's codec: the generation an upgraded kb serves until its first run rebuilds it
+    if matcher._ids is not None or matcher._byteids:
+        ids = np.array(matcher._ids if matcher._ids is not None else matcher._data[0], dtype=np.uint32)
+    else:  # gaps between numbers
+        ids = np.cumsum(np.array(matcher._data[0], dtype=np.int64)).astype(np.uint32)
+    weights = matcher._data[1]
+    if isinstance(weights, tuple):
+        # a word's weight in a document is its count there: one byte each, nearly always
+        exact = np.array(weights, dtype=np.float64)
+        small = bool((exact < 256).all() and (exact == np.floor(exact)).all())
+        weights = exact.astype(np.uint8) if small else exact.astype(np.float32)
+    return ids, weights
 
 
 def kept(name: tuple[str, str] | None, field_name: str, text: bytes) -> Block | None:

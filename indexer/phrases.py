@@ -122,7 +122,10 @@ def positions(matcher: Any, local: list[int], fmt: Any) -> list[list[int]]:
                 matcher._read_data()
             if matcher._values is None:
                 matcher._read_values()
-            ids, values = matcher._ids, matcher._values  # (indexer.postingblocks)
+            # kb's codec reads the numbers with the block (indexer.postingblocks); Whoosh 3's codec, which
+            # wrote the generation an upgraded kb serves until its first run, one Python step each
+            ids = matcher._ids if matcher._ids is not None else list(accumulate(matcher._data[0]))
+            values = matcher._values
             for at in range(first, last):
                 where = bisect_left(ids, local[at])
                 if where < len(ids) and ids[where] == local[at]:

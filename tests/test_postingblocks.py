@@ -92,3 +92,38 @@ def test_postings_of_another_codec_are_refused_with_a_clear_error():
         assert type(matcher) is W3LeafMatcher
         with pytest.raises(CorruptIndexError, match="another codec"):
             BlockMatcher(matcher._postfile, matcher._startoffset, matcher._length, matcher.format)
+
+
+@pytest.mark.slow
+def test_the_index_an_upgrade_finds_serves_the_same_searches_until_its_first_run_rebuilds_it(
+        tmp_path, sample, store, monkeypatch):
+    """A site upgraded from a kb whose index Whoosh 3's codec wrote (schema 8) serves that index, with
+    the same totals, hits and scores as kb's codec gives, until its next run rebuilds it."""
+    import json
+
+    from indexer import writing
+    from indexer.reindex import reindex
+    from kb.search import SearchRequest
+
+    monkeypatch.setattr(writing, "BlockCodec", W3Codec)
+    reindex(sample, tmp_path / "ix")
+    monkeypatch.undo()
+    old = IndexStore(tmp_path / "ix")
+    folder = old.folder.current()
+    build = json.loads((folder.path / "build.json").read_text())
+    (folder.path / "build.json").write_text(json.dumps({**build, "schema": 8}))
+    with old.generation().index.reader() as reader:
+        assert {type(leaf.segment().codec()) for leaf, _ in reader.leaf_readers()} == {W3Codec}
+    queries = ["budget flexibility", '"results-based financing"', "budg*", "flexibilite", "PBF",
+               "what have members written about performance based financing in health districts",
+               "gender budgeting", "health type:document"]
+    for q in queries:
+        theirs, ours = old.search(SearchRequest(q=q, page_size=50)), store.search(SearchRequest(q=q, page_size=50))
+        assert (theirs.total, theirs.partial_total) == (ours.total, ours.partial_total), q
+        assert [(h.item.id, h.partial) for h in theirs.hits] == [(h.item.id, h.partial) for h in ours.hits], q
+        assert [h.score for h in theirs.hits] == pytest.approx([h.score for h in ours.hits], rel=1e-9), q
+    assert sum(store.search(SearchRequest(q=q)).total > 0 for q in queries) >= 6
+    summary = reindex(sample, tmp_path / "ix")
+    assert summary.mode == "full" and "built by another version of kb" in " ".join(summary.notes)
+    with IndexStore(tmp_path / "ix").generation().index.reader() as reader:
+        assert {type(leaf.segment().codec()) for leaf, _ in reader.leaf_readers()} == {BlockCodec}
