@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from itertools import accumulate
 from pickle import loads
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from whoosh.formats import Positions
 
@@ -92,7 +92,7 @@ def adjacent(sets: DocSets, field: str, words: list[str], within: int | None = N
     return found
 
 
-def _positions(leaf: Any, key: tuple, local: list[int], fmt: Any, read: dict | None) -> list[list[int]]:
+def _positions(leaf: Any, key: tuple, local: list[int], fmt: Any, read: dict | None) -> list[Sequence[int]]:
     """positions() of a segment's word (`key`: its offset, field and word), taking what `read` holds."""
     if read is None:
         return positions(leaf_postings(leaf, key[1], key[2]), local, fmt)
@@ -103,9 +103,9 @@ def _positions(leaf: Any, key: tuple, local: list[int], fmt: Any, read: dict | N
     return [known[docnum] for docnum in local]
 
 
-def positions(matcher: Any, local: list[int], fmt: Any) -> list[list[int]]:
+def positions(matcher: Any, local: list[int], fmt: Any) -> list[Sequence[int]]:
     """The positions of a word in each document of `local` (sorted local numbers, each holding it)."""
-    found: list[list[int]] = [[] for _ in local]
+    found: list[Sequence[int]] = [()] * len(local)  # one shared empty tuple: local may hold 10,000 items
     if not hasattr(matcher, "_read_data"):  # a short list kept in the term's own record
         while matcher.is_active():
             at = bisect_left(local, matcher.id())

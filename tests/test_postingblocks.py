@@ -127,3 +127,32 @@ def test_the_index_an_upgrade_finds_serves_the_same_searches_until_its_first_run
     assert summary.mode == "full" and "built by another version of kb" in " ".join(summary.notes)
     with IndexStore(tmp_path / "ix").generation().index.reader() as reader:
         assert {type(leaf.segment().codec()) for leaf, _ in reader.leaf_readers()} == {BlockCodec}
+
+
+def test_document_numbers_far_apart_and_every_weight_read_back_from_the_file():
+    """Gaps of one, two and four bytes in one word's postings (a rare word in a segment of 100,000
+    items), over several blocks, with counts, fractions and positions, read back from the bytes written."""
+    import io
+
+    from whoosh.codec.whoosh3 import W3TermInfo
+    from whoosh.filedb.structfile import StructFile
+    from whoosh.formats import Positions
+
+    fmt = Positions()
+    ids = [3, 4, 300, 70_000, 70_001, 400_000] + [400_001 + 2 * n for n in range(300)]
+    rows = [(docnum, float(1 + n % 4) if n % 7 else 2.5, fmt.encode(list(range(0, 3 * (1 + n % 5), 3))))
+            for n, docnum in enumerate(ids)]
+    out = io.BytesIO()
+    writer = BlockCodec().postings_writer(StructFile(out))
+    writer.start_postings(fmt, W3TermInfo())
+    for docnum, weight, value in rows:
+        writer.add_posting(docnum, weight, value)
+    terminfo = writer.finish_postings()
+    matcher = BlockCodec().postings_reader(StructFile(io.BytesIO(out.getvalue())), terminfo, fmt)
+    assert type(matcher) is BlockMatcher
+    read = []
+    while matcher.is_active():
+        read.append((matcher.id(), matcher.weight(), matcher.value()))
+        matcher.next()
+    assert read == rows
+    assert terminfo.doc_frequency() == len(ids) and terminfo.max_id() == ids[-1]

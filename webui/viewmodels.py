@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from functools import lru_cache
+from urllib.parse import quote_plus
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -61,7 +62,14 @@ def search_url(request: SearchRequest, **changes: object) -> str:
         params.append(("page", str(page)))
     if request.page_size != DEFAULT_PAGE_SIZE:  # a size asked for stays while paging
         params.append(("page_size", str(request.page_size)))
-    return "/search" + ("?" + urlencode(params) if params else "")
+    # urlencode, with each part quoted once per process: a page of results links 50 states or more,
+    # all with the same words (a long question's quoting was most of a page's links)
+    return "/search" + ("?" + "&".join(f"{quoted(k)}={quoted(v)}" for k, v in params) if params else "")
+
+
+@lru_cache(maxsize=1024)
+def quoted(text: str) -> str:
+    return quote_plus(text)
 
 
 def toggled(filters: dict[str, tuple[str, ...]], name: str, value: str) -> dict[str, tuple[str, ...]]:
