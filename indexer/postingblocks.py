@@ -3,7 +3,7 @@
 Whoosh 3 pickles a block of up to 128 postings as a tuple of Python numbers and one bytes object
 per posting (an item's positions of the word), so reading a block builds a few hundred Python
 objects: about 52 microseconds a block, the largest single cost of a search met for the first time
-at 100,000 items (a fifth of it, with zlib). Here a block is the gaps between its document numbers
+at 100,000 items (a fifth of its time, zlib included). Here a block is the gaps between its document numbers
 (one, two or four bytes each), its weights (one byte each when they are counts, which they nearly
 always are) and its values joined in one string with their ends, so reading it is a few copies.
 Searches read the numbers and weights as numpy arrays without a copy (indexer.blockcache), and a
@@ -86,8 +86,9 @@ def weights_of(weights: array) -> Any:
 
 class BlockMatcher(W3LeafMatcher):
     """W3LeafMatcher over BlockWriter's blocks. `_ids` is an array("I") of the block's document
-    numbers, `_weights` an array (or a float, or None, until Whoosh's own reading asks for a list),
-    `_values` a Values cutting each posting's bytes from the joined string."""
+    numbers, read with the block; `_weights` an array once Whoosh's own stepping asks for weights
+    (`block_weights` gives them as stored); `_values` a Values cutting each posting's bytes from the
+    joined string."""
 
     def _read_header(self) -> None:
         postfile = self._postfile
