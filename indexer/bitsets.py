@@ -30,6 +30,9 @@ def kept_bytes(bits: int) -> int:
 
 
 SEGMENT_TERMS = LRU(8_000_000, weigh=kept_bytes)
+# Words recently looked for in a segment that lacks them, about 200 bytes each: a small segment that
+# incremental runs added lacks most words of most searches, and each lookup reads Whoosh's tables.
+ABSENT = LRU(20_000)
 SCORERS = 8192
 
 
@@ -276,19 +279,32 @@ class DocSets(BitSets):
         ranked = field in self.searcher.schema and self.searcher.schema[field].scorable
         word = text.encode("utf-8") if isinstance(text, str) else text
         for leaf, offset in self.searcher.reader().leaf_readers():
-            name = segment_name(self.folder, leaf)
-            # a segment's documents of a word never change: a commit that adds a segment reads its own only
-            local = SEGMENT_TERMS.get((name, field, word)) if name is not None else None
-            if local is None and key in leaf:  # (a word the segment lacks is kept by nobody: one lookup)
-                kept = postings(leaf, name, field, word) if ranked else None
-                ids = kept[0] if kept is not None else posting_ids(leaf_postings(leaf, field, text))
-                local = bitset(ids, leaf.doc_count_all())
-                if name is not None:
-                    SEGMENT_TERMS.put((name, field, word), local)
+            local = self._segment_term(leaf, field, text, word, ranked)
             if local:
                 bits |= local << offset
         self._remember(self._terms, key, bits)
         return bits
+
+    def _segment_term(self, leaf: Any, field: str, text: str | bytes, word: bytes, ranked: bool) -> int:
+        """One segment's documents of a word, as a bitset of its own numbers (0: the segment lacks it)."""
+        name = segment_name(self.folder, leaf)
+        # a segment's documents of a word never change: a commit that adds a segment reads its own only
+        key = (name, field, word)
+        local = SEGMENT_TERMS.get(key) if name is not None else None
+        if local is not None:
+            return local
+        if name is not None and ABSENT.get(key):
+            return 0
+        if (field, text) not in leaf:
+            if name is not None:
+                ABSENT.put(key, True)
+            return 0
+        kept = postings(leaf, name, field, word) if ranked else None
+        ids = kept[0] if kept is not None else posting_ids(leaf_postings(leaf, field, text))
+        local = bitset(ids, leaf.doc_count_all())
+        if name is not None:
+            SEGMENT_TERMS.put(key, local)
+        return local
 
     @staticmethod
     def _remember(cache: OrderedDict, key: Any, bits: int) -> None:

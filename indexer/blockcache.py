@@ -15,6 +15,7 @@ for its number, 1 for its weight), in two ways:
 
 from __future__ import annotations
 
+import functools
 import os
 from array import array
 from typing import Any
@@ -46,7 +47,13 @@ def numpy() -> Any:
 def segment_name(folder: Any, reader: Any) -> tuple[str, str] | None:
     """The name of a segment reader's postings, or None when it cannot be named (kept for a page only)."""
     segment = reader.segment() if hasattr(reader, "segment") else None
-    return (os.path.abspath(folder), segment.segment_id()) if segment is not None and folder else None
+    return (_absolute(folder), segment.segment_id()) if segment is not None and folder else None
+
+
+@functools.lru_cache(maxsize=64)
+def _absolute(folder: str) -> str:
+    # asked for each word in each segment: a search met for the first time names segments thousands of times
+    return os.path.abspath(folder)
 
 
 def leaf_postings(reader: Any, field_name: str, text: str | bytes) -> Any:
