@@ -39,7 +39,7 @@ FEEDBACK_CHARS = 20_000
 # bytes give the same words, in any segment or generation): the items that answer long questions best
 # come back in the next ones (520 distinct items in 922 read, 182 questions at 100,000 items), and
 # reading one costs 2-3 ms. Kept whole, not only an item's commonest words: the ten feedback words
-# changed for one question in five when each item kept its 100 commonest. About 7 KB an item.
+# changed for one question in five when each item kept its 100 commonest. About 5 KB an item (5 MB in all).
 ITEMS = LRU(1_000)
 
 
