@@ -31,14 +31,7 @@ def test_a_word_a_segment_lacks_is_looked_up_in_its_tables_once(tmp_path, monkey
     reindex(content, tmp_path / "ix")
     write(content / "late.md", "---\ntitle: Late\n---\nA late note on capitation.\n")
     reindex(content, tmp_path / "ix")
-    lookups = []
-    real = SegmentReader.__contains__
-
-    def counted(self, key):
-        lookups.append(key)
-        return real(self, key)
-
-    monkeypatch.setattr(SegmentReader, "__contains__", counted)
+    lookups = recorded(monkeypatch, SegmentReader, "__contains__", lambda reader, key: key)
     store = IndexStore(tmp_path / "ix")
     with store.searcher() as (searcher, _):
         assert len(searcher.reader().leaf_readers()) == 2
@@ -69,14 +62,7 @@ def test_a_long_questions_best_items_give_their_words_once(tmp_path, monkeypatch
         words = " ".join(topics[(n + k) % len(topics)] for k in range(1 + n % 5))
         write(content / f"note-{n:02}.md", f"---\ntitle: Note {n}\n---\n{words} and a note on item {n}.\n")
     reindex(content, tmp_path / "ix")
-    read = []
-    real = feedback.index_words
-
-    def counted(lang, text):
-        read.append(text)
-        return real(lang, text)
-
-    monkeypatch.setattr(feedback, "index_words", counted)
+    read = recorded(monkeypatch, feedback, "index_words", lambda lang, text: text)
     store = IndexStore(tmp_path / "ix", cache_size=0)
     request = SearchRequest(q=LONG_QUESTION, page_size=20)
     first = [(h.item.id, h.score) for h in store.search(request).hits]
@@ -97,3 +83,16 @@ def test_a_long_questions_best_items_give_their_words_once(tmp_path, monkeypatch
     store.search(request)
     # the changed item is read again; of the others, only one that was not among the best before
     assert any("More on budget rules" in text for text in read) and len(read) < feedback.FEEDBACK_DOCS
+
+
+def recorded(monkeypatch, owner, name: str, what) -> list:
+    """The calls of `owner.name` from now on, each as `what` of its arguments."""
+    calls = []
+    real = getattr(owner, name)
+
+    def recording(*args):
+        calls.append(what(*args))
+        return real(*args)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
