@@ -18,6 +18,7 @@ from indexer.schema import SnowballStem, LANGUAGES
 from kb.text import fold_keeping_length
 
 _WORD = re.compile(r"\w+")
+_WORD_CHAR = re.compile(r"\w")
 
 
 @lru_cache(maxsize=8)
@@ -38,10 +39,20 @@ def snippet(text: str, lang: str, stems: set[str], prefixes: set[str] = frozense
     ordered = sorted(starts, key=len, reverse=True)
     # letters the index joined (A/B -> ab) are found with their "/" or "&"
     joined = ["[/&]".join(s) + r"\b" for s in stems if 2 <= len(s) <= 4 and s.isascii() and s.isalpha()]
-    candidates = re.compile(r"\b(?:" + "|".join(joined + [re.escape(p) + r"\w*" for p in ordered]) + r")")
+    # No \b before the alternatives: a pattern that starts with its words' letters lets the regular
+    # expression engine skip to those letters (a quarter of the scan's time). A candidate that starts
+    # inside a word is left out, and the search goes on after that word's letters.
+    candidates = re.compile("|".join(joined + [re.escape(p) + r"\w*" for p in ordered]))
     folded = fold_keeping_length(text)  # offsets into it are offsets into the text
     matches: list[tuple[int, int, str]] = []
-    for found in candidates.finditer(folded):
+    at = 0
+    while (found := candidates.search(folded, at)) is not None:
+        start = found.start()
+        if start and _WORD_CHAR.match(folded, start - 1):
+            letters = _WORD.match(folded, start)
+            at = letters.end() if letters else start + 1
+            continue
+        at = found.end()
         word = found.group()
         if not word.isalnum() and ("/" in word or "&" in word):
             word = word.replace("/", "").replace("&", "")
