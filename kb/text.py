@@ -9,7 +9,6 @@ are one word everywhere.
 from __future__ import annotations
 
 import difflib
-import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
@@ -37,27 +36,14 @@ def fold(text: str) -> str:
     return _fold_word.__wrapped__(text)
 
 
-_NON_ASCII = re.compile(r"([^\x00-\x7f]+)")
-
-
 @lru_cache(maxsize=4096)
-def _fold_char(ch: str) -> str:
+def fold_char(ch: str) -> str:
+    """`fold` of one character where it gives one character (offsets into a text stay valid), else
+    the character lower-cased, else the character itself."""
     for candidate in (fold(ch), ch.lower()):
         if len(candidate) == 1:
             return candidate
     return ch
-
-
-def fold_keeping_length(text: str) -> str:
-    """`fold`, character by character, where it gives one character (so offsets into the text stay valid)."""
-    if text.isascii():
-        return text.lower()
-    # Runs of ASCII lowered whole, the other characters one by one: a generator over every
-    # character of a long page took milliseconds per snippet.
-    parts = _NON_ASCII.split(text)
-    parts[::2] = [part.lower() for part in parts[::2]]
-    parts[1::2] = ["".join(map(_fold_char, part)) for part in parts[1::2]]
-    return "".join(parts)
 
 
 def best_likeness(word: str, others: set[str]) -> float:
