@@ -76,7 +76,7 @@ def fold_keeping_length(text: str) -> str:
     a dozen curly quotes and dashes; French about one letter in ten)."""
     if text.isascii():
         return text.lower()
-    codes = numpy().frombuffer(text.encode("utf-32-le"), dtype="<u4")
+    codes = numpy().frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")  # (JSON may hold lone ones)
     parts, last = [], 0
     for at in (codes > 127).nonzero()[0].tolist():
         parts.append(text[last:at].lower())
