@@ -9,6 +9,7 @@ even at 100,000 documents, and disjunctive counts are a few more ANDs.
 
 from __future__ import annotations
 
+import os
 from array import array
 from collections import OrderedDict
 from pathlib import Path
@@ -197,7 +198,7 @@ class DocSets(BitSets):
         self.size = searcher.doc_count_all()
         index = getattr(searcher, "_ix", None)
         folder = getattr(getattr(index, "storage", None), "folder", None)
-        self.folder = folder
+        self.folder = os.path.abspath(folder) if folder else folder
         self.stored = StoredSets(Path(folder) if folder else None, searcher.reader())
         self.all = self.stored.live()
         self._queries: OrderedDict[str, int] = OrderedDict()

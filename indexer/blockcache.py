@@ -47,12 +47,16 @@ def numpy() -> Any:
 def segment_name(folder: Any, reader: Any) -> tuple[str, str] | None:
     """The name of a segment reader's postings, or None when it cannot be named (kept for a page only)."""
     segment = reader.segment() if hasattr(reader, "segment") else None
-    return (_absolute(folder), segment.segment_id()) if segment is not None and folder else None
+    if segment is None or not folder:
+        return None
+    # A relative folder depends on the working directory; an absolute one is normalised once per process
+    # (a search met for the first time names segments thousands of times, and searchers name their folder
+    # absolutely: indexer.bitsets.DocSets).
+    return (_normalised(folder) if os.path.isabs(folder) else os.path.abspath(folder)), segment.segment_id()
 
 
 @functools.lru_cache(maxsize=64)
-def _absolute(folder: str) -> str:
-    # asked for each word in each segment: a search met for the first time names segments thousands of times
+def _normalised(folder: str) -> str:
     return os.path.abspath(folder)
 
 

@@ -96,3 +96,24 @@ def recorded(monkeypatch, owner, name: str, what) -> list:
 
     monkeypatch.setattr(owner, name, recording)
     return calls
+
+
+def test_a_segment_is_named_by_its_folder_from_where_the_process_stands(tmp_path, monkeypatch):
+    """A relative index folder names its segments from the working directory of the moment, so the
+    same relative name in two places never names one segment; an absolute one names it the same."""
+    from indexer.blockcache import segment_name
+
+    content = tmp_path / "content"
+    write(content / "note.md", "---\ntitle: Note\n---\nbudget rules.\n")
+    for place in ("a", "b"):
+        reindex(content, tmp_path / place / "ix")
+    for place in ("a", "b"):
+        monkeypatch.chdir(tmp_path / place)
+        store = IndexStore("ix")
+        with store.searcher() as (searcher, _):
+            (leaf, _), = searcher.reader().leaf_readers()
+            relative = str(store.generation().folder.path)
+            absolute = str(tmp_path / place / relative)
+            assert not relative.startswith("/")
+            assert segment_name(relative, leaf)[0] == segment_name(absolute, leaf)[0] == absolute
+            assert DocSets(searcher).folder == absolute
