@@ -17,6 +17,7 @@ import threading
 import markdown
 import nh3
 
+from indexer.mdinline import QuickInlinePass
 from indexer.mdlinks import BoundedLinks
 
 # Hugo shortcodes ({{< ref "x" >}}, {{% note %}}) are site-template syntax, not content.
@@ -85,8 +86,8 @@ def render_body(text: str) -> tuple[str, list[str]]:
     # Building a Markdown converter costs as much as converting a page, so keep one per thread.
     converter = getattr(_local, "markdown", None)
     if converter is None:
-        converter = _local.markdown = markdown.Markdown(extensions=["extra", "sane_lists", BoundedLinks()],
-                                                        output_format="html")
+        converter = _local.markdown = markdown.Markdown(
+            extensions=["extra", "sane_lists", BoundedLinks(), QuickInlinePass()], output_format="html")
     return sanitise_html(converter.reset().convert(text)), []
 
 
