@@ -21,13 +21,17 @@ from pickle import dumps, loads
 from typing import Any
 
 from whoosh.codec import whoosh3
-from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PerDocReader, W3PostingsWriter
+from whoosh.columns import NumericColumn
+from whoosh.util.numeric import byte_to_length
 from whoosh.util.numlists import delta_encode
 
 # The first bytes of a word's postings: another codec's postings are refused rather than misread.
 MAGIC = b"KbB1"
 # Weights: one for all (or None: 1.0 each), else counts of one byte each, else floats.
 COUNTS, FLOATS = "B", "f"
+# A field's length as Whoosh keeps it, one byte a document: 0 reads as no length (None)
+LENGTHS = [None] + [byte_to_length(b) for b in range(1, 256)]
 
 
 class BlockCodec(W3Codec):
@@ -40,11 +44,33 @@ class BlockCodec(W3Codec):
         return BlockWriter(dbfile, blocklimit=self._blocklimit, compression=self._compression,
                            inlinelimit=self._inlinelimit)
 
+    def per_document_reader(self, storage: Any, segment: Any) -> Any:
+        return LengthsReader(storage, segment)
+
     def postings_reader(self, dbfile: Any, terminfo: Any, format_: Any, term: Any = None, scorer: Any = None) -> Any:
         if terminfo.is_inlined():
             return super().postings_reader(dbfile, terminfo, format_, term=term, scorer=scorer)
         offset, length = terminfo.extent()
         return BlockMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
+
+
+class LengthsReader(W3PerDocReader):
+    """Whoosh 3's per-document reader, whose field lengths for a commit's postings (the length of the
+    field in the posting's document, written beside each block) are read in one piece. Whoosh reads each
+    posting's one byte with its own seek and read, about a tenth of a writer's time."""
+
+    def doc_field_length_reader(self, fieldname: str, default: int = 0) -> Any:
+        column = self._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
+        if type(column) is not NumericColumn.Reader or column._typecode != "B":
+            return super().doc_field_length_reader(fieldname, default)
+        if column._count == 0:
+            return lambda docnum: None  # as Whoosh's: no byte, no length
+        raw = column._dbfile.get(column._basepos, column._count)
+        size = len(raw)
+
+        def length(docnum: int) -> int | None:
+            return LENGTHS[raw[docnum]] if docnum < size else None
+        return length
 
 
 class BlockWriter(W3PostingsWriter):

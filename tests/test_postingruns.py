@@ -68,3 +68,26 @@ def test_an_index_built_through_the_pool_finds_what_it_holds(tmp_path, monkeypat
         for word in words:
             found = {searcher.stored_fields(d)["id"] for d in searcher.document_numbers(body=word)}
             assert found == {k for k, t in texts.items() if word in t.split()}
+
+
+def test_a_commit_reads_each_fields_lengths_in_one_piece_and_gets_whooshs_lengths(tmp_path):
+    from whoosh import fields, index
+    from whoosh.codec.whoosh3 import W3PerDocReader
+
+    from indexer.postingblocks import BlockCodec, LengthsReader
+
+    ix = index.create_in(str(tmp_path), fields.Schema(id=fields.ID(stored=True), body=fields.TEXT(),
+                                                      other=fields.TEXT()))
+    writer = ix.writer(codec=BlockCodec())
+    rng = random.Random(5)
+    for n in range(400):
+        # lengths of 0 to 3,000 words: Whoosh keeps them in one byte each, rounded above 100 or so
+        writer.add_document(id=str(n), body=" ".join(["word"] * rng.choice([0, 1, 7, 130, 3000])),
+                            **({"other": "x y"} if n % 3 == 0 else {}))
+    writer.commit()
+    segment = ix._segments()[0]
+    ours, whooshs = LengthsReader(ix.storage, segment), W3PerDocReader(ix.storage, segment)
+    for field in ("body", "other", "id", "missing"):
+        quick, plain = ours.doc_field_length_reader(field), whooshs.doc_field_length_reader(field)
+        assert [quick(d) for d in range(402)] == [plain(d) for d in range(402)], field
+    assert isinstance(BlockCodec().per_document_reader(ix.storage, segment), LengthsReader)
