@@ -138,6 +138,12 @@ def indexed_words(lang: str, text: str) -> tuple[int, list[str]]:
     return first, stemmer.stemWords(kept)
 
 
+# Whoosh's encoding of the positions of a word found once in an item, kept by position (the first
+# ONE_POSITION_KEPT, 200 KB at most): most of an item's words are found once.
+ONE_POSITION_KEPT = 4096
+ONE_POSITION: dict[int, bytes] = {}
+
+
 class WordPositions(formats.Positions):
     """Whoosh's Positions format of a text field of `lang`, whose words are found in one pass when an
     item is indexed (indexed_words) rather than through text_analyzer's chain of generators, a third
@@ -156,9 +162,15 @@ class WordPositions(formats.Positions):
         positions: dict[str, list[int]] = {}
         for position, word in enumerate(words, first):
             positions.setdefault(word, []).append(position)
-        boost = self.field_boost
+        boost, encode, once = self.field_boost, self.encode, ONE_POSITION
         for word, found in positions.items():
-            yield word, len(found), float(len(found)) * boost, self.encode(found)
+            if len(found) == 1 and found[0] < ONE_POSITION_KEPT:  # most words of an item
+                value = once.get(found[0])
+                if value is None:
+                    value = once[found[0]] = encode(found)
+                yield word, 1, boost, value
+            else:
+                yield word, len(found), float(len(found)) * boost, encode(found)
 
 
 class Bm25Weighting(scoring.BM25F):

@@ -23,6 +23,7 @@ TEXTS = [
     "ΟΔΟΣ ΣΟΦΟΣ and İstanbul, straße, ﬁnance, ½ and ² and 3.5 and v1.2.3 and snake_case",
     "covid-19 PBF RBF 2020 e-mail e.g. U.S.A. don't",
     "word " * 50 + "other " * 3,
+    " ".join(f"w{n}" for n in range(5000)) + " budget",  # words found once, past the positions kept encoded
 ]
 
 
