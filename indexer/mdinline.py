@@ -9,7 +9,7 @@ a "<"), so a pattern is skipped on a text without it: the page is the same, made
 
 The skip is only for the patterns named here, of the classes named here (Python-Markdown's own, and
 indexer.mdlinks' bounded links); any other pattern an extension adds is always tried.
-`tests/test_render.py` compares the output with Python-Markdown's own pass.
+`tests/test_mdinline.py` compares the output with Python-Markdown's own pass.
 """
 
 from __future__ import annotations

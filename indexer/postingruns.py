@@ -3,7 +3,7 @@
 A Whoosh writer keeps the postings of the items it adds in a pool; when the pool is full it sorts
 them and writes them to a run file, and its commit merges the runs. Whoosh pickles each posting on
 its own (one Python call to write it and one to read it back): a fifth of a writer's CPU time while
-items are added and a third of its commit, measured on 5,000 items of the bench corpus. Here a run
+items are added and a quarter of its commit, measured on 5,000 items of the bench corpus. Here a run
 holds pickled lists of CHUNK postings each, read back one list at a time: the same postings in the
 same order, so the same index, and at most a chunk of each run in memory during the merge (Whoosh
 merges at most 128 runs at once).

@@ -139,15 +139,15 @@ def indexed_words(lang: str, text: str) -> tuple[int, list[str]]:
 
 
 # Whoosh's encoding of the positions of a word found once in an item, kept by position (the first
-# ONE_POSITION_KEPT, 200 KB at most): most of an item's words are found once.
+# ONE_POSITION_KEPT, a few hundred KB at most): most of an item's words are found once.
 ONE_POSITION_KEPT = 4096
 ONE_POSITION: dict[int, bytes] = {}
 
 
 class WordPositions(formats.Positions):
     """Whoosh's Positions format of a text field of `lang`, whose words are found in one pass when an
-    item is indexed (indexed_words) rather than through text_analyzer's chain of generators, a third
-    of the time Whoosh spent adding an item. The postings are the same; any other call (a query's
+    item is indexed (indexed_words) rather than through text_analyzer's chain of generators, about a
+    sixth of the time Whoosh spent adding an item. The postings are the same; any other call (a query's
     words, a value that is not one string) goes through the chain."""
 
     def __init__(self, lang: str, field_boost: float = 1.0, **options: Any) -> None:
