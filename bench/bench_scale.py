@@ -22,6 +22,7 @@ kb runs by words alone here (KB_SEMANTIC=0), the work FTS5 does; make eval measu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 from dataclasses import replace
@@ -38,7 +39,7 @@ import threading
 import time
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -462,6 +463,25 @@ def bench_size(size: int, work: Path, seconds: int) -> dict[str, Any]:
     return report
 
 
+def server_cpu_seconds(proc: subprocess.Popen) -> float:
+    """CPU seconds a server has used: its process and its children (gunicorn's workers)."""
+    total = 0.0
+    for pid in [proc.pid] + [int(p) for p in os.listdir("/proc") if p.isdigit() and _ppid(int(p)) == proc.pid]:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            total += cpu_seconds(pid)
+    return total
+
+
+def with_cpu(server: subprocess.Popen, load: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """A load's figures and the server's CPU per answered request (ms): what an answer costs, which bounds
+    how many a second 2 cores can serve, and moves less than latency with what else the machine runs."""
+    before = server_cpu_seconds(server)
+    figures = load()
+    used = server_cpu_seconds(server) - before
+    answered = figures["requests"] - figures["failed"]
+    return {**figures, "cpu_ms_per_request": used / answered * 1000 if answered > 0 else float("nan")}
+
+
 def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str, Any]:
     """The web UI under a Zipf load of distinct queries, result cache on: gunicorn with 2 workers idle and
     while incremental runs of one changed file follow each other, as much as wrk can send and at
@@ -472,13 +492,14 @@ def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str
     server, base = serve("webui:create_app()", {"KB_INDEX": str(index), "KB_CONTENT": str(content)})
     try:
         load_zipf(base, queries, seconds, work)  # warm-up: a site that has been up a while
-        idle = load_zipf(base, queries, seconds, work)
-        paced_idle = load_paced(base, queries, PACED_RATE, seconds, seed=next(SEEDS))
+        idle = with_cpu(server, lambda: load_zipf(base, queries, seconds, work))
+        paced_idle = with_cpu(server, lambda: load_paced(base, queries, PACED_RATE, seconds, seed=next(SEEDS)))
         with reindexing_loop(content, index) as runs:
-            busy = load_zipf(base, queries, seconds, work)
-            paced_busy = load_paced(base, queries, PACED_RATE, seconds, seed=next(SEEDS))
+            busy = with_cpu(server, lambda: load_zipf(base, queries, seconds, work))
+            paced_busy = with_cpu(server, lambda: load_paced(base, queries, PACED_RATE, seconds, seed=next(SEEDS)))
         busy["reindex_runs"] = len(runs)
-        busy["warmed_per_run"] = [warmed for _, warmed in runs]
+        busy["warmed_per_run"] = [warmed for _, warmed, _ in runs]
+        busy["reindex_cpu_s_per_run"] = sum(cpu for _, _, cpu in runs) / len(runs) if runs else float("nan")
         workers_mb = workers_rss_mb(server)
         distinct = load_distinct(base, zipf_mix(content, DISTINCT))
         distinct["worker_max_rss_mb"] = workers_rss_mb(server)
@@ -487,7 +508,7 @@ def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str
     forget_shared_results(index)  # kb serve starts as cold as gunicorn did
     single, single_base = serve_single(content, index)
     try:
-        alone = load_zipf(single_base, queries, seconds, work)
+        alone = with_cpu(single, lambda: load_zipf(single_base, queries, seconds, work))
     finally:
         stop(single)
     return {"zipf": idle, "zipf_during_incremental": busy, "zipf_kb_serve": alone, "paced": paced_idle,
@@ -508,17 +529,19 @@ def print_zipf(w: dict[str, Any]) -> None:
                        ("kb serve", "zipf_kb_serve")):
         z = w[key]
         print(f"  {label:36}{z['rps']:>8.0f} req/s  p95 {z['p95_ms']:>7.1f} ms  failed {z['failed']:.0f}"
-              f"  cache hits {z['cache_hit_rate']:.0%}")
-    print(f"  {'reindex runs during the load':36}{w['zipf_during_incremental']['reindex_runs']:>8}"
+              f"  cache hits {z['cache_hit_rate']:.0%}{cpu_per_request(z)}")
+    busy = w['zipf_during_incremental']
+    print(f"  {'reindex runs during the load':36}{busy['reindex_runs']:>8}"
           f"  searches each ranked before the workers moved to it (KB_REINDEX_WARM): "
-          f"{', '.join(map(str, w['zipf_during_incremental'].get('warmed_per_run', []))) or '-'}")
+          f"{', '.join(map(str, busy.get('warmed_per_run', []))) or '-'}"
+          + (f"; {busy['reindex_cpu_s_per_run']:.1f} s of CPU a run" if "reindex_cpu_s_per_run" in busy else ""))
     print(f"  {'worker max RSS MB after it':36}{w['zipf_worker_max_rss_mb']:>8.0f}")
     if "paced" in w:
         print(f"The same mix sent at {w['paced']['rate']:.0f} requests a second, latency from each request's planned start:")
         for label, key in (("gunicorn, 2 workers", "paced"), ("  while 1-file reindexes run", "paced_during_incremental")):
             z = w[key]
             print(f"  {label:36}{z['rps']:>8.0f} req/s  p50 {z['p50_ms']:>7.1f} ms  p95 {z['p95_ms']:>7.1f} ms"
-                  f"  failed {z['failed']:.0f}  cache hits {z['cache_hit_rate']:.0%}")
+                  f"  failed {z['failed']:.0f}  cache hits {z['cache_hit_rate']:.0%}{cpu_per_request(z)}")
     if "distinct" in w:
         d = w["distinct"]
         print(f"Then {d['queries']:,} distinct queries, each once (no answer from the cache), 4 clients:")
@@ -526,24 +549,36 @@ def print_zipf(w: dict[str, Any]) -> None:
         print(f"  {'worker max RSS MB after them':36}{d['worker_max_rss_mb']:>8.0f}")
 
 
+def cpu_per_request(load: dict[str, Any]) -> str:
+    """The server's CPU per answered request, and the rate 2 cores would serve at that cost."""
+    cost = load.get("cpu_ms_per_request")
+    return f"  CPU {cost:.1f} ms a request (2 cores: {2000 / cost:.0f} req/s at most)" if cost else ""
+
+
 @contextmanager
 def reindexing_loop(content: Path, index: Path) -> Iterator[list[tuple[float, int]]]:
     """Incremental runs of one changed file each, one after the other, for as long as the block lasts;
-    yields the list of their durations and the searches each warmed (filled in as they finish)."""
-    runs: list[tuple[float, int]] = []
+    yields the list of their durations, the searches each warmed and its CPU seconds (filled in as they
+    finish)."""
+    runs: list[tuple[float, int, float]] = []
     done = threading.Event()
 
     def loop() -> None:
         while not done.is_set():
             touch_items(content, 1, seed=len(runs) + int(time.time()))
             started = time.perf_counter()
-            ran = subprocess.run(kb_cmd(content, index, "reindex", "--quiet", "--json"), capture_output=True,
-                                 text=True)
+            ran = subprocess.Popen(kb_cmd(content, index, "reindex", "--quiet", "--json"), stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+            assert ran.stdout is not None
+            out = ran.stdout.read()
+            ran.stdout.close()
+            _, status, usage = os.wait4(ran.pid, 0)  # its own CPU, not that of the loads' wrk
+            ran.returncode = os.waitstatus_to_exitcode(status)
             try:
-                warmed = json.loads(ran.stdout)["warmed"]
+                warmed = json.loads(out)["warmed"]
             except (ValueError, KeyError):
                 warmed = -1  # the run failed (its error is not the load's)
-            runs.append((time.perf_counter() - started, warmed))
+            runs.append((time.perf_counter() - started, warmed, usage.ru_utime + usage.ru_stime))
 
     worker = threading.Thread(target=loop)
     worker.start()
