@@ -65,3 +65,47 @@ def test_each_seed_draws_its_own_zipf_sequence():
     counts = Counter(path.removeprefix("/search?q=") for path in first)
     # rank r is drawn with weight 1/r: rank 1 about twice as often as rank 2, ten times rank 10
     assert counts["q1"] > 1.5 * counts["q2"] and counts["q1"] > 5 * counts["q10"]
+
+
+BURNING_SERVER = """
+import sys, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class Burn(BaseHTTPRequestHandler):
+    def do_GET(self):
+        until = time.process_time() + 0.02  # 20 ms of CPU an answer
+        while time.process_time() < until:
+            pass
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("127.0.0.1", 0), Burn)
+print(server.server_port, flush=True)
+server.serve_forever()
+"""
+
+
+@pytest.mark.slow
+def test_the_bench_gives_the_servers_cpu_per_answered_request():
+    """bench_scale.with_cpu: what an answer costs the server's processes, whatever the client's own share."""
+    import subprocess
+    import sys
+
+    from bench.bench_scale import cpu_per_request, stop, with_cpu
+
+    server = subprocess.Popen([sys.executable, "-c", BURNING_SERVER], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline())
+        figures = with_cpu(server, lambda: load_paced(f"http://127.0.0.1:{port}", ["q"], rate=20, seconds=1, seed=1))
+    finally:
+        stop(server)
+        server.stdout.close()
+    assert figures["failed"] == 0
+    assert 19 <= figures["cpu_ms_per_request"] <= 40, figures  # 20 ms burnt, and the answer's own handling
+    assert 0 < figures["client_cpu_ms_per_request"] < 20, figures
+    assert "CPU " in cpu_per_request(figures) and "req/s at most" in cpu_per_request(figures)
