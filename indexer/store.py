@@ -147,6 +147,7 @@ class IndexStore(Reading):
         # before they move to its commit (indexer.warming; 0: never). `holding` while it does: the run's
         # own reads follow its writes.
         self.warm_seconds = 0.0
+        self.refresh_seconds = 0.0  # and readers move to such runs' commits at most this often
         self.holding = False
         self.serving: str | None = None  # a generation searched before it serves (a full rebuild's, warming)
         self.asked = AskedNotes()

@@ -14,6 +14,14 @@ indexer.sharedresults) for at most `seconds`, which keeps their results under th
 removes the hold. Readers then move to the new commit and find those searches ranked. Edits show
 that much later, never more than the hold's end.
 
+Runs that follow each other closely (every few seconds) still made readers start their results
+again at each one: at 200 requests a second a request then cost twice the CPU. So readers move to
+the runs' commits at most every `refresh_seconds` (KB_READERS_REFRESH), as a search engine's
+refresh interval: a run that finds readers held by an earlier one keeps them where they are, and
+leaves the hold in force until that long after they were first held (or until its own end, if
+later). A run that commits without a hold, a tag edit made in the web, ends it: that edit shows
+at once.
+
 A full rebuild ranks the same searches on its new generation before switching to it; it needs no
 hold, since readers see a generation only once it is switched in.
 """
@@ -21,6 +29,7 @@ hold, since readers see a generation only once it is switched in.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -55,13 +64,14 @@ class Hold:
     commit: int  # Whoosh's generation number of the commit readers keep
     updated_at: str  # the build's last update they keep (build.json)
     until: float  # time.time() when it ends, whatever happens
+    since: float = 0.0  # time.time() when readers were first held on this state
 
 
 def held(folder: Path) -> Hold | None:
     """The hold on the generation folder's readers, if one is in force."""
     try:
         data = json.loads((folder / HOLD_FILE).read_text(encoding="utf-8"))
-        hold = Hold(int(data["commit"]), str(data["updated_at"]), float(data["until"]))
+        hold = Hold(int(data["commit"]), str(data["updated_at"]), float(data["until"]), float(data.get("since", 0.0)))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return hold if time.time() < hold.until else None
@@ -97,30 +107,50 @@ def asked_lately(store: Any) -> list[Any]:
 
 def hold_readers(store: Any, folder: GenerationFolder, committing: bool) -> Any:
     """The hold of an incremental run (a context manager yielding a Warmer or None): only a run that commits,
-    when searches were asked lately."""
+    when searches were asked lately. A run that commits without one (a tag edit made in the web, kb watch)
+    ends any hold an earlier run left: readers move to its commit at once."""
     asked = asked_lately(store) if committing else []
-    return holding(store, folder, asked) if asked else contextlib.nullcontext()
+    if asked:
+        return holding(store, folder, asked)
+    if committing:
+        release(folder.path)
+    return contextlib.nullcontext()
 
 
 @contextlib.contextmanager
 def holding(store: IndexStore, folder: GenerationFolder, asked: list[Any]) -> Iterator[Warmer]:
-    """Hold the readers of `folder` on its present state for the block; yields the Warmer of the `asked`
-    searches, to call once the run's writes are done."""
-    seconds = store.warm_seconds
-    generation = store.generation()
-    hold = {"commit": generation.index.latest_generation(), "updated_at": generation.build.get("updated_at", ""),
-            "until": time.time() + seconds + HOLD_SLACK}
-    path = folder.path / HOLD_FILE
-    temporary = path.with_name(f".{HOLD_FILE}.{os.getpid()}")
-    temporary.write_text(json.dumps(hold), encoding="utf-8")
-    os.replace(temporary, path)
+    """Hold the readers of `folder` on the state they serve for the block; yields the Warmer of the `asked`
+    searches, to call once the run's writes are done. Readers held by an earlier run stay where it keeps
+    them, and, with `store.refresh_seconds`, the hold lasts that long after they were first held."""
+    now = time.time()
+    kept = held(folder.path)
+    if kept is None:
+        generation = store.generation()
+        kept = Hold(generation.index.latest_generation(), generation.build.get("updated_at", ""), 0.0, now)
+    write_hold(folder.path, dataclasses.replace(kept, until=max(kept.until, now + store.warm_seconds + HOLD_SLACK)))
     store.holding = True  # this process's own reads see its writes
     try:
-        yield Warmer(store, asked, seconds)
+        yield Warmer(store, asked, store.warm_seconds)
     finally:
         store.holding = False
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        ends = kept.since + getattr(store, "refresh_seconds", 0.0)
+        if time.time() < ends:
+            write_hold(folder.path, dataclasses.replace(kept, until=ends))
+        else:
+            release(folder.path)
+
+
+def write_hold(folder: Path, hold: Hold) -> None:
+    path = folder / HOLD_FILE
+    temporary = path.with_name(f".{HOLD_FILE}.{os.getpid()}")
+    temporary.write_text(json.dumps(dataclasses.asdict(hold)), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def release(folder: Path) -> None:
+    """End the hold on the generation folder's readers: they move to its latest commit."""
+    with contextlib.suppress(FileNotFoundError):
+        (folder / HOLD_FILE).unlink()
 
 
 def warm_new_generation(store: Any, name: str) -> int:

@@ -79,6 +79,7 @@ def warming(library: Library) -> Library:
     """The library of a run that ranks the searches asked lately before the web workers move to its commit or
     generation (KB_REINDEX_WARM, indexer.warming): they are other processes, unlike the watch of kb serve."""
     library.backend.warm_seconds = library.settings.reindex_warm
+    library.backend.refresh_seconds = library.settings.readers_refresh
     return library
 
 
