@@ -564,7 +564,7 @@ def cpu_per_request(load: dict[str, Any]) -> str:
 
 
 @contextmanager
-def reindexing_loop(content: Path, index: Path) -> Iterator[list[tuple[float, int]]]:
+def reindexing_loop(content: Path, index: Path) -> Iterator[list[tuple[float, int, float]]]:
     """Incremental runs of one changed file each, one after the other, for as long as the block lasts;
     yields the list of their durations, the searches each warmed and its CPU seconds (filled in as they
     finish)."""
