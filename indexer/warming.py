@@ -17,10 +17,10 @@ that much later, never more than the hold's end.
 Runs that follow each other closely (every few seconds) still made readers start their results
 again at each one: at 200 requests a second a request then cost twice the CPU. So readers move to
 the runs' commits at most every `refresh_seconds` (KB_READERS_REFRESH), as a search engine's
-refresh interval: a run that finds readers held by an earlier one keeps them where they are, and
-leaves the hold in force until that long after they were first held (or until its own end, if
-later). A run that commits without a hold, a tag edit made in the web, ends it: that edit shows
-at once.
+refresh interval: a run that ends less than that after readers last moved leaves its hold in
+force until that long after they moved, and a run that finds readers held by an earlier one
+keeps them where they are. A run after a quiet while lets them move at its end, as before. A run
+that commits without a hold, a tag edit made in the web, ends it: that edit shows at once.
 
 A full rebuild ranks the same searches on its new generation before switching to it; it needs no
 hold, since readers see a generation only once it is switched in.
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from indexer.store import IndexStore
 
 HOLD_FILE = "hold.json"
+MOVED_FILE = "moved"  # its time: when readers last moved to the commit of a run that held them
 # Searches asked within this many seconds count as asked lately.
 ASKED_WINDOW = 600
 # Most searches one run ranks again (the most asked first; the run's time bound stops it earlier).
@@ -64,14 +65,13 @@ class Hold:
     commit: int  # Whoosh's generation number of the commit readers keep
     updated_at: str  # the build's last update they keep (build.json)
     until: float  # time.time() when it ends, whatever happens
-    since: float = 0.0  # time.time() when readers were first held on this state
 
 
 def held(folder: Path) -> Hold | None:
     """The hold on the generation folder's readers, if one is in force."""
     try:
         data = json.loads((folder / HOLD_FILE).read_text(encoding="utf-8"))
-        hold = Hold(int(data["commit"]), str(data["updated_at"]), float(data["until"]), float(data.get("since", 0.0)))
+        hold = Hold(int(data["commit"]), str(data["updated_at"]), float(data["until"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return hold if time.time() < hold.until else None
@@ -121,23 +121,24 @@ def hold_readers(store: Any, folder: GenerationFolder, committing: bool) -> Any:
 def holding(store: IndexStore, folder: GenerationFolder, asked: list[Any]) -> Iterator[Warmer]:
     """Hold the readers of `folder` on the state they serve for the block; yields the Warmer of the `asked`
     searches, to call once the run's writes are done. Readers held by an earlier run stay where it keeps
-    them, and, with `store.refresh_seconds`, the hold lasts that long after they were first held."""
+    them; the hold ends with the block, or, if readers last moved less than `store.refresh_seconds` ago,
+    that long after they moved."""
     now = time.time()
     kept = held(folder.path)
     if kept is None:
         generation = store.generation()
-        kept = Hold(generation.index.latest_generation(), generation.build.get("updated_at", ""), 0.0, now)
+        kept = Hold(generation.index.latest_generation(), generation.build.get("updated_at", ""), 0.0)
     write_hold(folder.path, dataclasses.replace(kept, until=max(kept.until, now + store.warm_seconds + HOLD_SLACK)))
     store.holding = True  # this process's own reads see its writes
     try:
         yield Warmer(store, asked, store.warm_seconds)
     finally:
         store.holding = False
-        ends = kept.since + getattr(store, "refresh_seconds", 0.0)
+        ends = last_moved(folder.path) + getattr(store, "refresh_seconds", 0.0)
         if time.time() < ends:
             write_hold(folder.path, dataclasses.replace(kept, until=ends))
         else:
-            release(folder.path)
+            release(folder.path, noted=True)
 
 
 def write_hold(folder: Path, hold: Hold) -> None:
@@ -147,10 +148,22 @@ def write_hold(folder: Path, hold: Hold) -> None:
     os.replace(temporary, path)
 
 
-def release(folder: Path) -> None:
-    """End the hold on the generation folder's readers: they move to its latest commit."""
+def release(folder: Path, noted: bool = False) -> None:
+    """End the hold on the generation folder's readers: they move to its latest commit. `noted`: when is
+    kept, for the next run's refresh time (a run that held them; not a tag edit's, which only ends a hold)."""
     with contextlib.suppress(FileNotFoundError):
         (folder / HOLD_FILE).unlink()
+    if noted:
+        with contextlib.suppress(OSError):
+            (folder / MOVED_FILE).touch()
+
+
+def last_moved(folder: Path) -> float:
+    """When a run last let the generation folder's readers move to its commit (time.time(); 0: never)."""
+    try:
+        return (folder / MOVED_FILE).stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def warm_new_generation(store: Any, name: str) -> int:

@@ -50,10 +50,10 @@ class Settings:
     reindex_warm: float = _setting(10.0, "seconds an incremental kb reindex spends ranking, on its new commit, the "
                                         "searches asked most lately, while the web workers keep the last one "
                                         "(0: none)", least=0)
-    readers_refresh: float = _setting(30.0, "seconds the web workers keep a state of the index while kb reindex "
-                                            "runs commit after it, so that runs every few seconds do not start "
-                                            "their kept results again each time (0: they move at each run's "
-                                            "end); an edit made in the web shows at once", least=0)
+    readers_refresh: float = _setting(30.0, "the web workers move to the commits of kb reindex runs at most this "
+                                            "often (seconds), so that runs every few seconds do not start their "
+                                            "kept results again each time (0: at each run's end); a run after a "
+                                            "quiet while, and an edit made in the web, show at once", least=0)
     search_log_days: int = _setting(365, "days the anonymous search log keeps each search (0: no log)", least=0)
     semantic: bool = _setting(True, "search by meaning too, when the semantic extra is installed (0: by words only)")
     semantic_weight: float = _setting(0.5, "weight of meaning against words when hits are ranked (0 to 1)", least=0)
