@@ -55,6 +55,7 @@ from indexer.content import load_vocabulary  # noqa: E402
 from indexer.searching import search as kb_search  # noqa: E402
 from indexer.store import IndexStore  # noqa: E402
 from kb.search import SearchRequest  # noqa: E402
+from kb.settings import Settings  # noqa: E402
 
 
 # -- processes and memory --------------------------------------------------------
@@ -498,9 +499,13 @@ def bench_zipf(content: Path, index: Path, seconds: int, work: Path) -> dict[str
         load_zipf(base, queries, seconds, work)  # warm-up: a site that has been up a while
         idle = with_cpu(server, lambda: load_zipf(base, queries, seconds, work))
         paced_idle = with_cpu(server, lambda: load_paced(base, queries, PACED_RATE, seconds, seed=next(SEEDS)))
+        # The workers move to the runs' commits at most every KB_READERS_REFRESH seconds: the paced load
+        # lasts three of those, so that it meets them moving (and not only a hold that outlasts it).
+        refresh = Settings.from_mapping(os.environ).readers_refresh
         with reindexing_loop(content, index) as runs:
             busy = with_cpu(server, lambda: load_zipf(base, queries, seconds, work))
-            paced_busy = with_cpu(server, lambda: load_paced(base, queries, PACED_RATE, seconds, seed=next(SEEDS)))
+            paced_busy = with_cpu(server, lambda: load_paced(base, queries, PACED_RATE, max(seconds, 3 * refresh),
+                                                             seed=next(SEEDS)))
         busy["reindex_runs"] = len(runs)
         busy["warmed_per_run"] = [warmed for _, warmed, _ in runs]
         busy["reindex_cpu_s_per_run"] = sum(cpu for _, _, cpu in runs) / len(runs) if runs else float("nan")
