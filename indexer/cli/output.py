@@ -103,7 +103,7 @@ def print_status(info: dict[str, Any]) -> None:
     click.echo(f"writer lock: {info['lock_holder'] or 'free'}")
     if info.get("readers_held_until"):
         click.echo(f"readers:     kept on the last commit until {info['readers_held_until']} at the latest, "
-                   "while a run ranks the searches asked lately")
+                   "while a run ranks the searches asked lately, or runs follow each other (KB_READERS_REFRESH)")
     cluster = info.get("typesense")
     if cluster:
         click.echo(f"typesense:   alias {cluster['alias']} -> {cluster['serving'] or 'nothing yet'}")
