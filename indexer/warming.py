@@ -134,7 +134,7 @@ def holding(store: IndexStore, folder: GenerationFolder, asked: list[Any]) -> It
         yield Warmer(store, asked, store.warm_seconds)
     finally:
         store.holding = False
-        ends = last_moved(folder.path) + getattr(store, "refresh_seconds", 0.0)
+        ends = last_moved(folder.path) + store.refresh_seconds
         if time.time() < ends:
             write_hold(folder.path, dataclasses.replace(kept, until=ends))
         else:

@@ -44,6 +44,14 @@ def edit(content: Path, words: str) -> None:
         handle.write(f"\n{words}\n")
 
 
+def asked_twice(content: Path, index: Path, data: Path):
+    """A web worker asked "budget flexibility" twice: enough for a run to warm it."""
+    site = worker(content, index, data)
+    for _ in range(2):
+        served(site, "budget flexibility")
+    return site
+
+
 def kb_reindex(content: Path, index: Path, data: Path, **env: str) -> dict:
     done = subprocess.run([str(Path(sys.executable).with_name("kb")), "reindex", "--json"], capture_output=True,
                           text=True, timeout=120,
@@ -78,9 +86,7 @@ def test_a_reindex_ranks_the_searches_asked_lately_before_the_workers_move_to_it
 def test_with_no_time_to_warm_the_workers_rank_again_themselves(indexed_copy, tmp_path, noted_at_once):
     content, index = indexed_copy
     data = tmp_path / "data"
-    site = worker(content, index, data)
-    for _ in range(2):
-        served(site, "budget flexibility")
+    site = asked_twice(content, index, data)
     edit(content, "A note on budget flexibility in Zanzibar.")
 
     summary = kb_reindex(content, index, data, KB_REINDEX_WARM="0")
@@ -199,9 +205,7 @@ def test_runs_that_follow_each_other_move_the_readers_once_a_refresh_time(indexe
     they find them ranked on its commit."""
     content, index = indexed_copy
     data = tmp_path / "data"
-    site = worker(content, index, data)
-    for _ in range(2):
-        served(site, "budget flexibility")
+    site = asked_twice(content, index, data)
     edit(content, "A note on budget flexibility in Zanzibar.")
     first = kb_reindex(content, index, data, KB_READERS_REFRESH="300")
     before = served(site, "budget flexibility")[0]
@@ -231,9 +235,7 @@ def test_a_run_without_a_hold_moves_the_readers_at_once(indexed_copy, tmp_path, 
     ends the hold an earlier run left, so the editor sees the edit."""
     content, index = indexed_copy
     data = tmp_path / "data"
-    site = worker(content, index, data)
-    for _ in range(2):
-        served(site, "budget flexibility")
+    site = asked_twice(content, index, data)
     for words in ("A note on budget flexibility in Zanzibar.", "A second note, on quokkas."):
         edit(content, words)
         kb_reindex(content, index, data, KB_READERS_REFRESH="300")
